@@ -1,0 +1,39 @@
+"""The WSGI application factory.
+
+``create_app(services)`` wires middleware, error mapping and the route table;
+``get_app()`` is what gunicorn loads (``artifortress.app:get_app()``).
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from artifortress.http import errors
+from artifortress.http.context import Request
+from artifortress.http.middleware import RequestMiddleware, SessionMiddleware
+from artifortress.http.routes import core_routes
+from artifortress.logs import configure as configure_logging
+from artifortress.services import Services
+from artifortress.settings import Settings
+
+
+def create_app(services: Services) -> falcon.App:
+    """A Falcon app serving the core API with the given services."""
+    app = falcon.App(
+        request_type=Request,
+        middleware=[RequestMiddleware(services), SessionMiddleware()],
+        cors_enable=False,
+    )
+    app.req_options.strip_url_path_trailing_slash = False
+    app.req_options.auto_parse_qs_csv = False
+    errors.install(app)
+    for route in core_routes(services):
+        app.add_route(route.path, route.resource)
+    return app
+
+
+def get_app() -> falcon.App:
+    """Build settings and services from the environment (gunicorn's entry point)."""
+    settings = Settings.load()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(Services.build(settings))

@@ -1,0 +1,1 @@
+"""Authentication: users, personal access tokens and the request principal."""

@@ -1,0 +1,123 @@
+"""``/v1/tokens`` and ``/v1/users``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import falcon
+
+from artifortress.auth import services, users
+from artifortress.errors import PermissionDenied
+from artifortress.http.body import json_body, send_json
+from artifortress.http.permissions import authenticated, tenant_admin
+from artifortress.repos.services import REPO_KEY
+
+TOKEN_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": 100},
+        "ttl_days": {"type": "integer", "minimum": 1},
+        "read_only": {"type": "boolean"},
+        "repos": {
+            "type": "array",
+            "items": {"type": "string", "pattern": REPO_KEY.pattern},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+        "user": {"type": "string", "description": "issue for another user (tenant admins)"},
+    },
+}
+
+USER_CREATE = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["name"],
+    "properties": {"name": {"type": "string"}, "admin": {"type": "boolean"}},
+}
+
+
+class TokensResource:
+    """The caller's own personal access tokens."""
+
+    @authenticated
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List the caller's tokens (never their secrets)."""
+        principal = req.context.principal
+        rows = services.list_tokens(req.context.db, principal.user_id)
+        send_json(resp, {"tokens": [services.token_to_json(t) for t in rows]})
+
+    @authenticated
+    @json_body(TOKEN_CREATE)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Create a token; the secret is in the answer this once and never again."""
+        ctx = req.context
+        body: dict[str, Any] = ctx.body
+        owner = self._owner(req, body.get("user"))
+        token, secret = services.issue_token(
+            ctx.db,
+            ctx.caller,
+            owner,
+            ctx.services.token_policy,
+            name=body["name"],
+            ttl_days=body.get("ttl_days"),
+            read_only=body.get("read_only", False),
+            repo_scopes=body.get("repos"),
+        )
+        send_json(resp, {**services.token_to_json(token), "token": secret}, status=201)
+
+    @staticmethod
+    def _owner(req: falcon.Request, user_name: str | None) -> Any:
+        ctx = req.context
+        principal = ctx.principal
+        if user_name is None or user_name == principal.name:
+            return users.get_user(ctx.db, principal.tenant_id, principal.name)
+        if not principal.is_tenant_admin:
+            raise PermissionDenied("only tenant administrators may create tokens for other users")
+        return users.get_user(ctx.db, principal.tenant_id, user_name)
+
+
+class TokenResource:
+    @authenticated
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, token_id: str) -> None:
+        """Revoke a token; it stops working on every process within one second."""
+        ctx = req.context
+        token = services.revoke_token(ctx.db, ctx.caller, token_id)
+        ctx.services.authenticator.forget(token.key_id)
+        send_json(resp, services.token_to_json(token))
+
+
+class UsersResource:
+    @tenant_admin("user.list")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """List the tenant's users."""
+        rows = users.list_users(req.context.db, req.context.principal.tenant_id)
+        send_json(resp, {"users": [users.user_to_json(u) for u in rows]})
+
+    @tenant_admin("user.create")
+    @json_body(USER_CREATE)
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Create a user of the tenant (tenant admins)."""
+        ctx = req.context
+        user = users.create_user(
+            ctx.db, ctx.caller, ctx.body["name"], is_admin=ctx.body.get("admin", False)
+        )
+        send_json(resp, users.user_to_json(user), status=201)
+
+
+class WhoAmIResource:
+    @authenticated
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The caller's user name, tenant role and token restrictions."""
+        p = req.context.principal
+        send_json(
+            resp,
+            {
+                "user": p.name,
+                "admin": p.is_admin,
+                "token": p.token_key_id,
+                "read_only": p.read_only,
+                "repos": sorted(p.repo_scopes) if p.repo_scopes is not None else None,
+            },
+        )

@@ -1,0 +1,209 @@
+"""Personal access tokens: issue, list, revoke, and authenticate a request."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from artifortress.audit import services as audit
+from artifortress.auth import tokens
+from artifortress.auth.models import Token, User
+from artifortress.auth.principal import Caller, Principal
+from artifortress.db.base import utcnow
+from artifortress.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+
+#: ``last_used_at`` is written at most this often per token and process, so
+#: authenticating a request normally costs no database write.
+LAST_USED_RESOLUTION = dt.timedelta(minutes=1)
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenPolicy:
+    default_ttl_days: int
+    max_ttl_days: int
+
+
+def issue_token(
+    db: Session,
+    caller: Caller,
+    user: User,
+    policy: TokenPolicy,
+    *,
+    name: str,
+    ttl_days: int | None = None,
+    read_only: bool = False,
+    repo_scopes: list[str] | None = None,
+) -> tuple[Token, str]:
+    """Create a token for *user* and return it with its secret (shown only once).
+
+    A token never grants more than the one that created it: a read-only or
+    repository-scoped caller can only issue tokens at least as narrow.
+    """
+    ttl = policy.default_ttl_days if ttl_days is None else ttl_days
+    if not 1 <= ttl <= policy.max_ttl_days:
+        raise ValidationFailed(f"ttl_days must be between 1 and {policy.max_ttl_days}")
+    read_only, repo_scopes = _no_wider_than(caller.principal, read_only, repo_scopes)
+    full_token, key_id, digest = tokens.new_token()
+    token = Token(
+        key_id=key_id,
+        secret_sha256=digest,
+        user_id=user.id,
+        tenant_id=user.tenant_id,
+        name=name,
+        read_only=read_only,
+        repo_scopes=repo_scopes,
+        expires_at=utcnow() + dt.timedelta(days=ttl),
+    )
+    db.add(token)
+    db.flush()
+    audit.record(db, caller, "token.create", target=key_id, user=user.name, ttl_days=ttl,
+                 read_only=read_only, repo_scopes=repo_scopes)
+    return token, full_token
+
+
+def _no_wider_than(
+    creator: Principal, read_only: bool, scopes: list[str] | None
+) -> tuple[bool, list[str] | None]:
+    if creator.token_key_id is None:  # the operator's CLI: no token to narrow
+        return read_only, sorted(set(scopes)) if scopes is not None else None
+    if creator.read_only and not read_only:
+        raise PermissionDenied("a read-only token can only create read-only tokens")
+    if creator.repo_scopes is not None:
+        if scopes is None or not set(scopes) <= creator.repo_scopes:
+            raise PermissionDenied(
+                "a repository-scoped token can only create tokens scoped to a subset of "
+                f"its repositories ({', '.join(sorted(creator.repo_scopes))})"
+            )
+    return read_only, sorted(set(scopes)) if scopes is not None else None
+
+
+def list_tokens(db: Session, user_id: int) -> Sequence[Token]:
+    return db.scalars(
+        select(Token).where(Token.user_id == user_id).order_by(Token.created_at.desc())
+    ).all()
+
+
+def revoke_token(db: Session, caller: Caller, key_id: str) -> Token:
+    """Revoke one of the caller's tokens (a tenant admin may revoke any in the tenant)."""
+    principal = caller.principal
+    token = db.scalars(
+        select(Token).where(Token.key_id == key_id, Token.tenant_id == principal.tenant_id)
+    ).one_or_none()
+    if token is None or (token.user_id != principal.user_id and not principal.is_tenant_admin):
+        raise NotFound(f"no token {key_id!r} among yours")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        audit.record(db, caller, "token.revoke", target=key_id, user=token.user.name)
+    return token
+
+
+def token_to_json(token: Token) -> dict[str, Any]:
+    return {
+        "id": token.key_id,
+        "name": token.name,
+        "user": token.user.name,
+        "read_only": token.read_only,
+        "repos": token.repo_scopes,
+        "created_at": token.created_at.isoformat(),
+        "expires_at": token.expires_at.isoformat(),
+        "revoked_at": token.revoked_at.isoformat() if token.revoked_at else None,
+        "last_used_at": token.last_used_at.isoformat() if token.last_used_at else None,
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class _CachedToken:
+    secret_sha256: str
+    expires_at: dt.datetime
+    revoked: bool
+    principal: Principal
+    token_id: int
+
+
+class Authenticator:
+    """Resolve a token to a :class:`Principal`, with a short per-process cache.
+
+    The cache keeps an entry for at most ``cache_seconds`` (capped at one
+    second by the settings), which bounds how long a revoked token can keep
+    working on another process.  The secret is checked on every request.
+    """
+
+    def __init__(self, sessions: sessionmaker[Session], cache_seconds: float) -> None:
+        self._sessions = sessions
+        self._cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, _CachedToken | None]] = {}
+        self._last_used_written: dict[int, dt.datetime] = {}
+        self._lock = threading.Lock()
+
+    def authenticate(self, raw_token: str) -> Principal:
+        parsed = tokens.parse_token(raw_token)
+        if parsed is None:
+            raise Unauthenticated("the credentials are not an Artifortress token")
+        key_id, secret = parsed
+        entry = self._lookup(key_id)
+        if entry is None or not tokens.secret_matches(secret, entry.secret_sha256):
+            raise Unauthenticated("unknown token")
+        now = utcnow()
+        if entry.revoked:
+            raise Unauthenticated("the token has been revoked")
+        if entry.expires_at <= now:
+            raise Unauthenticated("the token has expired; create a new one")
+        self._note_use(entry.token_id, now)
+        return entry.principal
+
+    def forget(self, key_id: str) -> None:
+        """Drop a cached lookup (called on revocation in this process)."""
+        with self._lock:
+            self._cache.pop(key_id, None)
+
+    def _lookup(self, key_id: str) -> _CachedToken | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key_id)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        entry = self._load(key_id)
+        if self._cache_seconds > 0:
+            with self._lock:
+                if len(self._cache) > 10_000:
+                    self._cache.clear()
+                self._cache[key_id] = (now + self._cache_seconds, entry)
+        return entry
+
+    def _load(self, key_id: str) -> _CachedToken | None:
+        with self._sessions() as db:
+            token = db.scalars(select(Token).where(Token.key_id == key_id)).one_or_none()
+            if token is None:
+                return None
+            principal = Principal(
+                tenant_id=token.tenant_id,
+                user_id=token.user_id,
+                name=token.user.name,
+                is_admin=token.user.is_admin,
+                token_key_id=token.key_id,
+                read_only=token.read_only,
+                repo_scopes=frozenset(token.repo_scopes) if token.repo_scopes is not None else None,
+            )
+            return _CachedToken(
+                secret_sha256=token.secret_sha256,
+                expires_at=token.expires_at,
+                revoked=token.revoked_at is not None,
+                principal=principal,
+                token_id=token.id,
+            )
+
+    def _note_use(self, token_id: int, now: dt.datetime) -> None:
+        with self._lock:
+            last = self._last_used_written.get(token_id)
+            if last is not None and now - last < LAST_USED_RESOLUTION:
+                return
+            self._last_used_written[token_id] = now
+        with self._sessions.begin() as db:
+            db.execute(update(Token).where(Token.id == token_id).values(last_used_at=now))

@@ -1,0 +1,266 @@
+"""The ``artifortress`` command line: serve, migrate, administer.
+
+Heavy modules are imported inside each command, so ``serve`` can prepare the
+metrics folder before prometheus_client is imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from artifortress.errors import ArtifortressError, ConfigurationError
+from artifortress.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from artifortress.auth.principal import Caller
+
+T = TypeVar("T")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "run"):
+        parser.print_help()
+        return 2
+    if args.config:
+        os.environ["ARTIFORTRESS_CONFIG"] = args.config  # workers re-read it
+    try:
+        settings = Settings.load()
+        result: int = args.run(settings, args)
+        return result
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except ArtifortressError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="artifortress", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="TOML file with settings (environment wins)")
+    sub = parser.add_subparsers(title="commands")
+
+    serve = sub.add_parser("serve", help="run the API under gunicorn")
+    serve.set_defaults(run=cmd_serve)
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(title="db commands")
+    db.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)
+    db.add_parser("current", help="show the schema revision").set_defaults(run=cmd_db_current)
+
+    sub.add_parser("plugins", help="list installed format plugins").set_defaults(run=cmd_plugins)
+
+    admin = sub.add_parser("admin", help="operator commands").add_subparsers(title="admin commands")
+    create = admin.add_parser("create-token", help="create a user if missing and print a token")
+    create.add_argument("--user", required=True)
+    create.add_argument("--admin", action="store_true", help="make the user a tenant admin")
+    create.add_argument("--ttl-days", type=int, default=None)
+    create.add_argument("--name", default="created by artifortress admin create-token")
+    create.add_argument("--read-only", action="store_true")
+    create.add_argument("--repo", action="append", dest="repos", help="limit to a repository")
+    create.set_defaults(run=cmd_create_token)
+    revoke = admin.add_parser("revoke-token", help="revoke a token by its id")
+    revoke.add_argument("token_id")
+    revoke.set_defaults(run=cmd_revoke_token)
+    tokens = admin.add_parser("list-tokens", help="list a user's tokens")
+    tokens.add_argument("--user", required=True)
+    tokens.set_defaults(run=cmd_list_tokens)
+
+    repo = sub.add_parser("repo", help="repositories").add_subparsers(title="repo commands")
+    rcreate = repo.add_parser("create", help="create a repository")
+    rcreate.add_argument("key")
+    rcreate.add_argument("--format", required=True)
+    rcreate.add_argument("--public", action="store_true")
+    rcreate.add_argument("--description", default="")
+    rcreate.set_defaults(run=cmd_repo_create)
+    repo.add_parser("list", help="list repositories").set_defaults(run=cmd_repo_list)
+    return parser
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.server import prepare_metrics_dir
+
+    prepare_metrics_dir()  # before anything imports prometheus_client
+    _prepare_database(settings)
+    _print_first_start_hint(settings)
+    from artifortress.server import GunicornServer
+
+    print(f"Artifortress serving on http://{settings.bind}/ (database {_safe_url(settings)})",
+          flush=True)
+    GunicornServer(settings).run()
+    return 0
+
+
+def _prepare_database(settings: Settings) -> None:
+    """Migrate the embedded database; refuse an outdated external one."""
+    from artifortress.db import migrate
+    from artifortress.db.engine import make_engine
+
+    engine = make_engine(settings.database_url)
+    try:
+        if settings.is_embedded:
+            settings.home.mkdir(parents=True, exist_ok=True)
+            migrate.upgrade(engine)
+        elif not migrate.is_up_to_date(engine):
+            raise ConfigurationError(
+                f"the database schema is at {migrate.current_revision(engine) or 'nothing'}, "
+                f"this version needs {migrate.head_revision()}: run `artifortress db upgrade` first"
+            )
+    finally:
+        engine.dispose()
+
+
+def _print_first_start_hint(settings: Settings) -> None:
+    from sqlalchemy import select
+
+    from artifortress.auth.models import User
+
+    with _session(settings) as db:
+        has_admin = db.scalars(select(User.id).where(User.is_admin.is_(True)).limit(1)).first()
+    if has_admin is None:
+        print(
+            "\nNo administrator yet. Create one with:\n"
+            "  .venv/bin/artifortress admin create-token --user admin --admin\n"
+            "and use the printed token as 'Authorization: Bearer TOKEN'.\n",
+            flush=True,
+        )
+
+
+def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.db import migrate
+    from artifortress.db.engine import make_engine
+
+    if settings.is_embedded:
+        settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    migrate.upgrade(engine)
+    print(f"database at revision {migrate.current_revision(engine)}")
+    engine.dispose()
+    return 0
+
+
+def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.db import migrate
+    from artifortress.db.engine import make_engine
+
+    engine = make_engine(settings.database_url)
+    current = migrate.current_revision(engine)
+    print(f"current: {current or 'none'}; head: {migrate.head_revision()}")
+    engine.dispose()
+    return 0 if current == migrate.head_revision() else 1
+
+
+def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.plugins import collect_formats, describe_plugins, make_plugin_manager
+
+    pm = make_plugin_manager()
+    for name, version in describe_plugins(pm):
+        print(f"{name}\t{version}")
+    print("formats: " + (", ".join(sorted(collect_formats(pm))) or "none"))
+    return 0
+
+
+def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.auth.services import TokenPolicy, issue_token
+    from artifortress.auth.users import ensure_user
+
+    def run(db: Session, caller: Caller) -> str:
+        user = ensure_user(db, caller.principal.tenant_id, args.user, is_admin=args.admin)
+        policy = TokenPolicy(settings.token_default_ttl_days, settings.token_max_ttl_days)
+        token, secret = issue_token(
+            db, caller, user, policy, name=args.name, ttl_days=args.ttl_days,
+            read_only=args.read_only, repo_scopes=args.repos,
+        )
+        print(f"token {token.key_id} for {user.name}{' (admin)' if user.is_admin else ''}, "
+              f"expires {token.expires_at:%Y-%m-%d}", file=sys.stderr)
+        return secret
+
+    print(_as_operator(settings, run))
+    return 0
+
+
+def cmd_revoke_token(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.auth.services import revoke_token
+
+    def run(db: Session, caller: Caller) -> str:
+        return revoke_token(db, caller, args.token_id).key_id
+
+    print(f"revoked {_as_operator(settings, run)}")
+    return 0
+
+
+def cmd_list_tokens(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.auth.services import list_tokens, token_to_json
+    from artifortress.auth.users import get_user
+
+    def run(db: Session, caller: Caller) -> list[str]:
+        user = get_user(db, caller.principal.tenant_id, args.user)
+        return [
+            "{id}\t{name}\texpires {expires_at}\trevoked {revoked_at}".format(**token_to_json(t))
+            for t in list_tokens(db, user.id)
+        ]
+
+    print("\n".join(_as_operator(settings, run)) or "no tokens")
+    return 0
+
+
+def cmd_repo_create(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.plugins import collect_formats, make_plugin_manager
+    from artifortress.repos.services import create_repo
+
+    formats = collect_formats(make_plugin_manager())
+
+    def run(db: Session, caller: Caller) -> str:
+        repo = create_repo(db, caller, formats, key=args.key, format=args.format,
+                           public=args.public, description=args.description)
+        return f"created {repo.format} repository {repo.key}"
+
+    print(_as_operator(settings, run))
+    return 0
+
+
+def cmd_repo_list(settings: Settings, args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from artifortress.repos.models import Repository
+
+    with _session(settings) as db:
+        for repo in db.scalars(select(Repository).order_by(Repository.key)):
+            print(f"{repo.key}\t{repo.format}\t{'public' if repo.public else 'private'}")
+    return 0
+
+
+def _session(settings: Settings) -> Session:
+    from artifortress.db.engine import make_engine, make_session_factory
+
+    return make_session_factory(make_engine(settings.database_url))()
+
+
+def _as_operator(settings: Settings, action: Callable[[Session, Caller], T]) -> T:
+    """Run *action* in one transaction, audited as the CLI operator of the default tenant."""
+    from artifortress.auth.principal import Caller, Principal
+    from artifortress.tenants.services import get_or_create_tenant
+
+    _prepare_database(settings)
+    with _session(settings) as db, db.begin():
+        tenant = get_or_create_tenant(db)
+        caller = Caller(Principal.operator(tenant.id), client_addr=f"cli:{getpass.getuser()}")
+        return action(db, caller)
+
+
+def _safe_url(settings: Settings) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.database_url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

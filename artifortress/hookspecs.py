@@ -1,0 +1,29 @@
+"""Every hook a plugin may implement, typed and documented.
+
+Hook names start with ``artifortress_``.  Hooks gain new optional arguments
+instead of changing existing ones, because pluggy lets an implementation
+accept fewer arguments than the specification names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    from artifortress.formats import FormatSpec
+
+hookspec = pluggy.HookspecMarker("artifortress")
+
+
+@hookspec
+def artifortress_formats() -> Sequence[FormatSpec]:
+    """Declare the package formats this plugin provides.
+
+    Called once at start-up.  Returns the plugin's :class:`FormatSpec` objects;
+    the results of all plugins are concatenated.  Two plugins declaring the
+    same format name is a start-up error.
+    """
+    raise NotImplementedError

@@ -1,0 +1,1 @@
+"""Falcon glue: middleware, permission hooks, error mapping, the route table."""

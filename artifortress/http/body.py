@@ -1,0 +1,83 @@
+"""Reading request bodies and query strings, validated, with clear 400/413 answers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import falcon
+import jsonschema
+
+from artifortress.errors import BadRequest, PayloadTooLarge, ValidationFailed
+
+Responder = TypeVar("Responder", bound=Callable[..., Any])
+
+#: Attribute holding a responder's request body schema, read by the OpenAPI builder.
+SCHEMA_ATTR = "__artifortress_body_schema__"
+
+
+def json_body(schema: dict[str, Any]) -> Callable[[Responder], Responder]:
+    """Parse and validate the JSON body before the responder; result in ``req.context.body``."""
+    validator = jsonschema.Draft202012Validator(schema)
+
+    def hook(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
+        req.context.body = _validated(validator, _read_json(req))
+
+    def decorate(responder: Responder) -> Responder:
+        wrapped = falcon.before(hook)(responder)
+        setattr(wrapped, SCHEMA_ATTR, schema)
+        return wrapped  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def _read_json(req: falcon.Request) -> Any:
+    limit = req.context.services.settings.max_json_body
+    length = req.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge(f"the JSON body is {length} bytes; the limit is {limit}")
+    raw = req.bounded_stream.read(limit + 1)
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"the JSON body exceeds the limit of {limit} bytes")
+    if not raw.strip():
+        raise BadRequest("this endpoint needs a JSON body")
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+
+
+def _validated(validator: jsonschema.Draft202012Validator, doc: Any) -> Any:
+    error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "body"
+        raise ValidationFailed(f"{where}: {error.message}")
+    return doc
+
+
+T = TypeVar("T")
+
+
+def query_param(req: falcon.Request, name: str, parse: Callable[[str], T]) -> T | None:
+    """An optional query parameter, parsed; 400 naming the parameter if it does not parse."""
+    raw = req.get_param(name)
+    if raw is None or raw == "":
+        return None
+    try:
+        return parse(raw)
+    except ValueError:
+        raise BadRequest(f"query parameter {name}={raw!r} is invalid") from None
+
+
+def parse_timestamp(raw: str) -> dt.datetime:
+    """ISO 8601; a time without offset is taken as UTC."""
+    value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def send_json(resp: falcon.Response, doc: Any, status: int = 200) -> None:
+    resp.status = status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = json.dumps(doc)

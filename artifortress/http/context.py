@@ -1,0 +1,67 @@
+"""Per-request state: the database session and the principal, both resolved lazily.
+
+Lazy resolution keeps ``/healthz`` and ``/metrics`` free of database work and
+lets a bad token fail only on the endpoints that look at the caller.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import falcon
+from sqlalchemy.orm import Session
+
+from artifortress.auth.principal import Caller, Principal
+from artifortress.http.credentials import token_from_header
+
+if TYPE_CHECKING:
+    from artifortress.repos.models import Repository
+    from artifortress.services import Services
+
+
+class RequestContext:
+    """``req.context`` of every request."""
+
+    services: Services
+    request_id: str
+    client_addr: str | None
+    #: Set by the permission hooks once the repository in the URL is resolved.
+    repo: Repository
+    permissions: frozenset[Any]
+
+    def __init__(self) -> None:
+        self._db: Session | None = None
+        self._principal: Principal | None = None
+        self.authorization: str | None = None
+        self.client_addr = None
+        self.request_id = "-"
+
+    @property
+    def db(self) -> Session:
+        """The request's session, opened on first use; the middleware ends it."""
+        if self._db is None:
+            self._db = self.services.sessions()
+        return self._db
+
+    @property
+    def db_if_open(self) -> Session | None:
+        return self._db
+
+    @property
+    def principal(self) -> Principal:
+        """The caller; raises 401 for credentials that do not authenticate."""
+        if self._principal is None:
+            token = token_from_header(self.authorization)
+            if token is None:
+                self._principal = Principal(tenant_id=self.services.default_tenant_id())
+            else:
+                self._principal = self.services.authenticator.authenticate(token)
+        return self._principal
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(self.principal, self.request_id, self.client_addr)
+
+
+class Request(falcon.Request):
+    context_type = RequestContext  # type: ignore[assignment]

@@ -1,0 +1,104 @@
+"""The one place where errors become HTTP responses.
+
+Domain errors keep their status and stable code; database connectivity
+failures become 503 with ``Retry-After``; anything unexpected becomes a 500
+that names the request id and never leaks a stack trace.  The JSON shape is
+``{"error": {"code", "message", "request_id"}}``.  A format plugin may set
+``req.context.error_renderer`` to answer in its own protocol instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+from sqlalchemy import exc as sa_exc
+
+from artifortress.errors import ArtifortressError, ServiceUnavailable, Unauthenticated
+
+log = logging.getLogger("artifortress.errors")
+
+#: pip and uv only send credentials after a 401 carrying this header.
+WWW_AUTHENTICATE = 'Basic realm="artifortress"'
+
+ErrorRenderer = Callable[[falcon.Request, falcon.Response, ArtifortressError], None]
+
+
+def render_json_error(req: falcon.Request, resp: falcon.Response, error: ArtifortressError) -> None:
+    resp.status = error.status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = json.dumps(
+        {
+            "error": {
+                "code": error.code,
+                "message": error.message,
+                "request_id": getattr(req.context, "request_id", None),
+                **({"details": error.details} if error.details else {}),
+            }
+        }
+    )
+
+
+def handle_domain_error(
+    req: falcon.Request, resp: falcon.Response, error: ArtifortressError, params: Any
+) -> None:
+    for name, value in error.headers.items():
+        resp.set_header(name, value)
+    if isinstance(error, Unauthenticated):
+        resp.set_header("WWW-Authenticate", WWW_AUTHENTICATE)
+    renderer: ErrorRenderer = getattr(req.context, "error_renderer", None) or render_json_error
+    renderer(req, resp, error)
+
+
+def handle_database_error(
+    req: falcon.Request, resp: falcon.Response, error: sa_exc.SQLAlchemyError, params: Any
+) -> None:
+    if _is_connectivity_error(error):
+        log.warning("database unavailable: %s", _first_line(error))
+        outage = ServiceUnavailable("the database is unavailable; retry shortly")
+        handle_domain_error(req, resp, outage, params)
+        return
+    handle_unexpected(req, resp, error, params)
+
+
+def _is_connectivity_error(error: sa_exc.SQLAlchemyError) -> bool:
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError | sa_exc.TimeoutError)
+
+
+def handle_http_error(
+    req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError, params: Any
+) -> None:
+    """Falcon's own errors (unknown route, 405, bad header) in our JSON shape."""
+    domain = ArtifortressError(error.description or error.title or "error")
+    domain.code = (error.title or "error").lower().replace(" ", "_")
+    domain.status = error.status_code
+    for name, value in (error.headers or {}).items():
+        resp.set_header(name, value)
+    handle_domain_error(req, resp, domain, params)
+
+
+def handle_unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any) -> None:
+    if isinstance(error, falcon.HTTPError | falcon.HTTPStatus):
+        raise error
+    log.exception("unhandled error in %s %s", req.method, req.path)
+    domain = ArtifortressError(
+        "internal error; the server log has the details under this request id"
+    )
+    handle_domain_error(req, resp, domain, params)
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def install(app: falcon.App) -> None:
+    """Register the handlers; later registrations win for more specific types."""
+    app.add_error_handler(Exception, handle_unexpected)
+    app.add_error_handler(falcon.HTTPError, handle_http_error)
+    app.add_error_handler(sa_exc.SQLAlchemyError, handle_database_error)
+    app.add_error_handler(ArtifortressError, handle_domain_error)

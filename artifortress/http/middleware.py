@@ -1,0 +1,83 @@
+"""Request pipeline: request id, client address, the database session, metrics, access log."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import falcon
+
+from artifortress.http.metrics import observe_request
+from artifortress.logs import request_id_var
+
+if TYPE_CHECKING:
+    from artifortress.services import Services
+
+log = logging.getLogger("artifortress.access")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+class RequestMiddleware:
+    """Gives each request its id, services and caller facts; logs and measures it."""
+
+    def __init__(self, services: Services) -> None:
+        self._services = services
+        self._trust_forwarded = services.settings.trust_forwarded
+
+    def process_request(self, req: falcon.Request, resp: falcon.Response) -> None:
+        ctx = req.context
+        incoming = req.get_header(REQUEST_ID_HEADER)
+        # Reuse a front proxy's id when it looks like one, so logs line up end to end.
+        ctx.request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        ctx.services = self._services
+        ctx.authorization = req.get_header("Authorization")
+        ctx.client_addr = req.access_route[0] if self._trust_forwarded else req.remote_addr
+        ctx.started = time.perf_counter()
+        request_id_var.set(ctx.request_id)
+        resp.set_header(REQUEST_ID_HEADER, ctx.request_id)
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        ctx = req.context
+        elapsed = time.perf_counter() - getattr(ctx, "started", time.perf_counter())
+        route = req.uri_template or "unmatched"
+        status = resp.status_code
+        observe_request(req.method, route, status, elapsed)
+        log.info(
+            "%s %s %s %.1fms",
+            req.method,
+            req.relative_uri,
+            status,
+            elapsed * 1000,
+            extra={"method": req.method, "path": req.path, "status": status,
+                   "duration_ms": round(elapsed * 1000, 2), "client": ctx.client_addr},
+        )
+        request_id_var.set(None)
+
+
+class SessionMiddleware:
+    """Commits the request's transaction when it succeeded, rolls back otherwise.
+
+    Commit happens before the response is sent, so a client never sees a
+    success for a change that was not durably stored.  A failing commit is
+    raised here and mapped to an error response like any other error.
+    """
+
+    def process_response(
+        self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
+    ) -> None:
+        db = req.context.db_if_open if hasattr(req.context, "db_if_open") else None
+        if db is None:
+            return
+        try:
+            if req_succeeded and resp.status_code < 400:
+                db.commit()
+            else:
+                db.rollback()
+        finally:
+            db.close()

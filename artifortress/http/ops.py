@@ -1,0 +1,87 @@
+"""Operational endpoints: liveness, readiness, metrics, the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+from sqlalchemy import text
+
+from artifortress.http.body import send_json
+from artifortress.http.metrics import render
+from artifortress.http.permissions import public
+
+log = logging.getLogger("artifortress.ready")
+
+#: A readiness check returns ``None`` when healthy, or a short reason.
+ReadinessCheck = Callable[[], "str | None"]
+
+
+class HealthResource:
+    @public
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The process is up (touches no backing service)."""
+        send_json(resp, {"status": "ok"})
+
+
+class ReadyResource:
+    """Ready when every backing service answers: database, blob store, Redis if configured."""
+
+    def __init__(self, checks: dict[str, ReadinessCheck]) -> None:
+        self._checks = checks
+
+    @public
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Readiness of every backing service; 503 naming the failing ones."""
+        results = {name: _run(check) for name, check in self._checks.items()}
+        ok = all(reason is None for reason in results.values())
+        body = {
+            "status": "ready" if ok else "unavailable",
+            "checks": {name: reason or "ok" for name, reason in results.items()},
+        }
+        if not ok:
+            resp.set_header("Retry-After", "5")
+        send_json(resp, body, status=200 if ok else 503)
+
+
+def _run(check: ReadinessCheck) -> str | None:
+    try:
+        return check()
+    except Exception as exc:  # a readiness probe reports failures, it never raises
+        log.warning("readiness check failed: %s", exc)
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
+
+
+def database_check(services: Any) -> ReadinessCheck:
+    def check() -> str | None:
+        with services.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return None
+
+    return check
+
+
+class MetricsResource:
+    @public
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Prometheus text exposition, aggregated over every worker process."""
+        body, content_type = render()
+        resp.content_type = content_type
+        resp.data = body
+
+
+class OpenAPIResource:
+    def __init__(self, document: Callable[[], dict[str, Any]]) -> None:
+        self._document = document
+        self._cached: bytes | None = None
+
+    @public
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The OpenAPI 3 description of ``/v1/``."""
+        if self._cached is None:
+            self._cached = json.dumps(self._document(), indent=1).encode()
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = self._cached

@@ -1,0 +1,65 @@
+"""The route table: every core URL in one place.
+
+Format plugins mount their own routes under ``/{format}/`` (a later plugin
+hook); they cannot shadow anything listed here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+from artifortress.audit.resources import AuditResource, RepoAuditResource
+from artifortress.auth.resources import (
+    TokenResource,
+    TokensResource,
+    UsersResource,
+    WhoAmIResource,
+)
+from artifortress.http.openapi import build_document
+from artifortress.http.ops import (
+    HealthResource,
+    MetricsResource,
+    OpenAPIResource,
+    ReadyResource,
+    database_check,
+)
+from artifortress.repos.resources import (
+    BindingResource,
+    BindingsResource,
+    RepoResource,
+    ReposResource,
+)
+
+if TYPE_CHECKING:
+    from artifortress.services import Services
+
+
+@dataclasses.dataclass(frozen=True)
+class Route:
+    path: str
+    resource: Any
+    #: Group in the OpenAPI document.
+    tag: str
+
+
+def core_routes(services: Services) -> list[Route]:
+    """Every core route; ``/v1/openapi.json`` describes those under ``/v1/``."""
+    routes = [
+        Route("/healthz", HealthResource(), "operations"),
+        Route("/readyz", ReadyResource({"database": database_check(services)}), "operations"),
+        Route("/metrics", MetricsResource(), "operations"),
+        Route("/v1/whoami", WhoAmIResource(), "tokens"),
+        Route("/v1/tokens", TokensResource(), "tokens"),
+        Route("/v1/tokens/{token_id}", TokenResource(), "tokens"),
+        Route("/v1/users", UsersResource(), "users"),
+        Route("/v1/repos", ReposResource(), "repositories"),
+        Route("/v1/repos/{repo}", RepoResource(), "repositories"),
+        Route("/v1/repos/{repo}/bindings", BindingsResource(), "rbac"),
+        Route("/v1/repos/{repo}/bindings/{user}", BindingResource(), "rbac"),
+        Route("/v1/repos/{repo}/audit", RepoAuditResource(), "audit"),
+        Route("/v1/audit", AuditResource(), "audit"),
+    ]
+
+    routes.append(Route("/v1/openapi.json", OpenAPIResource(lambda: build_document(routes)), "operations"))
+    return routes

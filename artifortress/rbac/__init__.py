@@ -1,0 +1,1 @@
+"""Repository-scoped role-based access control."""

@@ -1,0 +1,89 @@
+"""Authorization decisions and role-binding management."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from artifortress.audit import services as audit
+from artifortress.auth.models import User
+from artifortress.auth.principal import Caller, Principal
+from artifortress.errors import ValidationFailed
+from artifortress.rbac.models import RoleBinding
+from artifortress.rbac.permissions import ALL_PERMISSIONS, ROLE_GRANTS, ROLES, Permission
+from artifortress.repos.models import Repository
+
+
+def permissions_on(db: Session, principal: Principal, repo: Repository) -> frozenset[Permission]:
+    """Everything *principal* may do on *repo*, after token restrictions."""
+    if repo.tenant_id != principal.tenant_id or not principal.may_touch(repo.key):
+        return frozenset()
+    granted: set[Permission] = set()
+    if principal.is_admin:
+        granted |= ALL_PERMISSIONS
+    elif principal.user_id is not None:
+        for role in _roles_of(db, principal.user_id, repo.id):
+            granted |= ROLE_GRANTS.get(role, frozenset())
+    if repo.public:
+        granted.add(Permission.READ)
+    if principal.read_only:
+        granted &= {Permission.READ}
+    return frozenset(granted)
+
+
+def _roles_of(db: Session, user_id: int, repository_id: int) -> Sequence[str]:
+    return db.scalars(
+        select(RoleBinding.role).where(
+            RoleBinding.user_id == user_id, RoleBinding.repository_id == repository_id
+        )
+    ).all()
+
+
+def readable_repo_ids(db: Session, principal: Principal) -> set[int] | None:
+    """Ids of the repositories bound to the principal (``None``: every one, for admins).
+
+    Public repositories are readable on top of these; callers add them.
+    """
+    if principal.is_admin:
+        return None
+    if principal.user_id is None:
+        return set()
+    return set(
+        db.scalars(
+            select(RoleBinding.repository_id).where(RoleBinding.user_id == principal.user_id)
+        ).all()
+    )
+
+
+def bindings_of(db: Session, repo: Repository) -> dict[str, list[str]]:
+    """``{user name: [roles]}`` for one repository."""
+    rows = db.execute(
+        select(User.name, RoleBinding.role)
+        .join(User, User.id == RoleBinding.user_id)
+        .where(RoleBinding.repository_id == repo.id)
+        .order_by(User.name, RoleBinding.role)
+    ).all()
+    result: dict[str, list[str]] = {}
+    for name, role in rows:
+        result.setdefault(name, []).append(role)
+    return result
+
+
+def set_bindings(
+    db: Session, caller: Caller, repo: Repository, user: User, roles: Iterable[str]
+) -> list[str]:
+    """Replace *user*'s roles on *repo* (an empty list removes the binding); audited."""
+    wanted = sorted(set(roles))
+    unknown = [role for role in wanted if role not in ROLES]
+    if unknown:
+        raise ValidationFailed(f"unknown roles {unknown}; roles are {', '.join(ROLES)}")
+    db.execute(
+        delete(RoleBinding).where(
+            RoleBinding.repository_id == repo.id, RoleBinding.user_id == user.id
+        )
+    )
+    db.add_all(RoleBinding(repository_id=repo.id, user_id=user.id, role=r) for r in wanted)
+    audit.record(db, caller, "binding.set", repo_key=repo.key, target=user.name, roles=wanted)
+    return wanted

@@ -1,0 +1,1 @@
+"""Repositories: named, formatted containers of packages, owned by a tenant."""

@@ -1,0 +1,117 @@
+"""Repository lifecycle: create, look up, list what a caller may read, change, delete."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from artifortress.audit import services as audit
+from artifortress.auth.principal import Caller, Principal
+from artifortress.db.base import utcnow
+from artifortress.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from artifortress.pagination import decode_str_cursor, encode_cursor
+from artifortress.rbac.services import readable_repo_ids
+from artifortress.repos.models import Repository
+
+REPO_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
+#: Fields ``PATCH /v1/repos/{repo}`` may change; key and format are identity.
+MUTABLE_FIELDS = ("public", "description")
+
+
+def check_key(key: str) -> str:
+    if not REPO_KEY.match(key):
+        raise ValidationFailed(
+            f"repository key {key!r} is invalid: use 1-64 lower-case letters, digits, "
+            "'.', '_' or '-', starting with a letter or digit"
+        )
+    return key
+
+
+def find_repo(db: Session, tenant_id: int, key: str) -> Repository | None:
+    return db.scalars(
+        select(Repository).where(Repository.tenant_id == tenant_id, Repository.key == key)
+    ).one_or_none()
+
+
+def get_repo(db: Session, tenant_id: int, key: str) -> Repository:
+    repo = find_repo(db, tenant_id, key)
+    if repo is None:
+        raise NotFound(f"no repository {key!r}")
+    return repo
+
+
+def create_repo(
+    db: Session,
+    caller: Caller,
+    known_formats: Collection[str],
+    *,
+    key: str,
+    format: str,
+    public: bool = False,
+    description: str = "",
+) -> Repository:
+    """Create a repository of an installed format; 409 if the key is taken."""
+    check_key(key)
+    if format not in known_formats:
+        raise BadRequest(
+            f"no installed plugin provides format {format!r}; installed: "
+            f"{', '.join(sorted(known_formats)) or 'none'} (see `artifortress plugins`)"
+        )
+    tenant_id = caller.principal.tenant_id
+    if find_repo(db, tenant_id, key) is not None:
+        raise Conflict(f"repository {key!r} already exists")
+    repo = Repository(
+        tenant_id=tenant_id, key=key, format=format, public=public, description=description
+    )
+    db.add(repo)
+    db.flush()
+    audit.record(db, caller, "repo.create", repo_key=key, format=format, public=public)
+    return repo
+
+
+def update_repo(db: Session, caller: Caller, repo: Repository, changes: dict[str, Any]) -> Repository:
+    """Apply a PATCH of the mutable fields; audited with the changed values."""
+    changed = {k: v for k, v in changes.items() if getattr(repo, k) != v}
+    for name, value in changed.items():
+        setattr(repo, name, value)
+    if changed:
+        repo.updated_at = utcnow()
+    audit.record(db, caller, "repo.update", repo_key=repo.key, changes=changed)
+    return repo
+
+
+def delete_repo(db: Session, caller: Caller, repo: Repository) -> None:
+    audit.record(db, caller, "repo.delete", repo_key=repo.key, format=repo.format)
+    db.delete(repo)
+
+
+def list_readable(
+    db: Session, principal: Principal, *, cursor: str | None, limit: int
+) -> tuple[Sequence[Repository], str | None]:
+    """Repositories the principal may read, by key, one page at a time."""
+    stmt = select(Repository).where(Repository.tenant_id == principal.tenant_id)
+    bound = readable_repo_ids(db, principal)
+    if bound is not None:
+        stmt = stmt.where(or_(Repository.public.is_(True), Repository.id.in_(bound)))
+    if principal.repo_scopes is not None:
+        stmt = stmt.where(Repository.key.in_(principal.repo_scopes))
+    if cursor is not None:
+        stmt = stmt.where(Repository.key > decode_str_cursor(cursor))
+    rows = db.scalars(stmt.order_by(Repository.key).limit(limit + 1)).all()
+    next_cursor = encode_cursor(rows[limit - 1].key) if len(rows) > limit else None
+    return rows[:limit], next_cursor
+
+
+def repo_to_json(repo: Repository) -> dict[str, Any]:
+    return {
+        "key": repo.key,
+        "format": repo.format,
+        "public": repo.public,
+        "description": repo.description,
+        "created_at": repo.created_at.isoformat(),
+        "updated_at": repo.updated_at.isoformat(),
+    }

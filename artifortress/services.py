@@ -1,0 +1,61 @@
+"""The long-lived objects one process shares between requests."""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from collections.abc import Iterable, Mapping
+
+import pluggy
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from artifortress.auth.services import Authenticator, TokenPolicy
+from artifortress.db.engine import make_engine, make_session_factory
+from artifortress.formats import FormatSpec
+from artifortress.plugins import collect_formats, make_plugin_manager
+from artifortress.settings import Settings
+from artifortress.tenants.models import DEFAULT_TENANT
+from artifortress.tenants.services import get_or_create_tenant
+
+
+@dataclasses.dataclass
+class Services:
+    """Settings, database, plugins and caches; built once per process."""
+
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    authenticator: Authenticator
+    plugins: pluggy.PluginManager
+    formats: Mapping[str, FormatSpec]
+    token_policy: TokenPolicy
+    _default_tenant_id: int | None = None
+    _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
+
+    @classmethod
+    def build(
+        cls, settings: Settings, *, extra_plugins: Iterable[object] = (), entry_points: bool = True
+    ) -> Services:
+        engine = make_engine(settings.database_url)
+        sessions = make_session_factory(engine)
+        pm = make_plugin_manager(extra_plugins, entry_points=entry_points)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessions,
+            authenticator=Authenticator(sessions, settings.token_cache_seconds),
+            plugins=pm,
+            formats=collect_formats(pm),
+            token_policy=TokenPolicy(settings.token_default_ttl_days, settings.token_max_ttl_days),
+        )
+
+    def default_tenant_id(self) -> int:
+        """Tenant of anonymous callers; looked up once, created if missing."""
+        if self._default_tenant_id is None:
+            with self._lock, self.sessions.begin() as db:
+                self._default_tenant_id = get_or_create_tenant(db, DEFAULT_TENANT).id
+        return self._default_tenant_id
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,196 @@
+"""Configuration from ``ARTIFORTRESS_*`` environment variables and an optional TOML file.
+
+Every setting is a field of :class:`Settings`; its environment variable is
+``ARTIFORTRESS_`` + the field name in upper case, and a TOML file may set the
+same keys (either spelling).  The environment wins over the file.  A wrong
+value raises :class:`~artifortress.errors.ConfigurationError` naming the
+variable, so start-up stops with a message an operator can act on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from artifortress.errors import ConfigurationError
+
+PREFIX = "ARTIFORTRESS_"
+_BIND = re.compile(r"^(unix:.+|\[?[0-9A-Za-z.:-]*\]?:\d{1,5})$")
+_SIZE = re.compile(r"^(\d+)\s*([KMGT]i?B?|B)?$", re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+
+
+def _parse_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("must not be negative")
+    return value
+
+
+def _parse_positive_int(raw: str) -> int:
+    value = int(raw)
+    if value < 1:
+        raise ValueError("must be at least 1")
+    return value
+
+
+def _parse_size(raw: str) -> int:
+    """Parse ``1048576``, ``512MiB``, ``2G`` (binary units) into bytes."""
+    match = _SIZE.match(raw.strip())
+    if not match:
+        raise ValueError("expected a byte count such as 1048576, 512MiB or 2GiB")
+    unit = (match.group(2) or "").upper()[:1]
+    return int(match.group(1)) * _SIZE_UNITS[unit]
+
+
+def _parse_bind(raw: str) -> str:
+    if not _BIND.match(raw):
+        raise ValueError("expected HOST:PORT or unix:PATH (gunicorn syntax)")
+    return raw
+
+
+def _parse_url(*schemes: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        scheme = urlsplit(raw).scheme.split("+")[0]
+        if scheme not in schemes:
+            raise ValueError(f"expected a URL starting with one of {', '.join(schemes)}")
+        return raw
+
+    return parse
+
+
+def _parse_choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}")
+        return raw
+
+    return parse
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def _setting(default: Any, parse: Callable[[str], Any], doc: str) -> Any:
+    return dataclasses.field(default=default, metadata={"parse": parse, "doc": doc})
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Validated configuration; build it with :meth:`load`."""
+
+    home: Path = _setting(Path("./var"), Path, "data folder for the embedded default")
+    bind: str = _setting("127.0.0.1:8080", _parse_bind, "listen address (gunicorn syntax)")
+    database_url: str = _setting(
+        "", _parse_url("sqlite", "postgresql"), "SQLAlchemy URL (default: SQLite under HOME)"
+    )
+    blob_url: str = _setting("", _parse_url("file", "s3"), "file://PATH or s3://BUCKET[/PREFIX]")
+    s3_endpoint_url: str = _setting("", _parse_url("http", "https"), "S3-compatible endpoint")
+    redis_url: str = _setting("", _parse_url("redis", "rediss", "unix"), "Redis for caches")
+    public_url: str = _setting("", _parse_url("http", "https"), "external base URL")
+    workers: int = _setting(2, _parse_positive_int, "gunicorn worker processes")
+    threads: int = _setting(8, _parse_positive_int, "threads per gunicorn worker")
+    log_format: str = _setting("text", _parse_choice("text", "json"), "text or json lines")
+    log_level: str = _setting(
+        "info", _parse_choice("debug", "info", "warning", "error"), "log level"
+    )
+    token_max_ttl_days: int = _setting(365, _parse_positive_int, "longest token lifetime")
+    token_default_ttl_days: int = _setting(90, _parse_positive_int, "token lifetime if unset")
+    token_cache_seconds: float = _setting(
+        1.0, float, "how long a process trusts a cached token lookup (at most 1)"
+    )
+    max_json_body: int = _setting(1024**2, _parse_size, "largest JSON request body")
+    trust_forwarded: bool = _setting(
+        False, _parse_bool, "trust X-Forwarded-For/-Proto from a front proxy"
+    )
+
+    @classmethod
+    def load(
+        cls, environ: Mapping[str, str] | None = None, config_file: str | os.PathLike[str] | None = None
+    ) -> Settings:
+        """Read the TOML file (if any), then the environment, and validate everything."""
+        environ = os.environ if environ is None else environ
+        config_file = config_file or environ.get(PREFIX + "CONFIG") or None
+        raw: dict[str, str] = {}
+        if config_file:
+            raw.update(_read_toml(Path(config_file)))
+        for field in dataclasses.fields(cls):
+            name = PREFIX + field.name.upper()
+            if name in environ and environ[name] != "":
+                raw[field.name] = environ[name]
+        values = {name: _parse_field(cls, name, value) for name, value in raw.items()}
+        settings = cls(**values)
+        settings._check()
+        return settings.with_defaults()
+
+    def with_defaults(self) -> Settings:
+        """Fill the URLs that default to places under ``home``."""
+        home = self.home.resolve()
+        return dataclasses.replace(
+            self,
+            home=home,
+            database_url=self.database_url or f"sqlite:///{home / 'artifortress.db'}",
+            blob_url=self.blob_url or f"file://{home / 'blobs'}",
+        )
+
+    @property
+    def is_embedded(self) -> bool:
+        """True for the SQLite default, which migrates itself on start."""
+        return self.database_url.startswith("sqlite")
+
+    def _check(self) -> None:
+        if self.token_default_ttl_days > self.token_max_ttl_days:
+            raise ConfigurationError(
+                f"{PREFIX}TOKEN_DEFAULT_TTL_DAYS ({self.token_default_ttl_days}) exceeds "
+                f"{PREFIX}TOKEN_MAX_TTL_DAYS ({self.token_max_ttl_days}); lower the default."
+            )
+        if not 0 <= self.token_cache_seconds <= 1:
+            raise ConfigurationError(
+                f"{PREFIX}TOKEN_CACHE_SECONDS must be between 0 and 1 so that a revoked "
+                "token stops working within one second on every process."
+            )
+
+
+def _read_toml(path: Path) -> dict[str, str]:
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigurationError(f"cannot read configuration file {path}: {exc}") from exc
+    known = {f.name for f in dataclasses.fields(Settings)}
+    result: dict[str, str] = {}
+    for key, value in data.items():
+        name = key.lower().removeprefix(PREFIX.lower())
+        if name not in known:
+            raise ConfigurationError(f"unknown key {key!r} in {path}; known: {sorted(known)}")
+        result[name] = str(value).lower() if isinstance(value, bool) else str(value)
+    return result
+
+
+def _parse_field(cls: type[Settings], name: str, raw: str) -> Any:
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    try:
+        return field.metadata["parse"](raw)
+    except ValueError as exc:
+        raise ConfigurationError(
+            f"{PREFIX}{name.upper()}={raw!r} is invalid: {exc}"
+        ) from None
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(variable, default, meaning) for every setting: used by docs and ``--help``."""
+    return [
+        (PREFIX + f.name.upper(), str(f.default), f.metadata["doc"])
+        for f in dataclasses.fields(Settings)
+    ]

@@ -1,0 +1,1 @@
+"""Tenants: every user, repository and audit row belongs to exactly one."""

@@ -1,0 +1,1 @@
+"""Artifortress format plugin: Any file, stored by path with curl."""

@@ -1,0 +1,1 @@
+"""Artifortress format plugin: npm registry for npm, pnpm and yarn."""
