@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import falcon
 
 from artifortress.http import errors
@@ -16,12 +18,16 @@ from artifortress.logs import configure as configure_logging
 from artifortress.services import Services
 from artifortress.settings import Settings
 
+if TYPE_CHECKING:
+    WsgiApp = falcon.App[Request, falcon.Response]
 
-def create_app(services: Services) -> falcon.App:
+
+def create_app(services: Services) -> WsgiApp:
     """A Falcon app serving the core API with the given services."""
-    app = falcon.App(
+    middleware: list[Any] = [RequestMiddleware(services), SessionMiddleware()]
+    app: WsgiApp = falcon.App(
         request_type=Request,
-        middleware=[RequestMiddleware(services), SessionMiddleware()],
+        middleware=middleware,
         cors_enable=False,
     )
     app.req_options.strip_url_path_trailing_slash = False
@@ -32,7 +38,7 @@ def create_app(services: Services) -> falcon.App:
     return app
 
 
-def get_app() -> falcon.App:
+def get_app() -> WsgiApp:
     """Build settings and services from the environment (gunicorn's entry point)."""
     settings = Settings.load()
     configure_logging(settings.log_format, settings.log_level)

@@ -93,8 +93,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     _print_first_start_hint(settings)
     from artifortress.server import GunicornServer
 
-    print(f"Artifortress serving on http://{settings.bind}/ (database {_safe_url(settings)})",
-          flush=True)
+    print(
+        f"Artifortress serving on http://{settings.bind}/ (database {_safe_url(settings)})",
+        flush=True,
+    )
     GunicornServer(settings).run()
     return 0
 
@@ -176,11 +178,20 @@ def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
         user = ensure_user(db, caller.principal.tenant_id, args.user, is_admin=args.admin)
         policy = TokenPolicy(settings.token_default_ttl_days, settings.token_max_ttl_days)
         token, secret = issue_token(
-            db, caller, user, policy, name=args.name, ttl_days=args.ttl_days,
-            read_only=args.read_only, repo_scopes=args.repos,
+            db,
+            caller,
+            user,
+            policy,
+            name=args.name,
+            ttl_days=args.ttl_days,
+            read_only=args.read_only,
+            repo_scopes=args.repos,
         )
-        print(f"token {token.key_id} for {user.name}{' (admin)' if user.is_admin else ''}, "
-              f"expires {token.expires_at:%Y-%m-%d}", file=sys.stderr)
+        print(
+            f"token {token.key_id} for {user.name}{' (admin)' if user.is_admin else ''}, "
+            f"expires {token.expires_at:%Y-%m-%d}",
+            file=sys.stderr,
+        )
         return secret
 
     print(_as_operator(settings, run))
@@ -219,8 +230,15 @@ def cmd_repo_create(settings: Settings, args: argparse.Namespace) -> int:
     formats = collect_formats(make_plugin_manager())
 
     def run(db: Session, caller: Caller) -> str:
-        repo = create_repo(db, caller, formats, key=args.key, format=args.format,
-                           public=args.public, description=args.description)
+        repo = create_repo(
+            db,
+            caller,
+            formats,
+            key=args.key,
+            format=args.format,
+            public=args.public,
+            description=args.description,
+        )
         return f"created {repo.format} repository {repo.key}"
 
     print(_as_operator(settings, run))

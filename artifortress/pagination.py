@@ -12,7 +12,11 @@ MAX_LIMIT = 1000
 
 def encode_cursor(last_key: int | str) -> str:
     """Wrap the last row's sort key so clients treat it as opaque."""
-    return base64.urlsafe_b64encode(f"{type(last_key).__name__}:{last_key}".encode()).decode().rstrip("=")
+    return (
+        base64.urlsafe_b64encode(f"{type(last_key).__name__}:{last_key}".encode())
+        .decode()
+        .rstrip("=")
+    )
 
 
 def decode_int_cursor(cursor: str) -> int:

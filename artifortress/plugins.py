@@ -7,6 +7,7 @@ Built-in formats are separate distributions found through the same
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+
 import pluggy
 
 from artifortress import hookspecs
@@ -16,7 +17,9 @@ from artifortress.formats import FormatSpec
 ENTRY_POINT_GROUP = "artifortress.plugins"
 
 
-def make_plugin_manager(extra_plugins: Iterable[object] = (), *, entry_points: bool = True) -> pluggy.PluginManager:
+def make_plugin_manager(
+    extra_plugins: Iterable[object] = (), *, entry_points: bool = True
+) -> pluggy.PluginManager:
     """Load the entry-point plugins (and *extra_plugins*, for tests) and check them."""
     pm = pluggy.PluginManager("artifortress")
     pm.add_hookspecs(hookspecs)
@@ -46,8 +49,5 @@ def describe_plugins(pm: pluggy.PluginManager) -> list[tuple[str, str]]:
     for plugin, dist in pm.list_plugin_distinfo():
         rows.append((f"{dist.project_name} ({pm.get_name(plugin)})", dist.version))
     seen = {pm.get_name(p) for p, _ in pm.list_plugin_distinfo()}
-    rows.extend(
-        (name or "?", "-") for name, _plugin in pm.list_name_plugin() if name not in seen
-    )
+    rows.extend((name or "?", "-") for name, _plugin in pm.list_name_plugin() if name not in seen)
     return rows
-

@@ -11,7 +11,6 @@ from gunicorn.app.base import BaseApplication
 
 from artifortress.settings import Settings
 
-
 #: Must be set before prometheus_client is first imported (it picks its value
 #: storage at import time), so this module does not import artifortress.http.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"

@@ -118,7 +118,9 @@ class Settings:
 
     @classmethod
     def load(
-        cls, environ: Mapping[str, str] | None = None, config_file: str | os.PathLike[str] | None = None
+        cls,
+        environ: Mapping[str, str] | None = None,
+        config_file: str | os.PathLike[str] | None = None,
     ) -> Settings:
         """Read the TOML file (if any), then the environment, and validate everything."""
         environ = os.environ if environ is None else environ
@@ -183,9 +185,7 @@ def _parse_field(cls: type[Settings], name: str, raw: str) -> Any:
     try:
         return field.metadata["parse"](raw)
     except ValueError as exc:
-        raise ConfigurationError(
-            f"{PREFIX}{name.upper()}={raw!r} is invalid: {exc}"
-        ) from None
+        raise ConfigurationError(f"{PREFIX}{name.upper()}={raw!r} is invalid: {exc}") from None
 
 
 def describe() -> list[tuple[str, str, str]]:

@@ -33,7 +33,8 @@ def plugin_violations() -> Iterator[str]:
                 # Tests may also use the plugin author's kit.
                 allowed = allowed or (in_tests and module.startswith("artifortress.testing"))
                 if not allowed:
-                    yield f"{path.relative_to(ROOT)}:{line}: plugin imports {module}; use {PUBLIC_API}"
+                    where = f"{path.relative_to(ROOT)}:{line}"
+                    yield f"{where}: plugin imports {module}; use {PUBLIC_API}"
 
 
 def core_violations() -> Iterator[str]:

@@ -72,7 +72,9 @@ class AuditQuery:
     limit: int = 100
 
 
-def search(db: Session, tenant_id: int, query: AuditQuery) -> tuple[Sequence[AuditEntry], str | None]:
+def search(
+    db: Session, tenant_id: int, query: AuditQuery
+) -> tuple[Sequence[AuditEntry], str | None]:
     """Newest first; returns the page and the cursor of the next page (or ``None``)."""
     stmt = select(AuditEntry).where(AuditEntry.tenant_id == tenant_id)
     for column, value in (

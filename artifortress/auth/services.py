@@ -63,25 +63,34 @@ def issue_token(
     )
     db.add(token)
     db.flush()
-    audit.record(db, caller, "token.create", target=key_id, user=user.name, ttl_days=ttl,
-                 read_only=read_only, repo_scopes=repo_scopes)
+    audit.record(
+        db,
+        caller,
+        "token.create",
+        target=key_id,
+        user=user.name,
+        ttl_days=ttl,
+        read_only=read_only,
+        repo_scopes=repo_scopes,
+    )
     return token, full_token
 
 
 def _no_wider_than(
     creator: Principal, read_only: bool, scopes: list[str] | None
 ) -> tuple[bool, list[str] | None]:
+    normalized = sorted(set(scopes)) if scopes is not None else None
     if creator.token_key_id is None:  # the operator's CLI: no token to narrow
-        return read_only, sorted(set(scopes)) if scopes is not None else None
+        return read_only, normalized
     if creator.read_only and not read_only:
         raise PermissionDenied("a read-only token can only create read-only tokens")
-    if creator.repo_scopes is not None:
-        if scopes is None or not set(scopes) <= creator.repo_scopes:
-            raise PermissionDenied(
-                "a repository-scoped token can only create tokens scoped to a subset of "
-                f"its repositories ({', '.join(sorted(creator.repo_scopes))})"
-            )
-    return read_only, sorted(set(scopes)) if scopes is not None else None
+    narrower = scopes is not None and set(scopes) <= (creator.repo_scopes or set())
+    if creator.repo_scopes is not None and not narrower:
+        raise PermissionDenied(
+            "a repository-scoped token can only create tokens scoped to a subset of "
+            f"its repositories ({', '.join(sorted(creator.repo_scopes))})"
+        )
+    return read_only, normalized
 
 
 def list_tokens(db: Session, user_id: int) -> Sequence[Token]:

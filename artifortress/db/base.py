@@ -36,7 +36,7 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
 
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "sqlite":
-            return dialect.type_descriptor(sqlite.DATETIME())
+            return dialect.type_descriptor(sqlite.DATETIME())  # type: ignore[no-untyped-call]
         return dialect.type_descriptor(DateTime(timezone=True))
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> Any:

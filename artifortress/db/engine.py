@@ -21,9 +21,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_timeout", 10)
     # pre_ping makes the pool drop dead connections, so the service recovers on its
     # own after a database outage instead of failing on every stale connection.
-    return create_engine(
-        url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs
-    )
+    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

@@ -28,7 +28,7 @@ def json_body(schema: dict[str, Any]) -> Callable[[Responder], Responder]:
     def decorate(responder: Responder) -> Responder:
         wrapped = falcon.before(hook)(responder)
         setattr(wrapped, SCHEMA_ATTR, schema)
-        return wrapped  # type: ignore[no-any-return]
+        return wrapped
 
     return decorate
 

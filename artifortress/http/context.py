@@ -64,4 +64,4 @@ class RequestContext:
 
 
 class Request(falcon.Request):
-    context_type = RequestContext  # type: ignore[assignment]
+    context_type = RequestContext

@@ -22,7 +22,9 @@ def token_from_header(header: str | None) -> str | None:
         return value.strip()
     if scheme == "basic":
         return _password_of(value.strip())
-    raise Unauthenticated("use 'Authorization: Bearer TOKEN' or Basic auth with the token as password")
+    raise Unauthenticated(
+        "use 'Authorization: Bearer TOKEN' or Basic auth with the token as password"
+    )
 
 
 def _password_of(encoded: str) -> str:

@@ -77,12 +77,14 @@ def handle_http_error(
     domain = ArtifortressError(error.description or error.title or "error")
     domain.code = (error.title or "error").lower().replace(" ", "_")
     domain.status = error.status_code
-    for name, value in (error.headers or {}).items():
+    for name, value in dict(error.headers or {}).items():
         resp.set_header(name, value)
     handle_domain_error(req, resp, domain, params)
 
 
-def handle_unexpected(req: falcon.Request, resp: falcon.Response, error: Exception, params: Any) -> None:
+def handle_unexpected(
+    req: falcon.Request, resp: falcon.Response, error: Exception, params: Any
+) -> None:
     if isinstance(error, falcon.HTTPError | falcon.HTTPStatus):
         raise error
     log.exception("unhandled error in %s %s", req.method, req.path)
@@ -96,7 +98,7 @@ def _first_line(error: BaseException) -> str:
     return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
-def install(app: falcon.App) -> None:
+def install(app: falcon.App[Any, Any]) -> None:
     """Register the handlers; later registrations win for more specific types."""
     app.add_error_handler(Exception, handle_unexpected)
     app.add_error_handler(falcon.HTTPError, handle_http_error)

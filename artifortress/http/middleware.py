@@ -54,8 +54,13 @@ class RequestMiddleware:
             req.relative_uri,
             status,
             elapsed * 1000,
-            extra={"method": req.method, "path": req.path, "status": status,
-                   "duration_ms": round(elapsed * 1000, 2), "client": ctx.client_addr},
+            extra={
+                "method": req.method,
+                "path": req.path,
+                "status": status,
+                "duration_ms": round(elapsed * 1000, 2),
+                "client": ctx.client_addr,
+            },
         )
         request_id_var.set(None)
 

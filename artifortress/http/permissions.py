@@ -36,7 +36,7 @@ def _declare(requirement: str, hook: Callable[..., None]) -> Callable[[Responder
     def decorate(responder: Responder) -> Responder:
         wrapped = falcon.before(hook)(responder)
         setattr(wrapped, REQUIREMENT_ATTR, requirement)
-        return wrapped  # type: ignore[no-any-return]
+        return wrapped
 
     return decorate
 
@@ -116,4 +116,3 @@ __all__ = [
     "requires",
     "tenant_admin",
 ]
-

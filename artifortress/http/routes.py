@@ -61,5 +61,7 @@ def core_routes(services: Services) -> list[Route]:
         Route("/v1/audit", AuditResource(), "audit"),
     ]
 
-    routes.append(Route("/v1/openapi.json", OpenAPIResource(lambda: build_document(routes)), "operations"))
+    routes.append(
+        Route("/v1/openapi.json", OpenAPIResource(lambda: build_document(routes)), "operations")
+    )
     return routes

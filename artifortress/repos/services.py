@@ -73,7 +73,9 @@ def create_repo(
     return repo
 
 
-def update_repo(db: Session, caller: Caller, repo: Repository, changes: dict[str, Any]) -> Repository:
+def update_repo(
+    db: Session, caller: Caller, repo: Repository, changes: dict[str, Any]
+) -> Repository:
     """Apply a PATCH of the mutable fields; audited with the changed values."""
     changed = {k: v for k, v in changes.items() if getattr(repo, k) != v}
     for name, value in changed.items():

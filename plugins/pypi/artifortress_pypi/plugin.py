@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 from artifortress.plugin import FormatSpec, hookimpl
 
-FORMAT = FormatSpec(name="pypi", description="Python packages: PEP 503/691 simple index and twine uploads")
+FORMAT = FormatSpec(
+    name="pypi", description="Python packages: PEP 503/691 simple index and twine uploads"
+)
 
 
 @hookimpl
