@@ -48,7 +48,7 @@ class TokensResource:
         rows = services.list_tokens(req.context.db, principal.user_id)
         send_json(resp, {"tokens": [services.token_to_json(t) for t in rows]})
 
-    @authenticated
+    @authenticated(action="token.create")
     @json_body(TOKEN_CREATE)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a token; the secret is in the answer this once and never again."""
@@ -79,7 +79,7 @@ class TokensResource:
 
 
 class TokenResource:
-    @authenticated
+    @authenticated(action="token.revoke")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, token_id: str) -> None:
         """Revoke a token; it stops working on every process within one second."""
         ctx = req.context

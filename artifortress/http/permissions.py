@@ -6,13 +6,15 @@ parameter, computes the caller's permissions on it and refuses otherwise:
 authenticated callers without the permission.  A missing repository is 404
 for authenticated callers and 401 for anonymous ones, so anonymous probing
 cannot tell a private repository from a missing one.  Refused privileged
-attempts (those with an ``action``) are written to the audit log.
+attempts (responders declared with an ``action``) are written to the audit
+log, whether the decorator or the service below refused them.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 import falcon
 
@@ -20,6 +22,7 @@ from artifortress.audit import services as audit
 from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
+from artifortress.repos.models import Repository
 from artifortress.repos.services import find_repo
 
 Responder = TypeVar("Responder", bound=Callable[..., Any])
@@ -32,13 +35,49 @@ AUTHENTICATED = "authenticated"
 TENANT_ADMIN = "tenant-admin"
 
 
-def _declare(requirement: str, hook: Callable[..., None]) -> Callable[[Responder], Responder]:
+def _declare(
+    requirement: str, hook: Callable[..., None], action: str | None = None
+) -> Callable[[Responder], Responder]:
     def decorate(responder: Responder) -> Responder:
         wrapped = falcon.before(hook)(responder)
+        if action is not None:
+            wrapped = _audit_refusals(wrapped, action)
         setattr(wrapped, REQUIREMENT_ATTR, requirement)
         return wrapped
 
     return decorate
+
+
+def _audit_refusals(responder: Responder, action: str) -> Responder:
+    """Record a :class:`PermissionDenied` from the hook or the responder as a denied *action*."""
+
+    @functools.wraps(responder)
+    def call(resource: Any, req: falcon.Request, resp: falcon.Response, **params: Any) -> None:
+        try:
+            responder(resource, req, resp, **params)
+        except PermissionDenied as refused:
+            _record_denied(req, action, params, refused.message)
+            raise
+
+    return call  # type: ignore[return-value]
+
+
+def _record_denied(req: falcon.Request, action: str, params: dict[str, Any], reason: str) -> None:
+    ctx = req.context
+    db = ctx.db_if_open
+    if db is not None:
+        # The request fails and rolls back anyway; ending its transaction now matters
+        # on SQLite, where it holds the write lock the audit transaction needs.
+        db.rollback()
+    targets = [str(value) for name, value in params.items() if name != "repo"]
+    audit.record_denied(
+        ctx.services.sessions,
+        ctx.caller,
+        action,
+        repo_key=params.get("repo"),
+        target=targets[-1] if targets else None,
+        reason=reason,
+    )
 
 
 def public(responder: Responder) -> Responder:
@@ -47,14 +86,31 @@ def public(responder: Responder) -> Responder:
     return responder
 
 
-def authenticated(responder: Responder) -> Responder:
-    """Any authenticated caller of the tenant."""
+def _check_authenticated(
+    req: falcon.Request, resp: falcon.Response, resource: Any, params: Any
+) -> None:
+    if req.context.principal.is_anonymous:
+        raise Unauthenticated("this endpoint needs a token")
 
-    def check(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
-        if req.context.principal.is_anonymous:
-            raise Unauthenticated("this endpoint needs a token")
 
-    return _declare(AUTHENTICATED, check)(responder)
+@overload
+def authenticated(responder: Responder) -> Responder: ...
+
+
+@overload
+def authenticated(*, action: str) -> Callable[[Responder], Responder]: ...
+
+
+def authenticated(
+    responder: Responder | None = None, *, action: str | None = None
+) -> Responder | Callable[[Responder], Responder]:
+    """Any authenticated caller of the tenant.
+
+    With ``action``, the responder is a privileged action whose refusals by the
+    service (e.g. a read-only token asking for a writable one) are audited.
+    """
+    decorate = _declare(AUTHENTICATED, _check_authenticated, action)
+    return decorate if responder is None else decorate(responder)
 
 
 def tenant_admin(action: str) -> Callable[[Responder], Responder]:
@@ -65,39 +121,41 @@ def tenant_admin(action: str) -> Callable[[Responder], Responder]:
         if principal.is_anonymous:
             raise Unauthenticated("this endpoint needs an administrator's token")
         if not principal.is_tenant_admin:
-            _deny(req, action, params.get("repo"), "only tenant administrators may do this")
+            raise PermissionDenied("only tenant administrators may do this")
 
-    return _declare(TENANT_ADMIN, check)
+    return _declare(TENANT_ADMIN, check, action)
 
 
 def requires(permission: Permission, action: str | None = None) -> Callable[[Responder], Responder]:
     """The caller needs *permission* on the repository named by ``{repo}``."""
 
     def check(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
-        ctx = req.context
-        key = params["repo"]
-        principal = ctx.principal
-        repo = find_repo(ctx.db, principal.tenant_id, key)
-        if repo is None:
-            if principal.is_anonymous:
-                raise Unauthenticated(f"repository {key!r} needs credentials")
-            raise NotFound(f"no repository {key!r}")
-        granted = permissions_on(ctx.db, principal, repo)
-        if permission not in granted:
-            if principal.is_anonymous:
-                raise Unauthenticated(f"repository {key!r} needs credentials")
-            _deny(req, action, key, f"{permission} permission on {key!r} is required")
-        ctx.repo = repo
-        ctx.permissions = granted
+        req.context.repo, req.context.permissions = authorize(req, params["repo"], permission)
 
-    return _declare(str(permission), check)
+    return _declare(str(permission), check, action)
 
 
-def _deny(req: falcon.Request, action: str | None, repo_key: str | None, message: str) -> None:
-    if action is not None:
-        services = req.context.services
-        audit.record_denied(services.sessions, req.context.caller, action, repo_key=repo_key)
-    raise PermissionDenied(message)
+def authorize(
+    req: falcon.Request, key: str, permission: Permission
+) -> tuple[Repository, frozenset[Permission]]:
+    """Resolve repository *key*, check *permission* on it, return it with every grant.
+
+    :func:`requires` uses it for the URL's ``{repo}``; a responder calls it
+    directly for a second repository (e.g. the target of a promotion).
+    """
+    ctx = req.context
+    principal = ctx.principal
+    repo = find_repo(ctx.db, principal.tenant_id, key)
+    if repo is None:
+        if principal.is_anonymous:
+            raise Unauthenticated(f"repository {key!r} needs credentials")
+        raise NotFound(f"no repository {key!r}")
+    granted = permissions_on(ctx.db, principal, repo)
+    if permission not in granted:
+        if principal.is_anonymous:
+            raise Unauthenticated(f"repository {key!r} needs credentials")
+        raise PermissionDenied(f"{permission} permission on {key!r} is required")
+    return repo, granted
 
 
 def requirement_of(responder: Callable[..., Any]) -> str | None:
@@ -108,6 +166,7 @@ def requirement_of(responder: Callable[..., Any]) -> str | None:
 
 __all__ = [
     "AUTHENTICATED",
+    "authorize",
     "PUBLIC",
     "TENANT_ADMIN",
     "authenticated",
