@@ -100,8 +100,14 @@ def list_tokens(db: Session, user_id: int) -> Sequence[Token]:
 
 
 def revoke_token(db: Session, caller: Caller, key_id: str) -> Token:
-    """Revoke one of the caller's tokens (a tenant admin may revoke any in the tenant)."""
+    """Revoke one of the caller's tokens (a tenant admin may revoke any in the tenant).
+
+    A read-only token changes nothing, so it cannot revoke tokens either: a
+    leaked read-only token must not let its finder lock the owner out.
+    """
     principal = caller.principal
+    if principal.read_only:
+        raise PermissionDenied("a read-only token cannot revoke tokens")
     token = db.scalars(
         select(Token).where(Token.key_id == key_id, Token.tenant_id == principal.tenant_id)
     ).one_or_none()
