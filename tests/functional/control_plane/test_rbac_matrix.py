@@ -1,0 +1,229 @@
+"""Every ``/v1`` endpoint x kind of caller x repository visibility -> HTTP status.
+
+The expected statuses are data (``MATRIX``), one row per (method, route); the
+route test below walks the live route table, so a new ``/v1`` route without a
+row here fails the suite.  To add a row: give the statuses per visibility in
+``CALLERS`` order, the audit action its refusals record (``None`` if it is
+not a privileged action), and, if it takes a body, an entry in ``BODIES``.
+
+Semantics: anonymous -> 401 with ``WWW-Authenticate`` (also for a missing
+repository, so probing reveals nothing); authenticated without the permission
+-> 403; authenticated and repository missing -> 404.  ``read`` < ``write`` <
+``admin``, ``promote`` apart; tenant admins hold everything, but not through a
+read-only token or a token scoped to other repositories.  Public repositories
+give ``read`` to every caller of the tenant, anonymous included.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+import pytest
+
+from artifortress.http.permissions import requirement_of
+from artifortress.http.routes import core_routes
+from artifortress.testing.helpers import Api, ApiFactory
+
+from .helpers import assert_error, audit_rows, key_id
+
+CALLERS = (
+    "anonymous",
+    "no_binding",  # authenticated user without any role on the repository
+    "read",
+    "write",
+    "admin",  # repository admin (role binding), not a tenant admin
+    "promote",  # only the separate promote role
+    "tenant_admin",
+    "admin_read_only",  # read-only token of the tenant admin
+    "other_scope",  # the tenant admin's token scoped to another repository
+)
+
+#: Visibility of the repository named in the URL; ``NO_REPO`` for routes without ``{repo}``.
+PRIVATE, PUBLIC, MISSING, NO_REPO = "private", "public", "missing", "no repo"
+
+
+@dataclasses.dataclass(frozen=True)
+class Row:
+    #: Audit action a 403 of this endpoint records with outcome "denied".
+    action: str | None
+    statuses: dict[str, tuple[int, ...]]
+
+
+def _everyone(status: int, anonymous: int = 401) -> tuple[int, ...]:
+    return (anonymous, *[status] * (len(CALLERS) - 1))
+
+
+#                      anon no-b read write admin promo t-adm ro-adm other
+_TENANT_ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200, 403, 403)
+_TENANT_ADMIN_CREATES = (401, 403, 403, 403, 403, 403, 201, 403, 403)
+_REPO_ADMIN = {
+    PRIVATE: (401, 403, 403, 403, 200, 403, 200, 403, 403),
+    PUBLIC: (401, 403, 403, 403, 200, 403, 200, 403, 403),
+    MISSING: (401, 404, 404, 404, 404, 404, 404, 404, 404),
+}
+
+MATRIX: dict[tuple[str, str], Row] = {
+    ("GET", "/v1/openapi.json"): Row(None, {NO_REPO: _everyone(200, anonymous=200)}),
+    ("GET", "/v1/whoami"): Row(None, {NO_REPO: _everyone(200)}),
+    ("GET", "/v1/tokens"): Row(None, {NO_REPO: _everyone(200)}),
+    # A read-only or repo-scoped token may only create tokens at least as narrow;
+    # the body asks for an unrestricted one.
+    ("POST", "/v1/tokens"): Row(
+        "token.create", {NO_REPO: (401, 201, 201, 201, 201, 201, 201, 403, 403)}
+    ),
+    # Each caller revokes a fresh token of its own user; a read-only token changes nothing.
+    ("DELETE", "/v1/tokens/{token_id}"): Row(
+        "token.revoke", {NO_REPO: (401, 200, 200, 200, 200, 200, 200, 403, 200)}
+    ),
+    ("GET", "/v1/users"): Row("user.list", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("POST", "/v1/users"): Row("user.create", {NO_REPO: _TENANT_ADMIN_CREATES}),
+    # Lists only what the caller may read (see test_repos_api); anonymous must log in.
+    ("GET", "/v1/repos"): Row(None, {NO_REPO: _everyone(200)}),
+    ("POST", "/v1/repos"): Row("repo.create", {NO_REPO: _TENANT_ADMIN_CREATES}),
+    ("GET", "/v1/repos/{repo}"): Row(
+        None,
+        {
+            PRIVATE: (401, 403, 200, 200, 200, 403, 200, 200, 403),
+            PUBLIC: (200, 200, 200, 200, 200, 200, 200, 200, 403),
+            MISSING: (401, 404, 404, 404, 404, 404, 404, 404, 404),
+        },
+    ),
+    ("PATCH", "/v1/repos/{repo}"): Row("repo.update", _REPO_ADMIN),
+    # Deleting is for tenant admins only, whether or not the repository exists.
+    ("DELETE", "/v1/repos/{repo}"): Row(
+        "repo.delete",
+        {
+            PRIVATE: _TENANT_ADMIN_ONLY,
+            PUBLIC: _TENANT_ADMIN_ONLY,
+            MISSING: (401, 403, 403, 403, 403, 403, 404, 403, 403),
+        },
+    ),
+    ("GET", "/v1/repos/{repo}/bindings"): Row("binding.list", _REPO_ADMIN),
+    ("PUT", "/v1/repos/{repo}/bindings/{user}"): Row("binding.set", _REPO_ADMIN),
+    ("GET", "/v1/repos/{repo}/audit"): Row("audit.read", _REPO_ADMIN),
+    ("GET", "/v1/audit"): Row("audit.read", {NO_REPO: _TENANT_ADMIN_ONLY}),
+}
+
+BODIES: dict[tuple[str, str], Callable[[int], Any]] = {
+    ("POST", "/v1/tokens"): lambda n: {"name": f"matrix {n}"},
+    ("POST", "/v1/users"): lambda n: {"name": f"user{n}"},
+    ("POST", "/v1/repos"): lambda n: {"key": f"created{n}", "format": "generic"},
+    ("PATCH", "/v1/repos/{repo}"): lambda n: {"description": f"edit {n}"},
+    ("PUT", "/v1/repos/{repo}/bindings/{user}"): lambda n: {"roles": ["read"]},
+}
+
+#: The user behind each caller's token (anonymous callers target nobody's token).
+USER_OF = {
+    "anonymous": "nobody",
+    "no_binding": "nobody",
+    "read": "reader",
+    "write": "writer",
+    "admin": "repoadmin",
+    "promote": "promoter",
+    "tenant_admin": "admin",
+    "admin_read_only": "admin",
+    "other_scope": "admin",
+}
+ROLE_OF = {"reader": "read", "writer": "write", "repoadmin": "admin", "promoter": "promote"}
+REPO_OF = {PRIVATE: "priv", PUBLIC: "pub", MISSING: "ghost"}
+
+
+def _methods(resource: Any) -> list[str]:
+    return [m for m in falcon.COMBINED_METHODS if hasattr(resource, f"on_{m.lower()}")]
+
+
+def test_every_v1_route_has_a_row(services):
+    """A route added to the table without a row in MATRIX (or a stale row) fails here."""
+    live = {
+        (method, route.path)
+        for route in core_routes(services)
+        if route.path.startswith("/v1/")
+        for method in _methods(route.resource)
+    }
+    assert set(MATRIX) == live
+    for row in MATRIX.values():
+        for statuses in row.statuses.values():
+            assert len(statuses) == len(CALLERS)
+
+
+def test_every_responder_declares_its_requirement(services):
+    """No responder may rely on checking roles by hand."""
+    undeclared = [
+        f"{method} {route.path}"
+        for route in core_routes(services)
+        for method in _methods(route.resource)
+        if requirement_of(getattr(route.resource, f"on_{method.lower()}")) is None
+    ]
+    assert undeclared == []
+
+
+class World:
+    """Users with their roles, one private and one public repository, a token per caller."""
+
+    def __init__(self, api_factory: ApiFactory, admin: Api) -> None:
+        self.factory = api_factory
+        self.admin = admin
+        self.counter = itertools.count()
+        for key, public in (("priv", False), ("pub", True), ("other", False)):
+            self.repo(key, public)
+        self.factory.token_for("target")
+        self.callers = {
+            "anonymous": api_factory.anonymous(),
+            "tenant_admin": admin,
+            "admin_read_only": api_factory.as_user("admin", admin=True, read_only=True),
+            "other_scope": api_factory.as_user("admin", admin=True, repos=["other"]),
+        }
+        for kind in ("no_binding", "read", "write", "admin", "promote"):
+            self.callers[kind] = api_factory.as_user(USER_OF[kind])
+
+    def repo(self, key: str, public: bool) -> None:
+        """Create a repository with the role users bound to it."""
+        created = self.admin.post("/v1/repos", {"key": key, "format": "generic", "public": public})
+        assert created.status_code == 201, created.text
+        for user, role in ROLE_OF.items():
+            self.factory.token_for(user)  # creates the user if missing
+            bound = self.admin.put(f"/v1/repos/{key}/bindings/{user}", {"roles": [role]})
+            assert bound.status_code == 200, bound.text
+
+    def path(self, method: str, template: str, caller: str, visibility: str, n: int) -> str:
+        key = REPO_OF.get(visibility, "")
+        if (method, template) == ("DELETE", "/v1/repos/{repo}") and visibility != MISSING:
+            key = f"doomed{n}"
+            self.repo(key, visibility == PUBLIC)
+        token_id = ""
+        if "{token_id}" in template:
+            user = USER_OF[caller]
+            token_id = key_id(self.factory.token_for(user, admin=user == "admin"))
+        return template.format(repo=key, user="target", token_id=token_id)
+
+
+@pytest.mark.parametrize(
+    ("method", "template"), sorted(MATRIX), ids=[f"{m} {t}" for m, t in sorted(MATRIX)]
+)
+def test_status_matrix(method, template, api_factory, admin, services):
+    world = World(api_factory, admin)
+    row = MATRIX[(method, template)]
+    mismatches = []
+    for visibility, statuses in row.statuses.items():
+        for caller, expected in zip(CALLERS, statuses, strict=True):
+            n = next(world.counter)
+            path = world.path(method, template, caller, visibility, n)
+            body = BODIES[(method, template)](n) if (method, template) in BODIES else None
+            before = len(audit_rows(services, outcome="denied"))
+            result = world.callers[caller].request(method, path, body)
+            denied = audit_rows(services, outcome="denied")[before:]
+            cell = f"{caller} on {visibility}: {method} {path}"
+            if result.status_code != expected:
+                mismatches.append(f"{cell} -> {result.status_code}, expected {expected}")
+                continue
+            if expected >= 400:
+                assert_error(result, expected)
+            wanted = [row.action] if expected == 403 and row.action else []
+            if [d.action for d in denied] != wanted:
+                got = [(d.action, d.actor) for d in denied]
+                mismatches.append(f"{cell}: denied audit rows {got}, expected {wanted}")
+    assert mismatches == []
