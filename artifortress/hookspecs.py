@@ -27,3 +27,16 @@ def artifortress_formats() -> Sequence[FormatSpec]:
     same format name is a start-up error.
     """
     raise NotImplementedError
+
+
+@hookspec(firstresult=True)
+def artifortress_normalize_name(format: str, name: str) -> str | None:
+    """Normalize a package name of *format* (e.g. PEP 503 for ``pypi``).
+
+    Called whenever a package name enters the core (draft creation, lookups).
+    Return the normalized name, or ``None`` if *format* is not yours; the first
+    non-``None`` answer wins.  Without an answer the name is used unchanged.
+    A plugin may raise :class:`artifortress.plugin.ValidationFailed` for names
+    its format forbids.
+    """
+    raise NotImplementedError

@@ -49,6 +49,18 @@ def _parse_size(raw: str) -> int:
     return int(match.group(1)) * _SIZE_UNITS[unit]
 
 
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(s|m|h|d)?$")
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _parse_duration(raw: str) -> float:
+    """Parse ``90``, ``30s``, ``15m``, ``24h`` or ``7d`` into seconds."""
+    match = _DURATION.match(raw.strip())
+    if not match:
+        raise ValueError("expected a duration such as 30s, 15m, 24h or 7d")
+    return float(match.group(1)) * _DURATION_UNITS[match.group(2) or "s"]
+
+
 def _parse_bind(raw: str) -> str:
     if not _BIND.match(raw):
         raise ValueError("expected HOST:PORT or unix:PATH (gunicorn syntax)")
@@ -112,6 +124,15 @@ class Settings:
         1.0, float, "how long a process trusts a cached token lookup (at most 1)"
     )
     max_json_body: int = _setting(1024**2, _parse_size, "largest JSON request body")
+    draft_ttl: float = _setting(
+        24 * 3600.0, _parse_duration, "how long an unpublished draft lives (e.g. 24h)"
+    )
+    tombstone_retention: float = _setting(
+        7 * 86400.0, _parse_duration, "how long a deleted version can be restored (e.g. 7d)"
+    )
+    gc_grace: float = _setting(
+        24 * 3600.0, _parse_duration, "GC never collects anything younger than this (e.g. 24h)"
+    )
     trust_forwarded: bool = _setting(
         False, _parse_bool, "trust X-Forwarded-For/-Proto from a front proxy"
     )
