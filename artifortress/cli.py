@@ -86,18 +86,18 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
-    from artifortress.server import prepare_metrics_dir
+    # server.serve sets the metrics folder up before anything imports prometheus_client.
+    from artifortress.server import serve
 
-    prepare_metrics_dir()  # before anything imports prometheus_client
-    _prepare_database(settings)
-    _print_first_start_hint(settings)
-    from artifortress.server import GunicornServer
+    def before_start() -> None:
+        _prepare_database(settings)
+        _print_first_start_hint(settings)
+        print(
+            f"Artifortress serving on http://{settings.bind}/ (database {_safe_url(settings)})",
+            flush=True,
+        )
 
-    print(
-        f"Artifortress serving on http://{settings.bind}/ (database {_safe_url(settings)})",
-        flush=True,
-    )
-    GunicornServer(settings).run()
+    serve(settings, before_start)
     return 0
 
 
