@@ -10,6 +10,8 @@ variable, so start-up stops with a message an operator can act on.
 from __future__ import annotations
 
 import dataclasses
+import difflib
+import logging
 import os
 import re
 import tomllib
@@ -19,6 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from artifortress.errors import ConfigurationError
+
+log = logging.getLogger("artifortress.settings")
 
 PREFIX = "ARTIFORTRESS_"
 _BIND = re.compile(r"^(unix:.+|\[?[0-9A-Za-z.:-]*\]?:\d{1,5})$")
@@ -64,24 +68,65 @@ def _parse_duration(raw: str) -> float:
 def _parse_bind(raw: str) -> str:
     if not _BIND.match(raw):
         raise ValueError("expected HOST:PORT or unix:PATH (gunicorn syntax)")
+    if not raw.startswith("unix:") and not 0 < int(raw.rsplit(":", 1)[1]) < 65536:
+        raise ValueError("the port must be between 1 and 65535")
     return raw
 
 
 def _parse_url(*schemes: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
-        scheme = urlsplit(raw).scheme.split("+")[0]
+        parts = urlsplit(raw)
+        scheme = parts.scheme.split("+")[0]
         if scheme not in schemes:
             raise ValueError(f"expected a URL starting with one of {', '.join(schemes)}")
+        if scheme != "unix" and not parts.hostname:
+            raise ValueError("the URL names no host")
         return raw
 
     return parse
 
 
+#: The database drivers installed with Artifortress (``None``: the dialect's default).
+_DRIVERS: dict[str, set[str | None]] = {"sqlite": {None, "pysqlite"}, "postgresql": {"psycopg"}}
+
+
+def _parse_database_url(raw: str) -> str:
+    """A SQLAlchemy URL for SQLite or PostgreSQL through psycopg 3 (the installed driver)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    expected = "expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST:PORT/DB"
+    try:
+        url = make_url(raw.replace("postgres://", "postgresql://", 1))
+    except (ArgumentError, ValueError):
+        raise ValueError(expected) from None
+    dialect, _, driver = url.drivername.partition("+")
+    if dialect == "postgresql" and not driver:
+        # Plain postgresql:// means psycopg2 to SQLAlchemy, which is not installed.
+        url = url.set(drivername="postgresql+psycopg")
+        driver = "psycopg"
+    if dialect not in _DRIVERS or (driver or None) not in _DRIVERS[dialect]:
+        raise ValueError(expected)
+    if dialect == "postgresql" and not url.database:
+        raise ValueError(f"the URL names no database; {expected}")
+    return url.render_as_string(hide_password=False)
+
+
+def _parse_blob_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost") and parts.path.startswith("/"):
+        return raw
+    if parts.scheme == "s3" and parts.netloc:
+        return raw
+    raise ValueError("expected file:///ABSOLUTE/PATH or s3://BUCKET[/PREFIX]")
+
+
 def _parse_choice(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
-        if raw not in choices:
+        value = raw.strip().lower()
+        if value not in choices:
             raise ValueError(f"expected one of {', '.join(choices)}")
-        return raw
+        return value
 
     return parse
 
@@ -106,9 +151,9 @@ class Settings:
     home: Path = _setting(Path("./var"), Path, "data folder for the embedded default")
     bind: str = _setting("127.0.0.1:8080", _parse_bind, "listen address (gunicorn syntax)")
     database_url: str = _setting(
-        "", _parse_url("sqlite", "postgresql"), "SQLAlchemy URL (default: SQLite under HOME)"
+        "", _parse_database_url, "SQLAlchemy URL (default: SQLite under HOME)"
     )
-    blob_url: str = _setting("", _parse_url("file", "s3"), "file://PATH or s3://BUCKET[/PREFIX]")
+    blob_url: str = _setting("", _parse_blob_url, "file://PATH or s3://BUCKET[/PREFIX]")
     s3_endpoint_url: str = _setting("", _parse_url("http", "https"), "S3-compatible endpoint")
     redis_url: str = _setting("", _parse_url("redis", "rediss", "unix"), "Redis for caches")
     public_url: str = _setting("", _parse_url("http", "https"), "external base URL")
@@ -146,14 +191,17 @@ class Settings:
         """Read the TOML file (if any), then the environment, and validate everything."""
         environ = os.environ if environ is None else environ
         config_file = config_file or environ.get(PREFIX + "CONFIG") or None
-        raw: dict[str, str] = {}
+        raw: dict[str, tuple[str, str]] = {}  # field -> (value, where it came from)
         if config_file:
             raw.update(_read_toml(Path(config_file)))
         for field in dataclasses.fields(cls):
             name = PREFIX + field.name.upper()
             if name in environ and environ[name] != "":
-                raw[field.name] = environ[name]
-        values = {name: _parse_field(cls, name, value) for name, value in raw.items()}
+                raw[field.name] = (environ[name], "environment")
+        _warn_unknown(environ)
+        values = {
+            name: _parse_field(cls, name, value, source) for name, (value, source) in raw.items()
+        }
         settings = cls(**values)
         settings._check()
         return settings.with_defaults()
@@ -186,27 +234,49 @@ class Settings:
             )
 
 
-def _read_toml(path: Path) -> dict[str, str]:
+def _read_toml(path: Path) -> dict[str, tuple[str, str]]:
     try:
         data = tomllib.loads(path.read_text())
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigurationError(f"cannot read configuration file {path}: {exc}") from exc
     known = {f.name for f in dataclasses.fields(Settings)}
-    result: dict[str, str] = {}
+    result: dict[str, tuple[str, str]] = {}
     for key, value in data.items():
         name = key.lower().removeprefix(PREFIX.lower())
         if name not in known:
             raise ConfigurationError(f"unknown key {key!r} in {path}; known: {sorted(known)}")
-        result[name] = str(value).lower() if isinstance(value, bool) else str(value)
+        if not isinstance(value, str | int | float | bool):
+            raise ConfigurationError(
+                f"{key!r} in {path} must be a string, number or boolean, not a TOML "
+                f"{type(value).__name__}"
+            )
+        result[name] = (str(value).lower() if isinstance(value, bool) else str(value), str(path))
     return result
 
 
-def _parse_field(cls: type[Settings], name: str, raw: str) -> Any:
+#: ``ARTIFORTRESS_*`` variables that are not settings but are expected around.
+_NOT_SETTINGS = ("ARTIFORTRESS_CONFIG", "ARTIFORTRESS_TEST_")
+
+
+def _warn_unknown(environ: Mapping[str, str]) -> None:
+    """Name misspelt variables: an ignored ``ARTIFORTRESS_WORKER=8`` is hard to spot."""
+    known = [PREFIX + f.name.upper() for f in dataclasses.fields(Settings)]
+    for name in environ:
+        if name.startswith(PREFIX) and name not in known and not name.startswith(_NOT_SETTINGS):
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            log.warning("ignoring %s: no such setting%s", name, hint)
+
+
+def _parse_field(cls: type[Settings], name: str, raw: str, source: str) -> Any:
     field = next(f for f in dataclasses.fields(cls) if f.name == name)
     try:
         return field.metadata["parse"](raw)
     except ValueError as exc:
-        raise ConfigurationError(f"{PREFIX}{name.upper()}={raw!r} is invalid: {exc}") from None
+        where = "" if source == "environment" else f" (set in {source})"
+        raise ConfigurationError(
+            f"{PREFIX}{name.upper()}={raw!r}{where} is invalid: {exc}"
+        ) from None
 
 
 def describe() -> list[tuple[str, str, str]]:
