@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.principal import Caller
+from artifortress.errors import BadRequest
 from artifortress.pagination import decode_int_cursor, encode_cursor
 
 SUCCESS = "success"
@@ -38,16 +39,29 @@ def record(
     db.add(
         AuditEntry(
             tenant_id=caller.principal.tenant_id,
-            actor=caller.principal.name,
-            action=action,
-            repo_key=repo_key,
-            target=target,
+            actor=_clip("actor", caller.principal.name),
+            action=_clip("action", action),
+            repo_key=_clip("repo_key", repo_key),
+            target=_clip("target", target),
             outcome=outcome,
-            request_id=caller.request_id,
-            client_addr=caller.client_addr,
+            request_id=_clip("request_id", caller.request_id),
+            client_addr=_clip("client_addr", caller.client_addr),
             details=details,
         )
     )
+
+
+def _clip(column: str, value: str | None) -> str | None:
+    """Cut *value* to its column's length.
+
+    Refused attempts record what the caller sent (a 300-character repository
+    key, a forwarded address), and PostgreSQL rejects overlong strings: the
+    audit row must never turn a 403 into a 500.
+    """
+    length: int | None = getattr(AuditEntry.__table__.c[column].type, "length", None)
+    if value is None or length is None or len(value) <= length:
+        return value
+    return value[: length - 1] + "\u2026"
 
 
 def record_denied(
@@ -90,10 +104,18 @@ def search(
     if query.until is not None:
         stmt = stmt.where(AuditEntry.at < query.until)
     if query.cursor is not None:
-        stmt = stmt.where(AuditEntry.id < decode_int_cursor(query.cursor))
+        stmt = stmt.where(AuditEntry.id < _cursor_id(query.cursor))
     rows = db.scalars(stmt.order_by(AuditEntry.id.desc()).limit(query.limit + 1)).all()
     next_cursor = encode_cursor(rows[query.limit - 1].id) if len(rows) > query.limit else None
     return rows[: query.limit], next_cursor
+
+
+def _cursor_id(cursor: str) -> int:
+    # Ids are 64-bit; a larger number in a forged cursor would overflow the driver (500).
+    last_id = decode_int_cursor(cursor)
+    if not 0 < last_id < 2**63:
+        raise BadRequest(f"cursor {cursor!r} is not one this API handed out")
+    return last_id
 
 
 def to_json(entry: AuditEntry) -> dict[str, Any]:

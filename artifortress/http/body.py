@@ -44,9 +44,44 @@ def _read_json(req: falcon.Request) -> Any:
     if not raw.strip():
         raise BadRequest("this endpoint needs a JSON body")
     try:
-        return json.loads(raw)
+        doc = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        # A megabyte of "[" nests deeper than the parser can recurse: bad input, not a 500.
+        raise BadRequest("the JSON body is nested too deeply") from None
+    if _has_nul(doc):
+        raise BadRequest(NUL_MESSAGE)
+    return doc
+
+
+#: PostgreSQL cannot store NUL in text; refusing it up front keeps bad input a 400.
+NUL_MESSAGE = "strings must not contain NUL (U+0000) characters"
+
+
+def _has_nul(doc: Any) -> bool:
+    """True if any string (key or value) in the parsed JSON document contains NUL."""
+    stack = [doc]
+    while stack:  # iterative: the document may nest up to the parser's limit
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def reject_nul_params(req: falcon.Request, params: dict[str, Any]) -> None:
+    """400 when a URL path or query parameter contains NUL (``%00``)."""
+    values: list[Any] = [*params.values(), *req.params.values()]
+    for value in values:
+        texts = value if isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            raise BadRequest(f"URL parameters: {NUL_MESSAGE}")
 
 
 def _validated(validator: jsonschema.Draft202012Validator, doc: Any) -> Any:
@@ -72,9 +107,14 @@ def query_param(req: falcon.Request, name: str, parse: Callable[[str], T]) -> T 
 
 
 def parse_timestamp(raw: str) -> dt.datetime:
-    """ISO 8601; a time without offset is taken as UTC."""
+    """ISO 8601, returned in UTC; a time without offset is taken as UTC."""
     value = dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:59-05:00 lies after datetime.max in UTC
+        raise ValueError(f"{raw!r} is out of range") from None
 
 
 def send_json(resp: falcon.Response, doc: Any, status: int = 200) -> None:

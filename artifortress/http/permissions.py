@@ -20,6 +20,7 @@ import falcon
 
 from artifortress.audit import services as audit
 from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
+from artifortress.http.body import reject_nul_params
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
 from artifortress.repos.models import Repository
@@ -38,8 +39,12 @@ TENANT_ADMIN = "tenant-admin"
 def _declare(
     requirement: str, hook: Callable[..., None], action: str | None = None
 ) -> Callable[[Responder], Responder]:
+    def checked(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
+        reject_nul_params(req, params)
+        hook(req, resp, resource, params)
+
     def decorate(responder: Responder) -> Responder:
-        wrapped = falcon.before(hook)(responder)
+        wrapped = falcon.before(checked)(responder)
         if action is not None:
             wrapped = _audit_refusals(wrapped, action)
         setattr(wrapped, REQUIREMENT_ATTR, requirement)
@@ -166,10 +171,10 @@ def requirement_of(responder: Callable[..., Any]) -> str | None:
 
 __all__ = [
     "AUTHENTICATED",
-    "authorize",
     "PUBLIC",
     "TENANT_ADMIN",
     "authenticated",
+    "authorize",
     "public",
     "requirement_of",
     "requires",

@@ -102,10 +102,19 @@ def list_readable(
     if principal.repo_scopes is not None:
         stmt = stmt.where(Repository.key.in_(principal.repo_scopes))
     if cursor is not None:
-        stmt = stmt.where(Repository.key > decode_str_cursor(cursor))
+        stmt = stmt.where(Repository.key > _cursor_key(cursor))
     rows = db.scalars(stmt.order_by(Repository.key).limit(limit + 1)).all()
     next_cursor = encode_cursor(rows[limit - 1].key) if len(rows) > limit else None
     return rows[:limit], next_cursor
+
+
+def _cursor_key(cursor: str) -> str:
+    # Cursors carry a repository key; anything else is forged (and a NUL in it
+    # would be a 500 on PostgreSQL).
+    key = decode_str_cursor(cursor)
+    if not REPO_KEY.match(key):
+        raise BadRequest(f"cursor {cursor!r} is not one this API handed out")
+    return key
 
 
 def repo_to_json(repo: Repository) -> dict[str, Any]:
