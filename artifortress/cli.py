@@ -13,6 +13,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
+from sqlalchemy import exc as sa_exc
+
 from artifortress.errors import ArtifortressError, ConfigurationError
 from artifortress.settings import Settings
 
@@ -25,6 +27,7 @@ T = TypeVar("T")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; 2 for a configuration problem, 1 for any other refusal."""
     parser = _parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "run"):
@@ -34,6 +37,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ["ARTIFORTRESS_CONFIG"] = args.config  # workers re-read it
     try:
         settings = Settings.load()
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    return _run(args, settings)
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        if settings.is_embedded:
+            # SQLite cannot create the file of a missing folder; every command may open it.
+            settings.home.mkdir(parents=True, exist_ok=True)
         result: int = args.run(settings, args)
         return result
     except ConfigurationError as exc:
@@ -41,6 +55,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ArtifortressError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    except (sa_exc.OperationalError, sa_exc.InterfaceError) as exc:
+        # Connection refused, authentication failed, unknown database: an operator's
+        # problem to fix, stated in one line rather than as a traceback.
+        reason = str(exc.orig or exc).strip().splitlines()[0]
+        print(f"error: cannot reach the database {_safe_url(settings)}: {reason}", file=sys.stderr)
         return 1
 
 
@@ -108,13 +128,20 @@ def _prepare_database(settings: Settings) -> None:
 
     engine = make_engine(settings.database_url)
     try:
-        if settings.is_embedded:
-            settings.home.mkdir(parents=True, exist_ok=True)
-            migrate.upgrade(engine)
-        elif not migrate.is_up_to_date(engine):
+        current = migrate.current_revision(engine)
+        if current is not None and not migrate.is_known(current):
+            # Upgrading cannot help (the code was rolled back under a newer schema).
             raise ConfigurationError(
-                f"the database schema is at {migrate.current_revision(engine) or 'nothing'}, "
-                f"this version needs {migrate.head_revision()}: run `artifortress db upgrade` first"
+                f"the database schema is at revision {current}, which this version of "
+                f"Artifortress does not know (its newest is {migrate.head_revision()}): the "
+                "database was migrated by a newer version; run that version instead"
+            )
+        if settings.is_embedded:
+            migrate.upgrade(engine)
+        elif current != migrate.head_revision():
+            raise ConfigurationError(
+                f"the database schema is at {current or 'nothing'}, this version needs "
+                f"{migrate.head_revision()}: run `artifortress db upgrade` first"
             )
     finally:
         engine.dispose()
@@ -140,8 +167,6 @@ def cmd_db_upgrade(settings: Settings, args: argparse.Namespace) -> int:
     from artifortress.db import migrate
     from artifortress.db.engine import make_engine
 
-    if settings.is_embedded:
-        settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     print(f"database at revision {migrate.current_revision(engine)}")
@@ -250,6 +275,7 @@ def cmd_repo_list(settings: Settings, args: argparse.Namespace) -> int:
 
     from artifortress.repos.models import Repository
 
+    _prepare_database(settings)
     with _session(settings) as db:
         for repo in db.scalars(select(Repository).order_by(Repository.key)):
             print(f"{repo.key}\t{repo.format}\t{'public' if repo.public else 'private'}")
@@ -270,8 +296,16 @@ def _as_operator(settings: Settings, action: Callable[[Session, Caller], T]) -> 
     _prepare_database(settings)
     with _session(settings) as db, db.begin():
         tenant = get_or_create_tenant(db)
-        caller = Caller(Principal.operator(tenant.id), client_addr=f"cli:{getpass.getuser()}")
+        caller = Caller(Principal.operator(tenant.id), client_addr=f"cli:{_os_user()}")
         return action(db, caller)
+
+
+def _os_user() -> str:
+    """Who runs the CLI, for the audit log; containers often run a UID without a name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
 
 
 def _safe_url(settings: Settings) -> str:

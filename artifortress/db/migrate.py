@@ -37,9 +37,25 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Undo migrations down to *revision* (``base``: an empty database)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config("sqlite://"))
+
+
 def head_revision() -> str | None:
-    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
-    return script.get_current_head()
+    return _scripts().get_current_head()
+
+
+def is_known(revision: str) -> bool:
+    """Whether *revision* is one of this version's migrations."""
+    return any(script.revision == revision for script in _scripts().walk_revisions())
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -1,0 +1,265 @@
+"""The ``artifortress`` command line: tokens, repositories, plugins, schema, start-up refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from artifortress import cli
+from artifortress.db import migrate
+from artifortress.db.engine import make_engine
+from artifortress.testing.databases import postgres_database
+from artifortress.testing.server import free_port, run_cli
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh embedded installation; the CLI reads its settings from the environment."""
+    for name in ("ARTIFORTRESS_DATABASE_URL", "ARTIFORTRESS_CONFIG", "ARTIFORTRESS_BLOB_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("ARTIFORTRESS_HOME", str(tmp_path / "home"))
+    return tmp_path / "home"
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = cli.main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def fresh_postgres() -> Iterator[str]:
+    """An empty PostgreSQL database (no schema at all)."""
+    with postgres_database("af_cli") as url:
+        yield url
+
+
+def test_create_token_prints_the_token_as_the_last_line(tmp_path: Path) -> None:
+    """Through the installed script, exactly as an operator runs it on a fresh home."""
+    environ = {"ARTIFORTRESS_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"}
+    done = run_cli(["admin", "create-token", "--user", "admin", "--admin"], environ)
+    token = done.stdout.splitlines()[-1]
+    assert token.startswith("afpat_")
+    assert len(token) > 60
+    assert "admin (admin)" in done.stderr  # the human-readable summary goes to stderr
+    assert (tmp_path / "home" / "artifortress.db").exists()  # the embedded database migrated
+
+
+def test_create_token_for_an_existing_user_adds_a_token(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = run(capsys, "admin", "create-token", "--user", "ci")
+    second = run(capsys, "admin", "create-token", "--user", "ci", "--ttl-days", "7", "--read-only")
+    assert first[0] == second[0] == 0
+    assert first[1].splitlines()[-1] != second[1].splitlines()[-1]
+    code, out, _ = run(capsys, "admin", "list-tokens", "--user", "ci")
+    assert code == 0
+    assert len(out.strip().splitlines()) == 2
+
+
+@pytest.mark.parametrize("ttl", ["366", "0", "-3"])
+def test_a_ttl_beyond_the_limits_fails_clearly(
+    home: Path, capsys: pytest.CaptureFixture[str], ttl: str
+) -> None:
+    code, out, err = run(capsys, "admin", "create-token", "--user", "ci", f"--ttl-days={ttl}")
+    assert code == 1
+    assert out == ""  # no token printed
+    assert "ttl_days must be between 1 and 365" in err
+    assert "Traceback" not in err
+
+
+def test_the_maximum_ttl_follows_the_setting(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARTIFORTRESS_TOKEN_MAX_TTL_DAYS", "30")
+    monkeypatch.setenv("ARTIFORTRESS_TOKEN_DEFAULT_TTL_DAYS", "30")
+    code, _, err = run(capsys, "admin", "create-token", "--user", "ci", "--ttl-days", "31")
+    assert code == 1
+    assert "between 1 and 30" in err
+
+
+def test_revoke_token(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _, out, _ = run(capsys, "admin", "create-token", "--user", "ci")
+    key_id = out.splitlines()[-1].split("_")[1]
+    code, out, _ = run(capsys, "admin", "revoke-token", key_id)
+    assert (code, out.strip()) == (0, f"revoked {key_id}")
+    _, listing, _ = run(capsys, "admin", "list-tokens", "--user", "ci")
+    assert "revoked None" not in listing
+    code, _, err = run(capsys, "admin", "revoke-token", "nosuchtoken1")
+    assert code == 1
+    assert "no token 'nosuchtoken1'" in err
+
+
+def test_repo_create_and_list(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "repo", "list")
+    assert (code, out) == (0, "")
+    assert run(capsys, "repo", "create", "libs", "--format", "generic")[0] == 0
+    assert run(capsys, "repo", "create", "site", "--format", "pypi", "--public")[0] == 0
+    code, out, _ = run(capsys, "repo", "list")
+    assert code == 0
+    assert out.splitlines() == ["libs\tgeneric\tprivate", "site\tpypi\tpublic"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["libs", "--format", "maven"], "maven"),
+        (["Bad Key", "--format", "generic"], "Bad Key"),
+    ],
+)
+def test_repo_create_refuses_bad_input(
+    home: Path, capsys: pytest.CaptureFixture[str], args: list[str], message: str
+) -> None:
+    code, _, err = run(capsys, "repo", "create", *args)
+    assert code == 1
+    assert message in err
+
+
+def test_repo_create_refuses_a_duplicate(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run(capsys, "repo", "create", "libs", "--format", "generic")[0] == 0
+    code, _, err = run(capsys, "repo", "create", "libs", "--format", "npm")
+    assert code == 1
+    assert "libs" in err
+
+
+def test_plugins_lists_the_three_formats(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "plugins")
+    assert code == 0
+    assert "formats: generic, npm, pypi" in out
+    for distribution in ("artifortress-pypi", "artifortress-npm", "artifortress-generic"):
+        assert distribution in out
+
+
+def test_no_command_prints_help(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys)
+    assert code == 2
+    assert "serve" in out
+
+
+def test_a_wrong_setting_stops_the_command(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARTIFORTRESS_LOG_FORMAT", "xml")
+    code, _, err = run(capsys, "repo", "list")
+    assert code == 2
+    assert "ARTIFORTRESS_LOG_FORMAT" in err
+
+
+def test_config_option_reads_a_toml_file(
+    home: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "artifortress.toml"
+    config.write_text(f'home = "{tmp_path / "other"}"\n')
+    monkeypatch.delenv("ARTIFORTRESS_HOME")
+    monkeypatch.setenv("ARTIFORTRESS_CONFIG", "")  # restored after the test; main sets it
+    assert run(capsys, "--config", str(config), "repo", "create", "x", "--format", "npm")[0] == 0
+    assert (tmp_path / "other" / "artifortress.db").exists()
+    assert not home.exists()
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("ARTIFORTRESS_BIND", "localhost"),
+        ("ARTIFORTRESS_WORKERS", "zero"),
+        ("ARTIFORTRESS_DATABASE_URL", "mysql://root@localhost/db"),
+        ("ARTIFORTRESS_BLOB_URL", "ftp://files"),
+        ("ARTIFORTRESS_LOG_FORMAT", "yaml"),
+    ],
+)
+def test_serve_refuses_a_wrong_setting_naming_it(tmp_path: Path, variable: str, value: str) -> None:
+    environ = {
+        "ARTIFORTRESS_HOME": str(tmp_path / "home"),
+        "ARTIFORTRESS_BIND": f"127.0.0.1:{free_port()}",
+        variable: value,
+    }
+    done = run_cli(["serve"], environ, check=False, timeout=30)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert variable in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.postgres
+def test_serve_refuses_an_outdated_postgres_schema(tmp_path: Path, fresh_postgres: str) -> None:
+    environ = {
+        "ARTIFORTRESS_HOME": str(tmp_path / "home"),
+        "ARTIFORTRESS_DATABASE_URL": fresh_postgres,
+        "ARTIFORTRESS_BIND": f"127.0.0.1:{free_port()}",
+    }
+    done = run_cli(["serve"], environ, check=False, timeout=30)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "run `artifortress db upgrade`" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert "serving on" not in done.stdout
+
+    # Operator commands refuse the same way instead of creating half a schema.
+    done = run_cli(["repo", "list"], environ, check=False)
+    assert done.returncode == 2
+    assert "artifortress db upgrade" in done.stderr
+
+
+@pytest.mark.postgres
+def test_db_upgrade_then_current_on_postgres(
+    home: Path,
+    fresh_postgres: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ARTIFORTRESS_DATABASE_URL", fresh_postgres)
+    head = migrate.head_revision()
+    code, out, _ = run(capsys, "db", "current")
+    assert (code, out.strip()) == (1, f"current: none; head: {head}")
+    code, out, _ = run(capsys, "db", "upgrade")
+    assert (code, out.strip()) == (0, f"database at revision {head}")
+    code, out, _ = run(capsys, "db", "current")
+    assert (code, out.strip()) == (0, f"current: {head}; head: {head}")
+    assert run(capsys, "db", "upgrade")[0] == 0  # idempotent
+    assert run(capsys, "repo", "create", "libs", "--format", "generic")[0] == 0
+    assert not home.exists()  # nothing embedded was created next to an external database
+
+
+@pytest.mark.postgres
+def test_serve_refuses_a_schema_newer_than_the_code(
+    tmp_path: Path,
+    fresh_postgres: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """After rolling the code back, the message must not suggest an upgrade that cannot work."""
+    engine = make_engine(fresh_postgres)
+    migrate.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
+    engine.dispose()
+    monkeypatch.setenv("ARTIFORTRESS_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("ARTIFORTRESS_DATABASE_URL", fresh_postgres)
+    code, _, err = run(capsys, "repo", "list")
+    assert code == 2
+    assert "9999_from_the_future" in err
+    assert "newer" in err
+
+
+def test_the_embedded_database_migrates_itself(
+    home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "db", "current")
+    assert code == 1
+    assert out.startswith("current: none")
+    assert run(capsys, "repo", "list")[0] == 0
+    code, out, _ = run(capsys, "db", "current")
+    assert code == 0
+
+
+def test_an_unreachable_database_is_reported_without_traceback(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(
+        "ARTIFORTRESS_DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/x"
+    )
+    code, _, err = run(capsys, "db", "current")
+    assert code == 1
+    assert "cannot reach the database" in err
+    assert "Traceback" not in err
