@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from artifortress.http.routes import Route
 
 METHODS = ("get", "head", "post", "put", "patch", "delete")
-_PARAM = re.compile(r"{(\w+)}")
+#: A URL field as falcon writes it, with an optional converter: ``{repo}``, ``{n:int}``.
+_PARAM = re.compile(r"{(\w+)(?::(\w+)[^}]*)?}")
+_CONVERTER_TYPES = {"int": "integer", "float": "number", "uuid": "string"}
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -57,7 +59,7 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
             method: _operation(route, method, responder)
             for method, responder in responders(route.resource)
         }
-        paths[route.path] = operations
+        paths[openapi_path(route.path)] = operations
     return {
         "openapi": "3.1.0",
         "info": {"title": "Artifortress API", "version": __version__},
@@ -72,6 +74,11 @@ def build_document(routes: Iterable[Route]) -> dict[str, Any]:
     }
 
 
+def openapi_path(template: str) -> str:
+    """A falcon URL template in OpenAPI's syntax (``{n:int}`` becomes ``{n}``)."""
+    return _PARAM.sub(r"{\1}", template)
+
+
 def _operation(route: Route, method: str, responder: Any) -> dict[str, Any]:
     doc = inspect.getdoc(responder) or ""
     summary, _, description = doc.partition("\n")
@@ -82,8 +89,13 @@ def _operation(route: Route, method: str, responder: Any) -> dict[str, Any]:
         "tags": [route.tag],
         "x-artifortress-requires": requirement,
         "parameters": [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-            for name in _PARAM.findall(route.path)
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": _CONVERTER_TYPES.get(converter, "string")},
+            }
+            for name, converter in _PARAM.findall(route.path)
         ],
         "responses": _responses(method, requirement),
     }
@@ -112,4 +124,4 @@ def _responses(method: str, requirement: str) -> dict[str, Any]:
 
 
 def _slug(path: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", path.removeprefix("/v1/").lower()).strip("_")
+    return re.sub(r"[^a-z0-9]+", "_", openapi_path(path).removeprefix("/v1/").lower()).strip("_")
