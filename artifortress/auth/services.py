@@ -51,6 +51,7 @@ def issue_token(
         raise ValidationFailed(f"ttl_days must be between 1 and {policy.max_ttl_days}")
     read_only, repo_scopes = _no_wider_than(caller.principal, read_only, repo_scopes)
     full_token, key_id, digest = tokens.new_token()
+    now = utcnow()  # one instant, so expires_at - created_at is exactly the TTL shown
     token = Token(
         key_id=key_id,
         secret_sha256=digest,
@@ -59,7 +60,8 @@ def issue_token(
         name=name,
         read_only=read_only,
         repo_scopes=repo_scopes,
-        expires_at=utcnow() + dt.timedelta(days=ttl),
+        created_at=now,
+        expires_at=now + dt.timedelta(days=ttl),
     )
     db.add(token)
     db.flush()
