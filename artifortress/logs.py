@@ -7,10 +7,11 @@ logged while handling it, so one grep finds everything about one request.
 from __future__ import annotations
 
 import contextvars
+import datetime as dt
 import json
 import logging
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "artifortress_request_id", default=None
@@ -30,7 +31,10 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            # UTC with milliseconds: lines from several workers sort into one timeline.
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(
+                timespec="milliseconds"
+            ),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -42,9 +46,9 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
-def configure(log_format: str = "text", level: str = "info") -> None:
-    """Send the ``artifortress`` loggers to stderr in the chosen format."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure(log_format: str = "text", level: str = "info", stream: TextIO | None = None) -> None:
+    """Send the ``artifortress`` loggers to *stream* (stderr) in the chosen format."""
+    handler = logging.StreamHandler(stream or sys.stderr)
     handler.addFilter(_RequestIdFilter())
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
