@@ -9,6 +9,7 @@ that names the request id and never leaks a stack trace.  The JSON shape is
 
 from __future__ import annotations
 
+import http
 import json
 import logging
 from collections.abc import Callable
@@ -17,7 +18,20 @@ from typing import Any
 import falcon
 from sqlalchemy import exc as sa_exc
 
-from artifortress.errors import ArtifortressError, ServiceUnavailable, Unauthenticated
+from artifortress.errors import (
+    ArtifortressError,
+    BadRequest,
+    Conflict,
+    Gone,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    RangeNotSatisfiable,
+    ServiceUnavailable,
+    Unauthenticated,
+    UnsupportedMediaType,
+)
 
 log = logging.getLogger("artifortress.errors")
 
@@ -61,7 +75,27 @@ def handle_database_error(
         outage = ServiceUnavailable("the database is unavailable; retry shortly")
         handle_domain_error(req, resp, outage, params)
         return
+    if _is_concurrent_conflict(error):
+        # Two requests passed the same "does it exist?" check; the database kept one.
+        log.info("conflict with a concurrent change: %s", _first_line(error))
+        conflict = Conflict("the request conflicts with a concurrent change; read and retry")
+        handle_domain_error(req, resp, conflict, params)
+        return
     handle_unexpected(req, resp, error, params)
+
+
+#: SQLSTATEs of unique and foreign-key violations (PostgreSQL).
+_CONFLICT_STATES = {"23505", "23503"}
+_SQLITE_CONFLICTS = ("UNIQUE constraint failed", "FOREIGN KEY constraint failed")
+
+
+def _is_concurrent_conflict(error: sa_exc.SQLAlchemyError) -> bool:
+    """A unique or foreign-key violation; other integrity errors (NOT NULL, CHECK) are bugs."""
+    if not isinstance(error, sa_exc.IntegrityError):
+        return False
+    if getattr(error.orig, "sqlstate", None) in _CONFLICT_STATES:
+        return True
+    return str(error.orig).startswith(_SQLITE_CONFLICTS)
 
 
 def _is_connectivity_error(error: sa_exc.SQLAlchemyError) -> bool:
@@ -73,10 +107,13 @@ def _is_connectivity_error(error: sa_exc.SQLAlchemyError) -> bool:
 def handle_http_error(
     req: falcon.Request, resp: falcon.Response, error: falcon.HTTPError, params: Any
 ) -> None:
-    """Falcon's own errors (unknown route, 405, bad header) in our JSON shape."""
-    domain = ArtifortressError(error.description or error.title or "error")
-    domain.code = (error.title or "error").lower().replace(" ", "_")
-    domain.status = error.status_code
+    """Falcon's own errors (unknown route, 405, bad header) in our JSON shape and codes."""
+    status = error.status_code
+    phrase = _phrase(status)
+    domain = ArtifortressError(error.description or _default_message(req, status, phrase))
+    # The same stable codes as the domain errors: "not_found", never "404_not_found".
+    domain.code = _CODES.get(status) or phrase.lower().replace(" ", "_").replace("-", "_")
+    domain.status = status
     for name, value in dict(error.headers or {}).items():
         resp.set_header(name, value)
     handle_domain_error(req, resp, domain, params)
@@ -92,6 +129,39 @@ def handle_unexpected(
         "internal error; the server log has the details under this request id"
     )
     handle_domain_error(req, resp, domain, params)
+
+
+_CODES = {
+    cls.status: cls.code
+    for cls in (
+        BadRequest,
+        Unauthenticated,
+        PermissionDenied,
+        NotFound,
+        MethodNotAllowed,
+        Conflict,
+        Gone,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        RangeNotSatisfiable,
+        ServiceUnavailable,
+    )
+}
+
+
+def _default_message(req: falcon.Request, status: int, phrase: str) -> str:
+    if status == 404:
+        return f"nothing at {req.path}"
+    if status == 405:
+        return f"{req.method} is not allowed on {req.path}"
+    return phrase
+
+
+def _phrase(status: int) -> str:
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def _first_line(error: BaseException) -> str:
