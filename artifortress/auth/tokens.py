@@ -33,7 +33,7 @@ def new_token() -> tuple[str, str, str]:
 
 def parse_token(token: str) -> tuple[str, str] | None:
     """Split a token into ``(key_id, secret)``, or ``None`` if it is not one of ours."""
-    match = _TOKEN.match(token.strip())
+    match = _TOKEN.fullmatch(token.strip())
     return (match.group(1), match.group(2)) if match else None
 
 

@@ -18,7 +18,8 @@ USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
 
 
 def check_user_name(name: str) -> str:
-    if not USER_NAME.match(name):
+    # fullmatch: with match, "$" also matches before a trailing newline ("bob\n").
+    if not USER_NAME.fullmatch(name):
         raise ValidationFailed(
             f"user name {name!r} is invalid: use 1-64 letters, digits, '.', '_', '@' or '-', "
             "starting with a letter or digit"

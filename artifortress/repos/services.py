@@ -23,7 +23,9 @@ MUTABLE_FIELDS = ("public", "description")
 
 
 def check_key(key: str) -> str:
-    if not REPO_KEY.match(key):
+    # fullmatch: with match, "$" also matches before a trailing newline ("libs\n"),
+    # and so does the schema's pattern under Python's re; this is the real check.
+    if not REPO_KEY.fullmatch(key):
         raise ValidationFailed(
             f"repository key {key!r} is invalid: use 1-64 lower-case letters, digits, "
             "'.', '_' or '-', starting with a letter or digit"
@@ -112,7 +114,7 @@ def _cursor_key(cursor: str) -> str:
     # Cursors carry a repository key; anything else is forged (and a NUL in it
     # would be a 500 on PostgreSQL).
     key = decode_str_cursor(cursor)
-    if not REPO_KEY.match(key):
+    if not REPO_KEY.fullmatch(key):
         raise BadRequest(f"cursor {cursor!r} is not one this API handed out")
     return key
 
