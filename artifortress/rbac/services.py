@@ -41,8 +41,12 @@ def _roles_of(db: Session, user_id: int, repository_id: int) -> Sequence[str]:
     ).all()
 
 
+#: Roles whose holders may read; ``promote`` alone does not let one read.
+READ_ROLES = tuple(role for role, grants in ROLE_GRANTS.items() if Permission.READ in grants)
+
+
 def readable_repo_ids(db: Session, principal: Principal) -> set[int] | None:
-    """Ids of the repositories bound to the principal (``None``: every one, for admins).
+    """Ids of the repositories the principal's roles let it read (``None``: every one, for admins).
 
     Public repositories are readable on top of these; callers add them.
     """
@@ -52,7 +56,9 @@ def readable_repo_ids(db: Session, principal: Principal) -> set[int] | None:
         return set()
     return set(
         db.scalars(
-            select(RoleBinding.repository_id).where(RoleBinding.user_id == principal.user_id)
+            select(RoleBinding.repository_id).where(
+                RoleBinding.user_id == principal.user_id, RoleBinding.role.in_(READ_ROLES)
+            )
         ).all()
     )
 
