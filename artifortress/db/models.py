@@ -2,8 +2,24 @@
 
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.models import Token, User
+from artifortress.blobs.models import Blob, RepoBlob, UploadSession
 from artifortress.rbac.models import RoleBinding
 from artifortress.repos.models import Repository
 from artifortress.tenants.models import Tenant
+from artifortress.versions.models import Artifact, Label, Package, Version
 
-__all__ = ["AuditEntry", "Repository", "RoleBinding", "Tenant", "Token", "User"]
+__all__ = [
+    "Artifact",
+    "AuditEntry",
+    "Blob",
+    "Label",
+    "Package",
+    "RepoBlob",
+    "Repository",
+    "RoleBinding",
+    "Tenant",
+    "Token",
+    "UploadSession",
+    "User",
+    "Version",
+]

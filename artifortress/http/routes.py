@@ -16,7 +16,16 @@ from artifortress.auth.resources import (
     UsersResource,
     WhoAmIResource,
 )
+from artifortress.blobs.factory import readiness_check as blob_store_check
+from artifortress.blobs.resources import (
+    BlobResource,
+    UploadCompleteResource,
+    UploadPartResource,
+    UploadResource,
+    UploadsResource,
+)
 from artifortress.http.openapi import build_document
+from artifortress.versions.resources import package_routes
 from artifortress.http.ops import (
     HealthResource,
     MetricsResource,
@@ -47,7 +56,13 @@ def core_routes(services: Services) -> list[Route]:
     """Every core route; ``/v1/openapi.json`` describes those under ``/v1/``."""
     routes = [
         Route("/healthz", HealthResource(), "operations"),
-        Route("/readyz", ReadyResource({"database": database_check(services)}), "operations"),
+        Route(
+            "/readyz",
+            ReadyResource(
+                {"database": database_check(services), "blob_store": blob_store_check(services)}
+            ),
+            "operations",
+        ),
         Route("/metrics", MetricsResource(), "operations"),
         Route("/v1/whoami", WhoAmIResource(), "tokens"),
         Route("/v1/tokens", TokensResource(), "tokens"),
@@ -58,7 +73,13 @@ def core_routes(services: Services) -> list[Route]:
         Route("/v1/repos/{repo}/bindings", BindingsResource(), "rbac"),
         Route("/v1/repos/{repo}/bindings/{user}", BindingResource(), "rbac"),
         Route("/v1/repos/{repo}/audit", RepoAuditResource(), "audit"),
+        Route("/v1/repos/{repo}/uploads", UploadsResource(), "blobs"),
+        Route("/v1/repos/{repo}/uploads/{upload_id}", UploadResource(), "blobs"),
+        Route("/v1/repos/{repo}/uploads/{upload_id}/parts/{n}", UploadPartResource(), "blobs"),
+        Route("/v1/repos/{repo}/uploads/{upload_id}/complete", UploadCompleteResource(), "blobs"),
+        Route("/v1/repos/{repo}/blobs/{digest}", BlobResource(), "blobs"),
         Route("/v1/audit", AuditResource(), "audit"),
+        *(Route(path, resource, "packages") for path, resource in package_routes()),
     ]
 
     routes.append(

@@ -1,0 +1,1 @@
+"""Online garbage collection of blobs that nothing live references."""

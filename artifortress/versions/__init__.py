@@ -1,0 +1,1 @@
+"""The metadata/publish plane: packages, versions, artifacts, labels."""

@@ -1,0 +1,210 @@
+"""Drafts and publication: the only way a version comes into existence.
+
+A draft collects artifact entries that reference committed blobs of its
+repository; ``publish`` seals it in the caller's transaction.  Two drafts of
+the same version may exist at once (two CI jobs racing); the partial unique
+index on sealed versions lets exactly one publish win, the other gets 409.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from artifortress.audit import services as audit
+from artifortress.auth.principal import Caller
+from artifortress.blobs.models import Blob, RepoBlob
+from artifortress.db.base import utcnow
+from artifortress.errors import BadRequest, Conflict, NotFound
+from artifortress.repos.models import Repository
+from artifortress.versions.models import DRAFT, PUBLISHED, Artifact, Package, Version
+from artifortress.versions.validation import check_filename, check_version
+
+
+@dataclasses.dataclass(frozen=True)
+class ArtifactInput:
+    """An artifact entry to add: a file name bound to a committed blob."""
+
+    filename: str
+    digest: str
+    size: int | None = None
+    media_type: str = "application/octet-stream"
+    metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def get_or_create_package(
+    db: Session, repo: Repository, name: str, display_name: str | None = None
+) -> Package:
+    """The package *name* (already normalized) of *repo*, created if missing."""
+    found = _find_package(db, repo.id, name)
+    if found is not None:
+        return found
+    package = Package(
+        repository_id=repo.id, format=repo.format, name=name, display_name=display_name or name
+    )
+    try:
+        with db.begin_nested():
+            db.add(package)
+    except IntegrityError:  # created concurrently by another publisher
+        found = _find_package(db, repo.id, name)
+        assert found is not None
+        return found
+    return package
+
+
+def _find_package(db: Session, repository_id: int, name: str) -> Package | None:
+    return db.scalars(
+        select(Package).where(Package.repository_id == repository_id, Package.name == name)
+    ).one_or_none()
+
+
+def create_draft(
+    db: Session,
+    caller: Caller,
+    repo: Repository,
+    *,
+    package: str,
+    version: str,
+    ttl_seconds: float,
+    display_name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Version:
+    """Open a draft of *package* (normalized name) at *version* in *repo*; audited."""
+    check_version(version)
+    if _sealed_version(db, repo.id, package, version) is not None:
+        raise Conflict(f"{package} {version} already exists in {repo.key}; versions are immutable")
+    pkg = get_or_create_package(db, repo, package, display_name)
+    draft = Version(
+        package=pkg,
+        repository_id=repo.id,
+        version=version,
+        state=DRAFT,
+        metadata_=metadata or {},
+        created_by=caller.principal.name,
+        expires_at=utcnow() + dt.timedelta(seconds=ttl_seconds),
+    )
+    db.add(draft)
+    db.flush()
+    audit.record(db, caller, "draft.create", repo_key=repo.key, target=f"{package}@{version}")
+    return draft
+
+
+def _sealed_version(db: Session, repository_id: int, package: str, version: str) -> Version | None:
+    return db.scalars(
+        select(Version)
+        .join(Package)
+        .where(
+            Package.repository_id == repository_id,
+            Package.name == package,
+            Version.version == version,
+            Version.state != DRAFT,
+        )
+    ).one_or_none()
+
+
+def get_draft(db: Session, repo: Repository, draft_id: int) -> Version:
+    draft = db.get(Version, draft_id)
+    if draft is None or draft.repository_id != repo.id or draft.state != DRAFT:
+        raise NotFound(f"no open draft {draft_id} in {repo.key}")
+    if draft.expires_at is not None and draft.expires_at <= utcnow():
+        raise NotFound(f"draft {draft_id} has expired; create a new one")
+    return draft
+
+
+def add_artifact(db: Session, caller: Caller, version: Version, entry: ArtifactInput) -> Artifact:
+    """Add a file to a draft, or append one to a published version (formats that allow it).
+
+    The blob must be committed and held by the version's repository: a digest
+    alone never lets anyone publish (and so expose) bytes they could not read.
+    """
+    check_filename(entry.filename)
+    blob = _held_blob(db, version.repository_id, entry.digest)
+    if entry.size is not None and entry.size != blob.size:
+        raise BadRequest(
+            f"size {entry.size} does not match blob {entry.digest} ({blob.size} bytes)"
+        )
+    if any(a.filename == entry.filename for a in version.artifacts):
+        raise Conflict(f"file {entry.filename!r} already exists in this version")
+    artifact = Artifact(
+        filename=entry.filename,
+        digest=entry.digest,
+        size=blob.size,
+        media_type=entry.media_type,
+        metadata_=entry.metadata,
+    )
+    db.flush()
+    try:
+        with db.begin_nested():
+            version.artifacts.append(artifact)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"file {entry.filename!r} already exists in this version") from None
+    return artifact
+
+
+def _held_blob(db: Session, repository_id: int, digest: str) -> Blob:
+    blob = db.scalars(
+        select(Blob)
+        .join(RepoBlob, RepoBlob.digest == Blob.digest)
+        .where(RepoBlob.repository_id == repository_id, Blob.digest == digest)
+    ).one_or_none()
+    if blob is None:
+        raise BadRequest(f"blob {digest} is not committed in this repository; upload it first")
+    return blob
+
+
+def remove_artifact(version: Version, filename: str) -> None:
+    """Drop a file from a draft (published files cannot be removed)."""
+    if version.state != DRAFT:
+        raise Conflict("files of a published version cannot be removed")
+    for artifact in version.artifacts:
+        if artifact.filename == filename:
+            version.artifacts.remove(artifact)  # delete-orphan removes the row
+            return
+    raise NotFound(f"no file {filename!r} in this draft")
+
+
+def publish(db: Session, caller: Caller, repo: Repository, draft: Version) -> Version:
+    """Seal a draft: all of it becomes visible at commit, or none of it."""
+    if draft.state != DRAFT:
+        raise Conflict("this version is already published")
+    if not draft.artifacts:
+        raise BadRequest("a version needs at least one file before it can be published")
+    name = f"{draft.package.name} {draft.version}"
+    db.flush()  # begin_nested() flushes first; pending work must not fail inside it
+    try:
+        # The partial unique index on sealed versions decides the race: on
+        # PostgreSQL a concurrent publisher waits here for the winner's commit.
+        with db.begin_nested():
+            draft.state = PUBLISHED
+            draft.published_at = utcnow()
+            draft.published_by = caller.principal.name
+            draft.expires_at = None
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"{name} already exists in {repo.key}; versions are immutable") from None
+    audit.record(
+        db,
+        caller,
+        "version.publish",
+        repo_key=repo.key,
+        target=f"{draft.package.name}@{draft.version}",
+        files=[a.filename for a in draft.artifacts],
+    )
+    return draft
+
+
+def discard_draft(db: Session, caller: Caller, repo: Repository, draft: Version) -> None:
+    db.delete(draft)  # its artifact entries go with it (delete-orphan)
+    audit.record(
+        db,
+        caller,
+        "draft.discard",
+        repo_key=repo.key,
+        target=f"{draft.package.name}@{draft.version}",
+    )

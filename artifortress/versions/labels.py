@@ -1,0 +1,66 @@
+"""Labels: mutable names pointing at published versions (npm dist-tags)."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from artifortress.audit import services as audit
+from artifortress.auth.principal import Caller
+from artifortress.db.base import utcnow
+from artifortress.errors import NotFound, ValidationFailed
+from artifortress.repos.models import Repository
+from artifortress.versions.models import PUBLISHED, Label, Package, Version
+
+_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
+
+
+def labels_of(db: Session, package: Package) -> dict[str, str]:
+    """``{label: version}`` for the labels that point at published versions."""
+    rows = db.execute(
+        select(Label.name, Version.version)
+        .join(Version, Version.id == Label.version_id)
+        .where(Label.package_id == package.id, Version.state == PUBLISHED)
+        .order_by(Label.name)
+    ).all()
+    return {name: version for name, version in rows}
+
+
+def set_label(db: Session, caller: Caller, version: Version, name: str) -> None:
+    if not _LABEL.match(name):
+        raise ValidationFailed(
+            f"label {name!r} is invalid: start with a letter, then letters, digits, '.', '_', '-'"
+        )
+    label = _find(db, version.package_id, name)
+    if label is None:
+        db.add(Label(package_id=version.package_id, name=name, version_id=version.id))
+    else:
+        label.version_id = version.id
+        label.updated_at = utcnow()
+    repo = db.get(Repository, version.repository_id)
+    audit.record(
+        db,
+        caller,
+        "label.set",
+        repo_key=repo.key if repo else None,
+        target=f"{version.package.name}:{name}",
+        version=version.version,
+    )
+
+
+def delete_label(
+    db: Session, caller: Caller, repo: Repository, package: Package, name: str
+) -> None:
+    label = _find(db, package.id, name)
+    if label is None:
+        raise NotFound(f"no label {name!r} on {package.name}")
+    db.delete(label)
+    audit.record(db, caller, "label.delete", repo_key=repo.key, target=f"{package.name}:{name}")
+
+
+def _find(db: Session, package_id: int, name: str) -> Label | None:
+    return db.scalars(
+        select(Label).where(Label.package_id == package_id, Label.name == name)
+    ).one_or_none()

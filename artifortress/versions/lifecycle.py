@@ -1,0 +1,164 @@
+"""After publication: yank, deprecate, tombstone delete, restore, promote.
+
+Only status flags, labels and the tombstone transition ever change on a
+published version; the database triggers refuse anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from artifortress.audit import services as audit
+from artifortress.auth.principal import Caller
+from artifortress.blobs.models import RepoBlob
+from artifortress.db.base import utcnow
+from artifortress.errors import BadRequest, Conflict, Gone
+from artifortress.repos.models import Repository
+from artifortress.versions.drafts import get_or_create_package
+from artifortress.versions.models import PUBLISHED, TOMBSTONED, Artifact, Package, Version
+
+
+def _target(version: Version) -> str:
+    return f"{version.package.name}@{version.version}"
+
+
+def _repo_key(db: Session, version: Version) -> str:
+    repo = db.get(Repository, version.repository_id)
+    return repo.key if repo else "?"
+
+
+def set_yanked(
+    db: Session, caller: Caller, version: Version, yanked: bool, reason: str | None = None
+) -> Version:
+    """Yank (installers skip it unless pinned) or un-yank; reversible, audited."""
+    version.yanked = yanked
+    version.yank_reason = reason if yanked else None
+    audit.record(
+        db,
+        caller,
+        "version.yank" if yanked else "version.unyank",
+        repo_key=_repo_key(db, version),
+        target=_target(version),
+        reason=reason,
+    )
+    return version
+
+
+def set_deprecated(db: Session, caller: Caller, version: Version, message: str | None) -> Version:
+    """Deprecate with a message, or un-deprecate with ``None``; audited."""
+    version.deprecated = message or None
+    audit.record(
+        db,
+        caller,
+        "version.deprecate" if message else "version.undeprecate",
+        repo_key=_repo_key(db, version),
+        target=_target(version),
+        message=message,
+    )
+    return version
+
+
+def tombstone(db: Session, caller: Caller, version: Version) -> Version:
+    """Delete tombstone-first: invisible to clients at once, restorable for a while."""
+    if version.state != PUBLISHED:
+        raise Conflict("only a published version can be deleted")
+    version.state = TOMBSTONED
+    version.tombstoned_at = utcnow()
+    version.tombstoned_by = caller.principal.name
+    audit.record(
+        db, caller, "version.delete", repo_key=_repo_key(db, version), target=_target(version)
+    )
+    return version
+
+
+def restore(db: Session, caller: Caller, version: Version, retention_seconds: float) -> Version:
+    """Bring a tombstoned version back, within the retention window."""
+    if version.state != TOMBSTONED:
+        raise Conflict("only a deleted version can be restored")
+    deadline = (version.tombstoned_at or utcnow()) + dt.timedelta(seconds=retention_seconds)
+    if version.purged_at is not None or deadline <= utcnow():
+        raise Gone("the retention window of this deleted version has passed; it cannot be restored")
+    version.state = PUBLISHED
+    version.tombstoned_at = None
+    version.tombstoned_by = None
+    audit.record(
+        db, caller, "version.restore", repo_key=_repo_key(db, version), target=_target(version)
+    )
+    return version
+
+
+def promote(
+    db: Session, caller: Caller, source_repo: Repository, version: Version, target_repo: Repository
+) -> Version:
+    """Copy a published version into *target_repo* by reference (no bytes move); audited."""
+    if target_repo.format != source_repo.format:
+        raise BadRequest(
+            f"cannot promote a {source_repo.format} version into {target_repo.format} "
+            f"repository {target_repo.key}"
+        )
+    if target_repo.id == source_repo.id:
+        raise BadRequest("source and target repository are the same")
+    package = get_or_create_package(
+        db, target_repo, version.package.name, version.package.display_name
+    )
+    if _exists_in(db, package, version.version):
+        raise Conflict(f"{_target(version)} already exists in {target_repo.key}")
+    copy = Version(
+        package=package,
+        repository_id=target_repo.id,
+        version=version.version,
+        state=PUBLISHED,
+        metadata_=dict(version.metadata_),
+        created_by=caller.principal.name,
+        published_at=utcnow(),
+        published_by=caller.principal.name,
+        promoted_from=f"{source_repo.key}/{_target(version)}",
+    )
+    for artifact in version.artifacts:
+        copy.artifacts.append(_copy_artifact(artifact))
+        _hold_blob(db, target_repo.id, artifact.digest)
+    db.add(copy)
+    db.flush()
+    audit.record(
+        db,
+        caller,
+        "version.promote",
+        repo_key=target_repo.key,
+        target=_target(version),
+        source=source_repo.key,
+    )
+    return copy
+
+
+def _exists_in(db: Session, package: Package, version: str) -> bool:
+    return (
+        db.scalars(
+            select(Version.id).where(
+                Version.package_id == package.id,
+                Version.version == version,
+                Version.state.in_((PUBLISHED, TOMBSTONED)),
+            )
+        ).first()
+        is not None
+    )
+
+
+def _copy_artifact(artifact: Artifact) -> Artifact:
+    return Artifact(
+        filename=artifact.filename,
+        digest=artifact.digest,
+        size=artifact.size,
+        media_type=artifact.media_type,
+        metadata_=dict(artifact.metadata_),
+    )
+
+
+def _hold_blob(db: Session, repository_id: int, digest: str) -> None:
+    held = db.scalars(
+        select(RepoBlob).where(RepoBlob.repository_id == repository_id, RepoBlob.digest == digest)
+    ).first()
+    if held is None:
+        db.add(RepoBlob(repository_id=repository_id, digest=digest))

@@ -1,0 +1,120 @@
+"""Reading packages and versions as clients see them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from artifortress.errors import NotFound
+from artifortress.pagination import decode_str_cursor, encode_cursor
+from artifortress.repos.models import Repository
+from artifortress.versions.models import PUBLISHED, TOMBSTONED, Artifact, Package, Version
+
+
+def list_packages(
+    db: Session, repo: Repository, *, cursor: str | None, limit: int
+) -> tuple[Sequence[Package], str | None]:
+    """Packages with at least one published version, by name."""
+    live = select(Version.package_id).where(
+        Version.repository_id == repo.id, Version.state == PUBLISHED
+    )
+    stmt = select(Package).where(Package.repository_id == repo.id, Package.id.in_(live))
+    if cursor is not None:
+        stmt = stmt.where(Package.name > decode_str_cursor(cursor))
+    rows = db.scalars(stmt.order_by(Package.name).limit(limit + 1)).all()
+    return rows[:limit], encode_cursor(rows[limit - 1].name) if len(rows) > limit else None
+
+
+def get_package(db: Session, repo: Repository, name: str) -> Package:
+    package = db.scalars(
+        select(Package).where(Package.repository_id == repo.id, Package.name == name)
+    ).one_or_none()
+    if package is None:
+        raise NotFound(f"no package {name!r} in {repo.key}")
+    return package
+
+
+def versions_of(
+    db: Session, package: Package, states: tuple[str, ...] = (PUBLISHED,)
+) -> Sequence[Version]:
+    """The package's versions in the given states, oldest publication first."""
+    return db.scalars(
+        select(Version)
+        .where(Version.package_id == package.id, Version.state.in_(states))
+        .order_by(Version.published_at, Version.id)
+    ).all()
+
+
+def get_version(
+    db: Session,
+    repo: Repository,
+    package: str,
+    version: str,
+    states: tuple[str, ...] = (PUBLISHED,),
+) -> Version:
+    """One version of a package in *repo*; 404 unless it is in one of *states*."""
+    found = db.scalars(
+        select(Version)
+        .join(Package)
+        .where(
+            Package.repository_id == repo.id,
+            Package.name == package,
+            Version.version == version,
+            Version.state.in_(states),
+        )
+    ).one_or_none()
+    if found is None:
+        raise NotFound(f"no version {version!r} of {package!r} in {repo.key}")
+    return found
+
+
+def tombstoned_version(db: Session, repo: Repository, package: str, version: str) -> Version:
+    return get_version(db, repo, package, version, states=(TOMBSTONED,))
+
+
+def artifact_to_json(artifact: Artifact) -> dict[str, Any]:
+    return {
+        "filename": artifact.filename,
+        "digest": artifact.digest,
+        "size": artifact.size,
+        "media_type": artifact.media_type,
+        "metadata": artifact.metadata_,
+        "created_at": artifact.created_at.isoformat(),
+    }
+
+
+def version_to_json(version: Version) -> dict[str, Any]:
+    def iso(value: Any) -> str | None:
+        return value.isoformat() if value is not None else None
+
+    return {
+        "id": version.id,
+        "package": version.package.name,
+        "display_name": version.package.display_name,
+        "version": version.version,
+        "state": version.state,
+        "metadata": version.metadata_,
+        "created_by": version.created_by,
+        "created_at": iso(version.created_at),
+        "expires_at": iso(version.expires_at),
+        "published_at": iso(version.published_at),
+        "published_by": version.published_by,
+        "yanked": version.yanked,
+        "yank_reason": version.yank_reason,
+        "deprecated": version.deprecated,
+        "tombstoned_at": iso(version.tombstoned_at),
+        "promoted_from": version.promoted_from,
+        "artifacts": [artifact_to_json(a) for a in version.artifacts],
+    }
+
+
+def package_to_json(package: Package) -> dict[str, Any]:
+    return {
+        "name": package.name,
+        "display_name": package.display_name,
+        "format": package.format,
+        "created_at": package.created_at.isoformat(),
+    }
