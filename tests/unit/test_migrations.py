@@ -7,14 +7,20 @@ from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
+from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, inspect
+from sqlalchemy import Engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 import artifortress.db.models  # noqa: F401  (registers every table on the metadata)
+from artifortress.auth.principal import Caller, Principal
+from artifortress.auth.services import TokenPolicy, issue_token
+from artifortress.auth.users import ensure_user
 from artifortress.db import migrate
 from artifortress.db.base import metadata
-from artifortress.db.engine import make_engine
+from artifortress.db.engine import make_engine, make_session_factory
+from artifortress.tenants.services import get_or_create_tenant
 from artifortress.testing.databases import postgres_database
 
 
@@ -104,3 +110,30 @@ def test_the_revision_chain_is_linear() -> None:
     """Two engineers adding migrations on the same parent must merge them before release."""
     scripts = ScriptDirectory(str(migrate.migrations_dir()))
     assert len(scripts.get_heads()) == 1, scripts.get_heads()
+
+
+def test_a_sqlite_table_rebuild_keeps_the_rows_that_reference_it(tmp_path: Path) -> None:
+    """Alembic rebuilds SQLite tables (copy, drop, rename); the drop must not cascade.
+
+    With foreign keys enforced, dropping the old ``users`` table ran ``ON DELETE
+    CASCADE`` and a future migration touching users would have deleted every token
+    and role binding of an embedded installation on its next start.
+    """
+    engine = make_engine(f"sqlite:///{tmp_path / 'data.db'}")
+    migrate.upgrade(engine)
+    sessions = make_session_factory(engine)
+    with sessions.begin() as db:
+        tenant = get_or_create_tenant(db)
+        user = ensure_user(db, tenant.id, "alice", is_admin=False)
+        issue_token(db, Caller(Principal.operator(tenant.id)), user, TokenPolicy(1, 1), name="t")
+
+    with migrate.migration_connection(engine) as conn:
+        operations = Operations(MigrationContext.configure(conn, opts={"render_as_batch": True}))
+        with operations.batch_alter_table("users", recreate="always"):
+            pass  # what any batch migration of the users table does
+
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM tokens")).scalar() == 1
+    with pytest.raises(IntegrityError), sessions.begin() as db:  # enforcement is back on
+        db.execute(text("UPDATE tokens SET user_id = 999"))
+    engine.dispose()
