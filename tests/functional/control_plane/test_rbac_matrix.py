@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,7 @@ import pytest
 
 from artifortress.http.permissions import requirement_of
 from artifortress.http.routes import core_routes
+from artifortress.rbac.permissions import Permission
 from artifortress.testing.helpers import Api, ApiFactory
 
 from .helpers import assert_error, audit_rows, key_id
@@ -136,18 +138,51 @@ def _methods(resource: Any) -> list[str]:
     return [m for m in falcon.COMBINED_METHODS if hasattr(resource, f"on_{m.lower()}")]
 
 
-def test_every_v1_route_has_a_row(services):
-    """A route added to the table without a row in MATRIX (or a stale row) fails here."""
-    live = {
-        (method, route.path)
+#: Route tags of the data plane: their planes test their semantics; here every such
+#: route is held to the permission it declares (``test_data_plane_routes_...``).
+DATA_PLANE_TAGS = frozenset({"blobs", "packages"})
+
+#: What each caller holds on the private repository (for the data-plane check).
+GRANTS: dict[str, frozenset[Permission]] = {
+    "anonymous": frozenset(),
+    "no_binding": frozenset(),
+    "read": frozenset({Permission.READ}),
+    "write": frozenset({Permission.READ, Permission.WRITE}),
+    "admin": frozenset({Permission.READ, Permission.WRITE, Permission.ADMIN}),
+    "promote": frozenset({Permission.PROMOTE}),
+    "tenant_admin": frozenset(Permission),
+    "admin_read_only": frozenset({Permission.READ}),
+    "other_scope": frozenset(),
+}
+
+
+def _v1_routes(services, *, data_plane: bool) -> list[tuple[str, str, Any]]:
+    return [
+        (method, route.path, getattr(route.resource, f"on_{method.lower()}"))
         for route in core_routes(services)
-        if route.path.startswith("/v1/")
+        if route.path.startswith("/v1/") and (route.tag in DATA_PLANE_TAGS) == data_plane
         for method in _methods(route.resource)
-    }
+    ]
+
+
+def test_every_v1_route_has_a_row(services):
+    """A control-plane route added to the table without a row in MATRIX (or a stale row) fails."""
+    live = {(method, path) for method, path, _ in _v1_routes(services, data_plane=False)}
     assert set(MATRIX) == live
     for row in MATRIX.values():
         for statuses in row.statuses.values():
             assert len(statuses) == len(CALLERS)
+
+
+def test_data_plane_routes_declare_a_repository_permission(services):
+    """Data-plane routes are covered by the generic check below only if they name a permission."""
+    permissions = {str(p) for p in Permission}
+    odd = [
+        f"{method} {path}: {requirement_of(responder)}"
+        for method, path, responder in _v1_routes(services, data_plane=True)
+        if "{repo}" not in path or requirement_of(responder) not in permissions
+    ]
+    assert odd == [], "give these a row in MATRIX"
 
 
 def test_every_responder_declares_its_requirement(services):
@@ -227,3 +262,45 @@ def test_status_matrix(method, template, api_factory, admin, services):
                 got = [(d.action, d.actor) for d in denied]
                 mismatches.append(f"{cell}: denied audit rows {got}, expected {wanted}")
     assert mismatches == []
+
+
+_DUMMY = re.compile(r"{(\w+)(?::(\w+))?}")
+_DUMMY_VALUES = {"int": "1", "path": "dir/file.txt", "digest": "sha256:" + "0" * 64}
+
+
+def _dummy_path(template: str, repo: str) -> str:
+    def fill(match: re.Match[str]) -> str:
+        name, converter = match.group(1), match.group(2)
+        if name == "repo":
+            return repo
+        return _DUMMY_VALUES.get(converter or name, "x")
+
+    return _DUMMY.sub(fill, template)
+
+
+def test_data_plane_routes_follow_their_declared_permission(api_factory, admin, services):
+    """401 anonymous, 403 without the permission, 404 for a missing repo; else the responder runs.
+
+    The body is empty: where the permission lets the caller through, the
+    responder answers for itself (anything but 401/403, and never a 5xx).
+    """
+    world = World(api_factory, admin)
+    wrong = []
+    for method, template, responder in _v1_routes(services, data_plane=True):
+        permission = Permission(requirement_of(responder))
+        for visibility, caller in itertools.product((PRIVATE, MISSING), CALLERS):
+            path = _dummy_path(template, REPO_OF[visibility])
+            status = world.callers[caller].request(method, path).status_code
+            allowed = visibility == PRIVATE and permission in GRANTS[caller]
+            if caller == "anonymous" and not allowed:
+                expected = "401"
+                ok = status == 401
+            elif visibility == MISSING:
+                expected, ok = "404", status == 404
+            elif not allowed:
+                expected, ok = "403", status == 403
+            else:
+                expected, ok = "not 401/403/5xx", status not in (401, 403) and status < 500
+            if not ok:
+                wrong.append(f"{caller} {method} {path} ({permission}): {status}, want {expected}")
+    assert wrong == []
