@@ -35,7 +35,7 @@ class RequestMiddleware:
         ctx.request_id = incoming if incoming and _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         ctx.services = self._services
         ctx.authorization = req.get_header("Authorization")
-        ctx.client_addr = req.access_route[0] if self._trust_forwarded else req.remote_addr
+        ctx.client_addr = client_address(req, self._trust_forwarded)
         ctx.started = time.perf_counter()
         request_id_var.set(ctx.request_id)
         resp.set_header(REQUEST_ID_HEADER, ctx.request_id)
@@ -63,6 +63,21 @@ class RequestMiddleware:
             },
         )
         request_id_var.set(None)
+
+
+def client_address(req: falcon.Request, trust_forwarded: bool) -> str:
+    """The caller's address for audit and logs.
+
+    Behind the trusted front proxy, that is the last ``X-Forwarded-For`` entry,
+    the one the proxy appended; entries left of it and a ``Forwarded`` header
+    come from the client and could name anyone (falcon's ``access_route[0]``
+    would believe them).
+    """
+    if trust_forwarded:
+        forwarded = req.get_header("X-Forwarded-For")
+        if forwarded and (last := forwarded.rsplit(",", 1)[-1].strip()):
+            return last
+    return req.remote_addr
 
 
 class SessionMiddleware:
