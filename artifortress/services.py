@@ -11,6 +11,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress.auth.services import Authenticator, TokenPolicy
+from artifortress.blobs.factory import make_store
+from artifortress.blobs.store import BlobStore
 from artifortress.db.engine import make_engine, make_session_factory
 from artifortress.formats import FormatSpec
 from artifortress.plugins import collect_formats, make_plugin_manager
@@ -30,6 +32,8 @@ class Services:
     plugins: pluggy.PluginManager
     formats: Mapping[str, FormatSpec]
     token_policy: TokenPolicy
+    #: Where blob bytes live (``ARTIFORTRESS_BLOB_URL``).
+    blobs: BlobStore
     _default_tenant_id: int | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -48,6 +52,7 @@ class Services:
             plugins=pm,
             formats=collect_formats(pm),
             token_policy=TokenPolicy(settings.token_default_ttl_days, settings.token_max_ttl_days),
+            blobs=make_store(settings),
         )
 
     def default_tenant_id(self) -> int:
@@ -59,3 +64,4 @@ class Services:
 
     def close(self) -> None:
         self.engine.dispose()
+        self.blobs.close()

@@ -181,6 +181,24 @@ class Settings:
     trust_forwarded: bool = _setting(
         False, _parse_bool, "trust X-Forwarded-For/-Proto from a front proxy"
     )
+    # Blob data plane (artifortress.blobs).
+    s3_region: str = _setting("", str, "S3 region (default: boto3's own, else us-east-1)")
+    s3_presign_downloads: bool = _setting(
+        False, _parse_bool, "answer S3 blob downloads with a redirect to a presigned URL"
+    )
+    s3_presign_ttl: float = _setting(
+        300.0, _parse_duration, "lifetime of a presigned download URL (e.g. 5m)"
+    )
+    upload_session_ttl: float = _setting(
+        24 * 3600.0, _parse_duration, "how long an upload session stays open (e.g. 24h)"
+    )
+    upload_max_part_size: int = _setting(
+        1024**3, _parse_size, "largest part of an upload session (413 above; S3: at most 5GiB)"
+    )
+    upload_min_part_size: int = _setting(
+        5 * 1024**2, _parse_size, "smallest part but the last (S3 needs at least 5MiB)"
+    )
+    max_blob_size: int = _setting(1024**4, _parse_size, "largest blob an upload may announce")
 
     @classmethod
     def load(
@@ -231,6 +249,20 @@ class Settings:
             raise ConfigurationError(
                 f"{PREFIX}TOKEN_CACHE_SECONDS must be between 0 and 1 so that a revoked "
                 "token stops working within one second on every process."
+            )
+        self._check_uploads()
+
+    def _check_uploads(self) -> None:
+        if self.upload_min_part_size > self.upload_max_part_size:
+            raise ConfigurationError(
+                f"{PREFIX}UPLOAD_MIN_PART_SIZE exceeds {PREFIX}UPLOAD_MAX_PART_SIZE"
+            )
+        if self.blob_url.startswith("s3:") and not (
+            5 * 1024**2 <= self.upload_min_part_size and self.upload_max_part_size <= 5 * 1024**3
+        ):
+            raise ConfigurationError(
+                f"with S3, {PREFIX}UPLOAD_MIN_PART_SIZE must be at least 5MiB and "
+                f"{PREFIX}UPLOAD_MAX_PART_SIZE at most 5GiB (S3's multipart limits)"
             )
 
 

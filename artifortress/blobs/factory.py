@@ -1,0 +1,41 @@
+"""Building the configured blob store from ``ARTIFORTRESS_BLOB_URL``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from artifortress.blobs.local import LocalBlobStore
+from artifortress.blobs.store import BlobStore
+from artifortress.errors import ConfigurationError
+from artifortress.settings import PREFIX, Settings
+
+if TYPE_CHECKING:
+    from artifortress.http.ops import ReadinessCheck
+    from artifortress.services import Services
+
+
+def make_store(settings: Settings) -> BlobStore:
+    """``file://PATH`` -> :class:`LocalBlobStore`; ``s3://BUCKET[/PREFIX]`` -> S3."""
+    url = urlsplit(settings.blob_url)
+    if url.scheme == "file":
+        return LocalBlobStore(Path(unquote(url.netloc + url.path)))
+    if url.scheme == "s3":
+        if not url.netloc:
+            raise ConfigurationError(f"{PREFIX}BLOB_URL={settings.blob_url!r} names no bucket")
+        from artifortress.blobs.s3 import S3BlobStore, make_client  # boto3 only when used
+
+        client = make_client(settings.s3_endpoint_url, settings.s3_region, settings.threads + 4)
+        return S3BlobStore(client, url.netloc, unquote(url.path))
+    raise ConfigurationError(f"{PREFIX}BLOB_URL={settings.blob_url!r}: use file:// or s3://")
+
+
+def readiness_check(services: Services) -> ReadinessCheck:
+    """``/readyz``'s blob-store probe: a write under the folder, or HEAD on the bucket."""
+
+    def check() -> str | None:
+        services.blobs.check()
+        return None
+
+    return check

@@ -1,0 +1,191 @@
+"""Blob records: which blobs exist, which repository holds which, and single-request ingest.
+
+``ingest`` is what format plugins call when their protocol sends a file in
+one request (twine, npm publish, a generic PUT): the bytes are hashed while
+they are written, verified against what the client announced, and only then
+recorded and linked to the repository.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Table, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from artifortress.audit import services as audit
+from artifortress.auth.principal import Caller, Principal
+from artifortress.blobs.digests import hex_of
+from artifortress.blobs.models import Blob, RepoBlob
+from artifortress.blobs.store import (
+    BlobInfo,
+    BlobNotFound,
+    BlobStore,
+    Expectation,
+    SizeMismatch,
+)
+from artifortress.errors import Conflict
+from artifortress.rbac.models import RoleBinding
+from artifortress.rbac.permissions import ROLE_GRANTS, Permission
+from artifortress.rbac.services import permissions_on
+from artifortress.repos.models import Repository
+
+
+class BlobCollected(Conflict):
+    """Garbage collection removed the bytes while they were being uploaded again."""
+
+    code = "blob_collected"
+
+
+#: Roles whose holders may read a repository (``promote`` alone may not).
+READ_ROLES = tuple(role for role, grants in ROLE_GRANTS.items() if Permission.READ in grants)
+#: How many candidate holders the dedupe check examines in full.
+_HOLDER_CANDIDATES = 20
+
+
+def end_transaction(db: Session) -> None:
+    """Commit what the request did so far, before bytes flow.
+
+    On SQLite every transaction holds the database's write lock, on
+    PostgreSQL a pooled connection: neither may be held while a client
+    trickles a gigabyte in.  The session stays usable; its next statement
+    opens a new transaction, which the request middleware commits.
+    """
+    db.commit()
+
+
+def _insert_ignoring_duplicates(db: Session, table: Table, **values: Any) -> None:
+    dialect = db.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.execute(insert(table).values(**values).on_conflict_do_nothing())
+
+
+def record_blob(db: Session, repo: Repository, info: BlobInfo, store: BlobStore) -> None:
+    """Record verified bytes and link them to *repo* (idempotent, race-free).
+
+    Garbage collection deletes a condemned blob's bytes under the row lock
+    taken here; so if the row carries GC's marks, the bytes are checked under
+    the lock and the marks cleared, or the upload is refused if the bytes went
+    away meanwhile (a retry stores them again).
+    """
+    _insert_ignoring_duplicates(db, Blob.__table__, digest=info.digest, size=info.size)  # type: ignore[arg-type]
+    blob = db.scalars(
+        select(Blob)
+        .where(Blob.digest == info.digest)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if blob.is_marked:
+        if store.size_of(info.digest) != info.size:
+            raise BlobCollected(
+                f"blob {info.digest} was garbage-collected during the upload; send it again"
+            )
+        blob.condemned_at = blob.collected_at = None
+    _insert_ignoring_duplicates(
+        db,
+        RepoBlob.__table__,  # type: ignore[arg-type]
+        repository_id=repo.id,
+        digest=info.digest,
+    )
+
+
+def find_linked_blob(db: Session, repo: Repository, digest: str) -> Blob:
+    """The blob if *repo* holds it; 404 otherwise (whether or not others hold it)."""
+    blob = db.scalars(
+        select(Blob)
+        .join(RepoBlob, RepoBlob.digest == Blob.digest)
+        .where(RepoBlob.repository_id == repo.id, Blob.digest == digest)
+    ).one_or_none()
+    if blob is None:
+        raise BlobNotFound(f"repository {repo.key!r} holds no blob {digest}")
+    return blob
+
+
+def readable_holder(
+    db: Session, principal: Principal, digest: str, prefer: Repository
+) -> Repository | None:
+    """A repository holding *digest* that *principal* may read, or ``None``.
+
+    The SQL narrows the candidates; the final word is ``permissions_on``, the
+    same decision every download goes through.
+    """
+    stmt = (
+        select(Repository)
+        .join(RepoBlob, RepoBlob.repository_id == Repository.id)
+        .where(RepoBlob.digest == digest, Repository.tenant_id == principal.tenant_id)
+    )
+    if not principal.is_admin:
+        bound = select(RoleBinding.repository_id).where(
+            RoleBinding.user_id == principal.user_id, RoleBinding.role.in_(READ_ROLES)
+        )
+        stmt = stmt.where(or_(Repository.public.is_(True), Repository.id.in_(bound)))
+    if principal.repo_scopes is not None:
+        stmt = stmt.where(Repository.key.in_(principal.repo_scopes))
+    stmt = stmt.order_by((Repository.id == prefer.id).desc(), Repository.id)
+    for candidate in db.scalars(stmt.limit(_HOLDER_CANDIDATES)):
+        if Permission.READ in permissions_on(db, principal, candidate):
+            return candidate
+    return None
+
+
+def deduplicate(
+    db: Session, caller: Caller, store: BlobStore, repo: Repository, digest: str, size: int
+) -> BlobInfo | None:
+    """Link an existing blob to *repo* if the caller may already read it somewhere.
+
+    Returns ``None`` (upload normally) when the blob is unknown or the caller
+    cannot read any repository holding it: a digest alone never grants bytes.
+    """
+    blob = db.get(Blob, digest)
+    if blob is None or blob.condemned_at is not None or blob.collected_at is not None:
+        return None  # unknown, or being collected: upload the bytes again
+    holder = readable_holder(db, caller.principal, digest, prefer=repo)
+    if holder is None:
+        return None
+    if blob.size != size:
+        raise SizeMismatch(
+            f"size mismatch: expected {size} bytes, but blob {digest} has {blob.size}",
+            expected=size,
+            actual=blob.size,
+        )
+    info = BlobInfo(blob.digest, blob.size)
+    record_blob(db, repo, info, store)
+    audit.record(
+        db,
+        caller,
+        "upload.commit",
+        repo_key=repo.key,
+        target=digest,
+        size=size,
+        deduplicated=True,
+        source_repo=holder.key,
+    )
+    return info
+
+
+def ingest(
+    db: Session,
+    caller: Caller,
+    store: BlobStore,
+    repo: Repository,
+    chunks: Iterable[bytes],
+    expected: Expectation | None = None,
+) -> BlobInfo:
+    """Store bytes sent in one request into *repo*: hash while writing, verify, record.
+
+    For format plugins.  It ends the request's current transaction first (see
+    :func:`end_transaction`), so call it before making other changes; the blob
+    row, the link and the audit entry join the next transaction, which the
+    request commits.  On a mismatch (400) or an outage (503) nothing is stored.
+    """
+    end_transaction(db)
+    info = store.write(chunks, expected or Expectation())
+    record_blob(db, repo, info, store)
+    audit.record(db, caller, "blob.ingest", repo_key=repo.key, target=info.digest, size=info.size)
+    return info
+
+
+def blob_to_json(info: Blob | BlobInfo) -> dict[str, Any]:
+    return {"digest": info.digest, "size": info.size, "sha256": hex_of(info.digest)}
