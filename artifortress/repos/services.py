@@ -7,6 +7,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
@@ -89,8 +90,21 @@ def update_repo(
 
 
 def delete_repo(db: Session, caller: Caller, repo: Repository) -> None:
+    """Delete an empty repository (bindings and unfinished uploads go with it); audited.
+
+    Package versions and drafts keep a repository alive: they are deleted
+    tombstone-first by their own plane, so the database refuses the delete.
+    That refusal is a 409 saying what to do, not a "concurrent change".
+    """
+    try:
+        with db.begin_nested():
+            db.delete(repo)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(
+            f"repository {repo.key!r} still holds package versions or drafts; delete those first"
+        ) from None
     audit.record(db, caller, "repo.delete", repo_key=repo.key, format=repo.format)
-    db.delete(repo)
 
 
 def list_readable(

@@ -189,3 +189,18 @@ def test_list_with_a_public_repo_only_for_an_unbound_user(admin, api_factory, ma
     make_repo("priv")
     nobody = api_factory.as_user("nobody")
     assert [r["key"] for r in nobody.get("/v1/repos").json["repos"]] == ["pub"]
+
+
+def test_a_repository_holding_drafts_is_not_deleted(admin, make_repo, services):
+    """Versions are deleted tombstone-first by their plane; the repository refuses to go."""
+    make_repo("libs")
+    drafted = admin.post(
+        "/v1/repos/libs/packages/versions/drafts", {"package": "pkg", "version": "1.0"}
+    )
+    assert drafted.status_code == 201, drafted.text
+    before = snapshot(services)
+    refused = admin.delete("/v1/repos/libs")
+    assert_error(refused, 409, "conflict")
+    assert "delete those first" in refused.json["error"]["message"]
+    assert snapshot(services) == before
+    assert admin.get("/v1/repos/libs").status_code == 200
