@@ -11,12 +11,19 @@ from artifortress.pagination import clamp_limit
 from artifortress.rbac.permissions import Permission
 
 
+def _outcome(raw: str) -> str:
+    # A misspelt outcome would silently match nothing; say so instead.
+    if raw not in (services.SUCCESS, services.DENIED):
+        raise ValueError(raw)
+    return raw
+
+
 def _query(req: falcon.Request, repo_key: str | None) -> services.AuditQuery:
     return services.AuditQuery(
         repo_key=repo_key,
         actor=req.get_param("actor"),
         action=req.get_param("action"),
-        outcome=req.get_param("outcome"),
+        outcome=query_param(req, "outcome", _outcome),
         since=query_param(req, "since", parse_timestamp),
         until=query_param(req, "until", parse_timestamp),
         cursor=req.get_param("cursor"),

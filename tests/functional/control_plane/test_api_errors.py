@@ -77,6 +77,8 @@ BAD_REQUESTS = [
     ("GET", f"/v1/audit?cursor={encode_cursor(10**30)}", None, 400, "bad_request"),
     ("GET", f"/v1/audit?cursor={encode_cursor(-1)}", None, 400, "bad_request"),
     ("GET", "/v1/audit?since=yesterday", None, 400, "bad_request"),
+    ("GET", "/v1/audit?outcome=failed", None, 400, "bad_request"),
+    ("GET", "/v1/repos/libs/audit?outcome=DENIED", None, 400, "bad_request"),
     ("GET", "/v1/audit?since=0001-01-01T00:00:00%2B05:00", None, 400, "bad_request"),
     ("GET", "/v1/audit?until=9999-12-31T23:59:59-05:00", None, 400, "bad_request"),
     # domain rules behind a valid shape
@@ -94,12 +96,12 @@ BAD_REQUESTS = [
     ("POST", "/v1/repos", {"key": "libs", "format": "npm", "public": True}, 409, "conflict"),
     ("POST", "/v1/users", {"name": "bob"}, 409, "conflict"),
     # routing
-    ("GET", "/v1/nope", None, 404, None),
-    ("GET", "/nope", None, 404, None),
-    ("POST", "/v1/repos/libs/bindings", {"roles": []}, 405, None),
-    ("PUT", "/v1/repos", {"key": "x"}, 405, None),
-    ("DELETE", "/v1/audit", None, 405, None),
-    ("PATCH", "/v1/tokens", {"name": "x"}, 405, None),
+    ("GET", "/v1/nope", None, 404, "not_found"),
+    ("GET", "/nope", None, 404, "not_found"),
+    ("POST", "/v1/repos/libs/bindings", {"roles": []}, 405, "method_not_allowed"),
+    ("PUT", "/v1/repos", {"key": "x"}, 405, "method_not_allowed"),
+    ("DELETE", "/v1/audit", None, 405, "method_not_allowed"),
+    ("PATCH", "/v1/tokens", {"name": "x"}, 405, "method_not_allowed"),
 ]
 
 
