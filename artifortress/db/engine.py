@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -21,7 +21,36 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     kwargs.setdefault("pool_timeout", 10)
     # pre_ping makes the pool drop dead connections, so the service recovers on its
     # own after a database outage instead of failing on every stale connection.
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5}, **kwargs)
+    return create_engine(
+        url, pool_pre_ping=True, connect_args=postgres_connect_args(make_url(url)), **kwargs
+    )
+
+
+def postgres_connect_args(url: URL) -> dict[str, Any]:
+    """Timeouts that bound every wait on an unreachable server; the URL's query overrides them.
+
+    Without them a request waits as long as the kernel keeps retrying: minutes
+    for a connection to a host that drops packets, about a quarter of an hour
+    for a query on a connection whose host vanished.
+    """
+    defaults: dict[str, Any] = {
+        "connect_timeout": 5,
+        # Pooled idle connections to a vanished host are found out within a minute.
+        "keepalives": 1,
+        "keepalives_idle": 30,
+        "keepalives_interval": 10,
+        "keepalives_count": 3,
+    }
+    if _libpq_version() >= 120000:
+        # Data unacknowledged for 30 s (dead host mid-query) fails the connection.
+        defaults["tcp_user_timeout"] = 30_000
+    return {name: value for name, value in defaults.items() if name not in url.query}
+
+
+def _libpq_version() -> int:
+    import psycopg
+
+    return int(psycopg.pq.version())
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:

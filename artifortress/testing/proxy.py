@@ -3,8 +3,10 @@
 Put it between the application and a backing service (PostgreSQL, Redis, S3)
 to simulate an outage: :meth:`TcpProxy.cut` closes the listening socket and
 every forwarded connection, so new connections are refused and existing ones
-see their peer vanish; :meth:`TcpProxy.restore` listens on the same port
-again.  Everything runs in daemon threads of the test process.
+see their peer vanish; :meth:`TcpProxy.stall` turns it into a black hole that
+accepts connections and never answers (a host that drops packets);
+:meth:`TcpProxy.restore` forwards on the same port again.  Everything runs in
+daemon threads of the test process.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class TcpProxy:
         self._listener: socket.socket | None = None
         self._sockets: set[socket.socket] = set()
         self._threads: list[threading.Thread] = []
+        self._stalling = False
 
     @property
     def address(self) -> str:
@@ -45,9 +48,26 @@ class TcpProxy:
 
     def start(self) -> TcpProxy:
         """Listen (on a free port the first time) and start forwarding."""
+        if self._stalling:
+            self.cut()
+        return self._listen(stalling=False)
+
+    restore = start
+
+    def stall(self) -> None:
+        """Drop every connection, then accept new ones but never answer: a black hole.
+
+        Clients see their connection attempts hang, which is what an unreachable
+        host or a full backlog looks like; only their own timeouts end the wait.
+        """
+        self.cut()
+        self._listen(stalling=True)
+
+    def _listen(self, *, stalling: bool) -> TcpProxy:
         with self._lock:
             if self._listener is not None:
                 return self
+            self._stalling = stalling
             listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             # The same port is reused after cut(); without this, TIME_WAIT refuses the bind.
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -58,11 +78,10 @@ class TcpProxy:
         self._spawn(self._accept_loop, listener)
         return self
 
-    restore = start
-
     def cut(self) -> None:
         """Stop listening and drop every forwarded connection (both directions)."""
         with self._lock:
+            self._stalling = False
             listener, self._listener = self._listener, None
             sockets, self._sockets = self._sockets, set()
         if listener is not None:
@@ -99,6 +118,10 @@ class TcpProxy:
                 client, _ = listener.accept()
             except OSError:  # the listener was closed by cut()
                 return
+            if self._stalling:  # hold the connection open and silent until cut()
+                if not self._track(listener, client):
+                    return
+                continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
                 upstream.settimeout(None)

@@ -52,7 +52,13 @@ class Outage:
 
 
 @pytest.fixture
-def outage(tmp_path: Path) -> Iterator[Outage]:
+def url_query() -> dict[str, str]:
+    """Extra query parameters of the app's database URL (tests override it)."""
+    return {}
+
+
+@pytest.fixture
+def outage(tmp_path: Path, url_query: dict[str, str]) -> Iterator[Outage]:
     """The app on a fresh, migrated PostgreSQL database reached only through a proxy."""
     with postgres_database("af_outage") as direct:
         engine = make_engine(direct)
@@ -60,7 +66,7 @@ def outage(tmp_path: Path) -> Iterator[Outage]:
         engine.dispose()
         target = make_url(direct)
         with TcpProxy(target.host or "127.0.0.1", target.port or 5432) as proxy:
-            url = target.set(host="127.0.0.1", port=proxy.port)
+            url = target.set(host="127.0.0.1", port=proxy.port).update_query_dict(url_query)
             settings = Settings.load(
                 environ={
                     "ARTIFORTRESS_HOME": str(tmp_path / "home"),
@@ -204,3 +210,22 @@ def test_database_lost_at_commit_answers_503_and_stores_nothing(outage: Outage) 
     repo = outage.admin.get("/v1/repos/libs")
     assert repo.status_code == 200, repo.text
     assert repo.json["description"] == ""
+
+
+@pytest.mark.parametrize("url_query", [{"connect_timeout": "1"}])
+def test_a_silent_database_host_gives_503_after_the_connect_timeout(outage: Outage) -> None:
+    """Connections are accepted but never answered: connect_timeout ends the wait.
+
+    The timeout comes from the URL's query (as an operator may set it), which
+    must win over the built-in default of 5 seconds.
+    """
+    outage.proxy.stall()
+    result, elapsed = timed(outage.admin, "GET", "/v1/repos")
+    assert_unavailable(result, elapsed)
+    assert elapsed >= 0.9, "the black hole was not hit"
+    started = time.monotonic()
+    ready = outage.client.simulate_get("/readyz")
+    assert ready.status_code == 503
+    assert time.monotonic() - started < MAX_SECONDS
+    outage.proxy.restore()
+    assert outage.admin.get("/v1/repos").status_code == 200
