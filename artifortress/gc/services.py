@@ -156,15 +156,7 @@ def collect(
         if not dry_run:
             report.purged_versions = purge_expired_tombstones(db, now, retention)
         candidates: Sequence[str] = find_candidates(db, now, grace, retention)
-        sizes = (
-            dict(
-                db.execute(select(Blob.digest, Blob.size).where(Blob.digest.in_(candidates)))
-                .tuples()
-                .all()
-            )
-            if dry_run
-            else {}
-        )
+        sizes = _sizes(db, candidates) if dry_run else {}
     report.candidates = len(candidates)
     for digest in progress(candidates):
         if dry_run:
@@ -174,6 +166,11 @@ def collect(
         _collect_one(sessions, store, digest, now, grace, retention, report)
     log.info("gc: %s", report.summary())
     return report
+
+
+def _sizes(db: Session, digests: Sequence[str]) -> dict[str, int]:
+    rows = db.execute(select(Blob.digest, Blob.size).where(Blob.digest.in_(digests))).all()
+    return {digest: int(size) for digest, size in rows}
 
 
 def _collect_one(

@@ -148,10 +148,21 @@ def add_artifact(db: Session, caller: Caller, version: Version, entry: ArtifactI
 
 
 def _held_blob(db: Session, repository_id: int, digest: str) -> Blob:
+    """The blob, if committed in this repository and not being collected.
+
+    The shared row lock keeps garbage collection from condemning the blob
+    until this transaction (and its new reference) commits.
+    """
     blob = db.scalars(
         select(Blob)
         .join(RepoBlob, RepoBlob.digest == Blob.digest)
-        .where(RepoBlob.repository_id == repository_id, Blob.digest == digest)
+        .where(
+            RepoBlob.repository_id == repository_id,
+            Blob.digest == digest,
+            Blob.condemned_at.is_(None),
+            Blob.collected_at.is_(None),
+        )
+        .with_for_update(read=True, of=Blob)
     ).one_or_none()
     if blob is None:
         raise BadRequest(f"blob {digest} is not committed in this repository; upload it first")

@@ -12,8 +12,8 @@ from typing import Any
 
 import falcon
 
-from artifortress.formats import normalize_name
 from artifortress.errors import NotFound
+from artifortress.formats import normalize_name
 from artifortress.http.body import json_body, query_param, send_json
 from artifortress.http.permissions import authorize, requires
 from artifortress.pagination import clamp_limit

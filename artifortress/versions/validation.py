@@ -14,8 +14,8 @@ MAX_FILENAME = 255
 def check_version(version: str) -> str:
     if not _VERSION.match(version):
         raise ValidationFailed(
-            f"version {version!r} is invalid: use 1-128 letters, digits, '.', '+', '_', '!' or '-', "
-            "starting with a letter or digit"
+            f"version {version!r} is invalid: use 1-128 letters, digits, '.', '+', '_', '!' "
+            "or '-', starting with a letter or digit"
         )
     return version
 

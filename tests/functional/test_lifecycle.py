@@ -75,7 +75,8 @@ def test_promote_copies_by_reference(admin, published, make_repo, services):
     assert copy["promoted_from"] == "libs/tool@1.0"
     assert copy["artifacts"][0]["digest"] == published["artifacts"][0]["digest"]
     blob = admin.get(f"/v1/repos/prod/blobs/{copy['artifacts'][0]['digest']}")
-    assert blob.status_code == 200 and blob.content == b"payload"
+    assert blob.status_code == 200
+    assert blob.content == b"payload"
     assert admin.post(f"{V}/promote", {"target": "prod"}).status_code == 409
     actions = [e["action"] for e in admin.get("/v1/audit?repo=prod").json["entries"]]
     assert "version.promote" in actions
