@@ -102,6 +102,10 @@ def _parser() -> argparse.ArgumentParser:
     rcreate.add_argument("--description", default="")
     rcreate.set_defaults(run=cmd_repo_create)
     repo.add_parser("list", help="list repositories").set_defaults(run=cmd_repo_list)
+
+    gc = sub.add_parser("gc", help="collect blobs that no live artifact references")
+    gc.add_argument("--dry-run", action="store_true", help="report, delete nothing")
+    gc.set_defaults(run=cmd_gc)
     return parser
 
 
@@ -279,6 +283,15 @@ def cmd_repo_list(settings: Settings, args: argparse.Namespace) -> int:
     with _session(settings) as db:
         for repo in db.scalars(select(Repository).order_by(Repository.key)):
             print(f"{repo.key}\t{repo.format}\t{'public' if repo.public else 'private'}")
+    return 0
+
+
+def cmd_gc(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.gc.command import run
+
+    _prepare_database(settings)
+    report = run(settings, dry_run=args.dry_run, client_addr=f"cli:{_os_user()}")
+    print(report.summary())
     return 0
 
 
