@@ -44,39 +44,54 @@ def clean_environ(extra: Mapping[str, str]) -> dict[str, str]:
     return {**inherited, **extra}
 
 
+class PortTaken(RuntimeError):
+    """The chosen port was taken before the server could bind it."""
+
+
 class ServerProcess:
     """``artifortress serve`` with its own home, port and environment."""
 
     def __init__(self, home: Path, environ: Mapping[str, str] | None = None) -> None:
         self.home = home
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        self.environ = clean_environ(
-            {
-                "ARTIFORTRESS_HOME": str(home),
-                "ARTIFORTRESS_BIND": f"127.0.0.1:{self.port}",
-                **(environ or {}),
-            }
-        )
+        self.environ = clean_environ({"ARTIFORTRESS_HOME": str(home), **(environ or {})})
+        self._pick_port()
         self.stdout_path = home.parent / f"{home.name}-stdout.log"
         self.stderr_path = home.parent / f"{home.name}-stderr.log"
         self.process: subprocess.Popen[bytes] | None = None
 
+    def _pick_port(self) -> None:
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.environ["ARTIFORTRESS_BIND"] = f"127.0.0.1:{self.port}"
+
     def start(self, timeout: float = 30) -> ServerProcess:
         """Start the server and wait until ``/healthz`` answers 200."""
         self.home.mkdir(parents=True, exist_ok=True)
+        for attempt in range(3):
+            try:
+                self._spawn()
+                self._wait_healthy(timeout)
+                return self
+            except PortTaken:
+                # Another process took the free port between our check and the bind.
+                if attempt == 2:
+                    raise
+                self._pick_port()
+        return self
+
+    def _spawn(self) -> None:
         with self.stdout_path.open("wb") as out, self.stderr_path.open("wb") as err:
             self.process = subprocess.Popen(
                 [artifortress_command(), "serve"], env=self.environ, stdout=out, stderr=err
             )
-        self._wait_healthy(timeout)
-        return self
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
+                if "Connection in use" in self.stderr:
+                    raise PortTaken(self.port)
                 raise RuntimeError(
                     f"the server exited with {self.process.returncode}:\n{self.output}"
                 )
