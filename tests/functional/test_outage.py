@@ -34,7 +34,15 @@ from artifortress.testing.proxy import TcpProxy
 pytestmark = pytest.mark.postgres
 
 #: Values for the URL parameters of every route, all naming things that exist.
-PARAMS = {"repo": "libs", "user": "reader", "token_id": "TOKEN_ID"}
+PARAMS = {
+    "repo": "libs",
+    "user": "reader",
+    "token_id": "TOKEN_ID",
+    # Blob plane: the permission check needs the database before these are looked at.
+    "upload_id": "no-such-upload",
+    "n": "1",
+    "digest": "sha256:" + "0" * 64,
+}
 #: A body that passes no schema in particular: the permission check comes first anyway.
 BODY = {"name": "outage"}
 #: No request may take long while the database is gone (connect_timeout, pool_timeout).
