@@ -3,6 +3,7 @@
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.models import Token, User
 from artifortress.blobs.models import Blob, RepoBlob, UploadSession
+from artifortress.documents.models import ChangeCounter, Document
 from artifortress.rbac.models import RoleBinding
 from artifortress.repos.models import Repository
 from artifortress.tenants.models import Tenant
@@ -12,6 +13,8 @@ __all__ = [
     "Artifact",
     "AuditEntry",
     "Blob",
+    "ChangeCounter",
+    "Document",
     "Label",
     "Package",
     "RepoBlob",

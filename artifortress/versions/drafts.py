@@ -20,6 +20,7 @@ from artifortress.audit import services as audit
 from artifortress.auth.principal import Caller
 from artifortress.blobs.models import Blob, RepoBlob
 from artifortress.db.base import utcnow
+from artifortress.documents.services import note_change
 from artifortress.errors import BadRequest, Conflict, NotFound
 from artifortress.repos.models import Repository
 from artifortress.versions.models import DRAFT, PUBLISHED, Artifact, Package, Version
@@ -144,6 +145,8 @@ def add_artifact(db: Session, caller: Caller, version: Version, entry: ArtifactI
             db.flush()
     except IntegrityError:
         raise Conflict(f"file {entry.filename!r} already exists in this version") from None
+    if version.state == PUBLISHED:  # appended to a live version: clients must see it
+        note_change(db, version.repository_id, version.package.name)
     return artifact
 
 
@@ -199,6 +202,7 @@ def publish(db: Session, caller: Caller, repo: Repository, draft: Version) -> Ve
             db.flush()
     except IntegrityError:
         raise Conflict(f"{name} already exists in {repo.key}; versions are immutable") from None
+    note_change(db, repo.id, draft.package.name)
     audit.record(
         db,
         caller,

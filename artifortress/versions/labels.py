@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from artifortress.audit import services as audit
 from artifortress.auth.principal import Caller
 from artifortress.db.base import utcnow
+from artifortress.documents.services import note_change
 from artifortress.errors import NotFound, ValidationFailed
 from artifortress.repos.models import Repository
 from artifortress.versions.models import PUBLISHED, Label, Package, Version
@@ -39,6 +40,7 @@ def set_label(db: Session, caller: Caller, version: Version, name: str) -> None:
     else:
         label.version_id = version.id
         label.updated_at = utcnow()
+    note_change(db, version.repository_id, version.package.name)
     repo = db.get(Repository, version.repository_id)
     audit.record(
         db,
@@ -57,6 +59,7 @@ def delete_label(
     if label is None:
         raise NotFound(f"no label {name!r} on {package.name}")
     db.delete(label)
+    note_change(db, repo.id, package.name)
     audit.record(db, caller, "label.delete", repo_key=repo.key, target=f"{package.name}:{name}")
 
 

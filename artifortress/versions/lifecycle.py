@@ -15,6 +15,7 @@ from artifortress.audit import services as audit
 from artifortress.auth.principal import Caller
 from artifortress.blobs.models import RepoBlob
 from artifortress.db.base import utcnow
+from artifortress.documents.services import note_change
 from artifortress.errors import BadRequest, Conflict, Gone
 from artifortress.repos.models import Repository
 from artifortress.versions.drafts import get_or_create_package
@@ -25,9 +26,15 @@ def _target(version: Version) -> str:
     return f"{version.package.name}@{version.version}"
 
 
-def _repo_key(db: Session, version: Version) -> str:
+def record_change(
+    db: Session, caller: Caller, action: str, version: Version, **details: object
+) -> None:
+    """Audit a change to *version* and invalidate the renderings that show it."""
+    note_change(db, version.repository_id, version.package.name)
     repo = db.get(Repository, version.repository_id)
-    return repo.key if repo else "?"
+    audit.record(
+        db, caller, action, repo_key=repo.key if repo else None, target=_target(version), **details
+    )
 
 
 def set_yanked(
@@ -36,13 +43,8 @@ def set_yanked(
     """Yank (installers skip it unless pinned) or un-yank; reversible, audited."""
     version.yanked = yanked
     version.yank_reason = reason if yanked else None
-    audit.record(
-        db,
-        caller,
-        "version.yank" if yanked else "version.unyank",
-        repo_key=_repo_key(db, version),
-        target=_target(version),
-        reason=reason,
+    record_change(
+        db, caller, "version.yank" if yanked else "version.unyank", version, reason=reason
     )
     return version
 
@@ -50,14 +52,8 @@ def set_yanked(
 def set_deprecated(db: Session, caller: Caller, version: Version, message: str | None) -> Version:
     """Deprecate with a message, or un-deprecate with ``None``; audited."""
     version.deprecated = message or None
-    audit.record(
-        db,
-        caller,
-        "version.deprecate" if message else "version.undeprecate",
-        repo_key=_repo_key(db, version),
-        target=_target(version),
-        message=message,
-    )
+    action = "version.deprecate" if message else "version.undeprecate"
+    record_change(db, caller, action, version, message=message)
     return version
 
 
@@ -68,9 +64,7 @@ def tombstone(db: Session, caller: Caller, version: Version) -> Version:
     version.state = TOMBSTONED
     version.tombstoned_at = utcnow()
     version.tombstoned_by = caller.principal.name
-    audit.record(
-        db, caller, "version.delete", repo_key=_repo_key(db, version), target=_target(version)
-    )
+    record_change(db, caller, "version.delete", version)
     return version
 
 
@@ -84,9 +78,7 @@ def restore(db: Session, caller: Caller, version: Version, retention_seconds: fl
     version.state = PUBLISHED
     version.tombstoned_at = None
     version.tombstoned_by = None
-    audit.record(
-        db, caller, "version.restore", repo_key=_repo_key(db, version), target=_target(version)
-    )
+    record_change(db, caller, "version.restore", version)
     return version
 
 
@@ -122,14 +114,7 @@ def promote(
         _hold_blob(db, target_repo.id, artifact.digest)
     db.add(copy)
     db.flush()
-    audit.record(
-        db,
-        caller,
-        "version.promote",
-        repo_key=target_repo.key,
-        target=_target(version),
-        source=source_repo.key,
-    )
+    record_change(db, caller, "version.promote", copy, source=source_repo.key)
     return copy
 
 

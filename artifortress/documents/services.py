@@ -1,0 +1,86 @@
+"""Serve a stored rendering while it is current; rebuild it once after a change."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from artifortress.db.base import utcnow
+from artifortress.documents.models import REPO_SCOPE, ChangeCounter, Document
+
+
+@dataclasses.dataclass(frozen=True)
+class Rendered:
+    """Bytes ready to send, with their validators."""
+
+    body: bytes
+    content_type: str
+    etag: str
+    last_modified: dt.datetime
+
+
+def _upsert(db: Session):  # type: ignore[no-untyped-def]
+    return postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+
+
+def note_change(db: Session, repository_id: int, package: str | None) -> None:
+    """Bump the counters of *package* (if given) and of the repository, in the caller's txn."""
+    now = utcnow()
+    for scope in (REPO_SCOPE, package) if package is not None else (REPO_SCOPE,):
+        insert = _upsert(db)(ChangeCounter).values(
+            repository_id=repository_id, scope=scope, revision=1, changed_at=now
+        )
+        db.execute(
+            insert.on_conflict_do_update(
+                index_elements=["repository_id", "scope"],
+                set_={"revision": ChangeCounter.revision + 1, "changed_at": now},
+            )
+        )
+
+
+def _counter(db: Session, repository_id: int, scope: str) -> tuple[int, dt.datetime]:
+    row = db.execute(
+        select(ChangeCounter.revision, ChangeCounter.changed_at).where(
+            ChangeCounter.repository_id == repository_id, ChangeCounter.scope == scope
+        )
+    ).one_or_none()
+    if row is None:
+        return 0, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return int(row[0]), row[1]
+
+
+def rendered(
+    db: Session,
+    repository_id: int,
+    key: str,
+    *,
+    package: str | None,
+    content_type: str,
+    build: Callable[[], bytes],
+) -> Rendered:
+    """The stored rendering *key*, rebuilt with *build* if the state changed since."""
+    scope = REPO_SCOPE if package is None else package
+    revision, changed_at = _counter(db, repository_id, scope)
+    stored = db.get(Document, (repository_id, key))
+    if stored is not None and stored.revision == revision:
+        return Rendered(stored.body, stored.content_type, stored.etag, stored.changed_at)
+    body = build()
+    etag = '"' + hashlib.sha256(content_type.encode() + b"\0" + body).hexdigest()[:32] + '"'
+    values = {
+        "scope": scope,
+        "revision": revision,
+        "etag": etag,
+        "content_type": content_type,
+        "body": body,
+        "changed_at": changed_at,
+        "built_at": utcnow(),
+    }
+    insert = _upsert(db)(Document).values(repository_id=repository_id, key=key, **values)
+    db.execute(insert.on_conflict_do_update(index_elements=["repository_id", "key"], set_=values))
+    return Rendered(body, content_type, etag, changed_at)
