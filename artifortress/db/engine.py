@@ -16,9 +16,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin_immediate)
         return engine
-    kwargs.setdefault("pool_size", 10)
-    kwargs.setdefault("max_overflow", 10)
-    kwargs.setdefault("pool_timeout", 10)
+    if "poolclass" not in kwargs:  # sizes only apply to the default QueuePool
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 10)
+        kwargs.setdefault("pool_timeout", 10)
     # pre_ping makes the pool drop dead connections, so the service recovers on its
     # own after a database outage instead of failing on every stale connection.
     return create_engine(

@@ -8,8 +8,10 @@ from collections.abc import Callable
 from typing import Any
 
 import falcon
-from sqlalchemy import text
+from sqlalchemy import Engine, text
+from sqlalchemy.pool import NullPool
 
+from artifortress.db.engine import make_engine
 from artifortress.http.body import send_json
 from artifortress.http.metrics import render
 from artifortress.http.permissions import public
@@ -56,8 +58,19 @@ def _run(check: ReadinessCheck) -> str | None:
 
 
 def database_check(services: Any) -> ReadinessCheck:
+    """Open a new connection and run ``SELECT 1``.
+
+    The probe has its own unpooled engine: through the request pool it would
+    queue behind busy requests and report a loaded server as unready, which
+    takes it out of the load balancer exactly when it is needed most.
+    """
+    probe: list[Engine] = []
+
     def check() -> str | None:
-        with services.engine.connect() as conn:
+        if not probe:
+            url = services.engine.url.render_as_string(hide_password=False)
+            probe.append(make_engine(url, poolclass=NullPool))
+        with probe[0].connect() as conn:
             conn.execute(text("SELECT 1"))
         return None
 
