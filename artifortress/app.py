@@ -13,6 +13,7 @@ import falcon
 from artifortress.http import errors
 from artifortress.http.context import Request
 from artifortress.http.middleware import RequestMiddleware, SessionMiddleware
+from artifortress.http.plugin_routes import mount, plugin_routes
 from artifortress.http.routes import core_routes
 from artifortress.logs import configure as configure_logging
 from artifortress.services import Services
@@ -35,6 +36,7 @@ def create_app(services: Services) -> WsgiApp:
     errors.install(app)
     for route in core_routes(services):
         app.add_route(route.path, route.resource)
+    mount(app, plugin_routes(services.plugins, services.formats))
     return app
 
 

@@ -1,25 +1,64 @@
-"""What a format plugin declares about the format it provides."""
+"""What a format plugin declares: its format, its routes, how it answers errors."""
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+if TYPE_CHECKING:
+    import falcon
+
+    from artifortress.errors import ArtifortressError
+
 FORMAT_NAME = re.compile(r"^[a-z][a-z0-9]{1,31}$")
+#: First path segments the core owns; no format may take them.
+RESERVED_NAMES = frozenset({"v1", "healthz", "readyz", "metrics", "static"})
+
+ErrorRenderer = Callable[["falcon.Request", "falcon.Response", "ArtifortressError"], None]
 
 
 @dataclasses.dataclass(frozen=True)
 class FormatSpec:
-    """A package format, e.g. ``pypi``; its routes mount under ``/{name}/{repo}/``."""
+    """A package format, e.g. ``pypi``; its routes mount under ``/{name}/{repo}/``.
+
+    ``render_error`` answers errors under the format's URLs in the client's own
+    protocol (npm wants ``{"error": ...}``, twine reads the reason phrase).
+    ``append_files``: a published version may gain new files later (PyPI adds
+    wheels to a release; npm never does).  Files already published never change.
+    """
 
     name: str
     description: str = ""
+    render_error: ErrorRenderer | None = None
+    append_files: bool = False
 
     def __post_init__(self) -> None:
-        if not FORMAT_NAME.match(self.name):
-            raise ValueError(f"format name {self.name!r} must match {FORMAT_NAME.pattern}")
+        if not FORMAT_NAME.match(self.name) or self.name in RESERVED_NAMES:
+            raise ValueError(
+                f"format name {self.name!r} must match {FORMAT_NAME.pattern} and not be one of "
+                f"{sorted(RESERVED_NAMES)}"
+            )
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginRoute:
+    """A route of a format plugin, mounted at ``/{format}/{repo}{template}``.
+
+    *template* starts with ``/`` and uses Falcon's syntax (``/simple/{project}/``);
+    the mount adds the ``{repo}`` field, which permission checks rely on.
+    """
+
+    format: str
+    template: str
+    resource: Any
+
+    @property
+    def path(self) -> str:
+        return f"/{self.format}/{{repo}}{self.template}"
 
 
 def normalize_name(pm: pluggy.PluginManager, format: str, name: str) -> str:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 if TYPE_CHECKING:
-    from artifortress.formats import FormatSpec
+    from artifortress.formats import FormatSpec, PluginRoute
 
 hookspec = pluggy.HookspecMarker("artifortress")
 
@@ -38,5 +38,19 @@ def artifortress_normalize_name(format: str, name: str) -> str | None:
     non-``None`` answer wins.  Without an answer the name is used unchanged.
     A plugin may raise :class:`artifortress.plugin.ValidationFailed` for names
     its format forbids.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def artifortress_routes() -> Sequence[PluginRoute]:
+    """Contribute the HTTP routes of your formats.
+
+    Called once per application at start-up.  Return :class:`PluginRoute`
+    objects; each mounts at ``/{format}/{repo}{template}`` for a format some
+    plugin declared.  Results of all plugins are concatenated.  A route
+    outside a declared format's prefix stops start-up, so no plugin can shadow
+    a core URL.  Resources are ordinary Falcon resources; declare permissions
+    with :func:`artifortress.plugin.requires`.
     """
     raise NotImplementedError

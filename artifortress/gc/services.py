@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import and_, delete, exists, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.expression import Exists
 
 from artifortress.blobs.models import Blob, RepoBlob
 from artifortress.blobs.store import BlobStore
@@ -63,7 +64,7 @@ def _human(size: int) -> str:
     return f"{value:.1f} GiB"
 
 
-def live_reference(now: dt.datetime, retention: dt.timedelta) -> object:
+def live_reference(now: dt.datetime, retention: dt.timedelta) -> Exists:
     """SQL condition: some artifact that must keep its bytes references ``Blob.digest``."""
     keeps_bytes = or_(
         Version.state.in_((DRAFT, PUBLISHED)),

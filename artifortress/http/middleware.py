@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import falcon
 
 from artifortress.http.metrics import observe_request
+from artifortress.http.plugin_routes import error_renderer_for
 from artifortress.logs import request_id_var
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class RequestMiddleware:
         ctx.authorization = req.get_header("Authorization")
         ctx.client_addr = client_address(req, self._trust_forwarded)
         ctx.started = time.perf_counter()
+        ctx.error_renderer = error_renderer_for(req.path, self._services.formats)
         request_id_var.set(ctx.request_id)
         resp.set_header(REQUEST_ID_HEADER, ctx.request_id)
 

@@ -2,11 +2,68 @@
 
 Everything a format plugin needs is re-exported here; importing any other
 ``artifortress`` module from a plugin fails the lint contract in ``make test``.
+A plugin declares its format and routes through hooks (``artifortress.hookspecs``),
+declares what each responder needs with :func:`requires` or :func:`public`,
+and does its work through a :class:`Gateway` bound to the request.
 """
 
 from __future__ import annotations
 
 from artifortress import hookimpl
-from artifortress.formats import FormatSpec
+from artifortress.auth.principal import Principal
+from artifortress.documents.services import Rendered
+from artifortress.errors import (
+    ArtifortressError,
+    BadRequest,
+    Conflict,
+    Gone,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    ServiceUnavailable,
+    Unauthenticated,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from artifortress.formats import FormatSpec, PluginRoute
+from artifortress.http.permissions import authenticated, public, requires
+from artifortress.plugin.gateway import Gateway
+from artifortress.plugin.views import (
+    ArtifactInfo,
+    BlobRef,
+    NewFile,
+    PackageInfo,
+    RepoInfo,
+    VersionInfo,
+)
+from artifortress.rbac.permissions import Permission
 
-__all__ = ["FormatSpec", "hookimpl"]
+__all__ = [
+    "ArtifactInfo",
+    "ArtifortressError",
+    "BadRequest",
+    "BlobRef",
+    "Conflict",
+    "FormatSpec",
+    "Gateway",
+    "Gone",
+    "NewFile",
+    "NotFound",
+    "PackageInfo",
+    "PayloadTooLarge",
+    "Permission",
+    "PermissionDenied",
+    "PluginRoute",
+    "Principal",
+    "Rendered",
+    "RepoInfo",
+    "ServiceUnavailable",
+    "Unauthenticated",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+    "VersionInfo",
+    "authenticated",
+    "hookimpl",
+    "public",
+    "requires",
+]

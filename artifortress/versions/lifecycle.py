@@ -7,6 +7,7 @@ published version; the database triggers refuse anything else.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -27,7 +28,7 @@ def _target(version: Version) -> str:
 
 
 def record_change(
-    db: Session, caller: Caller, action: str, version: Version, **details: object
+    db: Session, caller: Caller, action: str, version: Version, **details: Any
 ) -> None:
     """Audit a change to *version* and invalidate the renderings that show it."""
     note_change(db, version.repository_id, version.package.name)

@@ -1,0 +1,310 @@
+"""``Gateway``: everything a format plugin may ask of the core, bound to one request.
+
+A plugin never touches tables or the blob store directly; it calls these
+methods, which check permissions, audit, keep the outbox and renderings in
+step, and answer in views rather than ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+import falcon
+from sqlalchemy import select
+
+from artifortress.auth.principal import Principal
+from artifortress.blobs import services as blobs
+from artifortress.blobs.download import Presentation, send_blob
+from artifortress.blobs.store import Expectation
+from artifortress.documents.services import Rendered, rendered
+from artifortress.errors import Conflict, NotFound
+from artifortress.formats import normalize_name
+from artifortress.http.context import RequestContext
+from artifortress.http.permissions import authorize
+from artifortress.plugin.views import (
+    ArtifactInfo,
+    BlobRef,
+    NewFile,
+    PackageInfo,
+    RepoInfo,
+    VersionInfo,
+)
+from artifortress.rbac.permissions import Permission
+from artifortress.rbac.services import permissions_on
+from artifortress.repos.models import Repository
+from artifortress.versions import drafts, labels, lifecycle, queries
+from artifortress.versions.models import PUBLISHED, TOMBSTONED, Package, Version
+
+
+class Gateway:
+    """The core's services as one request's caller may use them."""
+
+    def __init__(self, req: falcon.Request) -> None:
+        self._req = req
+        self._ctx: RequestContext = req.context  # type: ignore[assignment]
+
+    # -- who and where -------------------------------------------------------------
+
+    @property
+    def principal(self) -> Principal:
+        """The caller (raises 401 for credentials that do not authenticate)."""
+        principal: Principal = self._ctx.principal
+        return principal
+
+    def repository(self, key: str, permission: Permission) -> RepoInfo:
+        """The repository *key* if the caller holds *permission* on it (else 401/403/404)."""
+        repo, _granted = authorize(self._req, key, permission)
+        return _repo_info(repo)
+
+    def may(self, repo: RepoInfo, permission: Permission) -> bool:
+        return permission in permissions_on(self._ctx.db, self.principal, self._repo(repo))
+
+    def normalize(self, format: str, name: str) -> str:
+        return normalize_name(self._ctx.services.plugins, format, name)
+
+    def public_url(self, path: str) -> str:
+        """An absolute URL for *path*, from ``ARTIFORTRESS_PUBLIC_URL`` or the request."""
+        base = self._ctx.services.settings.public_url or self._req.prefix
+        return base.rstrip("/") + "/" + path.lstrip("/")
+
+    # -- reading -------------------------------------------------------------------
+
+    def packages(self, repo: RepoInfo) -> list[PackageInfo]:
+        """Packages with at least one published version, by name."""
+        live = select(Version.package_id).where(
+            Version.repository_id == repo.id, Version.state == PUBLISHED
+        )
+        rows = self._ctx.db.scalars(
+            select(Package)
+            .where(Package.repository_id == repo.id, Package.id.in_(live))
+            .order_by(Package.name)
+        )
+        return [PackageInfo(p.name, p.display_name) for p in rows]
+
+    def versions(
+        self, repo: RepoInfo, name: str, *, include_deleted: bool = False
+    ) -> list[VersionInfo]:
+        """Published versions of *name* (and deleted ones if asked), oldest first."""
+        package = self._package(repo, name)
+        if package is None:
+            return []
+        states = (PUBLISHED, TOMBSTONED) if include_deleted else (PUBLISHED,)
+        return [_version_info(v) for v in queries.versions_of(self._ctx.db, package, states)]
+
+    def version(self, repo: RepoInfo, name: str, version: str) -> VersionInfo | None:
+        found = self._version(repo, name, version, (PUBLISHED,))
+        return _version_info(found) if found is not None else None
+
+    def labels(self, repo: RepoInfo, name: str) -> dict[str, str]:
+        package = self._package(repo, name)
+        return labels.labels_of(self._ctx.db, package) if package is not None else {}
+
+    # -- bytes ---------------------------------------------------------------------
+
+    def ingest(
+        self,
+        repo: RepoInfo,
+        chunks: Iterable[bytes],
+        *,
+        digest: str | None = None,
+        size: int | None = None,
+    ) -> BlobRef:
+        """Store bytes into *repo*: hashed while written, verified, linked; 400 on mismatch.
+
+        Commits the request's transaction so far first (no lock is held while
+        bytes flow); call it before changing anything else.
+        """
+        info = blobs.ingest(
+            self._ctx.db,
+            self._ctx.caller,
+            self._ctx.services.blobs,
+            self._repo(repo),
+            chunks,
+            Expectation(digest=digest, size=size),
+        )
+        return BlobRef(info.digest, info.size)
+
+    def send_file(
+        self,
+        resp: falcon.Response,
+        repo: RepoInfo,
+        digest: str,
+        *,
+        media_type: str = "application/octet-stream",
+        filename: str | None = None,
+    ) -> None:
+        """Answer GET/HEAD with the bytes of a blob *repo* holds (ranges, ETag, 304)."""
+        blob = blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)
+        settings = self._ctx.services.settings
+        ttl = int(settings.s3_presign_ttl) if settings.s3_presign_downloads else None
+        send_blob(
+            self._req, resp, self._ctx.services.blobs, blob, Presentation(media_type, filename, ttl)
+        )
+
+    # -- publishing ----------------------------------------------------------------
+
+    def publish(
+        self,
+        repo: RepoInfo,
+        name: str,
+        version: str,
+        files: Sequence[NewFile],
+        *,
+        metadata: dict[str, Any] | None = None,
+        display_name: str | None = None,
+    ) -> VersionInfo:
+        """Create, fill and publish a version as one unit: all of it or none (409 if it exists)."""
+        db, caller, orm_repo = self._ctx.db, self._ctx.caller, self._repo(repo)
+        draft = drafts.create_draft(
+            db,
+            caller,
+            orm_repo,
+            package=name,
+            version=version,
+            display_name=display_name,
+            metadata=metadata,
+            ttl_seconds=self._ctx.services.settings.draft_ttl,
+        )
+        for new in files:
+            drafts.add_artifact(db, caller, draft, _artifact_input(new))
+        return _version_info(drafts.publish(db, caller, orm_repo, draft))
+
+    def append_files(
+        self, repo: RepoInfo, name: str, version: str, files: Sequence[NewFile]
+    ) -> VersionInfo:
+        """Add new files to a published version, for formats that allow it (PyPI)."""
+        spec = self._ctx.services.formats.get(repo.format)
+        if spec is None or not spec.append_files:
+            raise Conflict(f"{repo.format} versions take no files after publication")
+        found = self._require_version(repo, name, version)
+        for new in files:
+            drafts.add_artifact(self._ctx.db, self._ctx.caller, found, _artifact_input(new))
+        return _version_info(found)
+
+    # -- lifecycle -----------------------------------------------------------------
+
+    def yank(self, repo: RepoInfo, name: str, version: str, reason: str | None = None) -> None:
+        lifecycle.set_yanked(
+            self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), True, reason
+        )
+
+    def unyank(self, repo: RepoInfo, name: str, version: str) -> None:
+        lifecycle.set_yanked(
+            self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), False
+        )
+
+    def deprecate(self, repo: RepoInfo, name: str, version: str, message: str | None) -> None:
+        """Deprecate with *message*, or un-deprecate with ``None``."""
+        lifecycle.set_deprecated(
+            self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), message
+        )
+
+    def delete_version(self, repo: RepoInfo, name: str, version: str) -> None:
+        """Tombstone delete: hidden at once; its number is never reused."""
+        lifecycle.tombstone(
+            self._ctx.db, self._ctx.caller, self._require_version(repo, name, version)
+        )
+
+    def set_label(self, repo: RepoInfo, name: str, label: str, version: str) -> None:
+        labels.set_label(
+            self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), label
+        )
+
+    def delete_label(self, repo: RepoInfo, name: str, label: str) -> None:
+        package = self._package(repo, name)
+        if package is None:
+            raise NotFound(f"no package {name!r} in {repo.key}")
+        labels.delete_label(self._ctx.db, self._ctx.caller, self._repo(repo), package, label)
+
+    # -- stored renderings ---------------------------------------------------------
+
+    def rendered(
+        self,
+        repo: RepoInfo,
+        key: str,
+        *,
+        package: str | None,
+        content_type: str,
+        build: Callable[[], bytes],
+    ) -> Rendered:
+        """The stored rendering *key*, rebuilt by *build* only after a change.
+
+        *package* scopes it: any change to that package (or, with ``None``, to
+        anything in the repository) makes the next call rebuild it.
+        """
+        return rendered(
+            self._ctx.db,
+            repo.id,
+            f"{repo.format}:{key}",
+            package=package,
+            content_type=content_type,
+            build=build,
+        )
+
+    # -- internals -----------------------------------------------------------------
+
+    def _repo(self, repo: RepoInfo) -> Repository:
+        found = self._ctx.db.get(Repository, repo.id)
+        if found is None:
+            raise NotFound(f"no repository {repo.key!r}")
+        return found
+
+    def _package(self, repo: RepoInfo, name: str) -> Package | None:
+        return self._ctx.db.scalars(
+            select(Package).where(Package.repository_id == repo.id, Package.name == name)
+        ).one_or_none()
+
+    def _version(
+        self, repo: RepoInfo, name: str, version: str, states: tuple[str, ...]
+    ) -> Version | None:
+        return self._ctx.db.scalars(
+            select(Version)
+            .join(Package)
+            .where(
+                Package.repository_id == repo.id,
+                Package.name == name,
+                Version.version == version,
+                Version.state.in_(states),
+            )
+        ).one_or_none()
+
+    def _require_version(self, repo: RepoInfo, name: str, version: str) -> Version:
+        found = self._version(repo, name, version, (PUBLISHED,))
+        if found is None:
+            raise NotFound(f"no version {version!r} of {name!r} in {repo.key}")
+        return found
+
+
+def _repo_info(repo: Repository) -> RepoInfo:
+    return RepoInfo(repo.id, repo.key, repo.format, repo.public, repo.description)
+
+
+def _artifact_input(new: NewFile) -> drafts.ArtifactInput:
+    return drafts.ArtifactInput(
+        filename=new.filename,
+        digest=new.blob.digest,
+        size=new.blob.size,
+        media_type=new.media_type,
+        metadata=dict(new.metadata),
+    )
+
+
+def _version_info(version: Version) -> VersionInfo:
+    return VersionInfo(
+        package=version.package.name,
+        display_name=version.package.display_name,
+        version=version.version,
+        state=version.state,
+        metadata=version.metadata_,
+        published_at=version.published_at,
+        published_by=version.published_by,
+        yanked=version.yanked,
+        yank_reason=version.yank_reason,
+        deprecated=version.deprecated,
+        tombstoned_at=version.tombstoned_at,
+        artifacts=tuple(
+            ArtifactInfo(a.filename, a.digest, a.size, a.media_type, a.metadata_, a.created_at)
+            for a in version.artifacts
+        ),
+    )
