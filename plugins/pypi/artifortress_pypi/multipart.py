@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Final, Protocol
+from typing import IO, Final
 
+from .body import BodyReader, Readable, too_large_message
 from .errors import PayloadTooLarge, PypiError
 from .headers import parse_content_disposition, parse_content_type
 
@@ -22,14 +23,6 @@ MAX_PARTS: Final = 1000
 SMALL_FILE_FIELDS: Final = frozenset({"gpg_signature"})
 
 Sink = Callable[[bytes], object] | IO[bytes]
-
-
-class Readable(Protocol):
-    """The part of ``wsgi.input`` this parser uses."""
-
-    def read(self, size: int = ..., /) -> bytes:
-        """Read at most ``size`` bytes; an empty result means end of stream."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +61,9 @@ def parse_form(
     """
     boundary = _boundary(content_type)
     if content_length is not None and content_length > limits.max_body:
-        raise PayloadTooLarge(_too_large(limits.max_body))
+        raise PayloadTooLarge(too_large_message(limits.max_body))
     parser = _Parser(boundary, _writer(sink), file_field, limits)
-    for chunk in _ChunkIterator(stream, content_length, limits):
+    for chunk in BodyReader(stream, content_length, limits.max_body, limits.chunk_size):
         parser.feed(chunk)
     return parser.finish()
 
@@ -96,45 +89,6 @@ def _writer(sink: Sink) -> Callable[[bytes], object]:
     if callable(sink):
         return sink
     raise TypeError("sink must be callable or have a write() method")
-
-
-def _too_large(limit: int) -> str:
-    """The 413 message for a body over ``limit`` bytes."""
-    return f"File too large. Limit is {limit // MiB} MiB."
-
-
-class _ChunkIterator:
-    """Read the body in chunks, never past Content-Length (WSGI input may block there).
-
-    An early end of stream is a truncated upload; more than ``max_body`` bytes is a 413.
-    """
-
-    def __init__(self, stream: Readable, content_length: int | None, limits: Limits) -> None:
-        self._stream = stream
-        self._remaining = content_length
-        self._limits = limits
-        self._total = 0
-
-    def __iter__(self) -> _ChunkIterator:
-        return self
-
-    def __next__(self) -> bytes:
-        size = self._limits.chunk_size
-        if self._remaining is not None:
-            if self._remaining <= 0:
-                raise StopIteration
-            size = min(size, self._remaining)
-        chunk = self._stream.read(size)
-        if not chunk:
-            if self._remaining is not None:
-                raise PypiError("Upload truncated: the request body ended early.")
-            raise StopIteration
-        self._total += len(chunk)
-        if self._remaining is not None:
-            self._remaining -= len(chunk)
-        if self._total > self._limits.max_body:
-            raise PayloadTooLarge(_too_large(self._limits.max_body))
-        return chunk
 
 
 class _Parser:
