@@ -47,7 +47,7 @@ def test_digest_writer_matches_hashlib() -> None:
             sink.append(chunk)
             return len(chunk)
 
-    writer = DigestingWriter(Target())  # type: ignore[arg-type]
+    writer = DigestingWriter(Target())
     writer.write(CONTENT[:5])
     writer.write(CONTENT[5:])
     got = writer.digests()

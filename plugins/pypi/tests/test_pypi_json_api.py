@@ -28,7 +28,7 @@ def file(filename: str, **overrides: object) -> DistFile:
         "md5": "b" * 32,
     }
     values.update(overrides)
-    return DistFile(**values)  # type: ignore[arg-type]
+    return DistFile(**values)
 
 
 def release(version: str, *yanked: bool | str) -> Release:

@@ -63,7 +63,7 @@ def parse(
     sink = io.BytesIO()
     source = stream if stream is not None else io.BytesIO(data)
     declared = len(data) if length == -1 else length
-    result = parse_form(source, content_type, declared, sink, limits=limits)  # type: ignore[arg-type]
+    result = parse_form(source, content_type, declared, sink, limits=limits)
     return result, sink.getvalue()
 
 

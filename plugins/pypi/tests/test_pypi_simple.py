@@ -38,7 +38,7 @@ def dist(**overrides: object) -> DistFile:
         "upload_time": WHEN,
     }
     values.update(overrides)
-    return DistFile(**values)  # type: ignore[arg-type]
+    return DistFile(**values)
 
 
 class Anchors(HTMLParser):
