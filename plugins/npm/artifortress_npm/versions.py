@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
 from artifortress_npm.errors import NpmError
 
@@ -58,6 +59,7 @@ def clean_version(version: object) -> str | None:
     return candidate[: match.start(5)] if match.group(5) else candidate
 
 
+@lru_cache(maxsize=65536)
 def version_key(version: str) -> VersionKey:
     """Return a sort key ordering versions by SemVer precedence.
 

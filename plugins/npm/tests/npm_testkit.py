@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import shutil
@@ -10,9 +12,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from artifortress_npm.state import PackageState, VersionRecord
 
 NPM_TIMEOUT = 180
 
@@ -167,3 +172,57 @@ PROJECTS: dict[str, dict[str, object]] = {
         "publish_args": [],
     },
 }
+
+
+def sri_of(data: bytes) -> str:
+    """The sha512 integrity string of ``data``."""
+    return "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+
+
+def make_state(
+    name: str = "pkg",
+    versions: tuple[str, ...] = ("1.0.0",),
+    *,
+    deprecated: dict[str, str] | None = None,
+    unpublished: dict[str, str] | None = None,
+    tags: dict[str, str] | None = None,
+    revision: int = 3,
+) -> PackageState:
+    """A package state with simple manifests, published a minute apart from 2024-01-01."""
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    records = {}
+    for index, version in enumerate(versions):
+        manifest = {
+            "name": name,
+            "version": version,
+            "description": f"{name} {version}",
+            "main": "index.js",
+            "dependencies": {"dep": "^1.0.0"},
+            "scripts": {"test": "node t.js"},
+            "_npmVersion": "11.0.0",
+            "_npmUser": {"name": "alice", "email": "alice@example.com"},
+        }
+        records[version] = VersionRecord(
+            version=version,
+            manifest=manifest,
+            shasum=hashlib.sha1(version.encode()).hexdigest(),
+            integrity="sha512-"
+            + base64.b64encode(hashlib.sha512(version.encode()).digest()).decode(),
+            published=start + timedelta(minutes=index),
+            file_count=3,
+            unpacked_size=100 + index,
+            deprecated=(deprecated or {}).get(version),
+            has_shrinkwrap=False,
+        )
+    return PackageState(
+        name=name,
+        versions=records,
+        dist_tags=tags if tags is not None else {"latest": versions[-1]},
+        created=start,
+        modified=start + timedelta(minutes=len(versions)),
+        revision=revision,
+        unpublished={v: datetime.fromisoformat(t) for v, t in (unpublished or {}).items()},
+        maintainers=[{"name": "alice", "email": "alice@example.com"}],
+        readme="# readme",
+        readme_filename="README.md",
+    )

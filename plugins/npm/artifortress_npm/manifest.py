@@ -1,0 +1,305 @@
+"""Checks of publish documents and metadata-only updates against the stored package.
+
+A publish (``PUT /{name}`` with attachments) must add exactly one new version whose
+``.tgz`` attachment is ``<name>-<version>.tgz``; after libnpmpublish's 409 retry the
+document also carries every current version, which is ignored. A ``PUT`` without
+attachments is a metadata update: ``npm deprecate`` sends the whole packument back with
+``deprecated`` changed, and ``npm unpublish <pkg>@<v>`` sends it to ``/{name}/-rev/{rev}``
+without that version. Everything else (rewritten manifests, new versions without a
+tarball, versions dropped outside the unpublish flow) is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from artifortress_npm.errors import NpmError
+from artifortress_npm.names import validate_name
+from artifortress_npm.publish_body import PROVENANCE_SUFFIX, TARBALL_SUFFIX
+from artifortress_npm.state import PackageState
+from artifortress_npm.versions import clean_version, validate_tag, validate_version
+
+# Set by the server, never taken from a client's version manifest.
+SERVER_KEYS = frozenset(
+    {
+        "_id",
+        "_rev",
+        "dist",
+        "_resolved",
+        "_integrity",
+        "_from",
+        "_shasum",
+        "_attachments",
+        "_hasShrinkwrap",
+        "hasInstallScript",
+        "deprecated",
+        "readme",
+        "readmeFilename",
+        "_npmUser",
+        "maintainers",
+        "_contentLength",
+        "_cached",
+    }
+)
+_INSTALL_SCRIPTS = ("preinstall", "install", "postinstall")
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    """A publish document that passed the checks, reduced to what the server uses."""
+
+    name: str
+    version: str
+    manifest: dict[str, Any]
+    tarball: str
+    provenance: str | None
+    dist_tags: dict[str, str]
+    access: str | None
+
+
+def has_attachments(document: Mapping[str, Any]) -> bool:
+    """Tell a publish (non-empty ``_attachments``) from a metadata update."""
+    return bool(document.get("_attachments"))
+
+
+def check_publish(
+    url_name: str, document: Mapping[str, Any], state: PackageState | None
+) -> PublishRequest:
+    """Validate a publish document against the stored package (None when new).
+
+    Raises 403 for a version number already used (live or unpublished) and 400 for
+    everything else that is wrong.
+    """
+    name = _check_document_name(url_name, document)
+    tarball, provenance = _split_attachments(document.get("_attachments"))
+    versions = document.get("versions")
+    if not isinstance(versions, dict) or not versions:
+        raise NpmError("publish document has no versions")
+    version = next((v for v in versions if f"{name}-{v}{TARBALL_SUFFIX}" == tarball), None)
+    if version is None:
+        raise NpmError(f"attachment {tarball!r} does not match any version in the document")
+    used = state.all_version_numbers() if state else set()
+    if version in used:
+        raise NpmError(f"cannot publish over the previously published versions: {version}.", 403)
+    new_versions = sorted(v for v in versions if v not in used)
+    if new_versions != [version]:
+        raise NpmError(f"a publish must add exactly one version, got {', '.join(new_versions)}")
+    validate_version(version)
+    if provenance is not None and provenance != f"{name}-{version}{PROVENANCE_SUFFIX}":
+        raise NpmError(f"provenance attachment {provenance!r} does not match {name}@{version}")
+    manifest = versions[version]
+    if not isinstance(manifest, dict):
+        raise NpmError(f"versions[{version!r}] must be an object")
+    if manifest.get("name") != name or manifest.get("version") != version:
+        raise NpmError(f"versions[{version!r}] must have name {name!r} and version {version!r}")
+    access = document.get("access")
+    return PublishRequest(
+        name=name,
+        version=version,
+        manifest=manifest,
+        tarball=tarball,
+        provenance=provenance,
+        dist_tags=_tags_for(document.get("dist-tags"), version),
+        access=access if isinstance(access, str) else None,
+    )
+
+
+def _check_document_name(url_name: str, document: Mapping[str, Any]) -> str:
+    name = validate_name(url_name)
+    if document.get("name") != name:
+        raise NpmError(f"document name {document.get('name')!r} does not match URL name {name!r}")
+    if "_id" in document and document["_id"] != name:
+        raise NpmError(f"document _id {document['_id']!r} does not match URL name {name!r}")
+    return name
+
+
+def _split_attachments(attachments: object) -> tuple[str, str | None]:
+    if not isinstance(attachments, dict) or not attachments:
+        raise NpmError("publish document has no attachments")
+    tarballs = [a for a in attachments if a.endswith(TARBALL_SUFFIX)]
+    provenance = [a for a in attachments if a.endswith(PROVENANCE_SUFFIX)]
+    if len(tarballs) != 1 or len(provenance) > 1 or len(attachments) != 1 + len(provenance):
+        raise NpmError("a publish needs exactly one .tgz attachment and at most one .sigstore")
+    return tarballs[0], provenance[0] if provenance else None
+
+
+def _tags_for(dist_tags: object, version: str) -> dict[str, str]:
+    """Return the document's tags that point at the new version (``latest`` if none)."""
+    if dist_tags is None:
+        dist_tags = {}
+    if not isinstance(dist_tags, dict):
+        raise NpmError("dist-tags must be an object")
+    tags = {validate_tag(tag): v for tag, v in dist_tags.items() if v == version}
+    return tags or {"latest": version}
+
+
+def check_tarball_manifest(request: PublishRequest, tarball_manifest: Mapping[str, Any]) -> None:
+    """Check the tarball's own package.json names the same package and version."""
+    if tarball_manifest.get("name") != request.name:
+        raise NpmError(
+            f"package.json in the tarball names {tarball_manifest.get('name')!r}, "
+            f"not {request.name!r}"
+        )
+    if clean_version(tarball_manifest.get("version")) != request.version:
+        raise NpmError(
+            f"package.json in the tarball has version {tarball_manifest.get('version')!r}, "
+            f"not {request.version!r}"
+        )
+
+
+@dataclass(frozen=True)
+class NormalizedVersion:
+    """A version manifest ready to store, and the readme taken out of it."""
+
+    manifest: dict[str, Any]
+    readme: str
+    readme_filename: str
+    has_install_script: bool
+
+
+def normalize_version_manifest(
+    request: PublishRequest,
+    *,
+    npm_user: Mapping[str, str] | None = None,
+    has_binding_gyp: bool = False,
+) -> NormalizedVersion:
+    """Strip what the server recomputes (``dist``, ``_id`` ...) and move the readme out.
+
+    ``npm_user`` (``{"name": ..., "email": ...}``) becomes ``_npmUser``. The readme is
+    kept apart because only the latest version's readme is served, at the top level.
+    """
+    manifest = {k: v for k, v in request.manifest.items() if k not in SERVER_KEYS}
+    manifest["name"], manifest["version"] = request.name, request.version
+    if npm_user is not None:
+        manifest["_npmUser"] = dict(npm_user)
+    readme = request.manifest.get("readme")
+    readme_filename = request.manifest.get("readmeFilename")
+    return NormalizedVersion(
+        manifest=manifest,
+        readme=readme if isinstance(readme, str) else "",
+        readme_filename=readme_filename if isinstance(readme_filename, str) else "",
+        has_install_script=has_install_script(manifest, has_binding_gyp=has_binding_gyp),
+    )
+
+
+def has_install_script(manifest: Mapping[str, Any], *, has_binding_gyp: bool = False) -> bool:
+    """Tell whether installing runs a script: install hooks, or node-gyp for binding.gyp."""
+    scripts = manifest.get("scripts")
+    if isinstance(scripts, dict) and any(scripts.get(s) for s in _INSTALL_SCRIPTS):
+        return True
+    return has_binding_gyp and manifest.get("gypfile") is not False
+
+
+MAX_DEPRECATION_MESSAGE = 4096
+
+
+@dataclass(frozen=True)
+class MetadataChanges:
+    """What a metadata-only ``PUT`` changes.
+
+    ``deprecations`` maps version -> new message, None meaning un-deprecated;
+    ``unpublished`` holds versions the unpublish flow dropped; ``dist_tags`` is the new
+    complete mapping, None when unchanged; ``rev`` is the document's ``_rev`` if any.
+    """
+
+    deprecations: dict[str, str | None]
+    unpublished: frozenset[str]
+    dist_tags: dict[str, str] | None
+    rev: str | None
+
+    @property
+    def is_empty(self) -> bool:
+        """Tell whether the update changes nothing."""
+        return not (self.deprecations or self.unpublished or self.dist_tags is not None)
+
+
+def check_metadata_update(
+    url_name: str, document: Mapping[str, Any], state: PackageState, *, allow_unpublish: bool
+) -> MetadataChanges:
+    """Decide what a ``PUT`` without attachments may change, refusing anything else.
+
+    ``allow_unpublish`` is True for ``PUT /{name}/-rev/{rev}`` (the unpublish flow): only
+    there may versions disappear from the document.
+    """
+    _check_document_name(url_name, document)
+    if has_attachments(document):
+        raise NpmError("a metadata update carries no attachments")
+    versions = document.get("versions", state.versions)
+    if not isinstance(versions, Mapping):
+        raise NpmError("versions must be an object")
+    _check_version_set(set(versions), state, allow_unpublish=allow_unpublish)
+    deprecations: dict[str, str | None] = {}
+    for version, sent in versions.items():
+        record = state.versions[version]
+        if sent is record:
+            continue  # "versions" was absent: nothing sent, nothing changed
+        if not isinstance(sent, dict):
+            raise NpmError(f"versions[{version!r}] must be an object")
+        _check_unchanged(version, sent, record.manifest)
+        message = _deprecation(version, sent.get("deprecated"))
+        if message != record.deprecated:
+            deprecations[version] = message
+    rev = document.get("_rev")
+    return MetadataChanges(
+        deprecations=deprecations,
+        unpublished=frozenset(set(state.versions) - set(versions)),
+        dist_tags=_changed_tags(document.get("dist-tags"), state, set(versions)),
+        rev=rev if isinstance(rev, str) else None,
+    )
+
+
+def _check_version_set(sent: set[str], state: PackageState, *, allow_unpublish: bool) -> None:
+    for version in sorted(sent - set(state.versions)):
+        if version in state.unpublished:
+            raise NpmError(
+                f"cannot publish over the previously published versions: {version}.", 403
+            )
+        raise NpmError(f"version {version} has no tarball attachment")
+    removed = sorted(set(state.versions) - sent)
+    if removed and not allow_unpublish:
+        raise NpmError(
+            f"versions {', '.join(removed)} are missing from the document; "
+            "remove versions with npm unpublish"
+        )
+    if removed and not sent:
+        raise NpmError("a metadata update cannot remove every version; unpublish the package")
+
+
+def _check_unchanged(version: str, sent: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
+    """Refuse a version manifest that differs from the stored one outside server keys."""
+    keys = (set(sent) | set(stored)) - SERVER_KEYS
+    changed = sorted(k for k in keys if sent.get(k, ...) != stored.get(k, ...))
+    if changed:
+        raise NpmError(
+            f"versions[{version!r}] was modified ({', '.join(changed[:5])}); a metadata "
+            "update may only change deprecation messages and dist-tags"
+        )
+
+
+def _deprecation(version: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None  # npm deprecate with an empty message un-deprecates
+    if not isinstance(value, str) or len(value) > MAX_DEPRECATION_MESSAGE:
+        raise NpmError(
+            f"versions[{version!r}].deprecated must be a string of at most "
+            f"{MAX_DEPRECATION_MESSAGE} characters"
+        )
+    return value
+
+
+def _changed_tags(raw: object, state: PackageState, remaining: set[str]) -> dict[str, str] | None:
+    """Return the new dist-tags if the document changes them, refusing dangling tags."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise NpmError("dist-tags must be an object")
+    tags: dict[str, str] = {}
+    for tag, version in raw.items():
+        if not isinstance(version, str) or version not in remaining:
+            raise NpmError(f"dist-tag {tag!r} points to {version!r}, which is not a version")
+        tags[validate_tag(tag)] = version
+    if remaining and "latest" not in tags:
+        raise NpmError("dist-tags must keep 'latest'")
+    return None if tags == dict(state.dist_tags) else tags
