@@ -98,11 +98,11 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
             raise _unsatisfiable(size)
         return ByteRange(max(0, size - count), size - 1)
     start = int(first)
+    if start >= size:
+        raise _unsatisfiable(size)
     end = size - 1 if last == "" else int(last)
     if end < start:
         return None  # invalid syntax: ignore the header
-    if start >= size:
-        raise _unsatisfiable(size)
     return ByteRange(start, min(end, size - 1))
 
 

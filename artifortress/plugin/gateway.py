@@ -7,7 +7,7 @@ step, and answer in views rather than ORM objects.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 import falcon
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from artifortress.auth.principal import Principal
 from artifortress.blobs import services as blobs
 from artifortress.blobs.download import Presentation, send_blob
+from artifortress.blobs.httpio import body_chunks, declared_length
 from artifortress.blobs.store import Expectation
 from artifortress.documents.services import Rendered, rendered
 from artifortress.errors import Conflict, NotFound
@@ -51,6 +52,11 @@ class Gateway:
         """The caller (raises 401 for credentials that do not authenticate)."""
         principal: Principal = self._ctx.principal
         return principal
+
+    @property
+    def repo(self) -> RepoInfo:
+        """The repository of the URL, as resolved by the responder's ``@requires``."""
+        return _repo_info(self._ctx.repo)
 
     def repository(self, key: str, permission: Permission) -> RepoInfo:
         """The repository *key* if the caller holds *permission* on it (else 401/403/404)."""
@@ -101,6 +107,16 @@ class Gateway:
         return labels.labels_of(self._ctx.db, package) if package is not None else {}
 
     # -- bytes ---------------------------------------------------------------------
+
+    def request_body(self, limit: int | None = None) -> Iterator[bytes]:
+        """The request body in bounded chunks; 413 past *limit* (default: the blob limit).
+
+        A body that ends before its ``Content-Length`` raises a 400 instead of
+        passing for a complete one, so a disconnect never commits anything.
+        """
+        limit = self._ctx.services.settings.max_blob_size if limit is None else limit
+        declared_length(self._req, limit, "request body")
+        return body_chunks(self._req, limit, "request body")
 
     def ingest(
         self,
@@ -156,19 +172,21 @@ class Gateway:
     ) -> VersionInfo:
         """Create, fill and publish a version as one unit: all of it or none (409 if it exists)."""
         db, caller, orm_repo = self._ctx.db, self._ctx.caller, self._repo(repo)
-        draft = drafts.create_draft(
-            db,
-            caller,
-            orm_repo,
-            package=name,
-            version=version,
-            display_name=display_name,
-            metadata=metadata,
-            ttl_seconds=self._ctx.services.settings.draft_ttl,
-        )
-        for new in files:
-            drafts.add_artifact(db, caller, draft, _artifact_input(new))
-        return _version_info(drafts.publish(db, caller, orm_repo, draft))
+        db.flush()
+        with db.begin_nested():  # on any error the draft is discarded with the savepoint
+            draft = drafts.create_draft(
+                db,
+                caller,
+                orm_repo,
+                package=name,
+                version=version,
+                display_name=display_name,
+                metadata=metadata,
+                ttl_seconds=self._ctx.services.settings.draft_ttl,
+            )
+            for new in files:
+                drafts.add_artifact(db, caller, draft, _artifact_input(new))
+            return _version_info(drafts.publish(db, caller, orm_repo, draft))
 
     def append_files(
         self, repo: RepoInfo, name: str, version: str, files: Sequence[NewFile]

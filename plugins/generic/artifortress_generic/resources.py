@@ -1,0 +1,137 @@
+"""``/generic/{repo}/{path}``: PUT, GET, HEAD and DELETE of files; listings of directories."""
+
+from __future__ import annotations
+
+import mimetypes
+
+import falcon
+
+from artifortress.plugin import (
+    Conflict,
+    Gateway,
+    NewFile,
+    NotFound,
+    Permission,
+    RepoInfo,
+    VersionInfo,
+    requires,
+)
+from artifortress_generic import checksums, listing
+from artifortress_generic.paths import GenericPath, file_path, split
+
+
+class FileResource:
+    """One file of a generic repository (or, with a trailing slash, a directory)."""
+
+    @requires(Permission.WRITE)
+    def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """Upload a file; X-Checksum-Sha256/-Sha1/-Md5 are verified; 409 over an existing path."""
+        gateway = Gateway(req)
+        target = file_path(path)
+        expected = checksums.declared({h: req.get_header(h) for h in checksums.HEADERS})
+        existing = _existing(gateway, gateway.repo, target)
+        if existing is not None and "sha256" in expected and existing != _digest(expected):
+            raise Conflict(f"{path} already exists; published files never change")
+        blob = gateway.ingest(
+            gateway.repo,
+            checksums.verified(gateway.request_body(), expected),
+            digest=_digest(expected) if "sha256" in expected else None,
+            size=req.content_length,
+        )
+        if existing is not None:
+            if blob.digest != existing:
+                raise Conflict(f"{path} already exists with other bytes; files never change")
+            resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": False}
+            return  # an identical re-upload is a success: clients retry
+        new = NewFile(target.filename, blob, _media_type(target.filename))
+        _publish(gateway, gateway.repo, target, new)
+        resp.status = falcon.HTTP_201
+        resp.location = req.path
+        resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": True}
+
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str = "") -> None:
+        """Download a file (ranges, ETag, 304), or list a directory when the path ends in '/'."""
+        gateway = Gateway(req)
+        where = gateway.repo
+        if path == "" or path.endswith("/"):
+            _send_listing(req, resp, gateway, where, path)
+            return
+        target = file_path(path)
+        digest = _existing(gateway, where, target)
+        if digest is None:
+            raise NotFound(f"no file {path} in {repo}")
+        gateway.send_file(
+            resp, where, digest, media_type=_media_type(target.filename), filename=target.filename
+        )
+
+    on_head = on_get
+
+    @requires(Permission.WRITE)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """Delete a version (``pkg/ver/``) or its only file, tombstone-first."""
+        gateway = Gateway(req)
+        where = gateway.repo
+        segments = split(path.rstrip("/"))
+        if len(segments) < 2:
+            raise NotFound("DELETE takes a version (pkg/ver/) or a file of it")
+        version = gateway.version(where, segments[0], segments[1])
+        if version is None:
+            raise NotFound(f"no version {segments[1]!r} of {segments[0]!r} in {repo}")
+        if len(segments) > 2:
+            _check_only_file(version, "/".join(segments[2:]))
+        gateway.delete_version(where, segments[0], segments[1])
+        resp.media = {"deleted": f"{segments[0]}/{segments[1]}"}
+
+
+def _digest(expected: dict[str, str]) -> str:
+    return f"sha256:{expected['sha256']}"
+
+
+def _existing(gateway: Gateway, repo: RepoInfo, target: GenericPath) -> str | None:
+    version = gateway.version(repo, target.package, target.version)
+    artifact = version.artifact(target.filename) if version is not None else None
+    return artifact.digest if artifact is not None else None
+
+
+def _publish(gateway: Gateway, repo: RepoInfo, target: GenericPath, new: NewFile) -> None:
+    """A new version for the first file, an added file for the next ones."""
+    if gateway.version(repo, target.package, target.version) is None:
+        try:
+            gateway.publish(repo, target.package, target.version, [new])
+            return
+        except Conflict:
+            pass  # another upload created the version meanwhile: add to it
+    gateway.append_files(repo, target.package, target.version, [new])
+
+
+def _check_only_file(version: VersionInfo, filename: str) -> None:
+    if version.artifact(filename) is None:
+        raise NotFound(f"no file {filename!r} in {version.package}/{version.version}")
+    if len(version.artifacts) > 1:
+        raise Conflict(
+            "published files never change one by one; delete the whole version with "
+            f"DELETE .../{version.package}/{version.version}/"
+        )
+
+
+def _send_listing(
+    req: falcon.Request, resp: falcon.Response, gateway: Gateway, repo: RepoInfo, path: str
+) -> None:
+    segments = split(path.rstrip("/")) if path.strip("/") else []
+    names, cursor = listing.page(
+        listing.entries(gateway, repo, segments),
+        req.get_param("cursor"),
+        req.get_param_as_int("limit"),
+    )
+    if req.client_prefers(["application/json", "text/html"]) == "text/html":
+        resp.content_type = falcon.MEDIA_HTML
+        resp.data = listing.as_html(path, names)
+    else:
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = listing.as_json(path, names, cursor)
+
+
+def _media_type(filename: str) -> str:
+    guessed, _encoding = mimetypes.guess_type(filename)
+    return guessed or "application/octet-stream"
