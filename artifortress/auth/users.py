@@ -11,13 +11,18 @@ from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
 from artifortress.auth.models import User
-from artifortress.auth.principal import Caller
+from artifortress.auth.principal import Caller, Principal
 from artifortress.errors import Conflict, NotFound, ValidationFailed
 
 USER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$")
+#: Actor names the audit log uses for callers that are no user; a user with one
+#: of these names would make their rows indistinguishable.
+RESERVED_NAMES = frozenset({Principal(tenant_id=0).name, Principal.operator(0).name})
 
 
 def check_user_name(name: str) -> str:
+    if name.lower() in RESERVED_NAMES:
+        raise ValidationFailed(f"user name {name!r} is reserved for the audit log's own actors")
     # fullmatch: with match, "$" also matches before a trailing newline ("bob\n").
     if not USER_NAME.fullmatch(name):
         raise ValidationFailed(

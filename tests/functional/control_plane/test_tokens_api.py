@@ -65,11 +65,11 @@ def test_ttl_up_to_the_maximum_is_honoured(admin):
     assert _lifetime(admin.post("/v1/tokens", {"name": "b", "ttl_days": 365}).json).days == 365
 
 
-@pytest.mark.parametrize("ttl", [366, 10_000, 10**30, 0, -1])
-def test_ttl_outside_the_bounds_is_400_and_creates_nothing(admin, services, ttl):
+def test_ttl_outside_the_bounds_is_400_and_creates_nothing(admin, services):
     before = admin.get("/v1/tokens").json["tokens"]
-    result = admin.post("/v1/tokens", {"name": "long", "ttl_days": ttl})
-    assert_error(result, 400, "validation_failed")
+    for ttl in (366, 10_000, 10**30, 0, -1):
+        result = admin.post("/v1/tokens", {"name": "long", "ttl_days": ttl})
+        assert_error(result, 400, "validation_failed")
     assert admin.get("/v1/tokens").json["tokens"] == before
     assert audit_rows(services, action="token.create", actor="admin") == []
 
@@ -229,32 +229,32 @@ def test_scoped_token_of_a_tenant_admin_is_not_a_tenant_admin(api_factory, make_
 # --- authentication schemes -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("user", ["__token__", "alice", "anything at all", ""])
-def test_basic_auth_with_any_user_name_and_the_token_as_password(api_factory, anonymous, user):
+def test_basic_auth_with_any_user_name_and_the_token_as_password(api_factory, anonymous):
     token = api_factory.token_for("alice")
-    result = anonymous.get("/v1/whoami", headers=_basic(user, token))
-    assert result.status_code == 200, result.text
-    assert result.json["user"] == "alice"
+    for user in ("__token__", "alice", "bob", "anything at all", ""):
+        result = anonymous.get("/v1/whoami", headers=_basic(user, token))
+        assert result.status_code == 200, (user, result.text)
+        assert result.json["user"] == "alice"
 
 
-@pytest.mark.parametrize(
-    "header",
-    [
-        "Bearer",
-        "Bearer afpat_nonsense",
-        "Token afpat_x",
-        "Basic %%%",
-        "Basic " + base64.b64encode(b"__token__").decode(),
-        "Basic " + base64.b64encode(b"__token__:").decode(),
-        "Basic " + base64.b64encode(b"__token__:not-a-token").decode(),
-        "Bearer afpat_aaaaaaaaaaaa_" + "a" * 52,  # well-formed, unknown
-    ],
-)
-def test_malformed_or_unknown_credentials_are_401(anonymous, make_repo, header):
+MALFORMED_CREDENTIALS = [
+    "Bearer",
+    "Bearer afpat_nonsense",
+    "Token afpat_x",
+    "Basic %%%",
+    "Basic " + base64.b64encode(b"__token__").decode(),
+    "Basic " + base64.b64encode(b"__token__:").decode(),
+    "Basic " + base64.b64encode(b"__token__:not-a-token").decode(),
+    "Bearer afpat_aaaaaaaaaaaa_" + "a" * 52,  # well-formed, unknown
+]
+
+
+def test_malformed_or_unknown_credentials_are_401(anonymous, make_repo):
     make_repo("pub", public=True)
-    for path in ("/v1/whoami", "/v1/repos/pub", "/v1/repos"):
-        # Bad credentials are refused even where anonymous callers would be let in.
-        assert_error(anonymous.get(path, headers={"Authorization": header}), 401)
+    for header in MALFORMED_CREDENTIALS:
+        for path in ("/v1/whoami", "/v1/repos/pub", "/v1/repos"):
+            # Bad credentials are refused even where anonymous callers would be let in.
+            assert_error(anonymous.get(path, headers={"Authorization": header}), 401)
 
 
 def test_right_key_id_with_a_wrong_secret_is_401(api_factory, anonymous):
