@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
-import falcon.inspect
 import falcon.testing
 import pytest
 from openapi_spec_validator import validate
@@ -16,9 +14,7 @@ from artifortress.http.openapi import METHODS, build_document
 from artifortress.http.permissions import public, requirement_of
 from artifortress.http.routes import Route
 from artifortress.testing.databases import fresh_sqlite
-
-#: A URL template as falcon writes it, field converters included: ``{n:int}``.
-_FIELD = re.compile(r"{(\w+)(?::[^}]*)?}")
+from artifortress.testing.routes import FIELD, served_operations
 
 
 @pytest.fixture
@@ -37,18 +33,7 @@ def document(client: falcon.testing.TestClient) -> dict[str, Any]:
 
 def served(app: Any) -> dict[tuple[str, str], Any]:
     """``{(path, method): responder}`` of every /v1 operation the router really dispatches."""
-    operations = {}
-    for route in falcon.inspect.inspect_routes(app):
-        if not route.path.startswith("/v1/"):
-            continue
-        concrete = _FIELD.sub("x", route.path)
-        _resource, method_map, _params, _template = app._router.find(concrete)
-        for info in route.methods:
-            if not info.internal:  # falcon's own OPTIONS and 405 responders
-                operations[(_FIELD.sub(r"{\1}", route.path), info.method.lower())] = method_map[
-                    info.method
-                ]
-    return operations
+    return {(op.path, op.method.lower()): op.responder for op in served_operations(app, "/v1/")}
 
 
 def documented(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -85,13 +70,8 @@ def test_every_served_operation_is_documented_and_vice_versa(
 def test_every_operation_declares_its_permission(app: Any, document: dict[str, Any]) -> None:
     for (path, method), operation in documented(document).items():
         assert operation["x-artifortress-requires"] not in ("", "undeclared"), (method, path)
-    for key, responder in served(app).items():
-        assert requirement_of(responder) is not None, key
-    for route in falcon.inspect.inspect_routes(app):  # /healthz, /readyz, /metrics too
-        _resource, method_map, _params, _template = app._router.find(_FIELD.sub("x", route.path))
-        for info in route.methods:
-            if not info.internal:
-                assert requirement_of(method_map[info.method]) is not None, route.path
+    for operation in served_operations(app):  # /healthz, /readyz, /metrics and plugins too
+        assert operation.requirement is not None, (operation.method, operation.template)
 
 
 def test_documented_permissions_match_the_responders(app: Any, document: dict[str, Any]) -> None:
@@ -103,7 +83,7 @@ def test_documented_permissions_match_the_responders(app: Any, document: dict[st
 def test_path_parameters_match_the_templates(document: dict[str, Any]) -> None:
     for (path, method), operation in documented(document).items():
         declared = {p["name"] for p in operation.get("parameters", []) if p["in"] == "path"}
-        assert declared == set(_FIELD.findall(path)), (method, path)
+        assert declared == {name for name, _converter in FIELD.findall(path)}, (method, path)
 
 
 def test_operations_are_uniquely_named_and_summarised(document: dict[str, Any]) -> None:

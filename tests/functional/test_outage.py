@@ -9,7 +9,6 @@ to the connection pool.
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,20 +23,20 @@ from sqlalchemy.engine import make_url
 from artifortress.app import create_app
 from artifortress.db import migrate
 from artifortress.db.engine import make_engine
-from artifortress.http.permissions import PUBLIC, requirement_of
+from artifortress.http.permissions import PUBLIC
 from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.testing.databases import postgres_database
 from artifortress.testing.helpers import Api, ApiFactory
 from artifortress.testing.proxy import TcpProxy
+from artifortress.testing.routes import example_path, served_operations
 
 pytestmark = pytest.mark.postgres
 
-#: Values for the URL parameters of every route, all naming things that exist.
+#: Values for URL parameters, naming things that exist; others get a placeholder.
 PARAMS = {
     "repo": "libs",
     "user": "reader",
-    "token_id": "TOKEN_ID",
     # Blob plane: the permission check needs the database before these are looked at.
     "upload_id": "no-such-upload",
     "n": "1",
@@ -103,32 +102,28 @@ def _populate(proxy: TcpProxy, services: Services) -> Outage:
 
 def protected_operations(outage: Outage) -> list[tuple[str, str]]:
     """(method, concrete path) of every non-public /v1 operation the live router serves."""
-    app = outage.client.app
-    operations = []
-    for route in falcon.inspect.inspect_routes(app):
-        if not route.path.startswith("/v1/"):
-            continue
-        path = re.sub(r"{(\w+)(:[^}]*)?}", lambda m: PARAMS[m.group(1)], route.path)
-        path = path.replace("TOKEN_ID", outage.token_id)
-        _resource, methods, _params, _template = app._router.find(path)
-        for info in route.methods:
-            if info.internal or requirement_of(methods[info.method]) == PUBLIC:
-                continue
-            operations.append((info.method, path))
-    return operations
+    values = {**PARAMS, "token_id": outage.token_id}
+    return [
+        (operation.method, example_path(operation.template, values))
+        for operation in served_operations(outage.client.app, "/v1/")
+        if operation.requirement != PUBLIC
+    ]
 
 
-def assert_unavailable(result: falcon.testing.Result, elapsed: float) -> None:
-    what = f"{result.status} {result.text[:300]}"
+def assert_unavailable(result: falcon.testing.Result, elapsed: float, request: str = "GET") -> None:
+    what = f"{request}: {result.status} {result.text[:300]}"
     assert result.status_code == 503, what
     assert int(result.headers["Retry-After"]) > 0
+    assert result.headers["X-Request-Id"]
+    assert elapsed < MAX_SECONDS, f"took {elapsed:.1f}s: {what}"
+    if request.startswith("HEAD"):
+        return  # the same answer as GET, without the body
     assert result.headers["Content-Type"].startswith("application/json")
     error = result.json["error"]
     assert error["code"] == "service_unavailable", what
     assert error["request_id"] == result.headers["X-Request-Id"]
     assert "Traceback" not in result.text, what
     assert "psycopg" not in result.text, what
-    assert elapsed < MAX_SECONDS, f"took {elapsed:.1f}s: {what}"
 
 
 def timed(
@@ -150,7 +145,7 @@ def test_outage_gives_503_everywhere_and_recovers(outage: Outage) -> None:
 
     for method, path in operations:
         result, elapsed = timed(outage.admin, method, path)
-        assert_unavailable(result, elapsed)
+        assert_unavailable(result, elapsed, f"{method} {path}")
     # Anonymous reads of a repository need the database to tell public from private.
     result, elapsed = timed(outage.anonymous, "GET", "/v1/repos/libs")
     assert_unavailable(result, elapsed)
