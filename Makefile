@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PLUGINS := plugins/pypi plugins/npm plugins/generic
+# Installed for the tests only: a third-party plugin proving the public plugin API.
+EXAMPLES := examples/helm
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 
 .PHONY: serve test lint typecheck pytest bench clean
@@ -16,8 +18,8 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml $(addsuffix /pyproject.toml,$(P
 	$(PIP) install -e . $(addprefix -e ,$(PLUGINS))
 	@touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.installed
-	$(PIP) install -e '.[dev]'
+$(VENV)/.installed-dev: $(VENV)/.installed $(addsuffix /pyproject.toml,$(EXAMPLES))
+	$(PIP) install -e '.[dev]' $(addprefix -e ,$(EXAMPLES))
 	@touch $@
 
 serve: $(VENV)/.installed
@@ -27,10 +29,12 @@ test: $(VENV)/.installed-dev lint typecheck pytest
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python tools/check_imports.py
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
+	$(BIN)/mypy --strict $(foreach p,$(PLUGINS) $(EXAMPLES),$(wildcard $(p)/artifortress_*))
 
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)

@@ -25,7 +25,8 @@ def imports_of(path: Path) -> Iterator[tuple[int, str]]:
 
 
 def plugin_violations() -> Iterator[str]:
-    for path in sorted((ROOT / "plugins").rglob("*.py")):
+    paths = [*(ROOT / "plugins").rglob("*.py"), *(ROOT / "examples").rglob("*.py")]
+    for path in sorted(paths):
         in_tests = "tests" in path.relative_to(ROOT).parts
         for line, module in imports_of(path):
             if module == "artifortress" or module.startswith("artifortress."):

@@ -1,0 +1,1 @@
+"""Example third-party plugin: a Helm chart repository."""

@@ -1,0 +1,28 @@
+"""Hook implementations: the ``helm`` format and its routes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from artifortress.plugin import FormatSpec, PluginRoute, hookimpl
+from artifortress_helm.resources import (
+    ChartResource,
+    ChartVersionResource,
+    IndexResource,
+    UploadResource,
+)
+
+
+@hookimpl
+def artifortress_formats() -> Sequence[FormatSpec]:
+    return [FormatSpec(name="helm", description="Helm chart repository (example plugin)")]
+
+
+@hookimpl
+def artifortress_routes() -> Sequence[PluginRoute]:
+    return [
+        PluginRoute("helm", "/index.yaml", IndexResource()),
+        PluginRoute("helm", "/charts/{filename}", ChartResource()),
+        PluginRoute("helm", "/api/charts", UploadResource()),
+        PluginRoute("helm", "/api/charts/{name}/{version}", ChartVersionResource()),
+    ]

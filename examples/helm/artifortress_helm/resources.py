@@ -1,0 +1,93 @@
+"""The chart repository's HTTP resources."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tempfile
+from pathlib import Path
+
+import falcon
+
+from artifortress.plugin import Gateway, NewFile, NotFound, Permission, requires
+from artifortress_helm.charts import read_chart_yaml, render_index
+
+CHUNK = 1024 * 1024
+MAX_CHART = 64 * 1024 * 1024
+
+
+class IndexResource:
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """The repository's ``index.yaml``, rebuilt only after a change."""
+        gateway = Gateway(req)
+        where = gateway.repo
+
+        def build() -> bytes:
+            entries = [
+                (version, gateway.public_url(f"helm/{repo}/charts/{version.artifacts[0].filename}"))
+                for package in gateway.packages(where)
+                for version in gateway.versions(where, package.name)
+            ]
+            return render_index(entries, dt.datetime.now(dt.UTC))
+
+        doc = gateway.rendered(
+            where, "index.yaml", package=None, content_type="application/x-yaml", build=build
+        )
+        resp.etag = doc.etag
+        if req.get_header("If-None-Match") == doc.etag:
+            resp.status = falcon.HTTP_304
+            return
+        resp.content_type = doc.content_type
+        resp.data = doc.body
+
+
+class ChartResource:
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, filename: str) -> None:
+        """Download ``{name}-{version}.tgz``."""
+        gateway = Gateway(req)
+        name, _, version = filename.removesuffix(".tgz").rpartition("-")
+        found = gateway.version(gateway.repo, name, version)
+        chart = found.artifact(filename) if found is not None else None
+        if chart is None:
+            raise NotFound(f"no chart {filename}")
+        gateway.send_file(
+            resp, gateway.repo, chart.digest, media_type="application/gzip", filename=filename
+        )
+
+
+class UploadResource:
+    @requires(Permission.WRITE)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Upload a chart archive (the request body); its Chart.yaml names it."""
+        gateway = Gateway(req)
+        with tempfile.TemporaryDirectory() as scratch:
+            path = Path(scratch) / "chart.tgz"
+            with path.open("wb") as out:
+                for chunk in gateway.request_body(MAX_CHART):
+                    out.write(chunk)
+            chart = read_chart_yaml(path)
+            with path.open("rb") as data:
+                blob = gateway.ingest(gateway.repo, iter(lambda: data.read(CHUNK), b""))
+        name, version = str(chart["name"]), str(chart["version"])
+        filename = f"{name}-{version}.tgz"
+        gateway.publish(
+            gateway.repo,
+            name,
+            version,
+            [NewFile(filename, blob, "application/gzip")],
+            metadata=chart,
+        )
+        resp.status = falcon.HTTP_201
+        resp.media = {"saved": True, "name": name, "version": version}
+
+
+class ChartVersionResource:
+    @requires(Permission.WRITE)
+    def on_delete(
+        self, req: falcon.Request, resp: falcon.Response, repo: str, name: str, version: str
+    ) -> None:
+        """Delete a chart version (tombstone first; restorable by an admin)."""
+        gateway = Gateway(req)
+        gateway.delete_version(gateway.repo, name, version)
+        resp.media = {"deleted": True}
