@@ -106,6 +106,10 @@ def _parser() -> argparse.ArgumentParser:
     gc = sub.add_parser("gc", help="collect blobs that no live artifact references")
     gc.add_argument("--dry-run", action="store_true", help="report, delete nothing")
     gc.set_defaults(run=cmd_gc)
+
+    blobs = sub.add_parser("blobs", help="blob store").add_subparsers(title="blobs commands")
+    reap = blobs.add_parser("reap", help="expire overdue upload sessions, sweep leftovers")
+    reap.set_defaults(run=cmd_blobs_reap)
     return parser
 
 
@@ -292,6 +296,14 @@ def cmd_gc(settings: Settings, args: argparse.Namespace) -> int:
     _prepare_database(settings)
     report = run(settings, dry_run=args.dry_run, client_addr=f"cli:{_os_user()}")
     print(report.summary())
+    return 0
+
+
+def cmd_blobs_reap(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.blobs.command import run_reap, summary
+
+    _prepare_database(settings)
+    print(summary(run_reap(settings, client_addr=f"cli:{_os_user()}")))
     return 0
 
 

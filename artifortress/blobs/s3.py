@@ -66,6 +66,8 @@ def make_client(endpoint_url: str, region: str, max_connections: int) -> S3Clien
         read_timeout=60,
         retries={"max_attempts": 3, "mode": "standard"},
         max_pool_connections=max_connections,
+        # SigV4 everywhere, presigned URLs included (botocore may pick V2 for those).
+        signature_version="s3v4",
         s3={"addressing_style": "path"} if endpoint_url else {},
     )
     session = boto3.session.Session()
