@@ -258,7 +258,7 @@ class Settings:
                 f"{PREFIX}UPLOAD_MIN_PART_SIZE exceeds {PREFIX}UPLOAD_MAX_PART_SIZE"
             )
         if self.blob_url.startswith("s3:") and not (
-            5 * 1024**2 <= self.upload_min_part_size and self.upload_max_part_size <= 5 * 1024**3
+            self.upload_min_part_size >= 5 * 1024**2 and self.upload_max_part_size <= 5 * 1024**3
         ):
             raise ConfigurationError(
                 f"with S3, {PREFIX}UPLOAD_MIN_PART_SIZE must be at least 5MiB and "
