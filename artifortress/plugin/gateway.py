@@ -7,6 +7,7 @@ step, and answer in views rather than ORM objects.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -260,6 +261,24 @@ class Gateway:
             build=build,
         )
 
+    def send_rendered(
+        self, resp: falcon.Response, doc: Rendered, *, vary: Sequence[str] = ("Accept",)
+    ) -> None:
+        """Answer with a stored rendering, or 304 when the client's copy is current.
+
+        Clients revalidate every time (``Cache-Control: max-age=0``), so the
+        ETag/Last-Modified pair is what keeps repeat installs cheap.
+        """
+        resp.etag = doc.etag
+        resp.last_modified = doc.last_modified
+        resp.vary = list(vary)
+        resp.cache_control = ["max-age=0", "must-revalidate"]
+        if _not_modified(self._req, doc):
+            resp.status = falcon.HTTP_304
+            return
+        resp.content_type = doc.content_type
+        resp.data = doc.body
+
     # -- internals -----------------------------------------------------------------
 
     def _repo(self, repo: RepoInfo) -> Repository:
@@ -292,6 +311,18 @@ class Gateway:
         if found is None:
             raise NotFound(f"no version {version!r} of {name!r} in {repo.key}")
         return found
+
+
+def _not_modified(req: falcon.Request, doc: Rendered) -> bool:
+    """RFC 9110: If-None-Match decides when present; otherwise If-Modified-Since."""
+    none_match = req.get_header("If-None-Match")
+    if none_match is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in none_match.split(",")}
+        return "*" in tags or doc.etag in tags
+    since = req.get_header_as_datetime("If-Modified-Since")
+    return since is not None and doc.last_modified.replace(microsecond=0) <= since.replace(
+        tzinfo=dt.UTC
+    )
 
 
 def _repo_info(repo: Repository) -> RepoInfo:

@@ -33,12 +33,7 @@ class IndexResource:
         doc = gateway.rendered(
             where, "index.yaml", package=None, content_type="application/x-yaml", build=build
         )
-        resp.etag = doc.etag
-        if req.get_header("If-None-Match") == doc.etag:
-            resp.status = falcon.HTTP_304
-            return
-        resp.content_type = doc.content_type
-        resp.data = doc.body
+        gateway.send_rendered(resp, doc, vary=())
 
 
 class ChartResource:

@@ -1,0 +1,204 @@
+"""The legacy upload API (``/legacy/``) that twine, ``uv publish`` and poetry use.
+
+The multipart body streams into a scratch file while it is hashed (memory stays
+bounded); then the filename, form and core metadata are checked against each
+other and against what the repository already holds, and only then do the
+bytes enter the blob store and the version get published (or gain a file).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import falcon
+
+from artifortress.plugin import (
+    BadRequest,
+    Conflict,
+    Gateway,
+    NewFile,
+    Permission,
+    RepoInfo,
+    VersionInfo,
+    requires,
+)
+from artifortress_pypi import listings
+from artifortress_pypi.digests import DigestingWriter, FileDigests
+from artifortress_pypi.filenames import ParsedFilename, parse_filename
+from artifortress_pypi.form import UploadForm, validate_upload_form
+from artifortress_pypi.metadata import DistributionMetadata, load_distribution_metadata
+from artifortress_pypi.multipart import Limits, parse_form
+from artifortress_pypi.protocol import translated
+
+CHUNK = 1024 * 1024
+MAX_UPLOAD_ENV = "ARTIFORTRESS_PYPI_MAX_UPLOAD_MB"
+
+
+def max_upload_bytes() -> int:
+    """The largest upload body (default 1 GiB); a wrong value fails at start-up."""
+    raw = os.environ.get(MAX_UPLOAD_ENV, "1024")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MAX_UPLOAD_ENV}={raw!r} is invalid: expected a number of MiB")
+    return int(raw) * 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Received:
+    """An upload after every check: the file on disk and what it claims to be."""
+
+    path: Path
+    parsed: ParsedFilename
+    form: UploadForm
+    digests: FileDigests
+    dist: DistributionMetadata
+
+    @property
+    def filename(self) -> str:
+        return self.parsed.filename
+
+
+class UploadResource:
+    def __init__(self) -> None:
+        self._limits = Limits(max_body=max_upload_bytes())
+
+    @requires(Permission.WRITE)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Upload one distribution file; identical re-uploads succeed, other bytes are 409."""
+        gateway = Gateway(req)
+        with tempfile.TemporaryDirectory(prefix="artifortress-pypi-") as scratch:
+            received = self._receive(req, Path(scratch))
+            _store(gateway, gateway.repo, received)
+        resp.status = falcon.HTTP_200
+        resp.content_type = falcon.MEDIA_TEXT
+        resp.text = "OK"
+
+    def _receive(self, req: falcon.Request, scratch: Path) -> Received:
+        path = scratch / "upload"
+        with path.open("wb") as out, translated():
+            writer = DigestingWriter(out)
+            result = parse_form(
+                req.bounded_stream,
+                req.content_type,
+                req.content_length,
+                writer.write,
+                limits=self._limits,
+            )
+            if not result.filename:
+                raise BadRequest("the upload has no file in its 'content' field")
+            parsed = parse_filename(result.filename)
+            form = validate_upload_form(result.fields, parsed, writer.digests())
+        with translated():
+            dist = load_distribution_metadata(path, parsed)
+        return Received(path, parsed, form, writer.digests(), dist)
+
+
+def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
+    name = received.dist.metadata.normalized_name
+    version = str(received.parsed.version)
+    existing = _check_against_repository(gateway, repo, name, version, received)
+    if existing:
+        return  # identical re-upload: twine retries after 5xx, so this must succeed
+    files = _files(gateway, repo, received)
+    current = gateway.version(repo, name, version)
+    if current is None:
+        try:
+            gateway.publish(
+                repo,
+                name,
+                version,
+                files,
+                display_name=received.dist.metadata.name,
+                metadata=dataclasses.asdict(received.dist.metadata),
+            )
+            return
+        except Conflict:
+            pass  # another upload created the release meanwhile: add to it
+    gateway.append_files(repo, name, version, files)
+
+
+def _check_against_repository(
+    gateway: Gateway, repo: RepoInfo, name: str, version: str, received: Received
+) -> bool:
+    """True for an identical re-upload; 409/400 for a file name used before or a second sdist."""
+    for release in gateway.versions(repo, name, include_deleted=True):
+        artifact = release.artifact(received.filename)
+        if artifact is None:
+            continue
+        if release.state != "published":
+            raise BadRequest(
+                f"File already exists: {received.filename} was used by a deleted release; "
+                "file names are never reused, upload a new version"
+            )
+        if artifact.digest == f"sha256:{received.digests.sha256}":
+            return True
+        raise Conflict(f"File already exists: {received.filename} (with other content)")
+    current = gateway.version(repo, name, version)
+    if received.parsed.kind == "sdist" and current is not None and _has_sdist(current):
+        raise BadRequest(f"Only one sdist may be uploaded per release ({name} {version})")
+    return False
+
+
+def _has_sdist(version: VersionInfo) -> bool:
+    return any(a.metadata.get("filetype") == "sdist" for a in version.artifacts)
+
+
+def _files(gateway: Gateway, repo: RepoInfo, received: Received) -> list[NewFile]:
+    """The distribution plus its companions: core metadata (wheels) and provenance."""
+    main_meta: dict[str, Any] = {
+        "filetype": received.form.filetype,
+        "pyversion": received.form.pyversion,
+        "requires_python": received.dist.metadata.requires_python,
+        "md5": received.digests.md5,
+        "blake2_256": received.digests.blake2_256,
+    }
+    files: list[NewFile] = []
+    if received.parsed.kind == "bdist_wheel":
+        blob = gateway.ingest(repo, iter([received.dist.raw]))
+        main_meta["core_metadata_sha256"] = blob.digest.removeprefix("sha256:")
+        files.append(
+            NewFile(
+                received.filename + ".metadata",
+                blob,
+                "text/plain; charset=utf-8",
+                {"role": listings.CORE_METADATA},
+            )
+        )
+    if received.form.attestations is not None:
+        blob = gateway.ingest(repo, iter([_provenance(received.form.attestations)]))
+        files.append(
+            NewFile(
+                received.filename + ".provenance",
+                blob,
+                "application/vnd.pypi.integrity.v1+json",
+                {"role": listings.PROVENANCE},
+            )
+        )
+    with received.path.open("rb") as data:
+        blob = gateway.ingest(
+            repo,
+            _chunks(data),
+            digest=f"sha256:{received.digests.sha256}",
+            size=received.digests.size,
+        )
+    files.insert(0, NewFile(received.filename, blob, _media_type(received.parsed), main_meta))
+    return files
+
+
+def _provenance(attestations: str) -> bytes:
+    """A PEP 740 provenance object around the uploaded attestations (not verified yet)."""
+    bundle = {"publisher": {"kind": "unverified"}, "attestations": json.loads(attestations)}
+    return json.dumps({"version": 1, "attestation_bundles": [bundle]}).encode()
+
+
+def _chunks(data: IO[bytes]) -> Iterator[bytes]:
+    return iter(lambda: data.read(CHUNK), b"")
+
+
+def _media_type(parsed: ParsedFilename) -> str:
+    return "application/zip" if parsed.filename.endswith((".whl", ".zip")) else "application/gzip"
