@@ -1,24 +1,27 @@
-"""Checks of publish documents and metadata-only updates against the stored package.
+"""Checks of publish documents against the stored package, and the version to store.
 
 A publish (``PUT /{name}`` with attachments) must add exactly one new version whose
 ``.tgz`` attachment is ``<name>-<version>.tgz``; after libnpmpublish's 409 retry the
 document also carries every current version, which is ignored. A ``PUT`` without
-attachments is a metadata update: ``npm deprecate`` sends the whole packument back with
-``deprecated`` changed, and ``npm unpublish <pkg>@<v>`` sends it to ``/{name}/-rev/{rev}``
-without that version. Everything else (rewritten manifests, new versions without a
-tarball, versions dropped outside the unpublish flow) is refused.
+attachments is a metadata update, checked by :mod:`artifortress_npm.metadata`.
+
+The flow: ``check_publish`` on the parsed body, ``tarball.inspect_tarball`` on the stored
+attachment, ``check_tarball_manifest``, ``tarball.verify_declared`` on the client's
+``dist`` and ``length``, then ``new_version`` builds the record to store.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from artifortress_npm.errors import NpmError
 from artifortress_npm.names import validate_name
 from artifortress_npm.publish_body import PROVENANCE_SUFFIX, TARBALL_SUFFIX
-from artifortress_npm.state import PackageState
+from artifortress_npm.state import PackageState, VersionRecord
+from artifortress_npm.tarball import HasDigests, TarballInfo
 from artifortress_npm.versions import clean_version, validate_tag, validate_version
 
 # Set by the server, never taken from a client's version manifest.
@@ -72,7 +75,7 @@ def check_publish(
     Raises 403 for a version number already used (live or unpublished) and 400 for
     everything else that is wrong.
     """
-    name = _check_document_name(url_name, document)
+    name = check_document_name(url_name, document)
     tarball, provenance = _split_attachments(document.get("_attachments"))
     versions = document.get("versions")
     if not isinstance(versions, dict) or not versions:
@@ -106,7 +109,7 @@ def check_publish(
     )
 
 
-def _check_document_name(url_name: str, document: Mapping[str, Any]) -> str:
+def check_document_name(url_name: str, document: Mapping[str, Any]) -> str:
     name = validate_name(url_name)
     if document.get("name") != name:
         raise NpmError(f"document name {document.get('name')!r} does not match URL name {name!r}")
@@ -192,114 +195,27 @@ def has_install_script(manifest: Mapping[str, Any], *, has_binding_gyp: bool = F
     return has_binding_gyp and manifest.get("gypfile") is not False
 
 
-MAX_DEPRECATION_MESSAGE = 4096
-
-
-@dataclass(frozen=True)
-class MetadataChanges:
-    """What a metadata-only ``PUT`` changes.
-
-    ``deprecations`` maps version -> new message, None meaning un-deprecated;
-    ``unpublished`` holds versions the unpublish flow dropped; ``dist_tags`` is the new
-    complete mapping, None when unchanged; ``rev`` is the document's ``_rev`` if any.
-    """
-
-    deprecations: dict[str, str | None]
-    unpublished: frozenset[str]
-    dist_tags: dict[str, str] | None
-    rev: str | None
-
-    @property
-    def is_empty(self) -> bool:
-        """Tell whether the update changes nothing."""
-        return not (self.deprecations or self.unpublished or self.dist_tags is not None)
-
-
-def check_metadata_update(
-    url_name: str, document: Mapping[str, Any], state: PackageState, *, allow_unpublish: bool
-) -> MetadataChanges:
-    """Decide what a ``PUT`` without attachments may change, refusing anything else.
-
-    ``allow_unpublish`` is True for ``PUT /{name}/-rev/{rev}`` (the unpublish flow): only
-    there may versions disappear from the document.
-    """
-    _check_document_name(url_name, document)
-    if has_attachments(document):
-        raise NpmError("a metadata update carries no attachments")
-    versions = document.get("versions", state.versions)
-    if not isinstance(versions, Mapping):
-        raise NpmError("versions must be an object")
-    _check_version_set(set(versions), state, allow_unpublish=allow_unpublish)
-    deprecations: dict[str, str | None] = {}
-    for version, sent in versions.items():
-        record = state.versions[version]
-        if sent is record:
-            continue  # "versions" was absent: nothing sent, nothing changed
-        if not isinstance(sent, dict):
-            raise NpmError(f"versions[{version!r}] must be an object")
-        _check_unchanged(version, sent, record.manifest)
-        message = _deprecation(version, sent.get("deprecated"))
-        if message != record.deprecated:
-            deprecations[version] = message
-    rev = document.get("_rev")
-    return MetadataChanges(
-        deprecations=deprecations,
-        unpublished=frozenset(set(state.versions) - set(versions)),
-        dist_tags=_changed_tags(document.get("dist-tags"), state, set(versions)),
-        rev=rev if isinstance(rev, str) else None,
+def new_version(
+    request: PublishRequest,
+    tarball: TarballInfo,
+    digests: HasDigests,
+    *,
+    published: datetime,
+    npm_user: Mapping[str, str] | None = None,
+) -> tuple[VersionRecord, NormalizedVersion]:
+    """Build the record of a checked publish; the normalized form carries the readme."""
+    normalized = normalize_version_manifest(
+        request, npm_user=npm_user, has_binding_gyp=tarball.has_binding_gyp
     )
-
-
-def _check_version_set(sent: set[str], state: PackageState, *, allow_unpublish: bool) -> None:
-    for version in sorted(sent - set(state.versions)):
-        if version in state.unpublished:
-            raise NpmError(
-                f"cannot publish over the previously published versions: {version}.", 403
-            )
-        raise NpmError(f"version {version} has no tarball attachment")
-    removed = sorted(set(state.versions) - sent)
-    if removed and not allow_unpublish:
-        raise NpmError(
-            f"versions {', '.join(removed)} are missing from the document; "
-            "remove versions with npm unpublish"
-        )
-    if removed and not sent:
-        raise NpmError("a metadata update cannot remove every version; unpublish the package")
-
-
-def _check_unchanged(version: str, sent: Mapping[str, Any], stored: Mapping[str, Any]) -> None:
-    """Refuse a version manifest that differs from the stored one outside server keys."""
-    keys = (set(sent) | set(stored)) - SERVER_KEYS
-    changed = sorted(k for k in keys if sent.get(k, ...) != stored.get(k, ...))
-    if changed:
-        raise NpmError(
-            f"versions[{version!r}] was modified ({', '.join(changed[:5])}); a metadata "
-            "update may only change deprecation messages and dist-tags"
-        )
-
-
-def _deprecation(version: str, value: object) -> str | None:
-    if value is None or value == "":
-        return None  # npm deprecate with an empty message un-deprecates
-    if not isinstance(value, str) or len(value) > MAX_DEPRECATION_MESSAGE:
-        raise NpmError(
-            f"versions[{version!r}].deprecated must be a string of at most "
-            f"{MAX_DEPRECATION_MESSAGE} characters"
-        )
-    return value
-
-
-def _changed_tags(raw: object, state: PackageState, remaining: set[str]) -> dict[str, str] | None:
-    """Return the new dist-tags if the document changes them, refusing dangling tags."""
-    if raw is None:
-        return None
-    if not isinstance(raw, dict):
-        raise NpmError("dist-tags must be an object")
-    tags: dict[str, str] = {}
-    for tag, version in raw.items():
-        if not isinstance(version, str) or version not in remaining:
-            raise NpmError(f"dist-tag {tag!r} points to {version!r}, which is not a version")
-        tags[validate_tag(tag)] = version
-    if remaining and "latest" not in tags:
-        raise NpmError("dist-tags must keep 'latest'")
-    return None if tags == dict(state.dist_tags) else tags
+    record = VersionRecord(
+        version=request.version,
+        manifest=normalized.manifest,
+        shasum=digests.sha1,
+        integrity=digests.integrity,
+        published=published,
+        file_count=tarball.file_count,
+        unpacked_size=tarball.unpacked_size,
+        has_shrinkwrap=tarball.has_shrinkwrap,
+        has_install_script=normalized.has_install_script,
+    )
+    return record, normalized

@@ -107,8 +107,8 @@ class Npm:
             "npm_config_fund": "false",
         }
 
-    def run(self, args: list[str], cwd: Path, registry: str) -> str:
-        """Run npm and return its stdout; fail the test on a non-zero exit."""
+    def run(self, args: list[str], cwd: Path, registry: str, *, fail: bool = False) -> str:
+        """Run npm; return stdout, or stderr with ``fail`` (which expects a non-zero exit)."""
         npm = shutil.which("npm")
         assert npm is not None, "the npm CLI must be installed for these tests"
         result = subprocess.run(
@@ -120,8 +120,9 @@ class Npm:
             timeout=NPM_TIMEOUT,
             check=False,
         )
-        assert result.returncode == 0, f"npm {args} failed:\n{result.stdout}\n{result.stderr}"
-        return result.stdout
+        output = f"npm {args}:\n{result.stdout}\n{result.stderr}"
+        assert (result.returncode != 0) is fail, output
+        return result.stderr if fail else result.stdout
 
 
 @dataclass

@@ -12,13 +12,13 @@ from artifortress_npm.errors import NpmError
 from artifortress_npm.manifest import (
     SERVER_KEYS,
     PublishRequest,
-    check_metadata_update,
     check_publish,
     check_tarball_manifest,
     has_attachments,
     has_install_script,
     normalize_version_manifest,
 )
+from artifortress_npm.metadata import check_metadata_update
 from artifortress_npm.packument import build_packument
 from artifortress_npm.publish_body import parse_publish_body
 from artifortress_npm.state import PackageState
