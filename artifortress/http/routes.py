@@ -25,7 +25,6 @@ from artifortress.blobs.resources import (
     UploadsResource,
 )
 from artifortress.http.openapi import build_document
-from artifortress.versions.resources import package_routes
 from artifortress.http.ops import (
     HealthResource,
     MetricsResource,
@@ -39,6 +38,7 @@ from artifortress.repos.resources import (
     RepoResource,
     ReposResource,
 )
+from artifortress.versions.resources import package_routes
 
 if TYPE_CHECKING:
     from artifortress.services import Services

@@ -106,6 +106,12 @@ def client(app: WsgiApp) -> falcon.testing.TestClient:
 
 
 @pytest.fixture
+def new_client(services: Services) -> Callable[[], falcon.testing.TestClient]:
+    """Build a fresh app on the same services, e.g. after changing the environment."""
+    return lambda: falcon.testing.TestClient(create_app(services))
+
+
+@pytest.fixture
 def api_factory(client: falcon.testing.TestClient, services: Services) -> ApiFactory:
     return ApiFactory(client, services)
 

@@ -1,0 +1,129 @@
+"""Bad uploads through the HTTP API: refused with a reason, and nothing is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from urllib3 import encode_multipart_formdata
+
+from plugins.pypi.tests.pypi_dists import make_sdist, make_wheel, metadata_text
+
+URL = "/pypi/py/legacy/"
+
+
+@pytest.fixture
+def repo(make_repo):
+    make_repo("py", format="pypi")
+
+
+def form(data: bytes, filename: str, **overrides: str) -> tuple[bytes, str]:
+    fields: dict[str, object] = {
+        ":action": "file_upload",
+        "protocol_version": "1",
+        "name": "Foo.Bar_baz",
+        "version": "1.0",
+        "filetype": "bdist_wheel",
+        "pyversion": "py3",
+        "metadata_version": "2.1",
+        "sha256_digest": hashlib.sha256(data).hexdigest(),
+        **overrides,
+        "content": (filename, data, "application/octet-stream"),
+    }
+    return encode_multipart_formdata(fields)
+
+
+def post(api, body: bytes, content_type: str):
+    return api.client.simulate_request(
+        "POST", URL, headers=api.headers({"Content-Type": content_type}), body=body
+    )
+
+
+def assert_nothing_stored(admin, services):
+    assert admin.get("/v1/repos/py/packages").json["packages"] == []
+
+
+def wheel_bytes(tmp_path: Path, **kwargs) -> bytes:
+    return make_wheel(tmp_path, **kwargs).read_bytes()
+
+
+def test_good_upload_is_published(admin, repo, tmp_path):
+    data = wheel_bytes(tmp_path)
+    answer = post(admin, *form(data, "foo_bar_baz-1.0-py3-none-any.whl"))
+    assert answer.status_code == 200, answer.text
+    files = admin.get("/v1/repos/py/packages/foo-bar-baz/versions/1.0").json["artifacts"]
+    assert {f["filename"] for f in files} == {
+        "foo_bar_baz-1.0-py3-none-any.whl",
+        "foo_bar_baz-1.0-py3-none-any.whl.metadata",
+    }
+
+
+def test_wrong_digest(admin, repo, services, tmp_path):
+    data = wheel_bytes(tmp_path)
+    answer = post(admin, *form(data, "foo_bar_baz-1.0-py3-none-any.whl", sha256_digest="0" * 64))
+    assert answer.status_code == 400
+    assert "digest" in answer.status.lower()
+    assert_nothing_stored(admin, services)
+
+
+def test_filename_not_matching_metadata(admin, repo, services, tmp_path):
+    data = wheel_bytes(tmp_path, metadata=metadata_text(version="2.0").encode())
+    answer = post(admin, *form(data, "foo_bar_baz-1.0-py3-none-any.whl"))
+    assert answer.status_code == 400
+    assert answer.json["message"]
+    assert_nothing_stored(admin, services)
+
+
+def test_corrupt_zip(admin, repo, services):
+    data = b"PK\x03\x04 this is not a zip"
+    answer = post(admin, *form(data, "foo_bar_baz-1.0-py3-none-any.whl"))
+    assert answer.status_code == 400
+    assert_nothing_stored(admin, services)
+
+
+@pytest.mark.parametrize("filename", ["../foo_bar_baz-1.0-py3-none-any.whl", "a/b.whl", "x\\y.whl"])
+def test_path_traversal_in_filename(admin, repo, services, tmp_path, filename):
+    data = wheel_bytes(tmp_path)
+    answer = post(admin, *form(data, filename))
+    assert answer.status_code == 400
+    assert_nothing_stored(admin, services)
+
+
+def test_oversize_is_413(admin, repo, services, monkeypatch, new_client):
+    monkeypatch.setenv("ARTIFORTRESS_PYPI_MAX_UPLOAD_MB", "1")
+    client = new_client()  # the plugin reads its limit when the app is built
+    body, content_type = form(b"x" * (2 * 1024 * 1024), "foo_bar_baz-1.0-py3-none-any.whl")
+    answer = client.simulate_request(
+        "POST", URL, headers=admin.headers({"Content-Type": content_type}), body=body
+    )
+    assert answer.status_code == 413
+    assert_nothing_stored(admin, services)
+
+
+def test_reader_cannot_upload(admin, api_factory, repo, tmp_path):
+    admin.post("/v1/users", {"name": "reader"})
+    admin.put("/v1/repos/py/bindings/reader", {"roles": ["read"]})
+    reader = api_factory.as_user("reader")
+    data = wheel_bytes(tmp_path)
+    assert post(reader, *form(data, "foo_bar_baz-1.0-py3-none-any.whl")).status_code == 403
+
+
+def test_second_sdist_per_release_is_refused(admin, repo, tmp_path):
+    first = make_sdist(tmp_path).read_bytes()
+    ok = post(admin, *form(first, "foo_bar_baz-1.0.tar.gz", filetype="sdist"))
+    assert ok.status_code == 200, ok.text
+    second = make_sdist(tmp_path, filename="foo_bar_baz-1.0.zip").read_bytes()
+    refused = post(admin, *form(second, "foo_bar_baz-1.0.zip", filetype="sdist"))
+    assert refused.status_code == 400
+    assert "sdist" in refused.json["message"]
+
+
+def test_wheel_with_traversal_member_is_refused(admin, repo, services, tmp_path):
+    data = wheel_bytes(tmp_path, extra_members={"../../evil.py": b"x"})
+    answer = post(admin, *form(data, "foo_bar_baz-1.0-py3-none-any.whl"))
+    assert answer.status_code == 400
+    assert_nothing_stored(admin, services)
+    assert zipfile.is_zipfile(io.BytesIO(data)), "the refusal is about the member, not the zip"
