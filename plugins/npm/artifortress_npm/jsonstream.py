@@ -22,16 +22,8 @@ Path = tuple[str | int, ...]
 _SPECIAL = re.compile(rb'["\\\x00-\x1f]')
 _NON_WS = re.compile(rb"[^ \t\r\n]")
 _LITERAL = re.compile(rb"[-+0-9.eEa-z]*")
-_SIMPLE_ESCAPES = {
-    ord('"'): b'"',
-    ord("\\"): b"\\",
-    ord("/"): b"/",
-    ord("b"): b"\b",
-    ord("f"): b"\f",
-    ord("n"): b"\n",
-    ord("r"): b"\r",
-    ord("t"): b"\t",
-}
+# JSON's two-character escapes: the byte after the backslash -> what it stands for.
+_SIMPLE_ESCAPES = {ord(k): v.encode() for k, v in zip('"\\/bfnrt', '"\\/\b\f\n\r\t', strict=True)}
 _HEX = re.compile(rb"[0-9a-fA-F]{4}")
 _MAX_LITERAL = 512
 
