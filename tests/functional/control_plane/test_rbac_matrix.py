@@ -168,7 +168,12 @@ def _v1_routes(services, *, data_plane: bool) -> list[tuple[str, str, Any]]:
 def test_every_v1_route_has_a_row(services):
     """A control-plane route added to the table without a row in MATRIX (or a stale row) fails."""
     live = {(method, path) for method, path, _ in _v1_routes(services, data_plane=False)}
-    assert set(MATRIX) == live
+    missing = sorted(live - set(MATRIX))
+    assert missing == [], (
+        "add a MATRIX row (statuses per caller kind) for each of these routes, or, for a "
+        "data-plane route guarded by a repository permission, put its tag in DATA_PLANE_TAGS"
+    )
+    assert sorted(set(MATRIX) - live) == [], "these MATRIX rows name no route any more"
     for row in MATRIX.values():
         for statuses in row.statuses.values():
             assert len(statuses) == len(CALLERS)
