@@ -1,4 +1,4 @@
-"""HTTP details of moving blobs: reading request bodies in bounded chunks, ranges, validators.
+"""HTTP details of serving blobs: single byte ranges and validators (ETag, Last-Modified).
 
 Ranges and conditional requests follow RFC 9110: one ``bytes`` range is
 served as 206, several are answered with the whole body (200), a range
@@ -13,57 +13,21 @@ import dataclasses
 import datetime as dt
 import email.utils
 import re
-from collections.abc import Iterator
-from typing import Any
 
-import falcon
-
-from artifortress.blobs.store import CHUNK_SIZE, IncompleteBody, PartTooLarge
+from artifortress.blobs.wsgibody import body_chunks, declared_length
 from artifortress.errors import RangeNotSatisfiable
 
+# The request-body readers lived here first; plugin code imports them from here.
+__all__ = [
+    "ByteRange",
+    "body_chunks",
+    "declared_length",
+    "none_match",
+    "parse_range",
+    "range_applies",
+]
+
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-def declared_length(req: falcon.Request, limit: int, what: str) -> int | None:
-    """``Content-Length`` if any; 413 at once when it announces more than *limit*."""
-    length = req.content_length
-    if length is not None and length > limit:
-        raise PartTooLarge(f"the {what} is {length} bytes; the limit is {limit}")
-    return length
-
-
-def body_chunks(req: falcon.Request, limit: int, what: str) -> Iterator[bytes]:
-    """The request body in chunks of at most 1 MiB, never more than *limit* bytes in all.
-
-    A body that ends early (the client went away) raises IncompleteBody
-    instead of passing for a complete one.  Call :func:`declared_length` first
-    so an oversized announcement fails before anything is written.
-    """
-    length = req.content_length
-    stream: Any = req.bounded_stream if length is not None else req.stream
-    received = 0
-    while length is None or received < length:
-        want = CHUNK_SIZE if length is None else min(CHUNK_SIZE, length - received)
-        try:
-            data = stream.read(want)
-        except (OSError, ValueError) as exc:  # connection reset, gunicorn's NoMoreData
-            raise _incomplete(received, length) from exc
-        if not data:
-            if length is not None:
-                raise _incomplete(received, length)
-            return
-        received += len(data)
-        if received > limit:
-            raise PartTooLarge(f"the {what} exceeds the limit of {limit} bytes")
-        yield data
-
-
-def _incomplete(received: int, length: int | None) -> IncompleteBody:
-    expected = f" of {length}" if length is not None else ""
-    return IncompleteBody(
-        f"the request body ended after {received}{expected} bytes; nothing was stored",
-        received=received,
-    )
 
 
 @dataclasses.dataclass(frozen=True)

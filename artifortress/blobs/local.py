@@ -30,6 +30,7 @@ from pathlib import Path
 
 from artifortress.blobs.digests import Hasher, fan_out
 from artifortress.blobs.files import FileRange, fsync_dir, make_dirs, unlink_quietly, write_all
+from artifortress.blobs.pipeline import hash_and_write
 from artifortress.blobs.store import (
     CHUNK_SIZE,
     BlobInfo,
@@ -280,11 +281,7 @@ class LocalBlobStore:
 
 
 def _receive(fd: int, chunks: Iterable[bytes]) -> BlobInfo:
-    hasher = Hasher()
-    for chunk in chunks:
-        hasher.update(chunk)
-        write_all(fd, chunk)
-    return hasher.info()
+    return hash_and_write(fd, chunks)
 
 
 def _hash_files(files: list[io.FileIO], out_fd: int | None) -> BlobInfo:

@@ -5,17 +5,12 @@ from __future__ import annotations
 import falcon
 
 from artifortress.blobs import sessions
-from artifortress.blobs.digests import hex_of, parse_digest
-from artifortress.blobs.httpio import (
-    body_chunks,
-    declared_length,
-    none_match,
-    parse_range,
-    range_applies,
-)
-from artifortress.blobs.models import Blob, UploadSession
+from artifortress.blobs.digests import parse_digest
+from artifortress.blobs.download import Presentation, send_blob
+from artifortress.blobs.models import UploadSession
 from artifortress.blobs.services import blob_to_json, find_linked_blob
 from artifortress.blobs.store import BlobStore, InvalidParts
+from artifortress.blobs.wsgibody import body_chunks, declared_length
 from artifortress.http.body import json_body, send_json
 from artifortress.http.permissions import requires
 from artifortress.rbac.permissions import Permission
@@ -141,54 +136,17 @@ class BlobResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, digest: str) -> None:
         """Download a blob the repository holds; single ranges and conditional requests."""
-        _serve(req, resp, digest, with_body=True)
+        _serve(req, resp, digest)
 
     @requires(Permission.READ)
     def on_head(self, req: falcon.Request, resp: falcon.Response, repo: str, digest: str) -> None:
         """A blob's headers (size, ETag, ranges) without its bytes."""
-        _serve(req, resp, digest, with_body=False)
+        _serve(req, resp, digest)
 
 
-def _serve(req: falcon.Request, resp: falcon.Response, raw_digest: str, *, with_body: bool) -> None:
+def _serve(req: falcon.Request, resp: falcon.Response, raw_digest: str) -> None:
     ctx = req.context
     blob = find_linked_blob(ctx.db, ctx.repo, parse_digest(raw_digest))
-    etag = f'"{blob.digest}"'
-    resp.etag = etag
-    resp.last_modified = blob.created_at
-    resp.cache_control = ["private", "max-age=31536000", "immutable"]
-    if none_match(req.get_header("If-None-Match"), etag):
-        resp.status = falcon.HTTP_304
-        return
-    if with_body and _redirect(req, resp, blob):
-        return
-    resp.accept_ranges = "bytes"
-    resp.content_type = "application/octet-stream"
-    resp.set_header("X-Checksum-Sha256", hex_of(blob.digest))
-    window = None
-    if range_applies(req.get_header("If-Range"), etag, blob.created_at):
-        window = parse_range(req.get_header("Range"), blob.size)
-    start, length = (window.start, window.length) if window else (0, blob.size)
-    if window is not None:
-        resp.status = falcon.HTTP_206
-        resp.content_range = (window.start, window.end, blob.size)
-    resp.content_length = length
-    if not with_body:
-        return
-    if length == 0:
-        resp.data = b""
-        return
-    # Opened here, so an unreachable store is a clean 503 before any byte is sent.
-    resp.stream = _store(req).open(blob.digest, start, length)
-
-
-def _redirect(req: falcon.Request, resp: falcon.Response, blob: Blob) -> bool:
-    """Send the client to a short-lived presigned URL, when configured and supported."""
-    settings = req.context.services.settings
-    if not settings.s3_presign_downloads:
-        return False
-    url = _store(req).presigned_url(blob.digest, int(settings.s3_presign_ttl))
-    if url is None:
-        return False
-    resp.status = falcon.HTTP_307
-    resp.location = url
-    return True
+    settings = ctx.services.settings
+    presign = int(settings.s3_presign_ttl) if settings.s3_presign_downloads else None
+    send_blob(req, resp, _store(req), blob, Presentation(presign_ttl=presign))
