@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -50,22 +51,24 @@ def _read_json(req: falcon.Request) -> Any:
     except RecursionError:
         # A megabyte of "[" nests deeper than the parser can recurse: bad input, not a 500.
         raise BadRequest("the JSON body is nested too deeply") from None
-    if _has_nul(doc):
-        raise BadRequest(NUL_MESSAGE)
+    if _has_unstorable_text(doc):
+        raise BadRequest(UNSTORABLE_MESSAGE)
     return doc
 
 
-#: PostgreSQL cannot store NUL in text; refusing it up front keeps bad input a 400.
-NUL_MESSAGE = "strings must not contain NUL (U+0000) characters"
+#: NUL, which PostgreSQL cannot store in text, and lone surrogates (JSON allows
+#: "\ud800"), which no database driver can encode: refused up front, they stay a 400.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_MESSAGE = "strings must not contain NUL (U+0000) or unpaired surrogates"
 
 
-def _has_nul(doc: Any) -> bool:
-    """True if any string (key or value) in the parsed JSON document contains NUL."""
+def _has_unstorable_text(doc: Any) -> bool:
+    """True if any string (key or value) of the parsed JSON document cannot be stored."""
     stack = [doc]
     while stack:  # iterative: the document may nest up to the parser's limit
         item = stack.pop()
         if isinstance(item, str):
-            if "\x00" in item:
+            if _UNSTORABLE.search(item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
@@ -76,12 +79,12 @@ def _has_nul(doc: Any) -> bool:
 
 
 def reject_nul_params(req: falcon.Request, params: dict[str, Any]) -> None:
-    """400 when a URL path or query parameter contains NUL (``%00``)."""
+    """400 when a URL path or query parameter contains NUL (``%00``) or a lone surrogate."""
     values: list[Any] = [*params.values(), *req.params.values()]
     for value in values:
         texts = value if isinstance(value, list) else [value]
-        if any(isinstance(text, str) and "\x00" in text for text in texts):
-            raise BadRequest(f"URL parameters: {NUL_MESSAGE}")
+        if any(isinstance(text, str) and _UNSTORABLE.search(text) for text in texts):
+            raise BadRequest(f"URL parameters: {UNSTORABLE_MESSAGE}")
 
 
 def _validated(validator: jsonschema.Draft202012Validator, doc: Any) -> Any:

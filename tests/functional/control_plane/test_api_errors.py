@@ -60,6 +60,8 @@ BAD_REQUESTS = [
     ("POST", "/v1/repos", {"key": "x", "format": "generic", "description": "\u0000"}, 400, None),
     ("PATCH", "/v1/repos/libs", {"description": "a\u0000b"}, 400, "bad_request"),
     ("PATCH", "/v1/repos/libs", {"description": "ok", "\u0000": 1}, 400, "bad_request"),
+    ("POST", "/v1/tokens", b'{"name": "a\\ud800b"}', 400, "bad_request"),  # lone surrogate
+    ("PATCH", "/v1/repos/libs", b'{"description": "\\udfff"}', 400, "bad_request"),
     ("GET", "/v1/repos/li%00bs", None, 400, "bad_request"),
     ("PUT", "/v1/repos/libs/bindings/b%00b", {"roles": ["read"]}, 400, "bad_request"),
     ("DELETE", "/v1/tokens/ab%00cd", None, 400, "bad_request"),
