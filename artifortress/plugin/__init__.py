@@ -34,6 +34,7 @@ from artifortress.plugin.views import (
     NewFile,
     PackageInfo,
     RepoInfo,
+    TokenInfo,
     VersionInfo,
 )
 from artifortress.rbac.permissions import Permission
@@ -58,6 +59,7 @@ __all__ = [
     "Rendered",
     "RepoInfo",
     "ServiceUnavailable",
+    "TokenInfo",
     "Unauthenticated",
     "UnsupportedMediaType",
     "ValidationFailed",

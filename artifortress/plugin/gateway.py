@@ -14,13 +14,17 @@ from typing import Any
 import falcon
 from sqlalchemy import select
 
-from artifortress.auth.principal import Principal
+from artifortress.auth import services as auth
+from artifortress.auth import users
+from artifortress.auth.models import Token
+from artifortress.auth.principal import Caller, Principal
+from artifortress.auth.tokens import parse_token
 from artifortress.blobs import services as blobs
 from artifortress.blobs.download import Presentation, send_blob
 from artifortress.blobs.httpio import body_chunks, declared_length
 from artifortress.blobs.store import Expectation
 from artifortress.documents.services import Rendered, rendered
-from artifortress.errors import Conflict, NotFound
+from artifortress.errors import Conflict, NotFound, Unauthenticated
 from artifortress.formats import normalize_name
 from artifortress.http.context import RequestContext
 from artifortress.http.permissions import authorize
@@ -30,6 +34,7 @@ from artifortress.plugin.views import (
     NewFile,
     PackageInfo,
     RepoInfo,
+    TokenInfo,
     VersionInfo,
 )
 from artifortress.rbac.permissions import Permission
@@ -236,6 +241,54 @@ class Gateway:
             raise NotFound(f"no package {name!r} in {repo.key}")
         labels.delete_label(self._ctx.db, self._ctx.caller, self._repo(repo), package, label)
 
+    # -- tokens (for protocols with their own login, such as npm) -------------------
+
+    def issue_token(
+        self, name: str, *, read_only: bool = False, as_principal: Principal | None = None
+    ) -> tuple[TokenInfo, str]:
+        """A new token for the caller (or *as_principal*), never wider than theirs; audited.
+
+        Returns the token's view and its secret, which is shown only this once.
+        """
+        principal = as_principal or self.principal
+        if principal.is_anonymous:
+            raise Unauthenticated("log in first")
+        db = self._ctx.db
+        user = users.get_user(db, principal.tenant_id, principal.name)
+        caller = Caller(principal, self._ctx.request_id, self._ctx.client_addr)
+        token, secret = auth.issue_token(
+            db,
+            caller,
+            user,
+            self._ctx.services.token_policy,
+            name=name,
+            read_only=read_only,
+            repo_scopes=sorted(principal.repo_scopes)
+            if principal.repo_scopes is not None
+            else None,
+        )
+        return _token_info(token), secret
+
+    def authenticate(self, user: str, secret: str) -> Principal:
+        """The principal of *secret* if it is a valid token of *user* (a password check)."""
+        principal = self._ctx.services.authenticator.authenticate(secret)
+        if principal.name != user:
+            raise Unauthenticated("the token does not belong to this user")
+        return principal
+
+    def tokens(self) -> list[TokenInfo]:
+        """The caller's tokens."""
+        if self.principal.user_id is None:
+            raise Unauthenticated("log in first")
+        return [_token_info(t) for t in auth.list_tokens(self._ctx.db, self.principal.user_id)]
+
+    def revoke_token(self, token: str) -> None:
+        """Revoke one of the caller's tokens, given its id or the token itself."""
+        parsed = parse_token(token)
+        key_id = parsed[0] if parsed is not None else token
+        revoked = auth.revoke_token(self._ctx.db, self._ctx.caller, key_id)
+        self._ctx.services.authenticator.forget(revoked.key_id)
+
     # -- stored renderings ---------------------------------------------------------
 
     def rendered(
@@ -322,6 +375,18 @@ def _not_modified(req: falcon.Request, doc: Rendered) -> bool:
     since = req.get_header_as_datetime("If-Modified-Since")
     return since is not None and doc.last_modified.replace(microsecond=0) <= since.replace(
         tzinfo=dt.UTC
+    )
+
+
+def _token_info(token: Token) -> TokenInfo:
+    return TokenInfo(
+        id=token.key_id,
+        name=token.name,
+        read_only=token.read_only,
+        repos=tuple(token.repo_scopes) if token.repo_scopes is not None else None,
+        created_at=token.created_at,
+        expires_at=token.expires_at,
+        revoked=token.revoked_at is not None,
     )
 
 

@@ -73,3 +73,16 @@ class VersionInfo:
 class PackageInfo:
     name: str
     display_name: str
+
+
+@dataclasses.dataclass(frozen=True)
+class TokenInfo:
+    """A personal access token as its owner may see it (never the secret)."""
+
+    id: str
+    name: str
+    read_only: bool
+    repos: tuple[str, ...] | None
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked: bool

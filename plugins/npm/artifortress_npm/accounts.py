@@ -1,0 +1,114 @@
+"""npm's account endpoints mapped onto the core's personal access tokens.
+
+``npm login`` (legacy CouchDB flow) takes the user name and, as password, a
+valid personal access token of that user, and returns a new token no wider
+than it; web login answers 404 so npm falls back to that flow.
+"""
+
+from __future__ import annotations
+
+import json
+
+import falcon
+
+from artifortress.plugin import (
+    BadRequest,
+    Gateway,
+    NotFound,
+    TokenInfo,
+    authenticated,
+    public,
+)
+
+MAX_BODY = 64 * 1024
+
+
+def _json_body(req: falcon.Request) -> dict[str, object]:
+    raw = req.bounded_stream.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise BadRequest("request body too large")
+    try:
+        doc = json.loads(raw or b"{}")
+    except ValueError:
+        raise BadRequest("the body is not valid JSON") from None
+    if not isinstance(doc, dict):
+        raise BadRequest("the body must be a JSON object")
+    return doc
+
+
+class LegacyLoginResource:
+    @public
+    def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, user: str) -> None:
+        """``npm login``: user name plus a personal access token as password -> a new token."""
+        body = _json_body(req)
+        name, password = body.get("name", user), body.get("password")
+        if not isinstance(name, str) or not isinstance(password, str) or name != user:
+            raise BadRequest("send the user name and a personal access token as password")
+        gateway = Gateway(req)
+        principal = gateway.authenticate(name, password)
+        _info, secret = gateway.issue_token("npm login", as_principal=principal)
+        resp.status = falcon.HTTP_201
+        resp.media = {"ok": True, "id": f"org.couchdb.user:{name}", "token": secret}
+
+
+class WebLoginResource:
+    @public
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Web login is not offered: a 404 makes npm fall back to the legacy prompts."""
+        raise NotFound("web login is not supported; npm falls back to user name and token")
+
+
+class WhoAmIResource:
+    @authenticated
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """``npm whoami``."""
+        resp.media = {"username": Gateway(req).principal.name}
+
+
+class LogoutResource:
+    @authenticated
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, token: str) -> None:
+        """``npm logout`` revokes the token it was using."""
+        Gateway(req).revoke_token(token)
+        resp.media = {"ok": True}
+
+
+def _token_json(token: TokenInfo, secret: str | None = None) -> dict[str, object]:
+    return {
+        "token": secret or f"afpat_{token.id}_…",
+        "key": token.id,
+        "cidr_whitelist": None,
+        "readonly": token.read_only,
+        "automation": False,
+        "created": token.created_at.isoformat(),
+        "updated": token.created_at.isoformat(),
+    }
+
+
+class TokensResource:
+    @authenticated
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """``npm token list``: the caller's live tokens."""
+        live = [t for t in Gateway(req).tokens() if not t.revoked]
+        resp.media = {"objects": [_token_json(t) for t in live], "total": len(live), "urls": {}}
+
+    @authenticated
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """``npm token create``: the password is checked as a token of the caller."""
+        gateway = Gateway(req)
+        body = _json_body(req)
+        password = body.get("password")
+        if not isinstance(password, str):
+            raise BadRequest("npm token create needs your token as password")
+        gateway.authenticate(gateway.principal.name, password)
+        info, secret = gateway.issue_token("npm token create", read_only=bool(body.get("readonly")))
+        resp.status = falcon.HTTP_201
+        resp.media = _token_json(info, secret)
+
+
+class TokenResource:
+    @authenticated
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, key: str) -> None:
+        """``npm token revoke``."""
+        Gateway(req).revoke_token(key)
+        resp.status = falcon.HTTP_204

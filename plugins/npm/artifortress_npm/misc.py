@@ -1,0 +1,119 @@
+"""Ping, the registry root, dist-tags, search and the audit endpoints."""
+
+from __future__ import annotations
+
+import falcon
+
+from artifortress.plugin import Gateway, NotFound, Permission, public, requires
+from artifortress_npm import stored
+from artifortress_npm.audit import bulk_advisories, quick_audit, read_audit_body
+from artifortress_npm.dist_tags import parse_dist_tag_body, remove_dist_tag, set_dist_tag
+from artifortress_npm.names import split_dist_tags_path
+from artifortress_npm.protocol import translated
+from artifortress_npm.publishing import sync_tags
+from artifortress_npm.search import hit_from_manifest, parse_search_query, render_search
+
+MAX_AUDIT_BODY = 16 * 1024 * 1024
+
+
+class PingResource:
+    @public
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """``npm ping``."""
+        resp.media = {}
+
+
+class RootResource:
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """The registry root, as CouchDB answers it (npm publish reads it first)."""
+        resp.media = {"db_name": repo}
+
+
+class DistTagsResource:
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """``npm dist-tag ls``."""
+        gateway = Gateway(req)
+        name, _tag = self._split(path)
+        state = stored.load_state(gateway, gateway.repo, name)
+        if state is None:
+            raise NotFound(f"package {name} not found")
+        resp.media = dict(state.dist_tags)
+
+    @requires(Permission.WRITE)
+    def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """``npm dist-tag add`` (the body is a JSON string: the version)."""
+        self._change(req, resp, path, remove=False)
+
+    on_post = on_put
+
+    @requires(Permission.WRITE)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """``npm dist-tag rm``."""
+        self._change(req, resp, path, remove=True)
+
+    @staticmethod
+    def _split(path: str) -> tuple[str, str | None]:
+        with translated():
+            return split_dist_tags_path("/" + path)
+
+    def _change(
+        self, req: falcon.Request, resp: falcon.Response, path: str, *, remove: bool
+    ) -> None:
+        gateway = Gateway(req)
+        name, tag = self._split(path)
+        state = stored.load_state(gateway, gateway.repo, name)
+        if state is None or tag is None:
+            raise NotFound(f"package {name} or tag not found")
+        with translated():
+            if remove:
+                wanted = remove_dist_tag(state, tag)
+            else:
+                wanted = set_dist_tag(
+                    state, tag, parse_dist_tag_body(req.bounded_stream.read(4096))
+                )
+        sync_tags(gateway, gateway.repo, name, current=state.dist_tags, wanted=wanted)
+        resp.media = wanted
+
+
+class SearchResource:
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """``npm search``: names, descriptions and keywords of this registry's packages."""
+        gateway = Gateway(req)
+        with translated():
+            query = parse_search_query({k: str(v) for k, v in req.params.items()})
+        hits = []
+        for package in gateway.packages(gateway.repo):
+            state = stored.load_state(gateway, gateway.repo, package.name)
+            latest = state.versions.get(state.dist_tags.get("latest", "")) if state else None
+            if latest is None:
+                continue
+            text = " ".join(
+                [
+                    package.name,
+                    str(latest.manifest.get("description", "")),
+                    " ".join(map(str, latest.manifest.get("keywords") or [])),
+                ]
+            ).lower()
+            if query.text.lower() in text:
+                hits.append(hit_from_manifest(package.name, latest.manifest, date=latest.published))
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = render_search(hits[query.offset : query.offset + query.size], len(hits))
+
+
+class AuditResource:
+    def __init__(self, quick: bool) -> None:
+        self._quick = quick
+
+    @requires(Permission.READ)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """``npm audit``: no advisories are known here (the bulk body arrives gzip-compressed)."""
+        raw = req.bounded_stream.read(MAX_AUDIT_BODY + 1)
+        with translated():
+            body = read_audit_body(
+                raw, content_encoding=req.get_header("Content-Encoding"), max_size=MAX_AUDIT_BODY
+            )
+        resp.content_type = falcon.MEDIA_JSON
+        resp.data = quick_audit(body) if self._quick else bulk_advisories(body)

@@ -1,0 +1,136 @@
+"""Package URLs: ``/{name}`` (packument), ``/{name}/{version|tag}``, tarballs, unpublish.
+
+Packuments are built once per change and stored (both the full and the
+abbreviated form, with different ETags), never rebuilt or copied per request.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from artifortress.plugin import Gateway, NotFound, Permission, RepoInfo, requires
+from artifortress_npm import stored
+from artifortress_npm.names import parse_target, split_path, version_from_tarball_filename
+from artifortress_npm.packument import (
+    ABBREVIATED_MEDIA_TYPE,
+    FULL_MEDIA_TYPE,
+    build_packument,
+    resolve_spec,
+    version_json,
+    wants_abbreviated,
+)
+from artifortress_npm.protocol import translated
+from artifortress_npm.publishing import max_publish_bytes, put_package
+from artifortress_npm.state import PackageState
+
+
+def registry_base(gateway: Gateway, repo: str) -> str:
+    return gateway.public_url(f"npm/{repo}")
+
+
+def _state(gateway: Gateway, name: str) -> PackageState:
+    state = stored.load_state(gateway, gateway.repo, name)
+    if state is None or not state.versions:
+        raise NotFound(f"package {name} not found")
+    return state
+
+
+class PackageResource:
+    def __init__(self) -> None:
+        self._max_publish = max_publish_bytes()
+
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """Packument, one version's manifest, or a tarball."""
+        gateway = Gateway(req)
+        with translated():
+            npm_path = split_path(path)
+            target = parse_target(npm_path.rest)
+        if target.kind == "packument":
+            _send_packument(req, resp, gateway, npm_path.name, repo)
+        elif target.kind == "spec":
+            state = _state(gateway, npm_path.name)
+            version = resolve_spec(state, target.spec or "")
+            if version is None:
+                raise NotFound(f"version {target.spec} of {npm_path.name} not found")
+            resp.content_type = falcon.MEDIA_JSON
+            resp.data = version_json(state, version, registry_base(gateway, repo))
+        elif target.kind == "tarball":
+            _send_tarball(resp, gateway, npm_path.name, target.filename or "")
+        else:
+            raise NotFound("not found")
+
+    on_head = on_get
+
+    @requires(Permission.WRITE)
+    def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """Publish, or update metadata (deprecate, unpublish versions, dist-tags)."""
+        gateway = Gateway(req)
+        with translated():
+            npm_path = split_path(path)
+            target = parse_target(npm_path.rest)
+        if target.kind not in ("packument", "rev"):
+            raise NotFound("not found")
+        put_package(
+            req, gateway, npm_path.name, with_rev=target.kind == "rev", limit=self._max_publish
+        )
+        resp.status = falcon.HTTP_201 if target.kind == "packument" else falcon.HTTP_200
+        resp.media = {"ok": True, "id": npm_path.name}
+
+    @requires(Permission.WRITE)
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """Unpublish: a tarball (one version) or the whole package (``/{name}/-rev/{rev}``)."""
+        gateway = Gateway(req)
+        with translated():
+            npm_path = split_path(path)
+            target = parse_target(npm_path.rest)
+        name = npm_path.name
+        if target.kind == "tarball":
+            version = version_from_tarball_filename(name, target.filename or "")
+            if version is not None and gateway.version(gateway.repo, name, version) is not None:
+                gateway.delete_version(gateway.repo, name, version)  # usually gone already
+        elif target.kind == "rev":
+            _unpublish_all(gateway, gateway.repo, name)
+        else:
+            raise NotFound("not found")
+        resp.media = {"ok": True}
+
+
+def _send_packument(
+    req: falcon.Request, resp: falcon.Response, gateway: Gateway, name: str, repo: str
+) -> None:
+    base = registry_base(gateway, repo)
+    if req.get_param("write") == "true":  # the unpublish/deprecate flow wants it fresh
+        resp.content_type = FULL_MEDIA_TYPE
+        resp.data = build_packument(_state(gateway, name), base).full.body
+        return
+    abbreviated = wants_abbreviated(req.get_header("Accept"))
+    media_type = ABBREVIATED_MEDIA_TYPE if abbreviated else FULL_MEDIA_TYPE
+
+    def build() -> bytes:
+        built = build_packument(_state(gateway, name), base)
+        return built.abbreviated.body if abbreviated else built.full.body
+
+    key = f"packument:{name}:{'abbreviated' if abbreviated else 'full'}:{base}"
+    doc = gateway.rendered(gateway.repo, key, package=name, content_type=media_type, build=build)
+    gateway.send_rendered(resp, doc)
+
+
+def _send_tarball(resp: falcon.Response, gateway: Gateway, name: str, filename: str) -> None:
+    version = version_from_tarball_filename(name, filename)
+    found = gateway.version(gateway.repo, name, version) if version else None
+    artifact = found.artifact(filename) if found is not None else None
+    if artifact is None:
+        raise NotFound(f"tarball {filename} not found")
+    gateway.send_file(resp, gateway.repo, artifact.digest, media_type="application/octet-stream")
+
+
+def _unpublish_all(gateway: Gateway, repo: RepoInfo, name: str) -> None:
+    """Tombstone every live version; the numbers stay used forever."""
+    versions = gateway.versions(repo, name)
+    if not versions:
+        raise NotFound(f"package {name} not found")
+    for tag in gateway.labels(repo, name):
+        gateway.delete_label(repo, name, tag)
+    for version in versions:
+        gateway.delete_version(repo, name, version.version)

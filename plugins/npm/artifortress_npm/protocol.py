@@ -1,0 +1,39 @@
+"""npm's error shape (``{"error": message}``) and the translation of the pure modules' errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import falcon
+
+from artifortress.plugin import ArtifortressError, BadRequest, PayloadTooLarge
+from artifortress_npm.errors import NpmError
+
+
+def render_error(req: falcon.Request, resp: falcon.Response, error: ArtifortressError) -> None:
+    """The npm format's error renderer: npm prints ``error`` (and ``reason``) to the user."""
+    resp.status = error.status
+    resp.content_type = falcon.MEDIA_JSON
+    resp.text = json.dumps(
+        {
+            "error": error.message,
+            "reason": error.message,
+            "code": error.code,
+            "request_id": getattr(req.context, "request_id", None),
+        }
+    )
+
+
+@contextmanager
+def translated() -> Iterator[None]:
+    """NpmError -> the core's errors, keeping message and status."""
+    try:
+        yield
+    except NpmError as exc:
+        error: ArtifortressError = (
+            PayloadTooLarge(exc.message) if exc.status == 413 else BadRequest(exc.message)
+        )
+        error.status = exc.status
+        raise error from None

@@ -1,0 +1,165 @@
+"""``PUT /{name}``: a publish (tarball attached) or a metadata update (deprecate, unpublish, tags).
+
+The body streams through the incremental JSON parser; attachments are
+base64-decoded into scratch files as they arrive, so memory stays bounded
+whatever the tarball's size.  Every check runs before anything is stored.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import falcon
+
+from artifortress.plugin import BlobRef, Gateway, NewFile, NotFound, RepoInfo
+from artifortress_npm import stored
+from artifortress_npm.manifest import (
+    check_publish,
+    check_tarball_manifest,
+    has_attachments,
+    new_version,
+)
+from artifortress_npm.metadata import MetadataChanges, check_metadata_update
+from artifortress_npm.names import tarball_filename
+from artifortress_npm.protocol import translated
+from artifortress_npm.publish_body import PublishBody, parse_publish_body
+from artifortress_npm.state import PackageState
+from artifortress_npm.tarball import inspect_tarball, verify_declared
+from artifortress_npm.transitions import after_metadata_update, after_publish
+
+CHUNK = 1024 * 1024
+MAX_PUBLISH_ENV = "ARTIFORTRESS_NPM_MAX_PUBLISH_MB"
+
+
+def max_publish_bytes() -> int:
+    """The largest publish body (default 1 GiB; Verdaccio's 10 MB is a common complaint)."""
+    raw = os.environ.get(MAX_PUBLISH_ENV, "1024")
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{MAX_PUBLISH_ENV}={raw!r} is invalid: expected a number of MiB")
+    return int(raw) * 1024 * 1024
+
+
+def put_package(
+    req: falcon.Request, gateway: Gateway, name: str, *, with_rev: bool, limit: int
+) -> None:
+    """Handle ``PUT /{name}`` and ``PUT /{name}/-rev/{rev}``."""
+    repo = gateway.repo
+    with tempfile.TemporaryDirectory(prefix="artifortress-npm-") as scratch:
+        body = _receive(req, Path(scratch), limit)
+        state = stored.load_state(gateway, repo, name)
+        if has_attachments(body.document):
+            _publish(gateway, repo, name, body, state, Path(scratch))
+            return
+    if state is None:
+        raise NotFound(f"package {name} not found")
+    with translated():
+        changes = check_metadata_update(name, body.document, state, allow_unpublish=with_rev)
+    apply_changes(gateway, repo, name, state, changes)
+
+
+def _receive(req: falcon.Request, scratch: Path, limit: int) -> PublishBody:
+    files: dict[str, IO[bytes]] = {}
+
+    def sink(attachment: str) -> IO[bytes]:
+        files[attachment] = (scratch / f"attachment-{len(files)}").open("wb")
+        return files[attachment]
+
+    try:
+        with translated():
+            body = parse_publish_body(
+                req.bounded_stream, sink, content_length=req.content_length, max_body_size=limit
+            )
+    finally:
+        for handle in files.values():
+            handle.close()
+    return body
+
+
+def _attachment_path(scratch: Path, body: PublishBody, attachment: str) -> Path:
+    index = list(body.attachments).index(attachment)
+    return scratch / f"attachment-{index}"
+
+
+def _publish(
+    gateway: Gateway,
+    repo: RepoInfo,
+    name: str,
+    body: PublishBody,
+    state: PackageState | None,
+    scratch: Path,
+) -> None:
+    now = datetime.now(UTC)
+    with translated():
+        request = check_publish(name, body.document, state)
+        tarball_path = _attachment_path(scratch, body, request.tarball)
+        tarball = inspect_tarball(tarball_path)
+        check_tarball_manifest(request, tarball.manifest)
+        attachment = body.attachments[request.tarball]
+        verify_declared(
+            request.manifest.get("dist"),
+            tarball.digests,
+            declared_length=attachment.declared_length,
+        )
+        record, normalized = new_version(
+            request, tarball, attachment, published=now, npm_user={"name": gateway.principal.name}
+        )
+    filename = tarball_filename(name, request.version)
+    files = [NewFile(filename, _ingest(gateway, repo, tarball_path), "application/octet-stream")]
+    if request.provenance is not None:
+        blob = _ingest(gateway, repo, _attachment_path(scratch, body, request.provenance))
+        files.append(
+            NewFile(
+                filename.removesuffix(".tgz") + ".sigstore",
+                blob,
+                "application/vnd.dev.sigstore.bundle+json",
+                {"role": "provenance"},
+            )
+        )
+    gateway.publish(
+        repo, name, request.version, files, metadata=stored.record_metadata(record, normalized)
+    )
+    wanted = after_publish(state, name, record, normalized, request.dist_tags, now=now).dist_tags
+    sync_tags(gateway, repo, name, current=gateway.labels(repo, name), wanted=wanted)
+
+
+def _ingest(gateway: Gateway, repo: RepoInfo, path: Path) -> BlobRef:
+    with path.open("rb") as data:
+        return gateway.ingest(repo, _chunks(data))
+
+
+def _chunks(data: IO[bytes]) -> Iterator[bytes]:
+    return iter(lambda: data.read(CHUNK), b"")
+
+
+def apply_changes(
+    gateway: Gateway, repo: RepoInfo, name: str, state: PackageState, changes: MetadataChanges
+) -> None:
+    """Deprecations, unpublished versions (tombstoned) and dist-tags of a metadata update."""
+    for version, message in changes.deprecations.items():
+        gateway.deprecate(repo, name, version, message)
+    for version in sorted(changes.unpublished):
+        gateway.delete_version(repo, name, version)
+    # Unpublishing moves tags off removed versions (latest falls back to the highest left).
+    wanted = after_metadata_update(state, changes, now=datetime.now(UTC)).dist_tags
+    sync_tags(gateway, repo, name, current=state.dist_tags, wanted=wanted)
+
+
+def sync_tags(
+    gateway: Gateway,
+    repo: RepoInfo,
+    name: str,
+    *,
+    current: Mapping[str, Any],
+    wanted: Mapping[str, str],
+) -> None:
+    """Make the package's labels equal *wanted*, touching only what differs."""
+    for tag, version in wanted.items():
+        if current.get(tag) != version:
+            gateway.set_label(repo, name, tag, version)
+    for tag in set(current) - set(wanted):
+        gateway.delete_label(repo, name, tag)

@@ -1,0 +1,128 @@
+"""Bad publishes over HTTP: a clear npm error, and nothing stored."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import tarfile
+
+import pytest
+
+
+def tarball(name: str, version: str) -> bytes:
+    buffer = io.BytesIO()
+    data = json.dumps({"name": name, "version": version}).encode()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        info = tarfile.TarInfo("package/package.json")
+        info.size = len(data)
+        archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def body(name: str, version: str, tgz: bytes, **dist_overrides: object) -> dict:
+    dist = {
+        "shasum": hashlib.sha1(tgz).hexdigest(),
+        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode(),
+        **dist_overrides,
+    }
+    return {
+        "_id": name,
+        "name": name,
+        "dist-tags": {"latest": version},
+        "versions": {version: {"name": name, "version": version, "dist": dist}},
+        "_attachments": {
+            f"{name}-{version}.tgz": {
+                "content_type": "application/octet-stream",
+                "data": base64.b64encode(tgz).decode(),
+                "length": len(tgz),
+            }
+        },
+    }
+
+
+@pytest.fixture
+def repo(make_repo):
+    make_repo("js", format="npm")
+
+
+def put(api, name: str, payload: bytes):
+    return api.client.simulate_request(
+        "PUT",
+        f"/npm/js/{name}",
+        headers=api.headers({"Content-Type": "application/json"}),
+        body=payload,
+    )
+
+
+def nothing_stored(admin) -> bool:
+    return admin.get("/v1/repos/js/packages").json["packages"] == []
+
+
+def test_good_publish_then_packument(admin, repo):
+    doc = body("demo", "1.0.0", tarball("demo", "1.0.0"))
+    assert put(admin, "demo", json.dumps(doc).encode()).status_code == 201
+    packument = admin.get("/npm/js/demo").json
+    assert packument["dist-tags"] == {"latest": "1.0.0"}
+    assert packument["versions"]["1.0.0"]["dist"]["tarball"].endswith(
+        "/npm/js/demo/-/demo-1.0.0.tgz"
+    )
+
+
+def test_integrity_mismatch(admin, repo):
+    doc = body("demo", "1.0.0", tarball("demo", "1.0.0"), integrity="sha512-" + "A" * 86 + "==")
+    answer = put(admin, "demo", json.dumps(doc).encode())
+    assert answer.status_code == 400
+    assert "integrity" in answer.json["error"]
+    assert nothing_stored(admin)
+
+
+def test_name_mismatch_between_url_manifest_and_tarball(admin, repo):
+    doc = body("demo", "1.0.0", tarball("other", "1.0.0"))
+    answer = put(admin, "demo", json.dumps(doc).encode())
+    assert answer.status_code == 400
+    assert nothing_stored(admin)
+    doc = body("demo", "1.0.0", tarball("demo", "1.0.0"))
+    assert put(admin, "another", json.dumps(doc).encode()).status_code == 400
+    assert nothing_stored(admin)
+
+
+def test_malformed_json_and_base64(admin, repo):
+    assert put(admin, "demo", b'{"name": "demo", ').status_code == 400
+    doc = body("demo", "1.0.0", tarball("demo", "1.0.0"))
+    doc["_attachments"]["demo-1.0.0.tgz"]["data"] = "!!!not base64!!!"
+    assert put(admin, "demo", json.dumps(doc).encode()).status_code == 400
+    assert nothing_stored(admin)
+
+
+def test_oversized_body_is_413(admin, repo, monkeypatch, new_client):
+    monkeypatch.setenv("ARTIFORTRESS_NPM_MAX_PUBLISH_MB", "1")
+    client = new_client()
+    big = body("demo", "1.0.0", tarball("demo", "1.0.0") + b"\0" * (2 * 1024 * 1024))
+    answer = client.simulate_request(
+        "PUT",
+        "/npm/js/demo",
+        headers=admin.headers({"Content-Type": "application/json"}),
+        body=json.dumps(big).encode(),
+    )
+    assert answer.status_code == 413
+    assert nothing_stored(admin)
+
+
+def test_metadata_update_cannot_rewrite_manifests(admin, repo):
+    doc = body("demo", "1.0.0", tarball("demo", "1.0.0"))
+    assert put(admin, "demo", json.dumps(doc).encode()).status_code == 201
+    current = admin.get("/npm/js/demo?write=true").json
+    current["versions"]["1.0.0"]["dependencies"] = {"evil": "1.0.0"}
+    answer = put(admin, "demo", json.dumps(current).encode())
+    assert answer.status_code == 400
+    assert "evil" not in json.dumps(admin.get("/npm/js/demo").json)
+
+
+def test_reader_cannot_publish(admin, api_factory, repo):
+    admin.post("/v1/users", {"name": "reader"})
+    admin.put("/v1/repos/js/bindings/reader", {"roles": ["read"]})
+    reader = api_factory.as_user("reader")
+    doc = body("demo", "1.0.0", tarball("demo", "1.0.0"))
+    assert put(reader, "demo", json.dumps(doc).encode()).status_code == 403
