@@ -1,4 +1,4 @@
-"""The real npm CLI (and pnpm) against the real server: publish, install, tags, deprecate, unpublish.
+"""The real npm CLI (and pnpm) against the real server: publish, install, tags, unpublish.
 
 A new user's path through the README: a token from the CLI, an npm repository,
 the two ``.npmrc`` lines, then the everyday commands.
@@ -210,7 +210,8 @@ def test_login_with_token_as_password(client, server):
     )
     assert answer.status_code == 201, answer.text
     new = answer.json()["token"]
-    assert new.startswith("afpat_") and new != client.token
+    assert new.startswith("afpat_")
+    assert new != client.token
     who = requests.get(
         f"{client.registry}-/whoami", headers={"Authorization": f"Bearer {new}"}, timeout=10
     )
