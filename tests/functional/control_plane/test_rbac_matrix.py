@@ -25,7 +25,8 @@ from typing import Any
 import falcon
 import pytest
 
-from artifortress.http.permissions import requirement_of
+from artifortress.http.permissions import AUTHENTICATED, TENANT_ADMIN, requirement_of
+from artifortress.http.permissions import PUBLIC as PUBLIC_REQ
 from artifortress.http.routes import core_routes
 from artifortress.rbac.permissions import Permission
 from artifortress.testing.helpers import Api, ApiFactory
@@ -62,9 +63,22 @@ def _everyone(status: int, anonymous: int = 401) -> tuple[int, ...]:
 #                      anon no-b read write admin promo t-adm ro-adm other
 _TENANT_ADMIN_ONLY = (401, 403, 403, 403, 403, 403, 200, 403, 403)
 _TENANT_ADMIN_CREATES = (401, 403, 403, 403, 403, 403, 201, 403, 403)
+#: A tenant admin's action on an id that names nothing (the event plane's ids).
+_TENANT_ADMIN_MISSING = (401, 403, 403, 403, 403, 403, 404, 403, 403)
 _REPO_ADMIN = {
     PRIVATE: (401, 403, 403, 403, 200, 403, 200, 403, 403),
     PUBLIC: (401, 403, 403, 403, 200, 403, 200, 403, 403),
+    MISSING: (401, 404, 404, 404, 404, 404, 404, 404, 404),
+}
+_REPO_ADMIN_CREATES = {
+    PRIVATE: (401, 403, 403, 403, 201, 403, 201, 403, 403),
+    PUBLIC: (401, 403, 403, 403, 201, 403, 201, 403, 403),
+    MISSING: (401, 404, 404, 404, 404, 404, 404, 404, 404),
+}
+#: A repository admin's action on an id that names nothing (a webhook).
+_REPO_ADMIN_MISSING = {
+    PRIVATE: (401, 403, 403, 403, 404, 403, 404, 403, 403),
+    PUBLIC: (401, 403, 403, 403, 404, 403, 404, 403, 403),
     MISSING: (401, 404, 404, 404, 404, 404, 404, 404, 404),
 }
 
@@ -108,6 +122,30 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/v1/repos/{repo}/bindings/{user}"): Row("binding.set", _REPO_ADMIN),
     ("GET", "/v1/repos/{repo}/audit"): Row("audit.read", _REPO_ADMIN),
     ("GET", "/v1/audit"): Row("audit.read", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    # Event plane. Search answers everyone, with only what each caller may read.
+    ("GET", "/v1/search"): Row(None, {NO_REPO: _everyone(200, anonymous=200)}),
+    ("GET", "/v1/admin/outbox"): Row("outbox.list", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("POST", "/v1/admin/outbox/{event_id}/retry"): Row(
+        "outbox.retry", {NO_REPO: _TENANT_ADMIN_MISSING}
+    ),
+    ("GET", "/v1/quarantine"): Row("quarantine.list", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("POST", "/v1/quarantine/{quarantine_id}/release"): Row(
+        "quarantine.release", {NO_REPO: _TENANT_ADMIN_MISSING}
+    ),
+    ("POST", "/v1/quarantine/{quarantine_id}/reject"): Row(
+        "quarantine.reject", {NO_REPO: _TENANT_ADMIN_MISSING}
+    ),
+    ("GET", "/v1/repos/{repo}/policy"): Row("policy.read", _REPO_ADMIN),
+    ("PUT", "/v1/repos/{repo}/policy"): Row("policy.set", _REPO_ADMIN),
+    ("GET", "/v1/repos/{repo}/webhooks"): Row("webhook.list", _REPO_ADMIN),
+    ("POST", "/v1/repos/{repo}/webhooks"): Row("webhook.create", _REPO_ADMIN_CREATES),
+    ("GET", "/v1/repos/{repo}/webhooks/{hook_id}"): Row("webhook.read", _REPO_ADMIN_MISSING),
+    ("DELETE", "/v1/repos/{repo}/webhooks/{hook_id}"): Row(
+        "webhook.delete", _REPO_ADMIN_MISSING
+    ),
+    ("GET", "/v1/repos/{repo}/webhooks/{hook_id}/deliveries"): Row(
+        "webhook.read", _REPO_ADMIN_MISSING
+    ),
 }
 
 BODIES: dict[tuple[str, str], Callable[[int], Any]] = {
@@ -116,7 +154,13 @@ BODIES: dict[tuple[str, str], Callable[[int], Any]] = {
     ("POST", "/v1/repos"): lambda n: {"key": f"created{n}", "format": "generic"},
     ("PATCH", "/v1/repos/{repo}"): lambda n: {"description": f"edit {n}"},
     ("PUT", "/v1/repos/{repo}/bindings/{user}"): lambda n: {"roles": ["read"]},
+    ("POST", "/v1/quarantine/{quarantine_id}/reject"): lambda n: {"reason": f"matrix {n}"},
+    ("PUT", "/v1/repos/{repo}/policy"): lambda n: {"typosquat": True},
+    ("POST", "/v1/repos/{repo}/webhooks"): lambda n: {"url": f"https://hooks.example.com/{n}"},
 }
+
+#: Ids in URLs that name nothing: the row says what each caller gets for them.
+MISSING_IDS = {"event_id": "999999", "quarantine_id": "999999", "hook_id": "999999"}
 
 #: The user behind each caller's token (anonymous callers target nobody's token).
 USER_OF = {
@@ -138,11 +182,14 @@ def _methods(resource: Any) -> list[str]:
     return [m for m in falcon.COMBINED_METHODS if hasattr(resource, f"on_{m.lower()}")]
 
 
-#: Route tags of the data plane: their planes test their semantics; here every such
-#: route is held to the permission it declares (``test_data_plane_routes_...``).
-DATA_PLANE_TAGS = frozenset({"blobs", "packages"})
+#: Tags of routes that other planes own and test: instead of a MATRIX row, each of
+#: their routes is held to the requirement it declares (``test_declared_routes_...``).
+#: A route with any other tag needs a MATRIX row.
+DECLARATION_CHECKED_TAGS = frozenset(
+    {"blobs", "packages", "search", "policy", "webhooks", "events"}
+)
 
-#: What each caller holds on the private repository (for the data-plane check).
+#: What each caller holds on the private repository (for the declaration check).
 GRANTS: dict[str, frozenset[Permission]] = {
     "anonymous": frozenset(),
     "no_binding": frozenset(),
@@ -156,22 +203,23 @@ GRANTS: dict[str, frozenset[Permission]] = {
 }
 
 
-def _v1_routes(services, *, data_plane: bool) -> list[tuple[str, str, Any]]:
+def _v1_routes(services, *, declared: bool) -> list[tuple[str, str, Any]]:
+    """``/v1`` routes checked by their declaration (``declared``) or by a MATRIX row."""
     return [
         (method, route.path, getattr(route.resource, f"on_{method.lower()}"))
         for route in core_routes(services)
-        if route.path.startswith("/v1/") and (route.tag in DATA_PLANE_TAGS) == data_plane
+        if route.path.startswith("/v1/") and (route.tag in DECLARATION_CHECKED_TAGS) == declared
         for method in _methods(route.resource)
     ]
 
 
 def test_every_v1_route_has_a_row(services):
     """A control-plane route added to the table without a row in MATRIX (or a stale row) fails."""
-    live = {(method, path) for method, path, _ in _v1_routes(services, data_plane=False)}
+    live = {(method, path) for method, path, _ in _v1_routes(services, declared=False)}
     missing = sorted(live - set(MATRIX))
     assert missing == [], (
-        "add a MATRIX row (statuses per caller kind) for each of these routes, or, for a "
-        "data-plane route guarded by a repository permission, put its tag in DATA_PLANE_TAGS"
+        "add a MATRIX row (statuses per caller kind) for each of these routes, or, if "
+        "another plane owns and tests them, put their tag in DECLARATION_CHECKED_TAGS"
     )
     assert sorted(set(MATRIX) - live) == [], "these MATRIX rows name no route any more"
     for row in MATRIX.values():
@@ -179,13 +227,14 @@ def test_every_v1_route_has_a_row(services):
             assert len(statuses) == len(CALLERS)
 
 
-def test_data_plane_routes_declare_a_repository_permission(services):
-    """Data-plane routes are covered by the generic check below only if they name a permission."""
+def test_declared_routes_name_a_known_requirement(services):
+    """The declaration check knows public, authenticated, tenant-admin and repo permissions."""
     permissions = {str(p) for p in Permission}
     odd = [
         f"{method} {path}: {requirement_of(responder)}"
-        for method, path, responder in _v1_routes(services, data_plane=True)
-        if "{repo}" not in path or requirement_of(responder) not in permissions
+        for method, path, responder in _v1_routes(services, declared=True)
+        if requirement_of(responder) not in {PUBLIC_REQ, AUTHENTICATED, TENANT_ADMIN}
+        and ("{repo}" not in path or requirement_of(responder) not in permissions)
     ]
     assert odd == [], "give these a row in MATRIX"
 
@@ -238,7 +287,7 @@ class World:
         if "{token_id}" in template:
             user = USER_OF[caller]
             token_id = key_id(self.factory.token_for(user, admin=user == "admin"))
-        return template.format(repo=key, user="target", token_id=token_id)
+        return template.format(repo=key, user="target", token_id=token_id, **MISSING_IDS)
 
 
 @pytest.mark.parametrize(
@@ -283,29 +332,43 @@ def _dummy_path(template: str, repo: str) -> str:
     return _DUMMY.sub(fill, template)
 
 
-def test_data_plane_routes_follow_their_declared_permission(api_factory, admin, services):
-    """401 anonymous, 403 without the permission, 404 for a missing repo; else the responder runs.
+def _expected(requirement: str, caller: str, visibility: str) -> tuple[str, set[int] | None]:
+    """What *caller* must get from a route declaring *requirement*: (label, statuses).
 
-    The body is empty: where the permission lets the caller through, the
-    responder answers for itself (anything but 401/403, and never a 5xx).
+    ``None`` means the responder runs and answers for itself: anything but
+    401/403, and never a 5xx.
+    """
+    if requirement == PUBLIC_REQ:
+        return "the responder's answer", None
+    if caller == "anonymous" and not (visibility == PRIVATE and requirement in GRANTS["anonymous"]):
+        return "401", {401}
+    if requirement == AUTHENTICATED:
+        return "the responder's answer", None
+    if requirement == TENANT_ADMIN:
+        return ("the responder's answer", None) if caller == "tenant_admin" else ("403", {403})
+    if visibility == MISSING:
+        return "404", {404}
+    if Permission(requirement) in GRANTS[caller]:
+        return "the responder's answer", None
+    return "403", {403}
+
+
+def test_declared_routes_follow_their_declared_requirement(api_factory, admin, services):
+    """401 anonymous, 403 without the requirement, 404 for a missing repo; else the responder runs.
+
+    The body is empty and other path parameters are placeholders: where the
+    requirement lets the caller through, the responder answers for itself.
     """
     world = World(api_factory, admin)
     wrong = []
-    for method, template, responder in _v1_routes(services, data_plane=True):
-        permission = Permission(requirement_of(responder))
-        for visibility, caller in itertools.product((PRIVATE, MISSING), CALLERS):
-            path = _dummy_path(template, REPO_OF[visibility])
+    for method, template, responder in _v1_routes(services, declared=True):
+        requirement = requirement_of(responder)
+        visibilities = (PRIVATE, MISSING) if "{repo}" in template else (NO_REPO,)
+        for visibility, caller in itertools.product(visibilities, CALLERS):
+            path = _dummy_path(template, REPO_OF.get(visibility, ""))
             status = world.callers[caller].request(method, path).status_code
-            allowed = visibility == PRIVATE and permission in GRANTS[caller]
-            if caller == "anonymous" and not allowed:
-                expected = "401"
-                ok = status == 401
-            elif visibility == MISSING:
-                expected, ok = "404", status == 404
-            elif not allowed:
-                expected, ok = "403", status == 403
-            else:
-                expected, ok = "not 401/403/5xx", status not in (401, 403) and status < 500
+            label, statuses = _expected(requirement, caller, visibility)
+            ok = status in statuses if statuses else status not in (401, 403) and status < 500
             if not ok:
-                wrong.append(f"{caller} {method} {path} ({permission}): {status}, want {expected}")
+                wrong.append(f"{caller} {method} {path} ({requirement}): {status}, want {label}")
     assert wrong == []
