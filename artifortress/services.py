@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from artifortress.auth.services import Authenticator, TokenPolicy
 from artifortress.blobs.factory import make_store
 from artifortress.blobs.store import BlobStore
+from artifortress.cache.renderings import TieredCache, make_cache
 from artifortress.db.engine import make_engine, make_session_factory
 from artifortress.formats import FormatSpec
 from artifortress.plugins import collect_formats, make_plugin_manager
@@ -34,6 +35,7 @@ class Services:
     token_policy: TokenPolicy
     #: Where blob bytes live (``ARTIFORTRESS_BLOB_URL``).
     blobs: BlobStore
+    renderings: TieredCache
     _default_tenant_id: int | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -53,6 +55,7 @@ class Services:
             formats=collect_formats(pm),
             token_policy=TokenPolicy(settings.token_default_ttl_days, settings.token_max_ttl_days),
             blobs=make_store(settings),
+            renderings=make_cache(settings.redis_url, settings.rendering_cache_size),
         )
 
     def default_tenant_id(self) -> int:

@@ -169,6 +169,9 @@ class Settings:
         1.0, float, "how long a process trusts a cached token lookup (at most 1)"
     )
     max_json_body: int = _setting(1024**2, _parse_size, "largest JSON request body")
+    rendering_cache_size: int = _setting(
+        64 * 1024**2, _parse_size, "in-process cache of index pages and packuments, per worker"
+    )
     draft_ttl: float = _setting(
         24 * 3600.0, _parse_duration, "how long an unpublished draft lives (e.g. 24h)"
     )
@@ -199,6 +202,32 @@ class Settings:
         5 * 1024**2, _parse_size, "smallest part but the last (S3 needs at least 5MiB)"
     )
     max_blob_size: int = _setting(1024**4, _parse_size, "largest blob an upload may announce")
+    # Event plane (artifortress.outbox, search, webhooks).
+    event_max_attempts: int = _setting(
+        10, _parse_positive_int, "attempts before an event or webhook delivery is dead-lettered"
+    )
+    event_retry_delay: float = _setting(
+        2.0, _parse_duration, "first retry delay after a failed handler; doubles per attempt"
+    )
+    event_retry_max_delay: float = _setting(
+        600.0, _parse_duration, "longest delay between two attempts (e.g. 10m)"
+    )
+    event_retention: float = _setting(
+        7 * 86400.0, _parse_duration, "how long handled events stay listed (e.g. 7d)"
+    )
+    worker_lease: float = _setting(
+        60.0, _parse_duration, "how long a claimed event is a worker's before others retry it"
+    )
+    worker_poll_interval: float = _setting(
+        1.0, _parse_duration, "how often an idle worker looks for new events"
+    )
+    worker_batch: int = _setting(10, _parse_positive_int, "events a worker claims at a time")
+    webhook_allow_private: bool = _setting(
+        False, _parse_bool, "let webhooks reach private, loopback and link-local addresses"
+    )
+    webhook_timeout: float = _setting(
+        10.0, _parse_duration, "how long a webhook receiver may take to answer"
+    )
 
     @classmethod
     def load(

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -13,6 +14,15 @@ from sqlalchemy.orm import Session
 
 from artifortress.db.base import utcnow
 from artifortress.documents.models import REPO_SCOPE, ChangeCounter, Document
+
+#: (repository id, rendering key, revision it was built from): unique per content.
+RenderingKey = tuple[int, str, int]
+
+
+class Cache(Protocol):
+    def get(self, key: RenderingKey) -> Rendered | None: ...
+
+    def put(self, key: RenderingKey, value: Rendered) -> None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,13 +73,41 @@ def rendered(
     package: str | None,
     content_type: str,
     build: Callable[[], bytes],
+    cache: Cache | None = None,
 ) -> Rendered:
-    """The stored rendering *key*, rebuilt with *build* if the state changed since."""
+    """The stored rendering *key*, rebuilt with *build* if the state changed since.
+
+    One primary-key read of the change counter per call decides validity; the
+    body then comes from *cache* (memory, Redis), the stored row, or a rebuild.
+    """
     scope = REPO_SCOPE if package is None else package
     revision, changed_at = _counter(db, repository_id, scope)
+    cache_key = (repository_id, key, revision)
+    cached = cache.get(cache_key) if cache is not None else None
+    if cached is not None:
+        return cached
     stored = db.get(Document, (repository_id, key))
     if stored is not None and stored.revision == revision:
-        return Rendered(stored.body, stored.content_type, stored.etag, stored.changed_at)
+        found = Rendered(stored.body, stored.content_type, stored.etag, stored.changed_at)
+        if cache is not None:
+            cache.put(cache_key, found)
+        return found
+    result = _rebuild(db, repository_id, key, scope, revision, changed_at, content_type, build)
+    if cache is not None:
+        cache.put(cache_key, result)
+    return result
+
+
+def _rebuild(
+    db: Session,
+    repository_id: int,
+    key: str,
+    scope: str,
+    revision: int,
+    changed_at: dt.datetime,
+    content_type: str,
+    build: Callable[[], bytes],
+) -> Rendered:
     body = build()
     etag = '"' + hashlib.sha256(content_type.encode() + b"\0" + body).hexdigest()[:32] + '"'
     values = {

@@ -312,6 +312,7 @@ class Gateway:
             package=package,
             content_type=content_type,
             build=build,
+            cache=self._ctx.services.renderings,
         )
 
     def send_rendered(
