@@ -30,20 +30,32 @@ class HealthResource:
 
 
 class ReadyResource:
-    """Ready when every backing service answers: database, blob store, Redis if configured."""
+    """Ready when every required backing service answers (database, blob store).
 
-    def __init__(self, checks: dict[str, ReadinessCheck]) -> None:
+    *optional* checks (Redis, which only holds caches) are reported but never
+    make the process unready: a cache outage taking every node out of the
+    load balancer at once would turn lost speed into lost service.
+    """
+
+    def __init__(
+        self, checks: dict[str, ReadinessCheck], optional: dict[str, ReadinessCheck] | None = None
+    ) -> None:
         self._checks = checks
+        self._optional = optional or {}
 
     @public
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Readiness of every backing service; 503 naming the failing ones."""
+        """Readiness of every backing service; 503 naming the failing required ones."""
         results = {name: _run(check) for name, check in self._checks.items()}
+        extras = {name: _run(check) for name, check in self._optional.items()}
         ok = all(reason is None for reason in results.values())
-        body = {
-            "status": "ready" if ok else "unavailable",
-            "checks": {name: reason or "ok" for name, reason in results.items()},
+        degraded = sorted(name for name, reason in extras.items() if reason is not None)
+        body: dict[str, Any] = {
+            "status": ("degraded" if degraded else "ready") if ok else "unavailable",
+            "checks": {name: reason or "ok" for name, reason in {**results, **extras}.items()},
         }
+        if degraded:
+            body["degraded"] = degraded
         if not ok:
             resp.set_header("Retry-After", "5")
         send_json(resp, body, status=200 if ok else 503)
@@ -72,6 +84,29 @@ def database_check(services: Any) -> ReadinessCheck:
             probe.append(make_engine(url, poolclass=NullPool))
         with probe[0].connect() as conn:
             conn.execute(text("SELECT 1"))
+        return None
+
+    return check
+
+
+def redis_check(redis_url: str, timeout: float = 0.5) -> ReadinessCheck:
+    """``PING`` the Redis at *redis_url* on a client of the probe's own.
+
+    Its own client with short timeouts: the probe neither waits behind the
+    cache's connections nor is silenced by the cache's back-off after errors.
+    """
+    clients: list[Any] = []
+
+    def check() -> str | None:
+        if not clients:
+            import redis
+
+            clients.append(
+                redis.Redis.from_url(
+                    redis_url, socket_timeout=timeout, socket_connect_timeout=timeout
+                )
+            )
+        clients[0].ping()
         return None
 
     return check

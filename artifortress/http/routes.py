@@ -31,6 +31,7 @@ from artifortress.http.ops import (
     OpenAPIResource,
     ReadyResource,
     database_check,
+    redis_check,
 )
 from artifortress.repos.resources import (
     BindingResource,
@@ -59,7 +60,12 @@ def core_routes(services: Services) -> list[Route]:
         Route(
             "/readyz",
             ReadyResource(
-                {"database": database_check(services), "blob_store": blob_store_check(services)}
+                {"database": database_check(services), "blob_store": blob_store_check(services)},
+                optional=(
+                    {"redis": redis_check(services.settings.redis_url)}
+                    if services.settings.redis_url
+                    else {}
+                ),
             ),
             "operations",
         ),
