@@ -110,6 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     blobs = sub.add_parser("blobs", help="blob store").add_subparsers(title="blobs commands")
     reap = blobs.add_parser("reap", help="expire overdue upload sessions, sweep leftovers")
     reap.set_defaults(run=cmd_blobs_reap)
+
+    worker = sub.add_parser("worker", help="consume the outbox (search index, webhooks, plugins)")
+    worker.add_argument("--drain", action="store_true", help="exit once nothing is pending")
+    worker.set_defaults(run=cmd_worker)
+    reindex = sub.add_parser("reindex", help="rebuild the search index from the database")
+    reindex.add_argument("--recreate", action="store_true", help="drop and recreate it first")
+    reindex.set_defaults(run=cmd_reindex)
     return parser
 
 
@@ -304,6 +311,22 @@ def cmd_blobs_reap(settings: Settings, args: argparse.Namespace) -> int:
 
     _prepare_database(settings)
     print(summary(run_reap(settings, client_addr=f"cli:{_os_user()}")))
+    return 0
+
+
+def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.outbox.command import run
+
+    _prepare_database(settings)
+    print(run(settings, drain=args.drain).summary(), flush=True)
+    return 0
+
+
+def cmd_reindex(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.search.command import run
+
+    _prepare_database(settings)
+    print(f"indexed {run(settings, recreate=args.recreate)} packages")
     return 0
 
 

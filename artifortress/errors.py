@@ -49,6 +49,15 @@ class PermissionDenied(ArtifortressError):
     status = 403
 
 
+class PolicyRejected(PermissionDenied):
+    """A repository policy refused a publish (size, license, name); nothing was stored.
+
+    A kind of :class:`PermissionDenied`, so refused publishes are audited as such.
+    """
+
+    code = "policy_rejected"
+
+
 class NotFound(ArtifortressError):
     code = "not_found"
     status = 404

@@ -7,13 +7,16 @@ accept fewer arguments than the specification names.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
 if TYPE_CHECKING:
     from artifortress.formats import FormatSpec, PluginRoute
+    from artifortress.outbox.events import Event
+    from artifortress.plugin.views import VersionInfo
+    from artifortress.policy.decisions import PolicyDecision, PolicyRequest
 
 hookspec = pluggy.HookspecMarker("artifortress")
 
@@ -52,5 +55,58 @@ def artifortress_routes() -> Sequence[PluginRoute]:
     outside a declared format's prefix stops start-up, so no plugin can shadow
     a core URL.  Resources are ordinary Falcon resources; declare permissions
     with :func:`artifortress.plugin.requires`.
+    """
+    raise NotImplementedError
+
+
+# -- event plane ---------------------------------------------------------------------
+
+
+@hookspec
+def artifortress_on_event(event: Event) -> None:
+    """Handle one committed state change (``version.published``, ``repository.deleted``...).
+
+    Called by ``artifortress worker`` after the change committed, never inside
+    a request or its transaction; the built-in search indexer and webhook
+    dispatcher subscribe through this same hook.  Each implementation is
+    called on its own: if it raises, only it is retried (exponential
+    backoff) until ``ARTIFORTRESS_EVENT_MAX_ATTEMPTS``, then the event is
+    dead-lettered for an administrator to retry.  Delivery is at least once,
+    so make handlers idempotent (``event.id`` is a stable key).  The return
+    value is ignored.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def artifortress_search_fields(format: str, version: VersionInfo) -> Mapping[str, Any] | None:
+    """Contribute the searchable fields of a published *version* of *format*.
+
+    Called by the search indexer (in the worker, and by ``artifortress
+    reindex``) for the version a package shows in search: its ``latest``
+    label, else its newest one.  Return a mapping with any of ``summary``
+    (str), ``description`` (str) and ``keywords`` (a list of str, or a comma
+    separated str), or ``None`` for formats that are not yours.  Answers are
+    merged field by field: the first non-empty value in pluggy's call order
+    wins, and fields nobody gives are read from the version metadata's
+    ``summary``, ``description`` and ``keywords``.
+    """
+    raise NotImplementedError
+
+
+@hookspec
+def artifortress_evaluate_policy(request: PolicyRequest) -> PolicyDecision | None:
+    """Judge a version about to be published: allow, quarantine or reject it.
+
+    Called synchronously inside the publish transaction, after every file is
+    attached and before the version is sealed; ``request`` carries the
+    repository, the draft version and the repository's policy settings.
+    Return :meth:`PolicyDecision.allow`, :meth:`~PolicyDecision.quarantine`
+    (reason) or :meth:`~PolicyDecision.reject` (reason), or ``None`` for no
+    opinion.  All answers combine: any reject refuses the publish (the
+    client gets the reasons, nothing is stored); else any quarantine seals
+    the version invisible to clients until a tenant administrator releases
+    it; else it is published.  The built-in policies are implementations of
+    this hook too.  Keep it fast and free of side effects.
     """
     raise NotImplementedError

@@ -13,6 +13,7 @@ import pluggy
 from artifortress import hookspecs
 from artifortress.errors import ConfigurationError
 from artifortress.formats import FormatSpec
+from artifortress.policy.builtin import register_builtin_policies
 
 ENTRY_POINT_GROUP = "artifortress.plugins"
 
@@ -23,6 +24,7 @@ def make_plugin_manager(
     """Load the entry-point plugins (and *extra_plugins*, for tests) and check them."""
     pm = pluggy.PluginManager("artifortress")
     pm.add_hookspecs(hookspecs)
+    register_builtin_policies(pm)  # built-in policies go through the same hook as others
     if entry_points:
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra_plugins:

@@ -8,6 +8,7 @@ from sqlalchemy import Connection
 import artifortress.db.models  # noqa: F401  (registers every table on the metadata)
 from artifortress.db.base import metadata
 from artifortress.db.engine import make_engine
+from artifortress.search.schema import include_name
 
 
 def _configure(connection: Connection) -> None:
@@ -17,6 +18,8 @@ def _configure(connection: Connection) -> None:
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
         compare_server_default=True,
+        # The search index's full-text objects are created by SQL, not mapped.
+        include_name=include_name,
     )
 
 

@@ -4,10 +4,14 @@ from artifortress.audit.models import AuditEntry
 from artifortress.auth.models import Token, User
 from artifortress.blobs.models import Blob, RepoBlob, UploadSession
 from artifortress.documents.models import ChangeCounter, Document
+from artifortress.outbox.models import OutboxEvent
+from artifortress.policy.models import QuarantineEntry, RepositoryPolicy
 from artifortress.rbac.models import RoleBinding
 from artifortress.repos.models import Repository
+from artifortress.search.models import SearchDocument
 from artifortress.tenants.models import Tenant
 from artifortress.versions.models import Artifact, Label, Package, Version
+from artifortress.webhooks.models import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "Artifact",
@@ -16,13 +20,19 @@ __all__ = [
     "ChangeCounter",
     "Document",
     "Label",
+    "OutboxEvent",
     "Package",
+    "QuarantineEntry",
     "RepoBlob",
     "Repository",
+    "RepositoryPolicy",
     "RoleBinding",
+    "SearchDocument",
     "Tenant",
     "Token",
     "UploadSession",
     "User",
     "Version",
+    "WebhookDelivery",
+    "WebhookSubscription",
 ]

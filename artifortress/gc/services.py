@@ -32,7 +32,14 @@ from sqlalchemy.sql.expression import Exists
 from artifortress.blobs.models import Blob, RepoBlob
 from artifortress.blobs.store import BlobStore
 from artifortress.db.base import utcnow
-from artifortress.versions.models import DRAFT, PUBLISHED, TOMBSTONED, Artifact, Version
+from artifortress.versions.models import (
+    DRAFT,
+    PUBLISHED,
+    QUARANTINED,
+    TOMBSTONED,
+    Artifact,
+    Version,
+)
 
 log = logging.getLogger("artifortress.gc")
 
@@ -67,7 +74,8 @@ def _human(size: int) -> str:
 def live_reference(now: dt.datetime, retention: dt.timedelta) -> Exists:
     """SQL condition: some artifact that must keep its bytes references ``Blob.digest``."""
     keeps_bytes = or_(
-        Version.state.in_((DRAFT, PUBLISHED)),
+        # A quarantined version may still be released: its bytes must stay.
+        Version.state.in_((DRAFT, PUBLISHED, QUARANTINED)),
         and_(Version.state == TOMBSTONED, Version.tombstoned_at > now - retention),
     )
     return exists(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import falcon
@@ -113,10 +113,15 @@ def redis_check(redis_url: str, timeout: float = 0.5) -> ReadinessCheck:
 
 
 class MetricsResource:
+    def __init__(self, extra: Sequence[Callable[[], bytes]] = ()) -> None:
+        #: Renderers of gauges computed at scrape time (e.g. the outbox backlog).
+        self._extra = tuple(extra)
+
     @public
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Prometheus text exposition, aggregated over every worker process."""
         body, content_type = render()
+        body += b"".join(more() for more in self._extra)
         resp.content_type = content_type
         resp.data = body
 

@@ -33,13 +33,27 @@ from artifortress.http.ops import (
     database_check,
     redis_check,
 )
+from artifortress.outbox.metrics import outbox_gauges
+from artifortress.outbox.resources import OutboxResource, OutboxRetryResource
+from artifortress.policy.resources import (
+    QuarantineRejectResource,
+    QuarantineReleaseResource,
+    QuarantineResource,
+    RepoPolicyResource,
+)
 from artifortress.repos.resources import (
     BindingResource,
     BindingsResource,
     RepoResource,
     ReposResource,
 )
+from artifortress.search.resources import SearchResource
 from artifortress.versions.resources import package_routes
+from artifortress.webhooks.resources import (
+    WebhookDeliveriesResource,
+    WebhookResource,
+    WebhooksResource,
+)
 
 if TYPE_CHECKING:
     from artifortress.services import Services
@@ -69,7 +83,7 @@ def core_routes(services: Services) -> list[Route]:
             ),
             "operations",
         ),
-        Route("/metrics", MetricsResource(), "operations"),
+        Route("/metrics", MetricsResource([outbox_gauges(services)]), "operations"),
         Route("/v1/whoami", WhoAmIResource(), "tokens"),
         Route("/v1/tokens", TokensResource(), "tokens"),
         Route("/v1/tokens/{token_id}", TokenResource(), "tokens"),
@@ -85,6 +99,20 @@ def core_routes(services: Services) -> list[Route]:
         Route("/v1/repos/{repo}/uploads/{upload_id}/complete", UploadCompleteResource(), "blobs"),
         Route("/v1/repos/{repo}/blobs/{digest}", BlobResource(), "blobs"),
         Route("/v1/audit", AuditResource(), "audit"),
+        Route("/v1/search", SearchResource(), "search"),
+        Route("/v1/repos/{repo}/policy", RepoPolicyResource(), "policy"),
+        Route("/v1/quarantine", QuarantineResource(), "policy"),
+        Route("/v1/quarantine/{quarantine_id}/release", QuarantineReleaseResource(), "policy"),
+        Route("/v1/quarantine/{quarantine_id}/reject", QuarantineRejectResource(), "policy"),
+        Route("/v1/repos/{repo}/webhooks", WebhooksResource(), "webhooks"),
+        Route("/v1/repos/{repo}/webhooks/{hook_id}", WebhookResource(), "webhooks"),
+        Route(
+            "/v1/repos/{repo}/webhooks/{hook_id}/deliveries",
+            WebhookDeliveriesResource(),
+            "webhooks",
+        ),
+        Route("/v1/admin/outbox", OutboxResource(), "events"),
+        Route("/v1/admin/outbox/{event_id}/retry", OutboxRetryResource(), "events"),
         *(Route(path, resource, "packages") for path, resource in package_routes()),
     ]
 

@@ -20,6 +20,7 @@ from artifortress.errors import (
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    PolicyRejected,
     ServiceUnavailable,
     Unauthenticated,
     UnsupportedMediaType,
@@ -27,6 +28,7 @@ from artifortress.errors import (
 )
 from artifortress.formats import FormatSpec, PluginRoute
 from artifortress.http.permissions import authenticated, public, requires
+from artifortress.outbox.events import Event
 from artifortress.plugin.gateway import Gateway
 from artifortress.plugin.views import (
     ArtifactInfo,
@@ -37,7 +39,9 @@ from artifortress.plugin.views import (
     TokenInfo,
     VersionInfo,
 )
+from artifortress.policy.decisions import PolicyDecision, PolicyRequest
 from artifortress.rbac.permissions import Permission
+from artifortress.search.views import SearchHit, SearchResults
 
 __all__ = [
     "ArtifactInfo",
@@ -45,6 +49,7 @@ __all__ = [
     "BadRequest",
     "BlobRef",
     "Conflict",
+    "Event",
     "FormatSpec",
     "Gateway",
     "Gone",
@@ -55,9 +60,14 @@ __all__ = [
     "Permission",
     "PermissionDenied",
     "PluginRoute",
+    "PolicyDecision",
+    "PolicyRejected",
+    "PolicyRequest",
     "Principal",
     "Rendered",
     "RepoInfo",
+    "SearchHit",
+    "SearchResults",
     "ServiceUnavailable",
     "TokenInfo",
     "Unauthenticated",

@@ -40,6 +40,8 @@ from artifortress.plugin.views import (
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
 from artifortress.repos.models import Repository
+from artifortress.search.services import search as search_packages
+from artifortress.search.views import SearchResults
 from artifortress.versions import drafts, labels, lifecycle, queries
 from artifortress.versions.models import PUBLISHED, TOMBSTONED, Package, Version
 
@@ -111,6 +113,30 @@ class Gateway:
     def labels(self, repo: RepoInfo, name: str) -> dict[str, str]:
         package = self._package(repo, name)
         return labels.labels_of(self._ctx.db, package) if package is not None else {}
+
+    def search(
+        self,
+        text: str,
+        *,
+        repo: RepoInfo | None = None,
+        format: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> SearchResults:
+        """Packages matching *text* that the caller may read, best first (``npm search``).
+
+        Every word must match (as a prefix too); *repo* and *format* narrow it.
+        Raises :class:`ServiceUnavailable` (503) while the search index is unusable.
+        """
+        return search_packages(
+            self._ctx.db,
+            self.principal,
+            text,
+            format=format,
+            repo=repo.key if repo is not None else None,
+            offset=offset,
+            limit=limit,
+        )
 
     # -- bytes ---------------------------------------------------------------------
 
@@ -192,7 +218,8 @@ class Gateway:
             )
             for new in files:
                 drafts.add_artifact(db, caller, draft, _artifact_input(new))
-            return _version_info(drafts.publish(db, caller, orm_repo, draft))
+            plugins = self._ctx.services.plugins  # the repository's policies judge it
+            return _version_info(drafts.publish(db, caller, orm_repo, draft, plugins))
 
     def append_files(
         self, repo: RepoInfo, name: str, version: str, files: Sequence[NewFile]

@@ -14,6 +14,8 @@ from artifortress.audit import services as audit
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
 from artifortress.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from artifortress.outbox import events
+from artifortress.outbox.services import emit
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.rbac.services import readable_repo_ids
 from artifortress.repos.models import Repository
@@ -73,6 +75,7 @@ def create_repo(
     db.add(repo)
     db.flush()
     audit.record(db, caller, "repo.create", repo_key=key, format=format, public=public)
+    emit(db, events.REPOSITORY_CREATED, _payload(repo), tenant_id=tenant_id, repo_key=key)
     return repo
 
 
@@ -86,6 +89,14 @@ def update_repo(
     if changed:
         repo.updated_at = utcnow()
     audit.record(db, caller, "repo.update", repo_key=repo.key, changes=changed)
+    if changed:
+        emit(
+            db,
+            events.REPOSITORY_UPDATED,
+            _payload(repo, changes=changed),
+            tenant_id=repo.tenant_id,
+            repo_key=repo.key,
+        )
     return repo
 
 
@@ -105,6 +116,18 @@ def delete_repo(db: Session, caller: Caller, repo: Repository) -> None:
             f"repository {repo.key!r} still holds package versions or drafts; delete those first"
         ) from None
     audit.record(db, caller, "repo.delete", repo_key=repo.key, format=repo.format)
+    emit(db, events.REPOSITORY_DELETED, _payload(repo), tenant_id=repo.tenant_id, repo_key=repo.key)
+
+
+def _payload(repo: Repository, **details: Any) -> dict[str, Any]:
+    """What repository events carry."""
+    return {
+        "repo": repo.key,
+        "repository_id": repo.id,
+        "format": repo.format,
+        "public": repo.public,
+        **details,
+    }
 
 
 def list_readable(

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 from typing import Any
 
+import pluggy
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -22,8 +23,10 @@ from artifortress.blobs.models import Blob, RepoBlob
 from artifortress.db.base import utcnow
 from artifortress.documents.services import note_change
 from artifortress.errors import BadRequest, Conflict, NotFound
+from artifortress.outbox.events import VERSION_FILES_ADDED, VERSION_PUBLISHED
+from artifortress.outbox.services import emit_version
 from artifortress.repos.models import Repository
-from artifortress.versions.models import DRAFT, PUBLISHED, Artifact, Package, Version
+from artifortress.versions.models import DRAFT, PUBLISHED, QUARANTINED, Artifact, Package, Version
 from artifortress.versions.validation import check_filename, check_version
 
 
@@ -147,6 +150,7 @@ def add_artifact(db: Session, caller: Caller, version: Version, entry: ArtifactI
         raise Conflict(f"file {entry.filename!r} already exists in this version") from None
     if version.state == PUBLISHED:  # appended to a live version: clients must see it
         note_change(db, version.repository_id, version.package.name)
+        emit_version(db, VERSION_FILES_ADDED, version, None, caller, files=[entry.filename])
     return artifact
 
 
@@ -183,25 +187,44 @@ def remove_artifact(version: Version, filename: str) -> None:
     raise NotFound(f"no file {filename!r} in this draft")
 
 
-def publish(db: Session, caller: Caller, repo: Repository, draft: Version) -> Version:
-    """Seal a draft: all of it becomes visible at commit, or none of it."""
+def publish(
+    db: Session,
+    caller: Caller,
+    repo: Repository,
+    draft: Version,
+    plugins: pluggy.PluginManager | None = None,
+) -> Version:
+    """Seal a draft: all of it becomes visible at commit, or none of it.
+
+    The repository's policies judge it first (*plugins*: the app's plugin
+    manager; without it only the built-in policies run): a reject raises
+    ``PolicyRejected``, a quarantine seals it as ``quarantined`` instead.
+    """
+    from artifortress.policy import (
+        services as policy,
+    )  # it imports the plugin API, which imports us
+
     if draft.state != DRAFT:
         raise Conflict("this version is already published")
     if not draft.artifacts:
         raise BadRequest("a version needs at least one file before it can be published")
+    verdict = policy.evaluate(db, repo, draft, plugins)
     name = f"{draft.package.name} {draft.version}"
     db.flush()  # begin_nested() flushes first; pending work must not fail inside it
     try:
         # The partial unique index on sealed versions decides the race: on
         # PostgreSQL a concurrent publisher waits here for the winner's commit.
         with db.begin_nested():
-            draft.state = PUBLISHED
+            draft.state = QUARANTINED if policy.is_quarantined(verdict) else PUBLISHED
             draft.published_at = utcnow()
             draft.published_by = caller.principal.name
             draft.expires_at = None
             db.flush()
     except IntegrityError:
         raise Conflict(f"{name} already exists in {repo.key}; versions are immutable") from None
+    if draft.state == QUARANTINED:
+        policy.quarantine(db, caller, repo, draft, verdict)
+        return draft
     note_change(db, repo.id, draft.package.name)
     audit.record(
         db,
@@ -211,6 +234,7 @@ def publish(db: Session, caller: Caller, repo: Repository, draft: Version) -> Ve
         target=f"{draft.package.name}@{draft.version}",
         files=[a.filename for a in draft.artifacts],
     )
+    emit_version(db, VERSION_PUBLISHED, draft, repo, caller)
     return draft
 
 

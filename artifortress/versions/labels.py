@@ -12,6 +12,8 @@ from artifortress.auth.principal import Caller
 from artifortress.db.base import utcnow
 from artifortress.documents.services import note_change
 from artifortress.errors import NotFound, ValidationFailed
+from artifortress.outbox.events import LABEL_DELETED, LABEL_SET
+from artifortress.outbox.services import emit, emit_version
 from artifortress.repos.models import Repository
 from artifortress.versions.models import PUBLISHED, Label, Package, Version
 
@@ -50,6 +52,7 @@ def set_label(db: Session, caller: Caller, version: Version, name: str) -> None:
         target=f"{version.package.name}:{name}",
         version=version.version,
     )
+    emit_version(db, LABEL_SET, version, repo, caller, label=name)
 
 
 def delete_label(
@@ -61,6 +64,8 @@ def delete_label(
     db.delete(label)
     note_change(db, repo.id, package.name)
     audit.record(db, caller, "label.delete", repo_key=repo.key, target=f"{package.name}:{name}")
+    payload = {"repo": repo.key, "package": package.name, "package_id": package.id, "label": name}
+    emit(db, LABEL_DELETED, payload, tenant_id=repo.tenant_id, repo_key=repo.key)
 
 
 def _find(db: Session, package_id: int, name: str) -> Label | None:

@@ -18,6 +18,8 @@ from artifortress.blobs.models import RepoBlob
 from artifortress.db.base import utcnow
 from artifortress.documents.services import note_change
 from artifortress.errors import BadRequest, Conflict, Gone
+from artifortress.outbox.events import ACTION_EVENTS
+from artifortress.outbox.services import emit_version
 from artifortress.repos.models import Repository
 from artifortress.versions.drafts import get_or_create_package
 from artifortress.versions.models import PUBLISHED, TOMBSTONED, Artifact, Package, Version
@@ -30,12 +32,13 @@ def _target(version: Version) -> str:
 def record_change(
     db: Session, caller: Caller, action: str, version: Version, **details: Any
 ) -> None:
-    """Audit a change to *version* and invalidate the renderings that show it."""
+    """Audit a change to *version*, invalidate the renderings that show it, emit its event."""
     note_change(db, version.repository_id, version.package.name)
     repo = db.get(Repository, version.repository_id)
     audit.record(
         db, caller, action, repo_key=repo.key if repo else None, target=_target(version), **details
     )
+    emit_version(db, ACTION_EVENTS.get(action, action), version, repo, caller, **details)
 
 
 def set_yanked(

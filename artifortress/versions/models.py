@@ -21,7 +21,11 @@ from artifortress.db.base import Base, BigId, JsonDoc, UtcDateTime, utcnow
 DRAFT = "draft"
 PUBLISHED = "published"
 TOMBSTONED = "tombstoned"
-STATES = (DRAFT, PUBLISHED, TOMBSTONED)
+#: Sealed by a publish that a policy held back: invisible to clients until released.
+QUARANTINED = "quarantined"
+#: A quarantined version an administrator refused; its number stays taken.
+REJECTED = "rejected"
+STATES = (DRAFT, PUBLISHED, TOMBSTONED, QUARANTINED, REJECTED)
 
 
 class Package(Base):

@@ -19,7 +19,7 @@ from artifortress.http.permissions import authorize, requires
 from artifortress.pagination import clamp_limit
 from artifortress.rbac.permissions import Permission
 from artifortress.versions import drafts, labels, lifecycle, queries
-from artifortress.versions.models import Version
+from artifortress.versions.models import QUARANTINED, Version
 
 DRAFT_CREATE = {
     "type": "object",
@@ -148,12 +148,16 @@ class DraftArtifactResource:
 class PublishResource:
     @requires(Permission.WRITE, action="version.publish")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int) -> None:
-        """Publish a draft atomically; 409 if the version already exists."""
+        """Publish a draft atomically; 409 if the version already exists.
+
+        Repository policies judge it first: 403 (nothing published) when one
+        rejects it, 202 with state ``quarantined`` when one holds it back.
+        """
         ctx = req.context
-        version = drafts.publish(
-            ctx.db, ctx.caller, ctx.repo, drafts.get_draft(ctx.db, ctx.repo, draft_id)
-        )
-        send_json(resp, queries.version_to_json(version))
+        draft = drafts.get_draft(ctx.db, ctx.repo, draft_id)
+        version = drafts.publish(ctx.db, ctx.caller, ctx.repo, draft, ctx.services.plugins)
+        status = 202 if version.state == QUARANTINED else 200
+        send_json(resp, queries.version_to_json(version), status=status)
 
 
 class PackagesResource:

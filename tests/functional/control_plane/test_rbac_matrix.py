@@ -140,9 +140,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/repos/{repo}/webhooks"): Row("webhook.list", _REPO_ADMIN),
     ("POST", "/v1/repos/{repo}/webhooks"): Row("webhook.create", _REPO_ADMIN_CREATES),
     ("GET", "/v1/repos/{repo}/webhooks/{hook_id}"): Row("webhook.read", _REPO_ADMIN_MISSING),
-    ("DELETE", "/v1/repos/{repo}/webhooks/{hook_id}"): Row(
-        "webhook.delete", _REPO_ADMIN_MISSING
-    ),
+    ("DELETE", "/v1/repos/{repo}/webhooks/{hook_id}"): Row("webhook.delete", _REPO_ADMIN_MISSING),
     ("GET", "/v1/repos/{repo}/webhooks/{hook_id}/deliveries"): Row(
         "webhook.read", _REPO_ADMIN_MISSING
     ),
@@ -221,7 +219,9 @@ def test_every_v1_route_has_a_row(services):
         "add a MATRIX row (statuses per caller kind) for each of these routes, or, if "
         "another plane owns and tests them, put their tag in DECLARATION_CHECKED_TAGS"
     )
-    assert sorted(set(MATRIX) - live) == [], "these MATRIX rows name no route any more"
+    # Routes checked by their declaration may also have an exact row (the event plane's do).
+    served = live | {(method, path) for method, path, _ in _v1_routes(services, declared=True)}
+    assert sorted(set(MATRIX) - served) == [], "these MATRIX rows name no route any more"
     for row in MATRIX.values():
         for statuses in row.statuses.values():
             assert len(statuses) == len(CALLERS)

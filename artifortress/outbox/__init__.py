@@ -1,0 +1,1 @@
+"""Event plane: the transactional outbox and the workers that consume it."""

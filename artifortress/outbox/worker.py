@@ -1,0 +1,224 @@
+"""The outbox worker: claims events, runs every ``artifortress_on_event`` handler, records.
+
+Any number of workers may run against PostgreSQL; claims use ``FOR UPDATE SKIP
+LOCKED`` in short transactions, so they share the queue and never hold the
+same event at once.  On SQLite one worker consumes (a lock file next to the
+database enforces it).  Handlers run outside any transaction, each on its
+own: one failing handler neither blocks the others nor makes them run again,
+because the event remembers which handlers succeeded.  Delivery is at least
+once: a worker that dies mid-handler leaves its event to be claimed again
+when its lease runs out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import fcntl
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from sqlalchemy.engine import make_url
+
+from artifortress.db.base import utcnow
+from artifortress.errors import Conflict
+from artifortress.outbox import services as outbox
+from artifortress.outbox.models import DEAD
+from artifortress.services import Services
+
+log = logging.getLogger("artifortress.worker")
+
+#: How often an idle worker deletes old handled events.
+PRUNE_EVERY = dt.timedelta(minutes=10)
+
+
+@dataclasses.dataclass
+class WorkerReport:
+    handled: int = 0
+    retried: int = 0
+    dead: int = 0
+    deliveries: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.handled} events handled, {self.retried} to retry, {self.dead} dead-lettered; "
+            f"{self.deliveries} webhook deliveries attempted"
+        )
+
+
+def register_internal_consumers(services: Services) -> None:
+    """The built-in event handlers (search index, webhooks), registered as plugins."""
+    from artifortress.search.indexer import SearchIndexer
+    from artifortress.webhooks.dispatcher import WebhookDispatcher
+
+    pm = services.plugins
+    for name, plugin in (
+        ("artifortress.search", SearchIndexer(services)),
+        ("artifortress.webhooks", WebhookDispatcher(services)),
+    ):
+        if pm.get_plugin(name) is None:
+            pm.register(plugin, name=name)
+
+
+class Worker:
+    """One consumer of the outbox (run several processes to scale out)."""
+
+    def __init__(self, services: Services, worker_id: str | None = None) -> None:
+        self.services = services
+        self.settings = services.settings
+        self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.report = WorkerReport()
+        self._last_prune = utcnow() - PRUNE_EVERY
+        register_internal_consumers(services)
+
+    def run(self, *, drain: bool = False, stop: threading.Event | None = None) -> WorkerReport:
+        """Consume until *stop* is set, or (with *drain*) until nothing is pending."""
+        stop = stop or threading.Event()
+        with self._single_consumer():
+            while not stop.is_set():
+                if self.step():
+                    continue
+                wait = self._idle_wait(drain)
+                if wait is None:
+                    break
+                stop.wait(wait)
+        return self.report
+
+    def step(self) -> int:
+        """One round: a batch of events, then due webhook deliveries; returns the work done."""
+        from artifortress.webhooks.delivery import deliver_due
+
+        done = self._events()
+        deliveries = deliver_due(self.services, self.worker_id)
+        self.report.deliveries += deliveries
+        self._prune()
+        return done + deliveries
+
+    def _events(self) -> int:
+        settings = self.settings
+        with self.services.sessions.begin() as db:
+            batch = outbox.claim(
+                db,
+                self.worker_id,
+                limit=settings.worker_batch,
+                lease=settings.worker_lease,
+                max_attempts=settings.event_max_attempts,
+            )
+        for claimed in batch:
+            self._handle(claimed)
+        return len(batch)
+
+    def _handle(self, claimed: outbox.Claimed) -> None:
+        event = claimed.event
+        completed, errors = dispatch(self.services.plugins, event, claimed.completed)
+        settings = self.settings
+        with self.services.sessions.begin() as db:
+            if not errors:
+                outbox.complete(db, event.id, self.worker_id, completed)
+                self.report.handled += 1
+                return
+            state = outbox.fail(
+                db,
+                event.id,
+                self.worker_id,
+                completed=completed,
+                error="; ".join(errors),
+                delay=outbox.backoff(
+                    event.attempt, settings.event_retry_delay, settings.event_retry_max_delay
+                ),
+                max_attempts=settings.event_max_attempts,
+            )
+        if state == DEAD:
+            self.report.dead += 1
+            log.error("event %s (%s) dead-lettered: %s", event.id, event.type, "; ".join(errors))
+        else:
+            self.report.retried += 1
+
+    def _idle_wait(self, drain: bool) -> float | None:
+        """Seconds to sleep before the next round; ``None`` to stop (drained)."""
+        from artifortress.webhooks.delivery import pending_deliveries
+
+        poll = self.settings.worker_poll_interval
+        if not drain:
+            return poll
+        with self.services.sessions() as db:
+            queue = outbox.backlog(db)
+            deliveries, next_delivery = pending_deliveries(db)
+        if queue.pending == 0 and deliveries == 0:
+            return None
+        due = [t for t in (queue.next_due_at, next_delivery) if t is not None]
+        until = (min(due) - utcnow()).total_seconds() if due else poll
+        return max(0.01, min(poll, until))
+
+    def _prune(self) -> None:
+        now = utcnow()
+        if now - self._last_prune < PRUNE_EVERY:
+            return
+        self._last_prune = now
+        cutoff = now - dt.timedelta(seconds=self.settings.event_retention)
+        with self.services.sessions.begin() as db:
+            removed = outbox.prune(db, cutoff)
+        if removed:
+            log.info("pruned %d handled events older than %s", removed, cutoff.isoformat())
+
+    @contextlib.contextmanager
+    def _single_consumer(self) -> Iterator[None]:
+        url = make_url(self.settings.database_url)
+        if url.get_backend_name() != "sqlite" or not url.database:
+            yield
+            return
+        with _exclusive_lock(Path(f"{url.database}.worker.lock")):
+            yield
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on *path*; another holder means another worker runs."""
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise Conflict(
+                "another worker already consumes this SQLite database; the embedded "
+                "default runs one worker (use PostgreSQL to run several)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def dispatch(
+    pm: pluggy.PluginManager, event: Any, already: frozenset[str]
+) -> tuple[list[str], list[str]]:
+    """Call each ``artifortress_on_event`` implementation not in *already*, isolated.
+
+    Returns the names of the handlers that have now succeeded (including
+    *already*) and one error line per handler that raised.
+    """
+    completed = set(already)
+    errors = []
+    # pluggy's own call order (last registered first, tryfirst/trylast honoured).
+    for impl in reversed(pm.hook.artifortress_on_event.get_hookimpls()):
+        name = impl.plugin_name
+        if name in completed:
+            continue
+        arguments = {"event": event}
+        try:
+            impl.function(*[arguments[arg] for arg in impl.argnames])
+        except Exception as exc:  # a handler's failure is recorded and retried, never fatal
+            log.warning(
+                "handler %s failed on event %s (%s)", name, event.id, event.type, exc_info=True
+            )
+            errors.append(f"{name}: {type(exc).__name__}: {exc}")
+            continue
+        completed.add(name)
+    return sorted(completed), errors

@@ -1,0 +1,1 @@
+"""Policy plane: decisions at publish time and the quarantine workflow."""

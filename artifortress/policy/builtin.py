@@ -1,0 +1,179 @@
+"""The built-in policies, each an internal plugin of ``artifortress_evaluate_policy``.
+
+They read the repository's settings (``PUT /v1/repos/{repo}/policy``) and do
+nothing for a setting left unset:
+
+- ``max_artifact_size``: reject a version with a larger file;
+- ``allowed_licenses``: reject a version whose metadata license (``license_expression``
+  or ``license``; every identifier of an SPDX expression) is not listed, or missing;
+- ``blocked_name_patterns``: reject names matching a shell-style pattern (``evil-*``);
+- ``typosquat``: quarantine a new package whose name is within a small
+  Damerau-Levenshtein distance of a package the tenant already has.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import pluggy
+
+from artifortress import hookimpl
+from artifortress.policy.decisions import PolicyDecision, PolicyRequest
+
+#: Names shorter than this are not checked for typosquatting (too many near neighbours).
+TYPOSQUAT_MIN_LENGTH = 4
+_SEPARATORS = re.compile(r"[-_.]+")
+_SPDX_WORDS = {"AND", "OR", "WITH"}
+
+
+class MaxArtifactSize:
+    name = "max_artifact_size"
+
+    @hookimpl
+    def artifortress_evaluate_policy(self, request: PolicyRequest) -> PolicyDecision | None:
+        limit = request.config.get(self.name)
+        if not isinstance(limit, int):
+            return None
+        too_big = [a for a in request.version.artifacts if a.size > limit]
+        if too_big:
+            names = ", ".join(f"{a.filename} ({a.size} bytes)" for a in too_big)
+            return PolicyDecision.reject(
+                f"files larger than {limit} bytes are not allowed: {names}", self.name
+            )
+        return PolicyDecision.allow(self.name)
+
+
+class AllowedLicenses:
+    name = "allowed_licenses"
+
+    @hookimpl
+    def artifortress_evaluate_policy(self, request: PolicyRequest) -> PolicyDecision | None:
+        allowed = request.config.get(self.name)
+        if not isinstance(allowed, list):
+            return None
+        permitted = {str(item).casefold() for item in allowed}
+        declared = license_of(request.version.metadata)
+        if not declared:
+            return PolicyDecision.reject(
+                f"the package declares no license; allowed: {', '.join(allowed)}", self.name
+            )
+        refused = [word for word in license_ids(declared) if word.casefold() not in permitted]
+        if refused and declared.casefold() not in permitted:
+            return PolicyDecision.reject(
+                f"license {declared!r} is not allowed here; allowed: {', '.join(allowed)}",
+                self.name,
+            )
+        return PolicyDecision.allow(self.name)
+
+
+def license_of(metadata: Mapping[str, Any]) -> str:
+    """The declared license: ``license_expression``, else ``license`` (npm's may be an object)."""
+    for key in ("license_expression", "license"):
+        value = metadata.get(key)
+        if isinstance(value, Mapping):
+            value = value.get("type")
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def license_ids(expression: str) -> list[str]:
+    """The license identifiers of an SPDX expression (``MIT OR (Apache-2.0 AND BSD-3-Clause)``)."""
+    words = re.split(r"[()\s]+", expression)
+    return [w for w in words if w and w.upper() not in _SPDX_WORDS]
+
+
+class BlockedNames:
+    name = "blocked_name_patterns"
+
+    @hookimpl
+    def artifortress_evaluate_policy(self, request: PolicyRequest) -> PolicyDecision | None:
+        patterns = request.config.get(self.name)
+        if not isinstance(patterns, list) or not patterns:
+            return None
+        version = request.version
+        for candidate in {version.package.casefold(), version.display_name.casefold()}:
+            for pattern in patterns:
+                if fnmatch.fnmatchcase(candidate, str(pattern).casefold()):
+                    return PolicyDecision.reject(
+                        f"package names matching {pattern!r} are blocked in {request.repo.key}",
+                        self.name,
+                    )
+        return PolicyDecision.allow(self.name)
+
+
+class Typosquat:
+    name = "typosquat"
+
+    @hookimpl
+    def artifortress_evaluate_policy(self, request: PolicyRequest) -> PolicyDecision | None:
+        if not request.config.get(self.name) or not request.new_package:
+            return None
+        name = request.version.package
+        limit = typosquat_distance(name, request.config.get("typosquat_distance"))
+        if limit < 1:
+            return None
+        for other in request.existing_names(limit):
+            distance = name_distance(name, other, limit)
+            if distance <= limit:
+                return PolicyDecision.quarantine(
+                    f"new package {name!r} is within edit distance {distance} of the existing "
+                    f"package {other!r}; an administrator must release it",
+                    self.name,
+                )
+        return PolicyDecision.allow(self.name)
+
+
+def typosquat_distance(name: str, configured: Any = None) -> int:
+    """How close a new name may come to an existing one: 1 up to 8 characters, else 2."""
+    if isinstance(configured, int):
+        return configured
+    if len(name) < TYPOSQUAT_MIN_LENGTH:
+        return 0
+    return 1 if len(name) <= 8 else 2
+
+
+def name_distance(a: str, b: str, limit: int) -> int:
+    """Edit distance of two names; names equal but for separators (``-_.``) count as 1."""
+    a, b = a.casefold(), b.casefold()
+    if a == b:
+        return 0
+    if _SEPARATORS.sub("", a) == _SEPARATORS.sub("", b):
+        return 1
+    return damerau_levenshtein(a, b, limit)
+
+
+def damerau_levenshtein(a: str, b: str, limit: int | None = None) -> int:
+    """Optimal string alignment distance (adjacent transpositions cost 1).
+
+    With *limit*, returns ``limit + 1`` as soon as the distance must exceed it.
+    """
+    if limit is not None and abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, start=1):
+        current = [i] + [0] * len(b)
+        for j, char_b in enumerate(b, start=1):
+            cost = 0 if char_a == char_b else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and char_a == b[j - 2] and a[i - 2] == char_b:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if limit is not None and min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[len(b)]
+
+
+BUILTIN_POLICIES = (MaxArtifactSize(), AllowedLicenses(), BlockedNames(), Typosquat())
+
+
+def register_builtin_policies(pm: pluggy.PluginManager) -> None:
+    """Register each built-in policy as an internal plugin named ``artifortress.policy.<name>``."""
+    for policy in BUILTIN_POLICIES:
+        name = f"artifortress.policy.{policy.name}"
+        if pm.get_plugin(name) is None:
+            pm.register(policy, name=name)

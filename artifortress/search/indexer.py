@@ -1,0 +1,161 @@
+"""Feeding the projection: one package at a time from the truth tables, or all of them.
+
+Rewriting a package's row from the current truth (rather than applying each
+event's delta) makes the handler idempotent and order-independent: a
+repeated or late event just rewrites the same row.  On PostgreSQL an
+advisory lock per package serializes concurrent workers on one package, so
+the last writer is always one that read the latest committed state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+
+import pluggy
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+
+from artifortress import hookimpl
+from artifortress.db.base import utcnow
+from artifortress.outbox.events import REPOSITORY_DELETED, Event
+from artifortress.plugin.gateway import _version_info
+from artifortress.search import schema
+from artifortress.search.fields import search_fields
+from artifortress.search.models import SearchDocument
+from artifortress.services import Services
+from artifortress.versions.models import PUBLISHED, Label, Package, Version
+
+#: First key of the advisory locks taken per package (the second is the package id).
+_LOCK_SPACE = 0x5EA7
+#: Packages re-projected per transaction by a full rebuild.
+BATCH = 200
+
+
+class SearchIndexer:
+    """Internal plugin: keeps ``search_documents`` in step with version events."""
+
+    def __init__(self, services: Services) -> None:
+        self._sessions = services.sessions
+        self._pm = services.plugins
+
+    @hookimpl
+    def artifortress_on_event(self, event: Event) -> None:
+        payload = event.payload
+        if event.type == REPOSITORY_DELETED and isinstance(payload.get("repository_id"), int):
+            with self._sessions.begin() as db:
+                db.execute(
+                    delete(SearchDocument).where(
+                        SearchDocument.repository_id == payload["repository_id"]
+                    )
+                )
+            return
+        package_id = payload.get("package_id")
+        if isinstance(package_id, int):
+            with self._sessions.begin() as db:
+                project(db, self._pm, package_id)
+
+
+def project(db: Session, pm: pluggy.PluginManager, package_id: int) -> bool:
+    """Rewrite (or remove) the row of one package from the truth; True if it is indexed."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, package_id % 2**31)))
+    package = db.get(Package, package_id)
+    current = current_version(db, package) if package is not None else None
+    if package is None or current is None:
+        db.execute(delete(SearchDocument).where(SearchDocument.package_id == package_id))
+        return False
+    fields = search_fields(pm, package.format, _version_info(current))
+    values = {
+        "repository_id": package.repository_id,
+        "tenant_id": _tenant_of(db, package.repository_id),
+        "format": package.format,
+        "name": package.name,
+        "display_name": package.display_name,
+        "version": current.version,
+        "version_id": current.id,
+        "published_at": current.published_at,
+        "indexed_at": utcnow(),
+        **fields,
+    }
+    insert = (postgresql.insert if _is_postgres(db) else sqlite.insert)(SearchDocument)
+    db.execute(
+        insert.values(package_id=package_id, **values).on_conflict_do_update(
+            index_elements=["package_id"], set_=values
+        )
+    )
+    return True
+
+
+def current_version(db: Session, package: Package) -> Version | None:
+    """What search shows: the published version under ``latest``, else the newest one."""
+    labelled = db.scalars(
+        select(Version)
+        .join(Label, Label.version_id == Version.id)
+        .where(Label.package_id == package.id, Label.name == "latest", Version.state == PUBLISHED)
+    ).first()
+    if labelled is not None:
+        return labelled
+    return db.scalars(
+        select(Version)
+        .where(Version.package_id == package.id, Version.state == PUBLISHED)
+        .order_by(Version.published_at.desc(), Version.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _tenant_of(db: Session, repository_id: int) -> int:
+    from artifortress.repos.models import Repository
+
+    repo = db.get(Repository, repository_id)
+    assert repo is not None
+    return repo.tenant_id
+
+
+def _is_postgres(db: Session) -> bool:
+    return db.get_bind().dialect.name == "postgresql"
+
+
+Progress = Callable[[Sequence[int]], Iterable[int]]
+
+
+def rebuild(
+    services: Services,
+    *,
+    recreate: bool = False,
+    progress: Progress = lambda ids: ids,
+) -> int:
+    """Rebuild the whole projection from the truth tables; returns the packages indexed.
+
+    A missing or broken index (or *recreate*) is dropped and created empty
+    first; otherwise rows are rewritten in place, so search keeps answering
+    during the rebuild.  Rows of packages without a published version go.
+    """
+    sessions, pm = services.sessions, services.plugins
+    with services.engine.begin() as conn:
+        if recreate or schema.problem(conn) is not None:
+            schema.recreate(conn)
+    with sessions() as db:
+        live = select(Version.package_id).where(Version.state == PUBLISHED).distinct()
+        package_ids = sorted(db.scalars(live))
+    indexed = 0
+    batch: list[int] = []
+    for package_id in progress(package_ids):
+        batch.append(package_id)
+        if len(batch) >= BATCH:
+            indexed += _project_batch(sessions, pm, batch)
+            batch = []
+    indexed += _project_batch(sessions, pm, batch)
+    with sessions.begin() as db:
+        live = select(Version.package_id).where(Version.state == PUBLISHED)
+        db.execute(delete(SearchDocument).where(SearchDocument.package_id.not_in(live)))
+    return indexed
+
+
+def _project_batch(
+    sessions: sessionmaker[Session], pm: pluggy.PluginManager, package_ids: list[int]
+) -> int:
+    if not package_ids:
+        return 0
+    with sessions.begin() as db:
+        return sum(project(db, pm, package_id) for package_id in package_ids)

@@ -1,0 +1,1 @@
+"""Notifications: per-repository webhook subscriptions, delivered by the outbox worker."""
