@@ -16,7 +16,6 @@ from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Protocol, runtime_checkable
 
 from artifortress.errors import (
-    ArtifortressError,
     BadRequest,
     Conflict,
     NotFound,
@@ -96,12 +95,6 @@ class BlobStoreUnavailable(ServiceUnavailable):
             service="blob_store",
             backend=backend,
         )
-
-
-class BlobStoreCorrupt(ArtifortressError):
-    """The database says a blob exists but its bytes are missing: an operator must act."""
-
-    code = "blob_missing"
 
 
 @dataclasses.dataclass(frozen=True)
