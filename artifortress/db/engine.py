@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
+
+#: Set by the request pipeline for GET and HEAD.  Their SQLite transactions then
+#: begin DEFERRED, so readers run side by side under WAL instead of queueing for
+#: the write lock; everything else begins IMMEDIATE (see _sqlite_begin).
+sqlite_reads_only: ContextVar[bool] = ContextVar("artifortress_sqlite_reads_only", default=False)
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
@@ -14,7 +20,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if "poolclass" not in kwargs:  # sizes only apply to the default QueuePool
         kwargs.setdefault("pool_size", 10)
@@ -55,7 +61,7 @@ def _libpq_version() -> int:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
-    # Let SQLAlchemy drive transactions (BEGIN is emitted in _sqlite_begin_immediate).
+    # Let SQLAlchemy drive transactions (BEGIN is emitted in _sqlite_begin).
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -65,10 +71,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
+def _sqlite_begin(connection: Any) -> None:
     # IMMEDIATE takes the write lock up front: concurrent writers queue on
     # busy_timeout instead of failing later with an unrecoverable upgrade deadlock.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Safe requests only read (a rare write, such as storing a rendering, copes
+    # with being refused), so they begin deferred and never wait for writers.
+    connection.exec_driver_sql("BEGIN" if sqlite_reads_only.get() else "BEGIN IMMEDIATE")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

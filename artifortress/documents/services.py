@@ -5,15 +5,19 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable
 from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from artifortress.db.base import utcnow
 from artifortress.documents.models import REPO_SCOPE, ChangeCounter, Document
+
+log = logging.getLogger("artifortress.documents")
 
 #: (repository id, rendering key, revision it was built from): unique per content.
 RenderingKey = tuple[int, str, int]
@@ -120,5 +124,14 @@ def _rebuild(
         "built_at": utcnow(),
     }
     insert = _upsert(db)(Document).values(repository_id=repository_id, key=key, **values)
-    db.execute(insert.on_conflict_do_update(index_elements=["repository_id", "key"], set_=values))
+    upsert = insert.on_conflict_do_update(index_elements=["repository_id", "key"], set_=values)
+    try:
+        with db.begin_nested():
+            db.execute(upsert)
+    except OperationalError:
+        if db.get_bind().dialect.name != "sqlite":
+            raise
+        # A read-only SQLite transaction lost the race for the write lock: the
+        # rendering is still correct, it is simply stored by a later request.
+        log.info("rendering %s not stored this time (database busy)", key)
     return Rendered(body, content_type, etag, changed_at)

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from artifortress.db.engine import sqlite_reads_only
 from artifortress.http.metrics import observe_request
 from artifortress.http.plugin_routes import error_renderer_for
 from artifortress.logs import request_id_var
@@ -38,6 +39,7 @@ class RequestMiddleware:
         ctx.authorization = req.get_header("Authorization")
         ctx.client_addr = client_address(req, self._trust_forwarded)
         ctx.started = time.perf_counter()
+        sqlite_reads_only.set(req.method in ("GET", "HEAD"))
         ctx.error_renderer = error_renderer_for(req.path, self._services.formats)
         request_id_var.set(ctx.request_id)
         resp.set_header(REQUEST_ID_HEADER, ctx.request_id)
@@ -65,6 +67,7 @@ class RequestMiddleware:
             },
         )
         request_id_var.set(None)
+        sqlite_reads_only.set(False)
 
 
 def client_address(req: falcon.Request, trust_forwarded: bool) -> str:
