@@ -51,6 +51,7 @@ class GcReport:
     bytes_reclaimed: int = 0
     skipped: int = 0
     purged_versions: int = 0
+    discarded_drafts: int = 0
     dry_run: bool = False
 
     def summary(self) -> str:
@@ -58,7 +59,8 @@ class GcReport:
         return (
             f"{self.candidates} unreferenced blobs; {verb} {self.collected} blobs, "
             f"{_human(self.bytes_reclaimed)}; {self.skipped} skipped (referenced again); "
-            f"{self.purged_versions} deleted versions passed their retention"
+            f"{self.purged_versions} deleted versions passed their retention; "
+            f"{self.discarded_drafts} expired drafts discarded"
         )
 
 
@@ -75,7 +77,8 @@ def live_reference(now: dt.datetime, retention: dt.timedelta) -> Exists:
     """SQL condition: some artifact that must keep its bytes references ``Blob.digest``."""
     keeps_bytes = or_(
         # A quarantined version may still be released: its bytes must stay.
-        Version.state.in_((DRAFT, PUBLISHED, QUARANTINED)),
+        Version.state.in_((PUBLISHED, QUARANTINED)),
+        and_(Version.state == DRAFT, Version.expires_at > now),
         and_(Version.state == TOMBSTONED, Version.tombstoned_at > now - retention),
     )
     return exists(
@@ -100,6 +103,14 @@ def find_candidates(
             .order_by(Blob.digest)
         )
     )
+
+
+def discard_expired_drafts(db: Session, now: dt.datetime) -> int:
+    """Delete drafts nobody published before they expired, with their file entries."""
+    expired = select(Version.id).where(Version.state == DRAFT, Version.expires_at <= now)
+    db.execute(delete(Artifact).where(Artifact.version_id.in_(expired)))
+    result = db.execute(delete(Version).where(Version.id.in_(expired.scalar_subquery())))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def purge_expired_tombstones(db: Session, now: dt.datetime, retention: dt.timedelta) -> int:
@@ -164,6 +175,7 @@ def collect(
     with sessions.begin() as db:
         if not dry_run:
             report.purged_versions = purge_expired_tombstones(db, now, retention)
+            report.discarded_drafts = discard_expired_drafts(db, now)
         candidates: Sequence[str] = find_candidates(db, now, grace, retention)
         sizes = _sizes(db, candidates) if dry_run else {}
     report.candidates = len(candidates)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
+from sqlalchemy import text
 
+from artifortress.db.base import utcnow
 from artifortress.gc.services import collect
 from tests.functional.versions_helpers import release, upload
 
@@ -86,3 +89,25 @@ def test_collected_bytes_can_be_uploaded_again(services, admin, scene):
     assert upload(admin, "libs", data) == _digest(data)
     release(admin, "libs", "tool", "3.0", {"again.bin": data})
     assert admin.get(f"{R}/blobs/{_digest(data)}").content == data
+
+
+def test_expired_drafts_are_discarded_and_release_their_blobs(services, admin, make_repo):
+    make_repo("libs", format="generic")
+    opened = admin.post(f"{R}/packages/versions/drafts", {"package": "tool", "version": "9.0"})
+    assert opened.status_code == 201
+    data = b"bytes of an abandoned draft"
+    added = admin.post(
+        f"{R}/packages/versions/drafts/{opened.json['id']}/artifacts",
+        {"filename": "x.bin", "digest": upload(admin, "libs", data)},
+    )
+    assert added.status_code == 201
+    assert _collect(services).collected == 0, "an open draft keeps its blobs"
+    with services.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE versions SET expires_at = :past WHERE id = :id"),
+            {"past": utcnow() - dt.timedelta(hours=1), "id": opened.json["id"]},
+        )
+    report = _collect(services)
+    assert (report.discarded_drafts, report.collected) == (1, 1)
+    assert services.blobs.size_of(_digest(data)) is None
+    assert admin.get(f"{R}/packages/versions/drafts/{opened.json['id']}").status_code == 404
