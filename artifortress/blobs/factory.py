@@ -24,7 +24,8 @@ def make_store(settings: Settings) -> BlobStore:
     if url.scheme == "s3":
         if not url.netloc:
             raise ConfigurationError(f"{PREFIX}BLOB_URL={settings.blob_url!r} names no bucket")
-        from artifortress.blobs.s3 import S3BlobStore, make_client  # boto3 only when used
+        from artifortress.blobs.s3 import S3BlobStore  # boto3 only when used
+        from artifortress.blobs.s3io import make_client
 
         client = make_client(settings.s3_endpoint_url, settings.s3_region, settings.threads + 4)
         return S3BlobStore(client, url.netloc, unquote(url.path))

@@ -27,12 +27,11 @@ import uuid
 from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-import boto3
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from artifortress.blobs.digests import EMPTY_DIGEST, Hasher, fan_out
+from artifortress.blobs.s3io import S3Stream, error_code
 from artifortress.blobs.store import (
     CHUNK_SIZE,
     BlobInfo,
@@ -57,30 +56,6 @@ MAX_PARTS = 10_000
 WRITE_PART_SIZE = 8 * 1024**2
 _MISSING = {"NoSuchKey", "NotFound", "404"}
 _COPY = TransferConfig(multipart_threshold=4 * 1024**3, multipart_chunksize=512 * 1024**2)
-
-
-def make_client(endpoint_url: str, region: str, max_connections: int) -> S3Client:
-    """A thread-safe boto3 client with short connect timeouts, so an outage fails fast."""
-    config = Config(
-        connect_timeout=3,
-        read_timeout=60,
-        retries={"max_attempts": 3, "mode": "standard"},
-        max_pool_connections=max_connections,
-        # SigV4 everywhere, presigned URLs included (botocore may pick V2 for those).
-        signature_version="s3v4",
-        s3={"addressing_style": "path"} if endpoint_url else {},
-    )
-    session = boto3.session.Session()
-    return session.client(
-        "s3",
-        endpoint_url=endpoint_url or None,
-        region_name=region or session.region_name or "us-east-1",
-        config=config,
-    )
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 class S3BlobStore:
@@ -117,7 +92,7 @@ class S3BlobStore:
             ) from exc
 
     def _client_error(self, exc: ClientError, doing: str) -> ArtifortressError:
-        code = _code(exc)
+        code = error_code(exc)
         if code == "NoSuchUpload":
             return UploadNotFound("the upload session is gone from the blob store")
         if code == "EntityTooSmall":
@@ -134,7 +109,7 @@ class S3BlobStore:
         try:
             self._client.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if _code(exc) in _MISSING:
+            if error_code(exc) in _MISSING:
                 return False
             raise
         return True
@@ -166,7 +141,7 @@ class S3BlobStore:
             try:
                 head = self._client.head_object(Bucket=self.bucket, Key=self._blob_key(digest))
             except ClientError as exc:
-                if _code(exc) in _MISSING:
+                if error_code(exc) in _MISSING:
                     return None
                 raise
             return int(head["ContentLength"])
@@ -182,7 +157,7 @@ class S3BlobStore:
                     Bucket=self.bucket, Key=self._blob_key(digest), **extra
                 )
             except ClientError as exc:
-                if _code(exc) in _MISSING:
+                if error_code(exc) in _MISSING:
                     raise BlobNotFound(f"blob {digest} is not in the store") from None
                 raise
         return S3Stream(answer["Body"], self.kind)
@@ -272,7 +247,7 @@ class S3BlobStore:
             )
         except ClientError as exc:
             # A completion interrupted after this step left the staging object: resume.
-            if _code(exc) != "NoSuchUpload" or not self._exists(key):
+            if error_code(exc) != "NoSuchUpload" or not self._exists(key):
                 raise
 
     def abort_upload(self, upload_id: str, handle: str) -> None:
@@ -281,7 +256,7 @@ class S3BlobStore:
             try:
                 self._client.abort_multipart_upload(Bucket=self.bucket, Key=key, UploadId=handle)
             except ClientError as exc:
-                if _code(exc) not in ("NoSuchUpload", *_MISSING):
+                if error_code(exc) not in ("NoSuchUpload", *_MISSING):
                     raise
             self._client.delete_object(Bucket=self.bucket, Key=key)
 
@@ -330,24 +305,6 @@ class S3BlobStore:
 
     def __repr__(self) -> str:
         return f"S3BlobStore(bucket={self.bucket!r}, prefix={self.prefix!r})"
-
-
-class S3Stream:
-    """An S3 object body streamed in bounded chunks; failures mid-way become 503s."""
-
-    def __init__(self, body: Any, kind: str) -> None:
-        self._body = body
-        self._kind = kind
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            yield from self._body.iter_chunks(CHUNK_SIZE)
-        except (BotoCoreError, OSError) as exc:
-            reason = f"reading a blob failed ({describe_error(exc)})"
-            raise BlobStoreUnavailable(self._kind, reason) from exc
-
-    def close(self) -> None:
-        self._body.close()
 
 
 def _spool(chunks: Iterable[bytes], spool: IO[bytes]) -> int:

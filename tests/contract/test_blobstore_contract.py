@@ -18,7 +18,8 @@ import pytest
 
 from artifortress.blobs.faulty import FaultyBlobStore
 from artifortress.blobs.local import LocalBlobStore
-from artifortress.blobs.s3 import S3BlobStore, make_client
+from artifortress.blobs.s3 import S3BlobStore
+from artifortress.blobs.s3io import make_client
 from artifortress.blobs.store import (
     BlobInfo,
     BlobNotFound,
