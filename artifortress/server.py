@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import tempfile
@@ -10,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.config import Config
 
-from artifortress.settings import Settings
+from artifortress.errors import ConfigurationError
+from artifortress.settings import PREFIX, Settings
 
 #: Must be set before prometheus_client is first imported (it picks its value
 #: storage at import time), so this module does not import artifortress.http.
@@ -25,13 +28,70 @@ def _child_exit(server: Any, worker: Any) -> None:
     multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]
 
 
-def _json_logconfig() -> dict[str, Any]:
-    """gunicorn's own log lines as JSON too, so the stream stays one object per line."""
-    return {"formatters": {"generic": {"()": "artifortress.logs.JsonFormatter"}}}
+def read_gunicorn_conf(path: str) -> dict[str, Any]:
+    """The gunicorn settings a configuration file (gunicorn's own format) defines.
+
+    Names that are not gunicorn settings (imports, helpers) are left out, as
+    gunicorn itself does.  A file that fails to run is a configuration error
+    naming the variable, raised before anything binds.
+    """
+    spec = importlib.util.spec_from_file_location("artifortress_gunicorn_conf", path)
+    if spec is None or spec.loader is None:
+        raise ConfigurationError(f"{PREFIX}GUNICORN_CONF={path!r} is not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # whatever the file raises, the operator must see it
+        raise ConfigurationError(
+            f"{PREFIX}GUNICORN_CONF={path!r} cannot be loaded: {type(exc).__name__}: {exc}"
+        ) from exc
+    known = Config().settings
+    return {name: value for name, value in vars(module).items() if name in known}
+
+
+def _chained(first: Callable[..., Any], then: Callable[..., Any]) -> Callable[[Any, Any], None]:
+    """A server hook calling ours, then the configuration file's."""
+
+    def hook(server: Any, worker: Any) -> None:
+        first(server, worker)
+        then(server, worker)
+
+    return hook
+
+
+def _json_logconfig(level: str, access_log: bool) -> dict[str, Any]:
+    """gunicorn's own log lines as JSON too, each once, so the stream stays one object per line.
+
+    gunicorn's defaults also propagate its loggers to a root handler (every
+    line twice), and with any ``logconfig_dict`` it writes access lines even
+    when ``accesslog`` is off; the application logs every request itself
+    (``artifortress.access``), so gunicorn's access lines only come when asked for.
+    """
+
+    def logger(name: str, handler: str, enabled: bool) -> dict[str, Any]:
+        return {
+            "level": level.upper() if enabled else "CRITICAL",
+            "handlers": [handler],
+            "propagate": False,
+            "qualname": name,
+        }
+
+    return {
+        "formatters": {"generic": {"()": "artifortress.logs.JsonFormatter"}},
+        "loggers": {
+            "gunicorn.error": logger("gunicorn.error", "error_console", True),
+            "gunicorn.access": logger("gunicorn.access", "console", access_log),
+        },
+    }
 
 
 class GunicornServer(BaseApplication):  # type: ignore[misc]
-    """gunicorn with our settings; each worker builds its own app and database pool."""
+    """gunicorn with our settings; each worker builds its own app and database pool.
+
+    Precedence, lowest first: the defaults below (from the settings), then
+    ``ARTIFORTRESS_GUNICORN_CONF`` (a gunicorn configuration file), then
+    *extra_options*.
+    """
 
     def __init__(self, settings: Settings, extra_options: dict[str, Any] | None = None) -> None:
         self._settings = settings
@@ -52,10 +112,23 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
             # gunicorn >= 25.1 opens a control socket at one per-user default path;
             # a second instance on the host would take it over, so none is opened.
             "control_socket_disable": True,
-            **({"logconfig_dict": _json_logconfig()} if settings.log_format == "json" else {}),
-            **(extra_options or {}),
         }
+        if settings.gunicorn_conf:
+            self._options.update(self._file_options(settings.gunicorn_conf))
+        self._options.update(extra_options or {})
+        if settings.log_format == "json":
+            access_log = bool(self._options.get("accesslog"))
+            self._options.setdefault(
+                "logconfig_dict", _json_logconfig(settings.log_level, access_log)
+            )
         super().__init__()
+
+    def _file_options(self, path: str) -> dict[str, Any]:
+        """The file's values, which win over ours; its ``child_exit`` runs after ours."""
+        options = read_gunicorn_conf(path)
+        if "child_exit" in options:
+            options["child_exit"] = _chained(_child_exit, options["child_exit"])
+        return options
 
     def load_config(self) -> None:
         for key, value in self._options.items():

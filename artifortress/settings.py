@@ -121,6 +121,16 @@ def _parse_blob_url(raw: str) -> str:
     raise ValueError("expected file:///ABSOLUTE/PATH or s3://BUCKET[/PREFIX]")
 
 
+def _parse_python_file(raw: str) -> str:
+    """The absolute path of an existing ``.py`` file."""
+    path = Path(raw).expanduser()
+    if path.suffix != ".py":
+        raise ValueError("expected the path of a Python file ending in .py")
+    if not path.is_file():
+        raise ValueError("no such file")
+    return str(path.resolve())
+
+
 def _parse_choice(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -159,6 +169,11 @@ class Settings:
     public_url: str = _setting("", _parse_url("http", "https"), "external base URL")
     workers: int = _setting(2, _parse_positive_int, "gunicorn worker processes")
     threads: int = _setting(8, _parse_positive_int, "threads per gunicorn worker")
+    gunicorn_conf: str = _setting(
+        "",
+        _parse_python_file,
+        "gunicorn config file (e.g. deploy/gunicorn.conf.py); its values win",
+    )
     log_format: str = _setting("text", _parse_choice("text", "json"), "text or json lines")
     log_level: str = _setting(
         "info", _parse_choice("debug", "info", "warning", "error"), "log level"
