@@ -1,4 +1,4 @@
-"""curl against the real server: a large file in with a checksum, out whole and by range, flat memory."""
+"""curl against the real server: a large file in with a checksum, out whole and by range."""
 
 from __future__ import annotations
 
