@@ -323,3 +323,28 @@ def test_json_api(server, token, uploaded):
         f"{server.base_url}/pypi/py/pypi/dep-child/2.0/json", auth=("__token__", token), timeout=10
     ).json()
     assert release["info"]["requires_dist"] == ["foo-bar-baz>=1.0"]
+
+
+def test_uv_publish(server, token, tmp_path):
+    files = _build(tmp_path, "uv-published", "0.1", [])
+    uv = Path(sys.executable).with_name("uv")
+    done = subprocess.run(
+        [
+            str(uv),
+            "publish",
+            "--publish-url",
+            f"{server.base_url}/pypi/py/legacy/",
+            "--username",
+            "__token__",
+            "--password",
+            token,
+            *map(str, files),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    page = _page(server, token, "uv-published")
+    assert sorted(f["filename"] for f in page["files"]) == sorted(p.name for p in files)
