@@ -30,6 +30,7 @@ from artifortress.formats import FormatSpec, PluginRoute
 from artifortress.http.permissions import authenticated, public, requires
 from artifortress.outbox.events import Event
 from artifortress.plugin.gateway import Gateway
+from artifortress.plugin.translation import error_for_status, raised_as
 from artifortress.plugin.views import (
     ArtifactInfo,
     BlobRef,
@@ -75,7 +76,9 @@ __all__ = [
     "ValidationFailed",
     "VersionInfo",
     "authenticated",
+    "error_for_status",
     "hookimpl",
     "public",
+    "raised_as",
     "requires",
 ]

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import falcon
 
-from artifortress.plugin import ArtifortressError, BadRequest, PayloadTooLarge
+from artifortress.plugin import ArtifortressError, raised_as
 from artifortress_npm.errors import NpmError
 
 
@@ -26,14 +25,6 @@ def render_error(req: falcon.Request, resp: falcon.Response, error: Artifortress
     )
 
 
-@contextmanager
-def translated() -> Iterator[None]:
-    """NpmError -> the core's errors, keeping message and status."""
-    try:
-        yield
-    except NpmError as exc:
-        error: ArtifortressError = (
-            PayloadTooLarge(exc.message) if exc.status == 413 else BadRequest(exc.message)
-        )
-        error.status = exc.status
-        raise error from None
+def translated() -> AbstractContextManager[None]:
+    """NpmError of the pure modules -> the core's errors, keeping message and status."""
+    return raised_as(NpmError)

@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 
 import falcon
 
-from artifortress.plugin import ArtifortressError, BadRequest, PayloadTooLarge
+from artifortress.plugin import ArtifortressError, raised_as
 from artifortress_pypi.errors import PypiError
 
 _UNSAFE = re.compile(r"[^\x20-\x7e]")
@@ -34,14 +33,6 @@ def render_error(req: falcon.Request, resp: falcon.Response, error: Artifortress
     )
 
 
-@contextmanager
-def translated() -> Iterator[None]:
-    """Turn the pure modules' PypiError into the core's errors (same message and status)."""
-    try:
-        yield
-    except PypiError as exc:
-        error: ArtifortressError = (
-            PayloadTooLarge(exc.message) if exc.status == 413 else BadRequest(exc.message)
-        )
-        error.status = exc.status
-        raise error from None
+def translated() -> AbstractContextManager[None]:
+    """PypiError of the pure modules -> the core's errors, keeping message and status."""
+    return raised_as(PypiError)
