@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import subprocess
 import sys
 import textwrap
@@ -348,3 +349,50 @@ def test_uv_publish(server, token, tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     page = _page(server, token, "uv-published")
     assert sorted(f["filename"] for f in page["files"]) == sorted(p.name for p in files)
+
+
+def test_poetry_resolves_and_installs(server, token, uploaded, tmp_path):
+    project = tmp_path / "consumer"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        textwrap.dedent(f"""
+        [project]
+        name = "consumer"
+        version = "0.1.0"
+        requires-python = ">=3.11"
+        dependencies = ["dep-child>=2.0"]
+
+        [tool.poetry]
+        package-mode = false
+
+        [[tool.poetry.source]]
+        name = "gateway"
+        url = "{server.base_url}/pypi/py/simple/"
+        priority = "primary"
+        """)
+    )
+    env = {
+        **os.environ,
+        "POETRY_HTTP_BASIC_GATEWAY_USERNAME": "__token__",
+        "POETRY_HTTP_BASIC_GATEWAY_PASSWORD": token,
+        "POETRY_VIRTUALENVS_IN_PROJECT": "true",
+        "POETRY_CACHE_DIR": str(tmp_path / "poetry-cache"),
+        "POETRY_NO_INTERACTION": "1",
+    }
+    poetry = Path(sys.executable).with_name("poetry")
+    for args in (["lock"], ["install"]):
+        done = subprocess.run(
+            [str(poetry), *args],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    lock = (project / "poetry.lock").read_text()
+    assert 'name = "foo-bar-baz"' in lock
+    assert "sha256:" in lock, "hashes come from the index, not from downloading whole files"
+    site = next((project / ".venv" / "lib").glob("python*/site-packages"))
+    assert (site / "foo_bar_baz" / "__init__.py").exists()
