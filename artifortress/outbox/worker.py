@@ -163,11 +163,19 @@ class Worker:
         if now - self._last_prune < PRUNE_EVERY:
             return
         self._last_prune = now
+        from artifortress.webhooks.services import prune as prune_deliveries
+
         cutoff = now - dt.timedelta(seconds=self.settings.event_retention)
         with self.services.sessions.begin() as db:
             removed = outbox.prune(db, cutoff)
-        if removed:
-            log.info("pruned %d handled events older than %s", removed, cutoff.isoformat())
+            delivered = prune_deliveries(db, cutoff)
+        if removed or delivered:
+            log.info(
+                "pruned %d handled events and %d delivered webhooks older than %s",
+                removed,
+                delivered,
+                cutoff.isoformat(),
+            )
 
     @contextlib.contextmanager
     def _single_consumer(self) -> Iterator[None]:

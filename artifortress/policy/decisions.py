@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from artifortress.plugin.views import RepoInfo, VersionInfo
+if TYPE_CHECKING:  # the plugin package imports this module: no import at run time
+    from artifortress.plugin.views import RepoInfo, VersionInfo
 
 ALLOW = "allow"
 QUARANTINE = "quarantine"

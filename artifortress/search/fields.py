@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from artifortress.plugin.views import VersionInfo
+if TYPE_CHECKING:
+    from artifortress.plugin.views import VersionInfo
 
 FIELDS = ("summary", "description", "keywords")
 MAX_SUMMARY = 1000

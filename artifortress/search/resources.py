@@ -27,8 +27,8 @@ class SearchResource:
         q = (req.get_param("q") or "").strip()
         if len(q) > MAX_QUERY:
             raise BadRequest(f"q is longer than {MAX_QUERY} characters")
-        page = query_param(req, "page", int) or 1
-        per_page = query_param(req, "per_page", int) or 20
+        page = _or(query_param(req, "page", int), 1)
+        per_page = _or(query_param(req, "per_page", int), 20)
         if page < 1 or not 1 <= per_page <= MAX_PER_PAGE:
             raise BadRequest(f"page must be at least 1 and per_page between 1 and {MAX_PER_PAGE}")
         results = search(
@@ -50,3 +50,7 @@ class SearchResource:
                 "results": [hit_to_json(hit) for hit in results.hits],
             },
         )
+
+
+def _or(value: int | None, default: int) -> int:
+    return default if value is None else value

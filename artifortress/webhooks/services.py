@@ -122,6 +122,8 @@ def enqueue(db: Session, event: Event) -> int:
             Repository.tenant_id == event.tenant_id,
             Repository.key == event.repo,
             WebhookSubscription.active.is_(True),
+            # A subscription hears of changes made after it, not of an older backlog.
+            WebhookSubscription.created_at <= event.created_at,
         )
     ).all()
     body = json.dumps(
