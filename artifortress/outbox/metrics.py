@@ -3,16 +3,20 @@
 Counting at scrape time is exact on every process (no worker has to be up to
 report a backlog, which is the point when no worker runs) and costs two
 indexed aggregate queries per scrape.  A database that cannot answer drops
-the gauges from that scrape instead of failing it.
+the gauges from that scrape instead of failing it.  The values are plain
+metric families, not ``Gauge`` objects: under gunicorn those would write to
+the multi-process files and be reported again, per process, forever.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Gauge, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 from sqlalchemy.exc import SQLAlchemyError
 
 from artifortress.db.base import utcnow
@@ -36,25 +40,36 @@ def outbox_gauges(services: Services) -> Callable[[], bytes]:
         except SQLAlchemyError as exc:
             log.warning("event plane gauges unavailable: %s", str(exc).splitlines()[0])
             return b""
+        age = (utcnow() - queue.oldest_pending_at).total_seconds() if queue.oldest_pending_at else 0
+        families = [
+            GaugeMetricFamily(name, doc, value=max(0.0, float(value)))
+            for name, doc, value in (
+                ("artifortress_outbox_backlog", "Outbox events not yet handled.", queue.pending),
+                (
+                    "artifortress_outbox_oldest_pending_age_seconds",
+                    "Age of the oldest outbox event not yet handled (0 when none).",
+                    age,
+                ),
+                ("artifortress_outbox_dead_events", "Dead-lettered outbox events.", queue.dead),
+                (
+                    "artifortress_webhook_deliveries_pending",
+                    "Webhook deliveries still to be made.",
+                    deliveries,
+                ),
+            )
+        ]
         registry = CollectorRegistry()
-        gauges = (
-            ("artifortress_outbox_backlog", "Outbox events not yet handled.", queue.pending),
-            (
-                "artifortress_outbox_oldest_pending_age_seconds",
-                "Age of the oldest outbox event not yet handled (0 when none).",
-                (utcnow() - queue.oldest_pending_at).total_seconds()
-                if queue.oldest_pending_at
-                else 0.0,
-            ),
-            ("artifortress_outbox_dead_events", "Dead-lettered outbox events.", queue.dead),
-            (
-                "artifortress_webhook_deliveries_pending",
-                "Webhook deliveries still to be made.",
-                deliveries,
-            ),
-        )
-        for name, doc, value in gauges:
-            Gauge(name, doc, registry=registry).set(max(0.0, float(value)))
+        registry.register(_Snapshot(families))
         return generate_latest(registry)
 
     return render
+
+
+class _Snapshot(Collector):
+    """Metric families computed just now, collected once."""
+
+    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families

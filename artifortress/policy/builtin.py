@@ -8,7 +8,8 @@ nothing for a setting left unset:
   or ``license``; every identifier of an SPDX expression) is not listed, or missing;
 - ``blocked_name_patterns``: reject names matching a shell-style pattern (``evil-*``);
 - ``typosquat``: quarantine a new package whose name is within a small
-  Damerau-Levenshtein distance of a package the tenant already has.
+  Damerau-Levenshtein distance of a package the tenant already published
+  (numbered siblings such as ``tool1``/``tool2`` excepted).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from artifortress.policy.decisions import PolicyDecision, PolicyRequest
 #: Names shorter than this are not checked for typosquatting (too many near neighbours).
 TYPOSQUAT_MIN_LENGTH = 4
 _SEPARATORS = re.compile(r"[-_.]+")
+_DIGITS = re.compile(r"[0-9]+")
 _SPDX_WORDS = {"AND", "OR", "WITH"}
 
 
@@ -137,12 +139,20 @@ def typosquat_distance(name: str, configured: Any = None) -> int:
 
 
 def name_distance(a: str, b: str, limit: int) -> int:
-    """Edit distance of two names; names equal but for separators (``-_.``) count as 1."""
+    """Edit distance of two names, as far as typosquatting goes.
+
+    Names equal but for separators (``left-pad``, ``leftpad``) count as 1.
+    Numbered siblings (``tool1`` and ``tool2``, ``py2x`` and ``py3x``) are
+    unrelated (``limit + 1``): series like these are common and harmless,
+    while ``requests2`` next to ``requests`` still counts.
+    """
     a, b = a.casefold(), b.casefold()
     if a == b:
         return 0
     if _SEPARATORS.sub("", a) == _SEPARATORS.sub("", b):
         return 1
+    if _DIGITS.search(a) and _DIGITS.search(b) and _DIGITS.sub("", a) == _DIGITS.sub("", b):
+        return limit + 1
     return damerau_levenshtein(a, b, limit)
 
 

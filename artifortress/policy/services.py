@@ -35,7 +35,14 @@ from artifortress.policy.decisions import QUARANTINE, REJECT, PolicyRequest, Ver
 from artifortress.policy.models import PENDING, RELEASED, QuarantineEntry, RepositoryPolicy
 from artifortress.policy.models import REJECTED as ENTRY_REJECTED
 from artifortress.repos.models import Repository
-from artifortress.versions.models import DRAFT, PUBLISHED, QUARANTINED, REJECTED, Package, Version
+from artifortress.versions.models import (
+    PUBLISHED,
+    QUARANTINED,
+    REJECTED,
+    TOMBSTONED,
+    Package,
+    Version,
+)
 
 #: The settings a repository without a stored policy has: nothing enforced.
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -109,11 +116,12 @@ def evaluate(
 
 
 def _sealed_names(tenant_id: int) -> Any:
+    """Names the tenant really has: published (or deleted) once, not merely held or refused."""
     return (
         select(Package.name)
         .join(Repository, Repository.id == Package.repository_id)
         .join(Version, Version.package_id == Package.id)
-        .where(Repository.tenant_id == tenant_id, Version.state != DRAFT)
+        .where(Repository.tenant_id == tenant_id, Version.state.in_((PUBLISHED, TOMBSTONED)))
     )
 
 

@@ -92,3 +92,9 @@ def test_backoff_doubles_with_jitter_up_to_the_ceiling():
         nominal = min(30.0, 2 ** (attempt - 1))
         assert 0.8 * nominal <= delay <= nominal
     assert backoff(1000, 1.0, 30.0) <= 30.0
+
+
+def test_numbered_siblings_are_not_typosquats_but_an_added_digit_is():
+    assert name_distance("tool1", "tool2", 1) == 2
+    assert name_distance("py2compat", "py3compat", 1) == 2
+    assert name_distance("requests2", "requests", 1) == 1
