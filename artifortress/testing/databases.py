@@ -72,7 +72,14 @@ def postgres_database(prefix: str = "af_test") -> Iterator[str]:
 
 
 def truncate_all(engine: Engine) -> None:
-    """Empty every table of the schema (PostgreSQL), keeping the migration state."""
-    names = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+    """Empty every table of the schema (PostgreSQL), keeping the migration state.
+
+    DELETE is about a hundred times faster than TRUNCATE on tables this small;
+    ``session_replication_role = replica`` lets it past the immutability
+    triggers (and foreign keys), which a test reset must not trip over.
+    Ids are not reset: no test may depend on them.
+    """
     with engine.begin() as conn:
-        conn.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(table.delete())
