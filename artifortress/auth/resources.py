@@ -115,7 +115,7 @@ class WhoAmIResource:
             resp,
             {
                 "user": p.name,
-                "admin": p.is_admin,
+                "admin": p.is_tenant_admin,
                 "token": p.token_key_id,
                 "read_only": p.read_only,
                 "repos": sorted(p.repo_scopes) if p.repo_scopes is not None else None,
