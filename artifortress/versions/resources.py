@@ -1,13 +1,14 @@
-"""REST for drafts, packages, versions and their lifecycle under ``/v1/repos/{repo}/packages``.
+"""REST for packages and versions under ``/v1/repos/{repo}/packages/{package}/...``.
 
 Package names containing ``/`` (npm scopes) are addressed as two path
 segments, ``/packages/@scope/name/...`` (``subname`` is the part after the
 slash); every package route is registered in both shapes (see
-:func:`package_routes`).
+:func:`package_routes`).  Responders take the URL fields as ``**url``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import falcon
@@ -18,48 +19,30 @@ from artifortress.http.body import json_body, query_param, send_json
 from artifortress.http.permissions import authorize, requires
 from artifortress.pagination import clamp_limit
 from artifortress.rbac.permissions import Permission
-from artifortress.versions import drafts, labels, lifecycle, queries
-from artifortress.versions.models import QUARANTINED, Version
+from artifortress.versions import labels, lifecycle, queries
+from artifortress.versions.draft_resources import draft_routes
+from artifortress.versions.models import Version
 
-DRAFT_CREATE = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["package", "version"],
-    "properties": {
-        "package": {"type": "string", "minLength": 1, "maxLength": 214},
-        "version": {"type": "string", "minLength": 1, "maxLength": 128},
-        "metadata": {"type": "object"},
-    },
-}
-ARTIFACT_ADD = {
-    "type": "object",
-    "additionalProperties": False,
-    "required": ["filename", "digest"],
-    "properties": {
-        "filename": {"type": "string", "minLength": 1, "maxLength": 255},
-        "digest": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"},
-        "size": {"type": "integer", "minimum": 0},
-        "media_type": {"type": "string", "maxLength": 255},
-        "metadata": {"type": "object"},
-    },
-}
 REASON = {
     "type": "object",
     "additionalProperties": False,
     "properties": {"reason": {"type": "string", "maxLength": 1000}},
 }
+
 MESSAGE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["message"],
     "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 1000}},
 }
+
 PROMOTE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["target"],
     "properties": {"target": {"type": "string"}},
 }
+
 LABEL_PUT = {
     "type": "object",
     "additionalProperties": False,
@@ -68,96 +51,22 @@ LABEL_PUT = {
 }
 
 
-def _package_name(req: falcon.Request, package: str, subname: str | None) -> str:
-    """Join the two-segment form ``@scope/name``; only scopes may use it."""
+def _package_name(req: falcon.Request, url: Mapping[str, str]) -> str:
+    """The package of the URL; the two-segment form is only for ``@scope/name``."""
+    package, subname = url["package"], url.get("subname")
     if subname is not None and not package.startswith("@"):
         raise NotFound(f"no package {package}/{subname}: only @scope/name has two segments")
     name = f"{package}/{subname}" if subname else package
     return normalize_name(req.context.services.plugins, req.context.repo.format, name)
 
 
-def _version(req: falcon.Request, package: str, version: str, subname: str | None) -> Version:
-    return queries.get_version(
-        req.context.db, req.context.repo, _package_name(req, package, subname), version
-    )
+def _version(req: falcon.Request, url: Mapping[str, str], version: str | None = None) -> Version:
+    ctx = req.context
+    return queries.get_version(ctx.db, ctx.repo, _package_name(req, url), version or url["version"])
 
 
-class DraftsResource:
-    @requires(Permission.WRITE, action="draft.create")
-    @json_body(DRAFT_CREATE)
-    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """Open a draft version; add files to it, then publish it."""
-        ctx = req.context
-        body: dict[str, Any] = ctx.body
-        draft = drafts.create_draft(
-            ctx.db,
-            ctx.caller,
-            ctx.repo,
-            package=normalize_name(ctx.services.plugins, ctx.repo.format, body["package"]),
-            display_name=body["package"],
-            version=body["version"],
-            metadata=body.get("metadata"),
-            ttl_seconds=ctx.services.settings.draft_ttl,
-        )
-        resp.location = f"/v1/repos/{repo}/packages/versions/drafts/{draft.id}"
-        send_json(resp, queries.version_to_json(draft), status=201)
-
-
-class DraftResource:
-    @requires(Permission.WRITE)
-    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int) -> None:
-        """One open draft with its files."""
-        send_json(
-            resp,
-            queries.version_to_json(drafts.get_draft(req.context.db, req.context.repo, draft_id)),
-        )
-
-    @requires(Permission.WRITE, action="draft.discard")
-    def on_delete(
-        self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int
-    ) -> None:
-        """Discard an open draft."""
-        ctx = req.context
-        draft = drafts.get_draft(ctx.db, ctx.repo, draft_id)
-        drafts.discard_draft(ctx.db, ctx.caller, ctx.repo, draft)
-        send_json(resp, {"discarded": draft_id})
-
-
-class DraftArtifactsResource:
-    @requires(Permission.WRITE, action="draft.add_file")
-    @json_body(ARTIFACT_ADD)
-    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int) -> None:
-        """Add a file that references a blob committed in this repository."""
-        ctx = req.context
-        draft = drafts.get_draft(ctx.db, ctx.repo, draft_id)
-        artifact = drafts.add_artifact(ctx.db, ctx.caller, draft, drafts.ArtifactInput(**ctx.body))
-        send_json(resp, queries.artifact_to_json(artifact), status=201)
-
-
-class DraftArtifactResource:
-    @requires(Permission.WRITE, action="draft.remove_file")
-    def on_delete(
-        self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int, filename: str
-    ) -> None:
-        """Remove a file from an open draft."""
-        ctx = req.context
-        drafts.remove_artifact(drafts.get_draft(ctx.db, ctx.repo, draft_id), filename)
-        send_json(resp, {"removed": filename})
-
-
-class PublishResource:
-    @requires(Permission.WRITE, action="version.publish")
-    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int) -> None:
-        """Publish a draft atomically; 409 if the version already exists.
-
-        Repository policies judge it first: 403 (nothing published) when one
-        rejects it, 202 with state ``quarantined`` when one holds it back.
-        """
-        ctx = req.context
-        draft = drafts.get_draft(ctx.db, ctx.repo, draft_id)
-        version = drafts.publish(ctx.db, ctx.caller, ctx.repo, draft, ctx.services.plugins)
-        status = 202 if version.state == QUARANTINED else 200
-        send_json(resp, queries.version_to_json(version), status=status)
+def _send(resp: falcon.Response, version: Version, status: int = 200) -> None:
+    send_json(resp, queries.version_to_json(version), status=status)
 
 
 class PackagesResource:
@@ -165,219 +74,112 @@ class PackagesResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Packages with a published version, by name, paginated."""
         ctx = req.context
+        limit = clamp_limit(query_param(req, "limit", int))
         rows, cursor = queries.list_packages(
-            ctx.db,
-            ctx.repo,
-            cursor=req.get_param("cursor"),
-            limit=clamp_limit(query_param(req, "limit", int)),
+            ctx.db, ctx.repo, cursor=req.get_param("cursor"), limit=limit
         )
-        send_json(
-            resp, {"packages": [queries.package_to_json(p) for p in rows], "next_cursor": cursor}
-        )
+        packages = [queries.package_to_json(p) for p in rows]
+        send_json(resp, {"packages": packages, "next_cursor": cursor})
 
 
 class PackageResource:
     @requires(Permission.READ)
-    def on_get(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """A package with its published versions and labels."""
         ctx = req.context
-        pkg = queries.get_package(ctx.db, ctx.repo, _package_name(req, package, subname))
-        versions = queries.versions_of(ctx.db, pkg)
-        send_json(
-            resp,
-            {
-                **queries.package_to_json(pkg),
-                "versions": [queries.version_to_json(v) for v in versions],
-                "labels": labels.labels_of(ctx.db, pkg),
-            },
-        )
+        pkg = queries.get_package(ctx.db, ctx.repo, _package_name(req, url))
+        versions = [queries.version_to_json(v) for v in queries.versions_of(ctx.db, pkg)]
+        package = queries.package_to_json(pkg)
+        send_json(resp, {**package, "versions": versions, "labels": labels.labels_of(ctx.db, pkg)})
 
 
 class VersionResource:
     @requires(Permission.READ)
-    def on_get(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        version: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """One published version with its files."""
-        send_json(resp, queries.version_to_json(_version(req, package, version, subname)))
+        _send(resp, _version(req, url))
 
     @requires(Permission.WRITE, action="version.delete")
-    def on_delete(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        version: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Delete tombstone-first: hidden at once, restorable by an admin within the retention."""
-        ctx = req.context
-        found = _version(req, package, version, subname)
-        send_json(resp, queries.version_to_json(lifecycle.tombstone(ctx.db, ctx.caller, found)))
+        _send(resp, lifecycle.tombstone(req.context.db, req.context.caller, _version(req, url)))
 
 
 class YankResource:
     @requires(Permission.WRITE, action="version.yank")
     @json_body(REASON)
-    def on_post(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        version: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Yank a version (installers skip it unless pinned exactly)."""
         ctx = req.context
-        found = _version(req, package, version, subname)
-        lifecycle.set_yanked(ctx.db, ctx.caller, found, True, ctx.body.get("reason"))
-        send_json(resp, queries.version_to_json(found))
+        reason = ctx.body.get("reason")
+        _send(resp, lifecycle.set_yanked(ctx.db, ctx.caller, _version(req, url), True, reason))
 
     @requires(Permission.WRITE, action="version.unyank")
-    def on_delete(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        version: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Un-yank a version."""
         ctx = req.context
-        found = _version(req, package, version, subname)
-        lifecycle.set_yanked(ctx.db, ctx.caller, found, False)
-        send_json(resp, queries.version_to_json(found))
+        _send(resp, lifecycle.set_yanked(ctx.db, ctx.caller, _version(req, url), False))
 
 
 class DeprecateResource:
     @requires(Permission.WRITE, action="version.deprecate")
     @json_body(MESSAGE)
-    def on_post(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        version: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Deprecate a version with a message shown to installers."""
         ctx = req.context
-        found = _version(req, package, version, subname)
-        lifecycle.set_deprecated(ctx.db, ctx.caller, found, ctx.body["message"])
-        send_json(resp, queries.version_to_json(found))
+        message = ctx.body["message"]
+        _send(resp, lifecycle.set_deprecated(ctx.db, ctx.caller, _version(req, url), message))
 
     @requires(Permission.WRITE, action="version.undeprecate")
-    def on_delete(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        version: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Remove a deprecation."""
         ctx = req.context
-        found = _version(req, package, version, subname)
-        lifecycle.set_deprecated(ctx.db, ctx.caller, found, None)
-        send_json(resp, queries.version_to_json(found))
+        _send(resp, lifecycle.set_deprecated(ctx.db, ctx.caller, _version(req, url), None))
 
 
 class RestoreResource:
     @requires(Permission.ADMIN, action="version.restore")
-    def on_post(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        version: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Restore a deleted version within the retention window (repository admins)."""
         ctx = req.context
         found = queries.tombstoned_version(
-            ctx.db, ctx.repo, _package_name(req, package, subname), version
+            ctx.db, ctx.repo, _package_name(req, url), url["version"]
         )
-        restored = lifecycle.restore(
-            ctx.db, ctx.caller, found, ctx.services.settings.tombstone_retention
-        )
-        send_json(resp, queries.version_to_json(restored))
+        retention = ctx.services.settings.tombstone_retention
+        _send(resp, lifecycle.restore(ctx.db, ctx.caller, found, retention))
 
 
 class PromoteResource:
     @requires(Permission.PROMOTE, action="version.promote")
     @json_body(PROMOTE)
-    def on_post(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        version: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Copy a published version into another repository by reference.
 
         Needs ``promote`` on this repository and ``write`` on the target.
         """
         ctx = req.context
-        found = _version(req, package, version, subname)
+        found = _version(req, url)
         target, _ = authorize(req, ctx.body["target"], Permission.WRITE)
-        copy = lifecycle.promote(ctx.db, ctx.caller, ctx.repo, found, target)
-        send_json(resp, queries.version_to_json(copy), status=201)
+        _send(resp, lifecycle.promote(ctx.db, ctx.caller, ctx.repo, found, target), status=201)
 
 
 class LabelResource:
     @requires(Permission.WRITE, action="label.set")
     @json_body(LABEL_PUT)
-    def on_put(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        label: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_put(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Point a label (e.g. an npm dist-tag) at a published version."""
         ctx = req.context
-        found = _version(req, package, ctx.body["version"], subname)
-        labels.set_label(ctx.db, ctx.caller, found, label)
-        send_json(resp, {"label": label, "version": found.version})
+        found = _version(req, url, ctx.body["version"])
+        labels.set_label(ctx.db, ctx.caller, found, url["label"])
+        send_json(resp, {"label": url["label"], "version": found.version})
 
     @requires(Permission.WRITE, action="label.delete")
-    def on_delete(
-        self,
-        req: falcon.Request,
-        resp: falcon.Response,
-        repo: str,
-        package: str,
-        label: str,
-        subname: str | None = None,
-    ) -> None:
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Remove a label."""
         ctx = req.context
-        pkg = queries.get_package(ctx.db, ctx.repo, _package_name(req, package, subname))
-        labels.delete_label(ctx.db, ctx.caller, ctx.repo, pkg, label)
-        send_json(resp, {"removed": label})
+        pkg = queries.get_package(ctx.db, ctx.repo, _package_name(req, url))
+        labels.delete_label(ctx.db, ctx.caller, ctx.repo, pkg, url["label"])
+        send_json(resp, {"removed": url["label"]})
 
 
 def package_routes() -> list[tuple[str, Any]]:
@@ -392,17 +194,7 @@ def package_routes() -> list[tuple[str, Any]]:
         ("/versions/{version}/promote", PromoteResource()),
         ("/labels/{label}", LabelResource()),
     ]
-    routes: list[tuple[str, Any]] = [
-        (base, PackagesResource()),
-        (f"{base}/versions/drafts", DraftsResource()),
-        (f"{base}/versions/drafts/{{draft_id:int}}", DraftResource()),
-        (f"{base}/versions/drafts/{{draft_id:int}}/artifacts", DraftArtifactsResource()),
-        (
-            f"{base}/versions/drafts/{{draft_id:int}}/artifacts/{{filename:path}}",
-            DraftArtifactResource(),
-        ),
-        (f"{base}/versions/drafts/{{draft_id:int}}/publish", PublishResource()),
-    ]
+    routes: list[tuple[str, Any]] = [(base, PackagesResource()), *draft_routes(base)]
     for suffix, resource in per_package:
         routes.append((f"{base}/{{package}}{suffix}", resource))
         routes.append((f"{base}/{{package}}/{{subname}}{suffix}", resource))
