@@ -39,5 +39,10 @@ typecheck: $(VENV)/.installed-dev
 pytest: $(VENV)/.installed-dev
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
+# Side by side with pypiserver, devpi, Verdaccio and nginx; writes bench/REPORT.md (see bench/run.py
+# for BENCH_ROWS, BENCH_QUICK, BENCH_PG, BENCH_PROFILE). Everything it installs goes to bench/work.
+bench: $(VENV)/.installed-dev
+	$(BIN)/python -m bench.run
+
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -243,7 +243,7 @@ class Devpi(Server):
 
 
 class Verdaccio(Server):
-    """Verdaccio 6 with no uplinks, htpasswd users and a 1 GB body limit."""
+    """Verdaccio 6 with no uplinks, htpasswd users, JWT API tokens and a 1 GB body limit."""
 
     name = "Verdaccio"
 
@@ -258,6 +258,8 @@ class Verdaccio(Server):
             "packages:\n  '**':\n    access: $all\n    publish: $authenticated\n"
             "    unpublish: $authenticated\n"
             "server:\n  keepAliveTimeout: 60\n"
+            # JWT tokens: verifying one is an HMAC; a legacy token costs a bcrypt per request.
+            "security:\n  api:\n    jwt:\n      sign:\n        expiresIn: 7d\n"
             "max_body_size: 1gb\n"
             "log: {type: stdout, format: pretty, level: warn}\n"
         )

@@ -1,13 +1,16 @@
 """py-spy profiles of Artifortress's workers while wrk loads one URL (``BENCH_PROFILE=1``).
 
 The profile is taken in a separate wrk run after the measured one, because
-sampling slows the workers down.  The summary lists the functions with the
-most samples on their own frame (self time) and on the stack (total time).
+sampling slows the workers down.  Only samples holding the GIL count (``--gil``):
+with 8 threads per worker on 2 cores, Python CPU time is what bounds a page.
+The summary groups self time by package and by function, and lists
+Artifortress's own frames by the share of samples they are on the stack of.
 """
 
 from __future__ import annotations
 
 import collections
+import hashlib
 import subprocess
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
@@ -28,7 +31,7 @@ def profile_under_load(bench: Bench, url: str, headers: Mapping[str, str], conne
     assert server is not None
     assert server.process is not None
     seconds = max(3, int(bench.seconds))
-    out = bench.scratch("profiles") / f"{abs(hash(url))}.txt"
+    out = bench.scratch("profiles") / f"{hashlib.sha256(url.encode()).hexdigest()[:16]}.txt"
     spy = subprocess.Popen(
         [
             py_spy(bench),
@@ -38,6 +41,8 @@ def profile_under_load(bench: Bench, url: str, headers: Mapping[str, str], conne
             "--subprocesses",
             "--rate",
             "250",
+            "--gil",
+            "--full-filenames",
             "--duration",
             str(seconds),
             "--format",
@@ -60,43 +65,62 @@ def profile_under_load(bench: Bench, url: str, headers: Mapping[str, str], conne
 
 
 def summarize(raw: str) -> str:
-    """Top functions by self and by total samples from py-spy's collapsed-stack output."""
+    """Self time by function and by package, and Artifortress's own frames by total time."""
     own: collections.Counter[str] = collections.Counter()
-    total: collections.Counter[str] = collections.Counter()
+    packages: collections.Counter[str] = collections.Counter()
+    ours: collections.Counter[str] = collections.Counter()
     samples = 0
     for line in raw.splitlines():
         stack, _, count_text = line.rpartition(" ")
         if not stack or not count_text.isdigit():
             continue
-        count = int(count_text)
-        frames = [frame for frame in stack.split(";") if not frame.startswith("process ")]
-        frames = [frame for frame in frames if not frame.startswith("thread ")]
-        if not frames or _idle(frames[-1]):
+        frames = [f for f in stack.split(";") if not f.startswith(("process ", "thread "))]
+        if not frames:
             continue
+        count = int(count_text)
         samples += count
         own[_short(frames[-1])] += count
-        for frame in set(map(_short, frames)):
-            total[frame] += count
+        packages[_package(frames[-1])] += count
+        for frame in {_short(f) for f in frames if _package(f).startswith("artifortress")}:
+            ours[frame] += count
     if not samples:
-        return "no busy samples"
-    # Frames on (nearly) every stack are the server's loop, not where the time goes.
-    inclusive = [(f, n) for f, n in total.most_common() if n < 0.9 * samples][:TOP]
-    lines = [f"{samples} busy samples (all workers).", "", "| self % | function |", "|---:|---|"]
-    lines += [f"| {100 * n / samples:.1f} | `{f}` |" for f, n in own.most_common(TOP)]
-    lines += ["", "| total % | function (on the stack) |", "|---:|---|"]
-    lines += [f"| {100 * n / samples:.1f} | `{f}` |" for f, n in inclusive]
+        return "no samples holding the GIL"
+    lines = [
+        f"{samples} samples holding the GIL, all workers.",
+        "",
+        "| self % | package |",
+        "|---:|---|",
+    ]
+    lines += [f"| {100 * n / samples:.1f} | {name} |" for name, n in packages.most_common(8)]
+    lines += ["", "| self % | function |", "|---:|---|"]
+    lines += [f"| {100 * n / samples:.1f} | `{name}` |" for name, n in own.most_common(TOP)]
+    lines += ["", "| total % | Artifortress function (on the stack) |", "|---:|---|"]
+    lines += [f"| {100 * n / samples:.1f} | `{name}` |" for name, n in ours.most_common(TOP)]
     return "\n".join(lines)
 
 
+def _path(frame: str) -> str:
+    return frame.partition(" (")[2].rstrip(")").rsplit(":", 1)[0]
+
+
 def _short(frame: str) -> str:
-    """``function (path/to/module.py:123)`` -> ``function (module.py)``."""
-    name, _, where = frame.partition(" (")
-    path = where.rstrip(")").rsplit(":", 1)[0]
-    parts = path.split("/")
-    tail = "/".join(parts[-2:]) if len(parts) > 1 else path
-    return f"{name} ({tail})"
+    """``function (path/to/module.py:123)`` -> ``function (to/module.py)``."""
+    parts = _path(frame).split("/")
+    return f"{frame.partition(' (')[0]} ({'/'.join(parts[-2:])})"
 
 
-def _idle(frame: str) -> bool:
-    """Frames where a thread waits rather than works (py-spy --idle is off, but be safe)."""
-    return any(word in frame for word in ("wait (threading", "select (", "accept (", "poll ("))
+def _package(frame: str) -> str:
+    """The distribution or stdlib module a frame's file belongs to (artifortress by plane)."""
+    path = _path(frame)
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    for marker in ("/artifortress/", "/artifortress_"):
+        if marker in path:
+            rest = path.rsplit(marker, 1)[1].split("/")
+            head = marker.strip("/") + (rest[0] if marker.endswith("_") else "")
+            sub = rest[1 if marker.endswith("_") else 0].removesuffix(".py")
+            return f"{head}.{sub}" if head == "artifortress" else head
+    if "/python3" in path:
+        tail = path.split("/python3", 1)[1].split("/")
+        return "stdlib " + (tail[1].removesuffix(".py") if len(tail) > 1 else "?")
+    return path or "?"

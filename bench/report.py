@@ -106,10 +106,13 @@ def machine(work: Path) -> list[str]:
     with open("/proc/meminfo") as info:
         kb = int(info.readline().split()[1])
         memory = f"{kb / 1024 / 1024:.1f} GiB"
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
     return [
         f"- CPUs: {os.cpu_count()} (`nproc`), model: {cpu}; memory {memory}; "
         f"kernel {platform.release()}",
         f"- Python {platform.python_version()}; {_versions(work)}",
+        f"- Load average (1, 5, 15 min) when the report was written: {load}; other work on "
+        "the machine at the same time shows up as noise in every figure.",
         "- Everything (servers, wrk, clients) runs on this one machine over loopback, so the "
         "load generator competes with the server for the same 2 cores.",
     ]

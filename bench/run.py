@@ -7,7 +7,8 @@ Environment:
 - ``BENCH_QUICK=1``: small data, 3 s wrk runs, single client runs (for development).
 - ``BENCH_SECONDS=N``: seconds per wrk run (default 10).
 - ``BENCH_PG=1``: also run Artifortress on PostgreSQL (127.0.0.1:5432) as a second column.
-- ``BENCH_PROFILE=1``: py-spy profiles of Artifortress on the read rows, in the report.
+- ``BENCH_PROFILE=0``: skip the py-spy profiles of Artifortress on the read rows (taken
+  in extra wrk runs after the measured ones, and summarized in the report).
 - ``BENCH_OUT=path``: where the report goes.  A full run writes bench/REPORT.md; a quick
   or partial run writes bench/work/REPORT.md so the committed report stays whole.
 
@@ -19,8 +20,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import datetime as dt
-import importlib
 import os
+import shutil
 import signal
 import sys
 import time
@@ -33,6 +34,7 @@ from bench import data, endtoend, rows
 from bench.context import Bench
 from bench.model import SUBJECT, SUBJECT_PG, Figure, Row
 from bench.peers import Artifortress, Devpi, Nginx, PyPIServer, Server, Verdaccio, install
+from bench.procs import MiB, run
 from bench.report import render
 
 ROOT = Path(__file__).resolve().parent
@@ -165,22 +167,25 @@ def prepare(bench: Bench, keys: list[str], needs: set[str]) -> list[Row]:
 
 
 def blob_section(bench: Bench) -> str:
-    """The blob plane's own benchmark (bench/blobs.py, when present), embedded."""
-    try:
-        blobs = importlib.import_module("bench.blobs")
-    except ImportError:
+    """The blob plane's own benchmark (bench/blobs.py, when present), embedded.
+
+    It runs as its own process from a copy under bench/work, so it writes its
+    results file there and not over bench/results; only its command line matters.
+    """
+    script = ROOT / "blobs.py"
+    if not script.exists():
         return ""
-    size = bench.sizes.big_file
-    scratch = bench.scratch("blobs")
-    payload = blobs.Payload.random(size, b"ceiling")
-    sha = max(blobs.sha256_ceiling(payload) for _ in range(3))
-    disk = blobs.disk_ceiling(payload, scratch)
-    sendfile = max(blobs.sendfile_ceiling(payload, scratch) for _ in range(2))
-    memory = 0 if bench.quick else 1024 * 1024 * 1024
-    lines, note = blobs.backend_rows("local store, disk", scratch / "local", {}, size, memory, sha)
-    text: str = blobs.render(size, sha, disk, sendfile, lines, [note] if note else [])
-    body = text.split("\n", 1)[1]  # its own title
-    return body.replace("\n## ", "\n### ")
+    copy = bench.scratch("blobs") / "blobs.py"
+    shutil.copyfile(script, copy)
+    memory = 0 if bench.quick else 1024
+    run(
+        [sys.executable, copy, "--size-mib", str(bench.sizes.big_file // MiB),
+         "--memory-mib", str(memory), "--no-s3"],
+        env={**os.environ, "PYTHONPATH": str(ROOT.parent)}, timeout=900, log=bench.log,
+    )  # fmt: skip
+    text = (copy.parent / "results" / "blobs.md").read_text()
+    body = text.split("\n", 1)[1]  # without its own title
+    return body.replace("\n## ", "\n### ").strip()
 
 
 def _failed(key: str, error: BaseException) -> Row:
@@ -216,7 +221,7 @@ def main() -> int:
         sizes=data.Sizes.quick() if quick else data.Sizes(),
         quick=quick,
         seconds=float(os.environ.get("BENCH_SECONDS") or (3 if quick else 10)),
-        profile=_flag("BENCH_PROFILE"),
+        profile=os.environ.get("BENCH_PROFILE", "1") != "0",
         subjects=subjects,
         pypi_peers=pypi_peers,
         npm_peers=npm_peers,
