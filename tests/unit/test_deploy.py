@@ -7,6 +7,7 @@ start order, health checks, commands, and settings the code does not know.
 
 from __future__ import annotations
 
+import argparse
 import re
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,14 @@ from typing import Any
 import pytest
 import yaml
 
+from artifortress import cli
 from artifortress.server import read_gunicorn_conf
 from artifortress.settings import PREFIX, Settings, describe
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ROOT = DEPLOY.parent
 PLUGINS = ("pypi", "npm", "generic")
-APP_SERVICES = ("migrate", "api", "worker")
+APP_SERVICES = ("migrate", "api", "worker", "cli")
 CONF_IN_IMAGE = "/etc/artifortress/gunicorn.conf.py"
 #: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}
 _INTERPOLATION = re.compile(r"\$\{(\w+)(?:(:?[-?])([^}]*))?\}")
@@ -71,6 +73,7 @@ def test_the_services(services: dict[str, dict[str, Any]]) -> None:
         "migrate",
         "api",
         "worker",
+        "cli",
         "proxy",
     }
     images = {name: interpolate(service["image"]) for name, service in services.items()}
@@ -97,7 +100,11 @@ def test_one_image_built_from_the_dockerfile_runs_every_role(
         "migrate": ["artifortress", "db", "upgrade"],
         "api": ["artifortress", "serve"],
         "worker": ["artifortress", "worker"],
+        "cli": ["artifortress", "--help"],
     }
+    # The one-off command runner is never started by `docker compose up`.
+    assert services["cli"]["profiles"] == ["tools"]
+    assert all("profiles" not in s for name, s in services.items() if name != "cli")
 
 
 def test_start_order(services: dict[str, dict[str, Any]]) -> None:
@@ -132,10 +139,10 @@ def test_health_checks_back_every_healthy_condition(services: dict[str, dict[str
                 check = services[target].get("healthcheck", {})
                 assert check.get("test"), f"{name} -> {target}"
                 assert not check.get("disable"), f"{name} -> {target}"
-    for job in ("migrate", "createbucket"):
+    for job in ("migrate", "createbucket", "cli"):
         assert services[job]["restart"] == "no", job
     # No HTTP port in these: the image's /healthz check would call them unhealthy.
-    for name in ("migrate", "worker"):
+    for name in ("migrate", "worker", "cli"):
         assert services[name]["healthcheck"] == {"disable": True}, name
     api_check = " ".join(services["api"]["healthcheck"]["test"])
     assert "http://127.0.0.1:8080/readyz" in api_check
@@ -239,3 +246,14 @@ def test_env_example_sets_every_required_variable() -> None:
     defined = set(re.findall(r"^([A-Z0-9_]+)=", example, re.MULTILINE))
     assert required
     assert required <= defined, sorted(required - defined)
+
+
+def test_the_runbook_names_only_real_settings_and_commands() -> None:
+    runbook = (DEPLOY / "RUNBOOK.md").read_text()
+    known = {variable for variable, _default, _doc in describe()}
+    named = set(re.findall(r"\b(ARTIFORTRESS_[A-Z0-9_]+)\b", runbook))
+    assert named - known == set()
+    commands = set(re.findall(r"`artifortress ([a-z]+)", runbook))
+    (subparsers,) = [a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    assert commands, "no commands named?"
+    assert commands <= set(subparsers.choices), commands - set(subparsers.choices)
