@@ -217,6 +217,9 @@ class Settings:
         5 * 1024**2, _parse_size, "smallest part but the last (S3 needs at least 5MiB)"
     )
     max_blob_size: int = _setting(1024**4, _parse_size, "largest blob an upload may announce")
+    max_package_upload: int = _setting(
+        1024**3, _parse_size, "largest twine upload or npm publish body (413 beyond)"
+    )
     # Event plane (artifortress.outbox, search, webhooks).
     event_max_attempts: int = _setting(
         10, _parse_positive_int, "attempts before an event or webhook delivery is dead-lettered"

@@ -68,8 +68,8 @@ class RedisCache:
         self._call("set", self._key(key), _encode(value), ex=self._ttl)
 
     def _key(self, key: RenderingKey) -> str:
-        repository_id, name, revision = key
-        return f"{self.PREFIX}{repository_id}:{revision}:{name}"
+        repository_id, name, revision, changed = key
+        return f"{self.PREFIX}{repository_id}:{revision}:{changed}:{name}"
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         if time.monotonic() < self._down_until:

@@ -19,8 +19,11 @@ from artifortress.documents.models import REPO_SCOPE, ChangeCounter, Document
 
 log = logging.getLogger("artifortress.documents")
 
-#: (repository id, rendering key, revision it was built from): unique per content.
-RenderingKey = tuple[int, str, int]
+#: (repository id, rendering key, revision, change time in µs): unique per content.
+#: The change time keeps keys unique even when revisions count up again from an
+#: older value (a database restored from a backup) or two installations share
+#: one Redis.
+RenderingKey = tuple[int, str, int, int]
 
 
 class Cache(Protocol):
@@ -86,7 +89,7 @@ def rendered(
     """
     scope = REPO_SCOPE if package is None else package
     revision, changed_at = _counter(db, repository_id, scope)
-    cache_key = (repository_id, key, revision)
+    cache_key = (repository_id, key, revision, _microseconds(changed_at))
     cached = cache.get(cache_key) if cache is not None else None
     if cached is not None:
         return cached
@@ -100,6 +103,10 @@ def rendered(
     if cache is not None:
         cache.put(cache_key, result)
     return result
+
+
+def _microseconds(moment: dt.datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
 
 
 def _rebuild(

@@ -140,6 +140,11 @@ class Gateway:
 
     # -- bytes ---------------------------------------------------------------------
 
+    @property
+    def max_package_upload(self) -> int:
+        """The limit of one package upload body (``ARTIFORTRESS_MAX_PACKAGE_UPLOAD``)."""
+        return self._ctx.services.settings.max_package_upload
+
     def request_body(self, limit: int | None = None) -> Iterator[bytes]:
         """The request body in bounded chunks; 413 past *limit* (default: the blob limit).
 

@@ -27,14 +27,14 @@ def doc(body: bytes) -> Rendered:
 
 def test_memory_cache_is_bounded_by_bytes_and_lru():
     cache = MemoryCache(max_bytes=100)
-    cache.put((1, "a", 1), doc(b"x" * 20))
-    cache.put((1, "b", 1), doc(b"y" * 20))
-    assert cache.get((1, "a", 1)) is not None  # a is now the most recent
+    cache.put((1, "a", 1, 0), doc(b"x" * 20))
+    cache.put((1, "b", 1, 0), doc(b"y" * 20))
+    assert cache.get((1, "a", 1, 0)) is not None  # a is now the most recent
     for n in range(5):
-        cache.put((1, f"c{n}", 1), doc(b"z" * 20))
-    assert cache.get((1, "b", 1)) is None, "least recently used entry evicted"
-    cache.put((1, "huge", 1), doc(b"h" * 60))
-    assert cache.get((1, "huge", 1)) is None, "an entry over a quarter of the budget is not kept"
+        cache.put((1, f"c{n}", 1, 0), doc(b"z" * 20))
+    assert cache.get((1, "b", 1, 0)) is None, "least recently used entry evicted"
+    cache.put((1, "huge", 1, 0), doc(b"h" * 60))
+    assert cache.get((1, "huge", 1, 0)) is None, "an entry over a quarter of the budget is not kept"
 
 
 def _repo_id(admin, services) -> int:
@@ -129,15 +129,15 @@ def test_redis_cache_roundtrip_and_outage(redis_server):
     shared = RedisCache(
         redis.Redis.from_url(redis_server, socket_timeout=0.25, socket_connect_timeout=0.25)
     )
-    shared.put((1, "k", 7), doc(b"shared body"))
-    fetched = shared.get((1, "k", 7))
+    shared.put((1, "k", 7, 0), doc(b"shared body"))
+    fetched = shared.get((1, "k", 7, 0))
     assert fetched is not None
     assert fetched.body == b"shared body"
     assert fetched.last_modified == NOW
     redis.Redis.from_url(redis_server).shutdown(nosave=True)
     started = time.monotonic()
-    assert shared.get((1, "k", 7)) is None
-    shared.put((1, "k", 8), doc(b"x"))
+    assert shared.get((1, "k", 7, 0)) is None
+    shared.put((1, "k", 8, 0), doc(b"x"))
     assert time.monotonic() - started < 2, "a dead Redis must not stall requests"
 
 

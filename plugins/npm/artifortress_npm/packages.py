@@ -20,7 +20,7 @@ from artifortress_npm.packument import (
     wants_abbreviated,
 )
 from artifortress_npm.protocol import translated
-from artifortress_npm.publishing import max_publish_bytes, put_package
+from artifortress_npm.publishing import put_package
 from artifortress_npm.state import PackageState
 
 
@@ -36,9 +36,6 @@ def _state(gateway: Gateway, name: str) -> PackageState:
 
 
 class PackageResource:
-    def __init__(self) -> None:
-        self._max_publish = max_publish_bytes()
-
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
         """Packument, one version's manifest, or a tarball."""
@@ -72,7 +69,11 @@ class PackageResource:
         if target.kind not in ("packument", "rev"):
             raise NotFound("not found")
         put_package(
-            req, gateway, npm_path.name, with_rev=target.kind == "rev", limit=self._max_publish
+            req,
+            gateway,
+            npm_path.name,
+            with_rev=target.kind == "rev",
+            limit=gateway.max_package_upload,
         )
         resp.status = falcon.HTTP_201 if target.kind == "packument" else falcon.HTTP_200
         resp.media = {"ok": True, "id": npm_path.name}

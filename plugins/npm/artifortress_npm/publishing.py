@@ -7,7 +7,6 @@ whatever the tarball's size.  Every check runs before anything is stored.
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
@@ -33,15 +32,6 @@ from artifortress_npm.tarball import inspect_tarball, verify_declared
 from artifortress_npm.transitions import after_metadata_update, after_publish
 
 CHUNK = 1024 * 1024
-MAX_PUBLISH_ENV = "ARTIFORTRESS_NPM_MAX_PUBLISH_MB"
-
-
-def max_publish_bytes() -> int:
-    """The largest publish body (default 1 GiB; Verdaccio's 10 MB is a common complaint)."""
-    raw = os.environ.get(MAX_PUBLISH_ENV, "1024")
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{MAX_PUBLISH_ENV}={raw!r} is invalid: expected a number of MiB")
-    return int(raw) * 1024 * 1024
 
 
 def put_package(

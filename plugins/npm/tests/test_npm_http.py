@@ -96,9 +96,9 @@ def test_malformed_json_and_base64(admin, repo):
     assert nothing_stored(admin)
 
 
-def test_oversized_body_is_413(admin, repo, monkeypatch, new_client):
-    monkeypatch.setenv("ARTIFORTRESS_NPM_MAX_PUBLISH_MB", "1")
-    client = new_client()
+def test_oversized_body_is_413(admin, repo, services):
+    object.__setattr__(services.settings, "max_package_upload", 1024 * 1024)
+    client = admin.client
     big = body("demo", "1.0.0", tarball("demo", "1.0.0") + b"\0" * (2 * 1024 * 1024))
     answer = client.simulate_request(
         "PUT",

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,15 +36,6 @@ from artifortress_pypi.multipart import Limits, parse_form
 from artifortress_pypi.protocol import translated
 
 CHUNK = 1024 * 1024
-MAX_UPLOAD_ENV = "ARTIFORTRESS_PYPI_MAX_UPLOAD_MB"
-
-
-def max_upload_bytes() -> int:
-    """The largest upload body (default 1 GiB); a wrong value fails at start-up."""
-    raw = os.environ.get(MAX_UPLOAD_ENV, "1024")
-    if not raw.isdigit() or int(raw) < 1:
-        raise ValueError(f"{MAX_UPLOAD_ENV}={raw!r} is invalid: expected a number of MiB")
-    return int(raw) * 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,21 +54,20 @@ class Received:
 
 
 class UploadResource:
-    def __init__(self) -> None:
-        self._limits = Limits(max_body=max_upload_bytes())
-
     @requires(Permission.WRITE)
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Upload one distribution file; identical re-uploads succeed, other bytes are 409."""
         gateway = Gateway(req)
         with tempfile.TemporaryDirectory(prefix="artifortress-pypi-") as scratch:
-            received = self._receive(req, Path(scratch))
+            received = self._receive(
+                req, Path(scratch), Limits(max_body=gateway.max_package_upload)
+            )
             _store(gateway, gateway.repo, received)
         resp.status = falcon.HTTP_200
         resp.content_type = falcon.MEDIA_TEXT
         resp.text = "OK"
 
-    def _receive(self, req: falcon.Request, scratch: Path) -> Received:
+    def _receive(self, req: falcon.Request, scratch: Path, limits: Limits) -> Received:
         path = scratch / "upload"
         with path.open("wb") as out, translated():
             writer = DigestingWriter(out)
@@ -87,7 +76,7 @@ class UploadResource:
                 req.content_type,
                 req.content_length,
                 writer.write,
-                limits=self._limits,
+                limits=limits,
             )
             if not result.filename:
                 raise BadRequest("the upload has no file in its 'content' field")

@@ -92,9 +92,9 @@ def test_path_traversal_in_filename(admin, repo, services, tmp_path, filename):
     assert_nothing_stored(admin, services)
 
 
-def test_oversize_is_413(admin, repo, services, monkeypatch, new_client):
-    monkeypatch.setenv("ARTIFORTRESS_PYPI_MAX_UPLOAD_MB", "1")
-    client = new_client()  # the plugin reads its limit when the app is built
+def test_oversize_is_413(admin, repo, services):
+    object.__setattr__(services.settings, "max_package_upload", 1024 * 1024)
+    client = admin.client
     body, content_type = form(b"x" * (2 * 1024 * 1024), "foo_bar_baz-1.0-py3-none-any.whl")
     answer = client.simulate_request(
         "POST", URL, headers=admin.headers({"Content-Type": content_type}), body=body
