@@ -217,8 +217,8 @@ def dispatch(
     # pluggy's own call order (last registered first, tryfirst/trylast honoured).
     for impl in reversed(pm.hook.artifortress_on_event.get_hookimpls()):
         name = impl.plugin_name
-        if name in completed:
-            continue
+        if name in completed or impl.hookwrapper or impl.wrapper:
+            continue  # wrappers wrap a whole hook call, which this is not
         arguments = {"event": event}
         try:
             impl.function(*[arguments[arg] for arg in impl.argnames])

@@ -234,8 +234,11 @@ class Gateway:
         if spec is None or not spec.append_files:
             raise Conflict(f"{repo.format} versions take no files after publication")
         found = self._require_version(repo, name, version)
+        plugins = self._ctx.services.plugins  # the repository's policies judge new files too
         for new in files:
-            drafts.add_artifact(self._ctx.db, self._ctx.caller, found, _artifact_input(new))
+            drafts.add_artifact(
+                self._ctx.db, self._ctx.caller, found, _artifact_input(new), plugins
+            )
         return _version_info(found)
 
     # -- lifecycle -----------------------------------------------------------------

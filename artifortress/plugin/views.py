@@ -54,7 +54,8 @@ class VersionInfo:
     package: str
     display_name: str
     version: str
-    #: ``published`` or ``tombstoned`` (deleted, restorable within the retention).
+    #: ``published`` or ``tombstoned`` (deleted, restorable within the retention);
+    #: ``Gateway.publish`` answers ``quarantined`` when a policy held the version back.
     state: str
     metadata: Mapping[str, Any]
     published_at: dt.datetime | None

@@ -31,7 +31,14 @@ from artifortress.outbox.events import (
 )
 from artifortress.outbox.services import emit_version
 from artifortress.plugin.gateway import _repo_info, _version_info
-from artifortress.policy.decisions import QUARANTINE, REJECT, PolicyRequest, Verdict, combine
+from artifortress.policy.decisions import (
+    ALLOW,
+    QUARANTINE,
+    REJECT,
+    PolicyRequest,
+    Verdict,
+    combine,
+)
 from artifortress.policy.models import PENDING, RELEASED, QuarantineEntry, RepositoryPolicy
 from artifortress.policy.models import REJECTED as ENTRY_REJECTED
 from artifortress.repos.models import Repository
@@ -115,6 +122,30 @@ def evaluate(
     return verdict
 
 
+def check_append(db: Session, version: Version, plugins: pluggy.PluginManager | None) -> None:
+    """Judge a published version that just gained files (PyPI adds wheels to a release).
+
+    A published version cannot be held back, so a quarantine refuses the new
+    files just as a reject does: the size limit cannot be dodged by appending.
+    """
+    repo = db.get(Repository, version.repository_id)
+    assert repo is not None
+    request = PolicyRequest(
+        _repo_info(repo),
+        _version_info(version),
+        get_config(db, repo.id),
+        new_package=False,
+        tenant_names=lambda spread: (),
+    )
+    pm = plugins if plugins is not None else builtin_manager()
+    verdict = combine(pm.hook.artifortress_evaluate_policy(request=request))
+    if verdict.action != ALLOW:
+        raise PolicyRejected(
+            f"refused by policy: {verdict.message}",
+            reasons=[{"policy": d.policy, "reason": d.reason} for d in verdict.reasons],
+        )
+
+
 def _sealed_names(tenant_id: int) -> Any:
     """Names the tenant really has: published (or deleted) once, not merely held or refused."""
     return (
@@ -166,11 +197,14 @@ def quarantine(
     db.add(entry)
     db.flush()
     target = f"{version.package.name}@{version.version}"
+    # Policy names only in the audit row and the event (repository admins and webhook
+    # receivers see those): a typosquat reason names another package, maybe a private one.
+    policies = sorted({d.policy for d in verdict.reasons})
     audit.record(
-        db, caller, "version.quarantine", repo_key=repo.key, target=target, reasons=reasons
+        db, caller, "version.quarantine", repo_key=repo.key, target=target, policies=policies
     )
     emit_version(
-        db, VERSION_QUARANTINED, version, repo, caller, quarantine_id=entry.id, reasons=reasons
+        db, VERSION_QUARANTINED, version, repo, caller, quarantine_id=entry.id, policies=policies
     )
     return entry
 

@@ -120,11 +120,18 @@ def get_draft(db: Session, repo: Repository, draft_id: int) -> Version:
     return draft
 
 
-def add_artifact(db: Session, caller: Caller, version: Version, entry: ArtifactInput) -> Artifact:
+def add_artifact(
+    db: Session,
+    caller: Caller,
+    version: Version,
+    entry: ArtifactInput,
+    plugins: pluggy.PluginManager | None = None,
+) -> Artifact:
     """Add a file to a draft, or append one to a published version (formats that allow it).
 
     The blob must be committed and held by the version's repository: a digest
     alone never lets anyone publish (and so expose) bytes they could not read.
+    Files appended to a published version pass the repository's policies first.
     """
     check_filename(entry.filename)
     blob = _held_blob(db, version.repository_id, entry.digest)
@@ -149,6 +156,9 @@ def add_artifact(db: Session, caller: Caller, version: Version, entry: ArtifactI
     except IntegrityError:
         raise Conflict(f"file {entry.filename!r} already exists in this version") from None
     if version.state == PUBLISHED:  # appended to a live version: clients must see it
+        from artifortress.policy.services import check_append
+
+        check_append(db, version, plugins)
         note_change(db, version.repository_id, version.package.name)
         emit_version(db, VERSION_FILES_ADDED, version, None, caller, files=[entry.filename])
     return artifact

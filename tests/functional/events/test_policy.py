@@ -185,3 +185,32 @@ def test_quarantined_versions_are_sealed_in_the_database(admin, libs, services):
     for statement in statements:
         with pytest.raises(DBAPIError, match="artifortress"), services.engine.begin() as conn:
             conn.execute(text(statement))
+
+
+def test_files_appended_to_a_published_version_pass_the_policies_too(admin, libs, services):
+    set_policy(admin, max_artifact_size=10)
+    url = "/generic/libs/tool/1.0"
+    put = admin.client.simulate_put
+    assert put(f"{url}/small.bin", body=b"tiny", headers=admin.headers()).status_code == 201
+    big = put(f"{url}/big.bin", body=b"x" * 11, headers=admin.headers())
+    assert big.status_code == 403
+    assert "larger than 10 bytes" in big.text
+    files = admin.get(f"{PKG}/tool/versions/1.0").json["artifacts"]
+    assert [f["filename"] for f in files] == ["small.bin"]
+
+
+def test_quarantine_events_and_audit_name_the_policy_not_the_other_package(
+    admin, libs, make_repo, services
+):
+    make_repo("vault")  # private
+    admin.put("/v1/repos/vault/policy", {})
+    set_policy(admin, typosquat=True)
+    release(admin, "vault", "internal-billing", "1.0")
+    release(admin, "libs", "internal-biling", "1.0", expect=202)
+    [event] = events(services, "version.quarantined")
+    assert event.payload["policies"] == ["typosquat"]
+    assert "internal-billing" not in repr(event.payload)
+    [row] = admin.get("/v1/repos/libs/audit?action=version.quarantine").json["entries"]
+    assert "internal-billing" not in repr(row)
+    [entry] = admin.get("/v1/quarantine").json["quarantine"]  # tenant admins see why
+    assert "'internal-billing'" in entry["reasons"][0]["reason"]
