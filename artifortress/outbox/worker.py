@@ -83,6 +83,7 @@ class Worker:
         """Consume until *stop* is set, or (with *drain*) until nothing is pending."""
         stop = stop or threading.Event()
         with self._single_consumer():
+            log.info("worker %s consuming the outbox%s", self.worker_id, " (drain)" * drain)
             while not stop.is_set():
                 if self.step():
                     continue
@@ -90,6 +91,7 @@ class Worker:
                 if wait is None:
                     break
                 stop.wait(wait)
+        log.info("worker %s stopped: %s", self.worker_id, self.report.summary())
         return self.report
 
     def step(self) -> int:
