@@ -38,7 +38,7 @@ def make_tgz(path: Path, entries: list[tarfile.TarInfo | tuple[str, bytes]], **k
             info = tarfile.TarInfo(name)
             info.size = len(data)
             archive.addfile(info, io.BytesIO(data))
-    path.write_bytes(gzip.compress(buffer.getvalue()))
+    path.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
     return path
 
 
@@ -125,8 +125,8 @@ def good_tgz(tmp_path: Path) -> bytes:
         lambda data: os.urandom(len(data)),
         lambda data: data[: len(data) // 2],  # truncated
         lambda data: data[:-8] + bytes(b ^ 0xFF for b in data[-8:-4]) + data[-4:],  # bad CRC
-        lambda data: gzip.compress(b"plain text, not a tar archive" * 30),
-        lambda data: gzip.compress(b""),
+        lambda data: gzip.compress(b"plain text, not a tar archive" * 30, mtime=0),
+        lambda data: gzip.compress(b"", mtime=0),
         lambda data: gzip.decompress(data),  # a tar that is not gzipped
     ],
 )
@@ -146,7 +146,7 @@ def test_gzip_bomb_stops_at_the_unpacked_limit(tmp_path: Path) -> None:
         info.size = 64 * 1024 * 1024
         archive.addfile(info, io.BytesIO(bytes(info.size)))
     path = tmp_path / "bomb.tgz"
-    path.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=1))
+    path.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=1, mtime=0))
     assert path.stat().st_size < 2 * 1024 * 1024
     started = time.perf_counter()
     with pytest.raises(NpmError) as error:
@@ -180,7 +180,7 @@ def test_huge_pax_header_is_not_read_into_memory(tmp_path: Path) -> None:
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
         archive.addfile(info, io.BytesIO(MANIFEST))
     path = tmp_path / "pax.tgz"
-    path.write_bytes(gzip.compress(buffer.getvalue()))
+    path.write_bytes(gzip.compress(buffer.getvalue(), mtime=0))
     with pytest.raises(NpmError, match="too large"):
         inspect_tarball(path)
 
