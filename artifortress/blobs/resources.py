@@ -9,11 +9,12 @@ from artifortress.blobs.digests import parse_digest
 from artifortress.blobs.download import Presentation, send_blob
 from artifortress.blobs.models import UploadSession
 from artifortress.blobs.services import blob_to_json, find_linked_blob
-from artifortress.blobs.store import BlobStore, InvalidParts
+from artifortress.blobs.store import BlobNotFound, BlobStore, InvalidParts
 from artifortress.blobs.wsgibody import body_chunks, declared_length
 from artifortress.http.body import json_body, send_json
 from artifortress.http.permissions import requires
 from artifortress.rbac.permissions import Permission
+from artifortress.versions.queries import is_withheld
 
 UPLOAD_CREATE = {
     "type": "object",
@@ -147,6 +148,8 @@ class BlobResource:
 def _serve(req: falcon.Request, resp: falcon.Response, raw_digest: str) -> None:
     ctx = req.context
     blob = find_linked_blob(ctx.db, ctx.repo, parse_digest(raw_digest))
+    if is_withheld(ctx.db, ctx.repo.id, blob.digest):
+        raise BlobNotFound(f"repository {ctx.repo.key!r} holds no downloadable blob {blob.digest}")
     settings = ctx.services.settings
     presign = int(settings.s3_presign_ttl) if settings.s3_presign_downloads else None
     send_blob(req, resp, _store(req), blob, Presentation(presign_ttl=presign))

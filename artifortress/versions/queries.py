@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Exists
 
 from artifortress.errors import NotFound
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.repos.models import Repository
-from artifortress.versions.models import PUBLISHED, TOMBSTONED, Artifact, Package, Version
+from artifortress.versions.models import (
+    PUBLISHED,
+    QUARANTINED,
+    REJECTED,
+    TOMBSTONED,
+    Artifact,
+    Package,
+    Version,
+)
 
 
 def list_packages(
@@ -118,3 +127,25 @@ def package_to_json(package: Package) -> dict[str, Any]:
         "format": package.format,
         "created_at": package.created_at.isoformat(),
     }
+
+
+def is_withheld(db: Session, repository_id: int, digest: str) -> bool:
+    """True when *digest* belongs only to held-back versions here (quarantined or rejected).
+
+    Such bytes must not be downloadable, not even by digest through the blob API,
+    until an admin releases the version.
+    """
+
+    def used_by(states: tuple[str, ...]) -> Exists:
+        return exists(
+            select(Artifact.id)
+            .join(Version, Version.id == Artifact.version_id)
+            .where(
+                Artifact.digest == digest,
+                Version.repository_id == repository_id,
+                Version.state.in_(states),
+            )
+        )
+
+    held = db.scalar(select(used_by((QUARANTINED, REJECTED))))
+    return bool(held) and not db.scalar(select(used_by((PUBLISHED,))))

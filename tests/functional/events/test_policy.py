@@ -110,6 +110,8 @@ def test_a_typosquat_is_quarantined_invisible_until_released(admin, anonymous, l
     listed = {p["name"] for p in anonymous.get(PKG).json["packages"]}
     assert listed == {"requests", "left-pad", "flask"}
     assert anonymous.get("/generic/libs/reqeusts/1.0/reqeusts-1.0.bin").status_code == 404
+    held_blob = f"/v1/repos/libs/blobs/{held.json['artifacts'][0]['digest']}"
+    assert anonymous.get(held_blob).status_code == 404, "not even by digest"
     drain(services)
     assert anonymous.get("/v1/search?q=reqeusts").json["total"] == 0
     # The number is taken while it waits.
@@ -131,6 +133,7 @@ def test_a_typosquat_is_quarantined_invisible_until_released(admin, anonymous, l
     assert admin.post(f"/v1/quarantine/{entry['id']}/release").status_code == 409
     assert anonymous.get(f"{PKG}/reqeusts/versions/1.0").json["state"] == "published"
     assert anonymous.get("/generic/libs/reqeusts/1.0/reqeusts-1.0.bin").status_code == 200
+    assert anonymous.get(held_blob).status_code == 200
     drain(services)
     assert anonymous.get("/v1/search?q=reqeusts").json["total"] == 1
     kinds = [e.event_type for e in events(services)]
