@@ -77,6 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("current", help="show the schema revision").set_defaults(run=cmd_db_current)
 
     sub.add_parser("plugins", help="list installed format plugins").set_defaults(run=cmd_plugins)
+    sub.add_parser(
+        "settings", help="list every ARTIFORTRESS_* setting with its default and current value"
+    ).set_defaults(run=cmd_settings)
 
     admin = sub.add_parser("admin", help="operator commands").add_subparsers(title="admin commands")
     create = admin.add_parser("create-token", help="create a user if missing and print a token")
@@ -198,6 +201,25 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
     print(f"current: {current or 'none'}; head: {migrate.head_revision()}")
     engine.dispose()
     return 0 if current == migrate.head_revision() else 1
+
+
+def cmd_settings(settings: Settings, args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from artifortress.settings import describe
+
+    current = dataclasses.asdict(settings)
+    for variable, default, meaning in describe():
+        value = _without_password(str(current[variable.removeprefix("ARTIFORTRESS_").lower()]))
+        print(f"{variable}={value}\n    {meaning} (default: {default or 'unset'})")
+    return 0
+
+
+def _without_password(value: str) -> str:
+    """Hide the password of a URL (``scheme://user:secret@host`` -> ``user:***``)."""
+    import re
+
+    return re.sub(r"(://[^:/@\s]*):[^@/\s]+@", r"\1:***@", value)
 
 
 def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:

@@ -265,3 +265,18 @@ def test_an_unreachable_database_is_reported_without_traceback(
     assert code == 1
     assert "cannot reach the database" in err
     assert "Traceback" not in err
+
+
+def test_settings_lists_every_variable_and_hides_passwords(tmp_path):
+    from artifortress.settings import describe
+    from artifortress.testing.server import clean_environ, run_cli
+
+    environ = clean_environ({
+        "ARTIFORTRESS_HOME": str(tmp_path),
+        "ARTIFORTRESS_REDIS_URL": "redis://:s3cr3t-pw@127.0.0.1:6379/0",
+    })
+    shown = run_cli(["settings"], environ).stdout
+    for variable, _default, _meaning in describe():
+        assert f"{variable}=" in shown
+    assert "s3cr3t-pw" not in shown
+    assert "ARTIFORTRESS_REDIS_URL=redis://:***@127.0.0.1:6379/0" in shown
