@@ -115,6 +115,17 @@ def upload_wheels(http: Http, path: str, wheels: Iterable[Path], threads: int = 
     return _in_pool(one, list(wheels), threads)
 
 
+def refusals(http: Http, path: str, wheels: Iterable[Path]) -> dict[Path, str]:
+    """Upload each wheel once; the ones the server refuses, with its message."""
+    refused = {}
+    for wheel in wheels:
+        body, content_type = _multipart(wheel_form(wheel), wheel.name, wheel.read_bytes())
+        status, answer = http.request("POST", path, body, {"Content-Type": content_type})
+        if status >= 300:
+            refused[wheel] = f"{status} {answer.decode(errors='replace')[:300]}"
+    return refused
+
+
 def publish_document(tarball: Path, registry: str) -> tuple[str, bytes]:
     """The name and the JSON body ``npm publish`` would PUT for *tarball*."""
     manifest = read_npm_manifest(tarball)

@@ -34,6 +34,7 @@ class Bench:
     npm_publish: list[Path] = dataclasses.field(default_factory=list)
     big: Path | None = None
     profiles: dict[str, str] = dataclasses.field(default_factory=dict)
+    refused: dict[str, str] = dataclasses.field(default_factory=dict)  # real wheel -> answer
 
     @property
     def subject(self) -> Artifortress:

@@ -118,6 +118,34 @@ def npm_tree(cache: Path) -> list[Path]:
     return sorted(folder.glob("*.tgz"))
 
 
+def without_license_files(wheel: Path, folder: Path) -> Path:
+    """A copy of *wheel* whose METADATA has no ``License-File`` headers (RECORD updated).
+
+    setuptools wrote License-File under Metadata-Version 2.1 for years and PyPI
+    serves such wheels; a server that refuses them gets this copy instead.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / wheel.name
+    with zipfile.ZipFile(wheel) as source, zipfile.ZipFile(target, "w") as out:
+        names = source.namelist()
+        metadata = next(n for n in names if n.endswith(".dist-info/METADATA"))
+        header, _, body = source.read(metadata).partition(b"\n\n")
+        kept = [ln for ln in header.split(b"\n") if not ln.lower().startswith(b"license-file:")]
+        new_metadata = b"\n".join(kept) + b"\n\n" + body
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename == metadata:
+                data = new_metadata
+            elif info.filename.endswith(".dist-info/RECORD"):
+                line = f"{metadata},{_record_hash(new_metadata)},{len(new_metadata)}"
+                data = b"\n".join(
+                    line.encode() if row.startswith(f"{metadata},".encode()) else row
+                    for row in data.split(b"\n")
+                )
+            out.writestr(info, data, compress_type=info.compress_type)
+    return target
+
+
 def lockfile_specs(lock: dict[str, object]) -> list[str]:
     """``name@version`` of every installed package in a v2/v3 package-lock."""
     packages = lock.get("packages")

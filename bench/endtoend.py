@@ -58,7 +58,10 @@ def twine_upload(bench: Bench) -> Row:
             timeout=900,
             log=bench.log,
         )
-        row.figures[server.name] = Figure(seconds)
+        note = ""
+        if bench.refused and is_subject(server):
+            note = f"{len(bench.refused)} wheels adjusted (see below)"
+        row.figures[server.name] = Figure(seconds, note=note)
     return row
 
 

@@ -113,14 +113,8 @@ class Artifortress(Server):
         self.base = self.server.base_url
         created = self.server.cli("admin", "create-token", "--user", "bench", "--admin")
         self.token = created.stdout.strip().splitlines()[-1]
-        api = Http(self.base, f"Bearer {self.token}")
         for key, kind in (("py", "pypi"), ("js", "npm"), ("files", "generic")):
-            body = f'{{"key": "{key}", "format": "{kind}"}}'.encode()
-            status, answer = api.request(
-                "POST", "/v1/repos", body, {"Content-Type": "application/json"}
-            )
-            if status != 201:
-                raise RuntimeError(f"creating repository {key} answered {status}: {answer!r}")
+            self.create_repo(key, kind)
         self.pypi = PypiIndex(
             simple=f"{self.base}/pypi/py/simple/",
             upload=f"{self.base}/pypi/py/legacy/",
@@ -129,6 +123,16 @@ class Artifortress(Server):
             read_auth=basic("__token__", self.token),
         )
         self.npm = NpmRegistry(f"{self.base}/npm/js/", self.token)
+
+    def create_repo(self, key: str, kind: str) -> None:
+        """A private repository of format *kind*."""
+        body = json.dumps({"key": key, "format": kind}).encode()
+        api = Http(self.base, f"Bearer {self.token}")
+        status, answer = api.request(
+            "POST", "/v1/repos", body, {"Content-Type": "application/json"}
+        )
+        if status != 201:
+            raise RuntimeError(f"creating repository {key} answered {status}: {answer!r}")
 
     def stop(self) -> None:
         if self.server is not None:

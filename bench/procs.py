@@ -66,8 +66,10 @@ def run(
         with log.open("a") as out:
             out.write(f"$ {' '.join(map(str, args))}\n{done.stdout}\n{done.stderr}\n")
     if done.returncode != 0:
+        # The command line holds tokens; name the program and its first arguments only.
+        named = " ".join([Path(str(args[0])).name, *map(str, args[1:3])])
         raise RuntimeError(
-            f"{' '.join(map(str, args))} exited with {done.returncode}:\n"
+            f"{named} ... exited with {done.returncode}:\n"
             f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
         )
     return done

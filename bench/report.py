@@ -154,6 +154,7 @@ def render(
     minutes: float,
     profiles: Mapping[str, str],
     blobs: str,
+    findings: list[str],
 ) -> str:
     """The whole report."""
     lines = [
@@ -171,6 +172,7 @@ def render(
         "",
         "## Where Artifortress is behind",
         "",
+        *findings,
         *verdicts(rows),
         "",
         "## Machine",

@@ -31,6 +31,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench import data, endtoend, rows
+from bench.clients import Http, basic, refusals
 from bench.context import Bench
 from bench.model import SUBJECT, SUBJECT_PG, Figure, Row
 from bench.peers import Artifortress, Devpi, Nginx, PyPIServer, Server, Verdaccio, install
@@ -141,6 +142,8 @@ def prepare(bench: Bench, keys: list[str], needs: set[str]) -> list[Row]:
             _timed_load(row, server, lambda server=server: server.load_wheels(wheels))  # type: ignore[misc]
         row.figures["pypiserver"] = Figure(None, note="files copied into its folder")
         loaded.append(row)
+    if "real-py" in needs:
+        accepted_python_set(bench)
     if "real-py" in needs and "twine-upload" not in keys:
         for server in bench.pypi_servers():
             server.load_wheels(bench.real_wheels)
@@ -166,6 +169,22 @@ def prepare(bench: Bench, keys: list[str], needs: set[str]) -> list[Row]:
     return loaded
 
 
+def accepted_python_set(bench: Bench) -> None:
+    """Find the real wheels Artifortress refuses; every server gets the same adjusted copies.
+
+    The probe uploads into a repository of its own, so the measured rows start
+    from the same state on every server.
+    """
+    subject = bench.subject
+    subject.create_repo("probe", "pypi")
+    probe = Http(f"{subject.base}/pypi/probe/legacy/", basic("__token__", subject.token))
+    refused = refusals(probe, "", bench.real_wheels)
+    folder = bench.cache / "pypi-real-adjusted"
+    copies = {wheel: data.without_license_files(wheel, folder) for wheel in refused}
+    bench.real_wheels = [copies.get(wheel, wheel) for wheel in bench.real_wheels]
+    bench.refused = {wheel.name: answer for wheel, answer in refused.items()}
+
+
 def blob_section(bench: Bench) -> str:
     """The blob plane's own benchmark (bench/blobs.py, when present), embedded.
 
@@ -188,9 +207,25 @@ def blob_section(bench: Bench) -> str:
     return body.replace("\n## ", "\n### ").strip()
 
 
+def refusal_findings(bench: Bench) -> list[str]:
+    """Real wheels from PyPI that Artifortress refused, for the report's verdicts."""
+    if not bench.refused:
+        return []
+    names = ", ".join(sorted(bench.refused))
+    reason = next(iter(bench.refused.values()))
+    return [
+        f"- **Real wheels refused**: Artifortress refused {len(bench.refused)} of the "
+        f"{len(bench.real_wheels)} wheels of the Python set exactly as PyPI serves them "
+        f"({names}); first answer: `{reason[:240]}`. Every server was given copies of these "
+        "wheels with the `License-File` lines removed from METADATA (RECORD updated), so "
+        "the rows still compare the same bytes everywhere."
+    ]
+
+
 def _failed(key: str, error: BaseException) -> Row:
     row = Row(key, f"{key} (failed)", "", True)
-    row.figures[SUBJECT] = Figure(None, note=f"{type(error).__name__}: {str(error)[:200]}")
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    row.figures[SUBJECT] = Figure(None, note=f"{type(error).__name__}: {first[:200]}")
     return row
 
 
@@ -257,6 +292,7 @@ def main() -> int:
         minutes=(time.monotonic() - clock) / 60,
         profiles=bench.profiles,
         blobs=blobs,
+        findings=refusal_findings(bench),
     )
     out.write_text(report)
     print(f"wrote {out}")
