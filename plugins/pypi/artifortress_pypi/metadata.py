@@ -73,6 +73,10 @@ class DistributionMetadata:
     metadata: CoreMetadata
 
 
+#: The version a file declaring an older one is validated as when it uses newer fields.
+NEWEST_METADATA_VERSION = "2.4"
+
+
 def parse_metadata(data: bytes) -> CoreMetadata:
     """Parse and validate core metadata bytes (email header format) with ``packaging``.
 
@@ -92,14 +96,27 @@ def parse_metadata(data: bytes) -> CoreMetadata:
 
 
 def _validate(raw: RawMetadata) -> Metadata:
-    """Run packaging's validation, turning its exception group into one readable message."""
+    """Run packaging's validation, turning its exception group into one readable message.
+
+    A field newer than the declared ``Metadata-Version`` is tolerated, as PyPI
+    does: setuptools wrote ``License-File`` under 2.1 for years, and boto3,
+    six or python-dateutil wheels on PyPI still carry it.  Such files are then
+    validated as the newest metadata version; every other error still refuses.
+    """
     try:
         return Metadata.from_raw(raw, validate=True)
     except ExceptionGroup as group:
-        reasons = "; ".join(str(exc) for exc in _leaves(group))
-        raise PypiError(f"Invalid distribution metadata: {reasons}. {_SPEC_HELP}") from None
+        reasons = [exc for exc in _leaves(group) if not _newer_field(exc)]
+        if not reasons:
+            return _validate({**raw, "metadata_version": NEWEST_METADATA_VERSION})
+        text = "; ".join(str(exc) for exc in reasons)
+        raise PypiError(f"Invalid distribution metadata: {text}. {_SPEC_HELP}") from None
     except InvalidMetadata as exc:
         raise PypiError(f"Invalid distribution metadata: {exc}. {_SPEC_HELP}") from None
+
+
+def _newer_field(exc: BaseException) -> bool:
+    return isinstance(exc, InvalidMetadata) and "introduced in metadata version" in str(exc)
 
 
 def _leaves(group: BaseExceptionGroup[BaseException]) -> list[BaseException]:

@@ -304,3 +304,18 @@ def test_filename_cross_check(name: str, version: str, filename: str, reason: st
 def test_cross_check_normalizes() -> None:
     meta = parse_metadata(metadata_text("Foo.BAR", "1.0.0-alpha1").encode())
     check_matches_filename(meta, parse_filename("foo_bar-1.0.0a1-py3-none-any.whl"))
+
+
+def test_newer_fields_under_an_older_metadata_version_are_accepted_as_pypi_does():
+    # setuptools wrote License-File under Metadata-Version 2.1 (boto3, six, ... on PyPI).
+    data = metadata_text(version="1.0", License_File="LICENSE").encode()
+    assert b"Metadata-Version: 2.1" in data
+    parsed = parse_metadata(data)
+    assert parsed.license_files == ["LICENSE"]
+    assert parsed.metadata_version == "2.1", "the file's own declaration is kept"
+
+
+def test_other_errors_still_refuse_when_a_newer_field_is_present():
+    data = metadata_text(version="not a version", License_File="LICENSE").encode()
+    with pytest.raises(PypiError, match="version"):
+        parse_metadata(data)
