@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -61,12 +61,15 @@ def note_change(db: Session, repository_id: int, package: str | None) -> None:
         )
 
 
+#: Read on every request for a stored rendering: built once (see repos.services).
+_COUNTER = select(ChangeCounter.revision, ChangeCounter.changed_at).where(
+    ChangeCounter.repository_id == bindparam("repository_id"),
+    ChangeCounter.scope == bindparam("scope"),
+)
+
+
 def _counter(db: Session, repository_id: int, scope: str) -> tuple[int, dt.datetime]:
-    row = db.execute(
-        select(ChangeCounter.revision, ChangeCounter.changed_at).where(
-            ChangeCounter.repository_id == repository_id, ChangeCounter.scope == scope
-        )
-    ).one_or_none()
+    row = db.execute(_COUNTER, {"repository_id": repository_id, "scope": scope}).one_or_none()
     if row is None:
         return 0, dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
     return int(row[0]), row[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
@@ -33,12 +33,15 @@ def permissions_on(db: Session, principal: Principal, repo: Repository) -> froze
     return frozenset(granted)
 
 
+#: Asked on most authorization decisions: built once (see repos.services).
+_ROLES_OF = select(RoleBinding.role).where(
+    RoleBinding.user_id == bindparam("user_id"),
+    RoleBinding.repository_id == bindparam("repository_id"),
+)
+
+
 def _roles_of(db: Session, user_id: int, repository_id: int) -> Sequence[str]:
-    return db.scalars(
-        select(RoleBinding.role).where(
-            RoleBinding.user_id == user_id, RoleBinding.repository_id == repository_id
-        )
-    ).all()
+    return db.scalars(_ROLES_OF, {"user_id": user_id, "repository_id": repository_id}).all()
 
 
 #: Roles whose holders may read; ``promote`` alone does not let one read.

@@ -6,7 +6,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,10 +36,15 @@ def check_key(key: str) -> str:
     return key
 
 
+#: Built once: every request looks its repository up, and a prebuilt statement
+#: skips rebuilding the query and recomputing SQLAlchemy's cache key each time.
+_FIND_REPO = select(Repository).where(
+    Repository.tenant_id == bindparam("tenant_id"), Repository.key == bindparam("key")
+)
+
+
 def find_repo(db: Session, tenant_id: int, key: str) -> Repository | None:
-    return db.scalars(
-        select(Repository).where(Repository.tenant_id == tenant_id, Repository.key == key)
-    ).one_or_none()
+    return db.scalars(_FIND_REPO, {"tenant_id": tenant_id, "key": key}).one_or_none()
 
 
 def get_repo(db: Session, tenant_id: int, key: str) -> Repository:
