@@ -271,10 +271,12 @@ def test_settings_lists_every_variable_and_hides_passwords(tmp_path):
     from artifortress.settings import describe
     from artifortress.testing.server import clean_environ, run_cli
 
-    environ = clean_environ({
-        "ARTIFORTRESS_HOME": str(tmp_path),
-        "ARTIFORTRESS_REDIS_URL": "redis://:s3cr3t-pw@127.0.0.1:6379/0",
-    })
+    environ = clean_environ(
+        {
+            "ARTIFORTRESS_HOME": str(tmp_path),
+            "ARTIFORTRESS_REDIS_URL": "redis://:s3cr3t-pw@127.0.0.1:6379/0",
+        }
+    )
     shown = run_cli(["settings"], environ).stdout
     for variable, _default, _meaning in describe():
         assert f"{variable}=" in shown
