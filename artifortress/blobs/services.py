@@ -26,11 +26,13 @@ from artifortress.blobs.store import (
     Expectation,
     SizeMismatch,
 )
+from artifortress.db.base import utcnow
 from artifortress.errors import Conflict
 from artifortress.rbac.models import RoleBinding
 from artifortress.rbac.permissions import ROLE_GRANTS, Permission
 from artifortress.rbac.services import permissions_on
 from artifortress.repos.models import Repository
+from artifortress.versions.queries import is_withheld
 
 
 class BlobCollected(Conflict):
@@ -83,6 +85,9 @@ def record_blob(db: Session, repo: Repository, info: BlobInfo, store: BlobStore)
                 f"blob {info.digest} was garbage-collected during the upload; send it again"
             )
         blob.condemned_at = blob.collected_at = None
+    # A new link restarts GC's grace period: the client is about to use the blob
+    # (add it to a draft), which an old unreferenced blob must survive.
+    blob.created_at = utcnow()
     _insert_ignoring_duplicates(
         db,
         RepoBlob.__table__,  # type: ignore[arg-type]
@@ -125,7 +130,8 @@ def readable_holder(
         stmt = stmt.where(Repository.key.in_(principal.repo_scopes))
     stmt = stmt.order_by((Repository.id == prefer.id).desc(), Repository.id)
     for candidate in db.scalars(stmt.limit(_HOLDER_CANDIDATES)):
-        if Permission.READ in permissions_on(db, principal, candidate):
+        withheld = is_withheld(db, candidate.id, digest)  # quarantined or deleted there
+        if not withheld and Permission.READ in permissions_on(db, principal, candidate):
             return candidate
     return None
 

@@ -409,9 +409,13 @@ def _not_modified(req: falcon.Request, doc: Rendered) -> bool:
         tags = {tag.strip().removeprefix("W/") for tag in none_match.split(",")}
         return "*" in tags or doc.etag in tags
     since = req.get_header_as_datetime("If-Modified-Since")
-    return since is not None and doc.last_modified.replace(microsecond=0) <= since.replace(
-        tzinfo=dt.UTC
-    )
+    if since is None:
+        return False
+    # HTTP dates have whole seconds: a change later in the same second as the
+    # client's copy must not pass for "not modified", so round the change up.
+    changed = doc.last_modified
+    ceiling = changed.replace(microsecond=0) + dt.timedelta(seconds=1 if changed.microsecond else 0)
+    return ceiling <= since.replace(tzinfo=dt.UTC)
 
 
 def _token_info(token: Token) -> TokenInfo:

@@ -130,10 +130,12 @@ def package_to_json(package: Package) -> dict[str, Any]:
 
 
 def is_withheld(db: Session, repository_id: int, digest: str) -> bool:
-    """True when *digest* belongs only to held-back versions here (quarantined or rejected).
+    """True when *digest* belongs here only to versions clients must not see.
 
-    Such bytes must not be downloadable, not even by digest through the blob API,
-    until an admin releases the version.
+    Quarantined, rejected and deleted (tombstoned) versions: their bytes are
+    not downloadable, not even by digest through the blob API, nor obtainable
+    through the upload dedupe shortcut, unless a published version here uses
+    the same bytes.
     """
 
     def used_by(states: tuple[str, ...]) -> Exists:
@@ -147,5 +149,5 @@ def is_withheld(db: Session, repository_id: int, digest: str) -> bool:
             )
         )
 
-    held = db.scalar(select(used_by((QUARANTINED, REJECTED))))
+    held = db.scalar(select(used_by((QUARANTINED, REJECTED, TOMBSTONED))))
     return bool(held) and not db.scalar(select(used_by((PUBLISHED,))))

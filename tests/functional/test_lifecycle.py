@@ -31,12 +31,15 @@ def test_deprecate_and_undeprecate(admin, published):
 
 
 def test_delete_hides_then_restore_brings_back(admin, published):
+    blob = f"/v1/repos/libs/blobs/{published['artifacts'][0]['digest']}"
     assert admin.delete(V).status_code == 200
     assert admin.get(V).status_code == 404
+    assert admin.get(blob).status_code == 404, "deleted bytes are not served by digest either"
     assert admin.get("/v1/repos/libs/packages").json["packages"] == []
     restored = admin.post(f"{V}/restore")
     assert restored.status_code == 200, restored.text
     assert admin.get(V).json["state"] == "published"
+    assert admin.get(blob).content == b"payload"
     assert admin.delete(V).status_code == 200
     again = admin.post(
         "/v1/repos/libs/packages/versions/drafts", {"package": "tool", "version": "1.0"}

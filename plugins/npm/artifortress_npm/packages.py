@@ -6,9 +6,12 @@ abbreviated form, with different ETags), never rebuilt or copied per request.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, Permission, RepoInfo, requires
+from artifortress.plugin import Gateway, NotFound, Permission, Rendered, RepoInfo, requires
 from artifortress_npm import stored
 from artifortress_npm.names import parse_target, split_path, version_from_tarball_filename
 from artifortress_npm.packument import (
@@ -109,12 +112,25 @@ def _send_packument(
     media_type = ABBREVIATED_MEDIA_TYPE if abbreviated else FULL_MEDIA_TYPE
 
     def build() -> bytes:
-        built = build_packument(_state(gateway, name), base)
+        built = build_packument(_state(gateway, name), BASE_PLACEHOLDER)
         return built.abbreviated.body if abbreviated else built.full.body
 
-    key = f"packument:{name}:{'abbreviated' if abbreviated else 'full'}:{base}"
+    key = f"packument:{name}:{'abbreviated' if abbreviated else 'full'}"
     doc = gateway.rendered(gateway.repo, key, package=name, content_type=media_type, build=build)
-    gateway.send_rendered(resp, doc)
+    gateway.send_rendered(resp, with_base(doc, base))
+
+
+#: Stored packuments carry this instead of the registry's base URL, which is
+#: filled in per request: one stored copy serves every host name the registry
+#: is reached by, and a client-chosen ``Host`` never creates stored rows.
+BASE_PLACEHOLDER = "http://registry-base.invalid"
+
+
+def with_base(doc: Rendered, base: str) -> Rendered:
+    """The stored packument with its tarball URLs under *base* (and an ETag of its own)."""
+    tag = hashlib.sha256(base.encode()).hexdigest()[:8]
+    body = doc.body.replace(BASE_PLACEHOLDER.encode(), base.rstrip("/").encode())
+    return dataclasses.replace(doc, body=body, etag=f'{doc.etag[:-1]}-{tag}"')
 
 
 def _send_tarball(resp: falcon.Response, gateway: Gateway, name: str, filename: str) -> None:

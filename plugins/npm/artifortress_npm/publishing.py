@@ -110,9 +110,11 @@ def _publish(
                 {"role": "provenance"},
             )
         )
-    gateway.publish(
+    published = gateway.publish(
         repo, name, request.version, files, metadata=stored.record_metadata(record, normalized)
     )
+    if published.state != "published":
+        return  # held back by a repository policy: no tags until an admin releases it
     wanted = after_publish(state, name, record, normalized, request.dist_tags, now=now).dist_tags
     sync_tags(gateway, repo, name, current=gateway.labels(repo, name), wanted=wanted)
 

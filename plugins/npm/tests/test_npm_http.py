@@ -126,3 +126,36 @@ def test_reader_cannot_publish(admin, api_factory, repo):
     reader = api_factory.as_user("reader")
     doc = body("demo", "1.0.0", tarball("demo", "1.0.0"))
     assert put(reader, "demo", json.dumps(doc).encode()).status_code == 403
+
+
+def test_a_client_chosen_host_neither_stores_rows_nor_fails(admin, repo, services):
+    doc = body("demo", "1.0.0", tarball("demo", "1.0.0"))
+    assert put(admin, "demo", json.dumps(doc).encode()).status_code == 201
+
+    def stored_rows() -> int:
+        with services.engine.connect() as conn:
+            return int(conn.exec_driver_sql("SELECT count(*) FROM documents").scalar_one())
+
+    first = admin.get("/npm/js/demo", headers={"Host": "one.example"})
+    rows = stored_rows()
+    for n in range(5):
+        answer = admin.get("/npm/js/demo", headers={"Host": f"evil{n}.example"})
+        assert answer.json["versions"]["1.0.0"]["dist"]["tarball"].startswith(
+            f"http://evil{n}.example/npm/js/"
+        )
+    assert stored_rows() == rows, "one stored packument serves every host name"
+    long_host = admin.get("/npm/js/demo", headers={"Host": "h" * 700 + ".example"})
+    assert long_host.status_code < 500
+    assert first.headers["etag"] != admin.get("/npm/js/demo").headers["etag"]
+
+
+def test_publish_held_back_by_a_policy_is_queued_not_lost(admin, repo):
+    assert admin.put("/v1/repos/js/policy", {"typosquat": True}).status_code == 200
+    first = body("requests", "1.0.0", tarball("requests", "1.0.0"))
+    assert put(admin, "requests", json.dumps(first).encode()).status_code == 201
+    squat = body("reqeusts", "1.0.0", tarball("reqeusts", "1.0.0"))
+    answer = put(admin, "reqeusts", json.dumps(squat).encode())
+    assert answer.status_code in (201, 202), answer.text
+    queued = admin.get("/v1/quarantine").json["quarantine"]
+    assert [q["package"] for q in queued] == ["reqeusts"]
+    assert admin.get("/npm/js/reqeusts").status_code == 404

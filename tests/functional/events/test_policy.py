@@ -112,6 +112,10 @@ def test_a_typosquat_is_quarantined_invisible_until_released(admin, anonymous, l
     assert anonymous.get("/generic/libs/reqeusts/1.0/reqeusts-1.0.bin").status_code == 404
     held_blob = f"/v1/repos/libs/blobs/{held.json['artifacts'][0]['digest']}"
     assert anonymous.get(held_blob).status_code == 404, "not even by digest"
+    digest, size = held.json["artifacts"][0]["digest"], held.json["artifacts"][0]["size"]
+    admin.post("/v1/repos", {"key": "mine", "format": "generic"})
+    dedupe = admin.post("/v1/repos/mine/uploads", {"digest": digest, "size": size})
+    assert dedupe.status_code == 201, "held-back bytes are not handed out by the dedupe shortcut"
     drain(services)
     assert anonymous.get("/v1/search?q=reqeusts").json["total"] == 0
     # The number is taken while it waits.
