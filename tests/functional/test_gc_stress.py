@@ -14,6 +14,7 @@ import threading
 import pytest
 
 from artifortress.gc.services import collect
+from tests.functional.versions_helpers import upload
 
 ROUNDS = 12
 PUBLISHERS = 3
@@ -69,6 +70,8 @@ def _try_release(api, version: str, data: bytes) -> bool:
 
 def test_uploads_and_publishes_survive_concurrent_gc(services, admin, make_repo):
     make_repo("libs", format="generic")
+    for n in range(3):  # garbage GC is sure to find, whatever the timing of the race
+        upload(admin, "libs", f"orphan {n}".encode() * 100)
     published: list[tuple[str, str, bytes]] = []
     stop = threading.Event()
     reports = []
