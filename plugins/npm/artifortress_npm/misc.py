@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, Permission, public, requires
+from artifortress.plugin import Gateway, NotFound, Permission, SearchHit, public, requires
 from artifortress_npm import stored
 from artifortress_npm.audit import bulk_advisories, quick_audit, read_audit_body
 from artifortress_npm.dist_tags import parse_dist_tag_body, remove_dist_tag, set_dist_tag
@@ -80,27 +80,31 @@ class DistTagsResource:
 class SearchResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """``npm search``: names, descriptions and keywords of this registry's packages."""
+        """``npm search``: the core's search index over this registry (fed by the worker)."""
         gateway = Gateway(req)
         with translated():
             query = parse_search_query({k: str(v) for k, v in req.params.items()})
-        hits = []
-        for package in gateway.packages(gateway.repo):
-            state = stored.load_state(gateway, gateway.repo, package.name)
-            latest = state.versions.get(state.dist_tags.get("latest", "")) if state else None
-            if latest is None:
-                continue
-            text = " ".join(
-                [
-                    package.name,
-                    str(latest.manifest.get("description", "")),
-                    " ".join(map(str, latest.manifest.get("keywords") or [])),
-                ]
-            ).lower()
-            if query.text.lower() in text:
-                hits.append(hit_from_manifest(package.name, latest.manifest, date=latest.published))
+        found = gateway.search(query.text, repo=gateway.repo, offset=query.offset, limit=query.size)
+        hits = [
+            hit_from_manifest(
+                hit.name,
+                {
+                    "version": hit.version,
+                    "description": hit.summary,
+                    "keywords": list(hit.keywords),
+                },
+                date=hit.published_at,
+                score=hit.score,
+            )
+            for hit in found.hits
+        ]
         resp.content_type = falcon.MEDIA_JSON
-        resp.data = render_search(hits[query.offset : query.offset + query.size], len(hits))
+        resp.data = render_search(hits, found.total)
+
+
+def _manifest(hit: SearchHit) -> dict[str, object]:
+    """The fields of the latest manifest that npm search shows, from the index."""
+    return {"version": hit.version, "description": hit.summary, "keywords": list(hit.keywords)}
 
 
 class AuditResource:

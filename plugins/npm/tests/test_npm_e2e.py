@@ -181,8 +181,9 @@ def test_dist_tags_deprecate_and_whoami(client, published, tmp_path):
     assert client.run("whoami", cwd=tmp_path).strip() == "admin"
 
 
-def test_search_and_ping(client, published, tmp_path):
+def test_search_and_ping(client, server, published, tmp_path):
     client.run("ping", cwd=tmp_path)
+    server.cli("worker", "--drain")  # the search index is fed from the outbox
     found = json.loads(client.run("search", "greeting", "--json", cwd=tmp_path))
     assert [hit["name"] for hit in found] == ["@acme/hello"]
 
