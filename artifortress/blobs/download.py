@@ -7,14 +7,26 @@ download URLs, so all of them answer ranges, 304 and 416 the same way.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import urllib.parse
+from typing import Protocol
 
 import falcon
 
 from artifortress.blobs.digests import hex_of
 from artifortress.blobs.httpio import none_match, parse_range, range_applies
-from artifortress.blobs.models import Blob
 from artifortress.blobs.store import BlobStore
+
+
+class StoredBytes(Protocol):
+    """What sending needs of a blob: a ``Blob`` row, or a lighter row naming one."""
+
+    @property
+    def digest(self) -> str: ...
+    @property
+    def size(self) -> int: ...
+    @property
+    def created_at(self) -> dt.datetime: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,7 +43,7 @@ def send_blob(
     req: falcon.Request,
     resp: falcon.Response,
     store: BlobStore,
-    blob: Blob,
+    blob: StoredBytes,
     presentation: Presentation = Presentation(),
 ) -> None:
     """Answer GET or HEAD for *blob*: 200, 206, 304, 416 or a presigned redirect."""
@@ -71,7 +83,7 @@ def send_blob(
     resp.stream = store.open(blob.digest, start, length)
 
 
-def _redirect(resp: falcon.Response, store: BlobStore, blob: Blob, ttl: int) -> bool:
+def _redirect(resp: falcon.Response, store: BlobStore, blob: StoredBytes, ttl: int) -> bool:
     url = store.presigned_url(blob.digest, ttl)
     if url is None:
         return False

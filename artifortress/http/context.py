@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from artifortress.auth.principal import Caller, Principal
 from artifortress.http.credentials import token_from_header
+from artifortress.repos.services import RepoRef, entity_of
 
 if TYPE_CHECKING:
     from artifortress.repos.models import Repository
@@ -26,11 +27,12 @@ class RequestContext:
     request_id: str
     client_addr: str | None
     #: Set by the permission hooks once the repository in the URL is resolved.
-    repo: Repository
+    repo_ref: RepoRef
     permissions: frozenset[Any]
 
     def __init__(self) -> None:
         self._db: Session | None = None
+        self._repo: Repository | None = None
         self._principal: Principal | None = None
         self.authorization: str | None = None
         self.client_addr = None
@@ -46,6 +48,13 @@ class RequestContext:
     @property
     def db_if_open(self) -> Session | None:
         return self._db
+
+    @property
+    def repo(self) -> Repository:
+        """The URL's repository as an entity, loaded on first use by responders that need one."""
+        if self._repo is None:
+            self._repo = entity_of(self.db, self.repo_ref)
+        return self._repo
 
     @property
     def principal(self) -> Principal:

@@ -23,8 +23,7 @@ from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
 from artifortress.http.body import reject_nul_params
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
-from artifortress.repos.models import Repository
-from artifortress.repos.services import find_repo
+from artifortress.repos.services import RepoRef, lookup_repo
 
 Responder = TypeVar("Responder", bound=Callable[..., Any])
 
@@ -135,14 +134,14 @@ def requires(permission: Permission, action: str | None = None) -> Callable[[Res
     """The caller needs *permission* on the repository named by ``{repo}``."""
 
     def check(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
-        req.context.repo, req.context.permissions = authorize(req, params["repo"], permission)
+        req.context.repo_ref, req.context.permissions = authorize(req, params["repo"], permission)
 
     return _declare(str(permission), check, action)
 
 
 def authorize(
     req: falcon.Request, key: str, permission: Permission
-) -> tuple[Repository, frozenset[Permission]]:
+) -> tuple[RepoRef, frozenset[Permission]]:
     """Resolve repository *key*, check *permission* on it, return it with every grant.
 
     :func:`requires` uses it for the URL's ``{repo}``; a responder calls it
@@ -150,7 +149,7 @@ def authorize(
     """
     ctx = req.context
     principal = ctx.principal
-    repo = find_repo(ctx.db, principal.tenant_id, key)
+    repo = lookup_repo(ctx.db, principal.tenant_id, key)
     if repo is None:
         if principal.is_anonymous:
             raise Unauthenticated(f"repository {key!r} needs credentials")

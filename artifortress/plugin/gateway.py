@@ -40,9 +40,10 @@ from artifortress.plugin.views import (
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
 from artifortress.repos.models import Repository
+from artifortress.repos.services import RepoRef
 from artifortress.search.services import search as search_packages
 from artifortress.search.views import SearchResults
-from artifortress.versions import drafts, labels, lifecycle, queries
+from artifortress.versions import drafts, labels, lifecycle, lookups, queries
 from artifortress.versions.models import PUBLISHED, TOMBSTONED, Package, Version
 
 
@@ -64,7 +65,7 @@ class Gateway:
     @property
     def repo(self) -> RepoInfo:
         """The repository of the URL, as resolved by the responder's ``@requires``."""
-        return _repo_info(self._ctx.repo)
+        return _repo_info(self._ctx.repo_ref)
 
     def repository(self, key: str, permission: Permission) -> RepoInfo:
         """The repository *key* if the caller holds *permission* on it (else 401/403/404)."""
@@ -109,6 +110,27 @@ class Gateway:
     def version(self, repo: RepoInfo, name: str, version: str) -> VersionInfo | None:
         found = self._version(repo, name, version, (PUBLISHED,))
         return _version_info(found) if found is not None else None
+
+    def version_with_file(
+        self, repo: RepoInfo, name: str, filename: str, *, include_deleted: bool = False
+    ) -> VersionInfo | None:
+        """The version of *name* that has a file named *filename* (deleted ones too if asked).
+
+        One indexed lookup, however long the package's history: the check
+        "was this file name ever used?" of formats that never reuse names.
+        """
+        states = (PUBLISHED, TOMBSTONED) if include_deleted else (PUBLISHED,)
+        found = lookups.version_holding(self._ctx.db, repo.id, name, filename, states)
+        return _version_info(found) if found is not None else None
+
+    def sealed_versions(self, repo: RepoInfo, name: str, versions: Iterable[str]) -> dict[str, str]:
+        """Which of *versions* of *name* were ever published, each with its state now.
+
+        States: ``published``, ``tombstoned``, ``quarantined`` or ``rejected``; a
+        number missing from the answer was never used. The cost follows the
+        numbers asked about, not how many versions the package has.
+        """
+        return lookups.sealed_states(self._ctx.db, repo.id, name, list(versions))
 
     def labels(self, repo: RepoInfo, name: str) -> dict[str, str]:
         package = self._package(repo, name)
@@ -155,6 +177,18 @@ class Gateway:
         declared_length(self._req, limit, "request body")
         return body_chunks(self._req, limit, "request body")
 
+    def end_transaction(self) -> None:
+        """Commit what the request did so far (its authorization), before a long receive.
+
+        A writing request's transaction holds SQLite's write lock, or a pooled
+        PostgreSQL connection, from its first statement: end it before reading
+        a large body into a scratch file, so other uploads proceed meanwhile.
+        The next call that needs the database opens a new transaction.
+        """
+        db = self._ctx.db_if_open
+        if db is not None:
+            blobs.end_transaction(db)
+
     def ingest(
         self,
         repo: RepoInfo,
@@ -189,11 +223,38 @@ class Gateway:
     ) -> None:
         """Answer GET/HEAD with the bytes of a blob *repo* holds (ranges, ETag, 304)."""
         blob = blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)
-        settings = self._ctx.services.settings
-        ttl = int(settings.s3_presign_ttl) if settings.s3_presign_downloads else None
-        send_blob(
-            self._req, resp, self._ctx.services.blobs, blob, Presentation(media_type, filename, ttl)
+        presentation = Presentation(media_type, filename, self._presign_ttl())
+        send_blob(self._req, resp, self._ctx.services.blobs, blob, presentation)
+
+    def send_artifact(
+        self,
+        resp: falcon.Response,
+        repo: RepoInfo,
+        name: str,
+        version: str,
+        filename: str,
+        *,
+        media_type: str | None = None,
+        as_attachment: bool = True,
+    ) -> None:
+        """Answer GET/HEAD with file *filename* of published *version* of *name* (404 if none).
+
+        The download path of every format: one query, no version loaded.
+        *media_type* overrides the one stored with the file.
+        """
+        found = queries.published_file(self._ctx.db, repo.id, name, version, filename)
+        if found is None:
+            raise NotFound(f"no file {filename} of {name} {version} in {repo.key}")
+        presentation = Presentation(
+            media_type or found.media_type,
+            filename if as_attachment else None,
+            self._presign_ttl(),
         )
+        send_blob(self._req, resp, self._ctx.services.blobs, found, presentation)
+
+    def _presign_ttl(self) -> int | None:
+        settings = self._ctx.services.settings
+        return int(settings.s3_presign_ttl) if settings.s3_presign_downloads else None
 
     # -- publishing ----------------------------------------------------------------
 
@@ -430,7 +491,7 @@ def _token_info(token: Token) -> TokenInfo:
     )
 
 
-def _repo_info(repo: Repository) -> RepoInfo:
+def _repo_info(repo: Repository | RepoRef) -> RepoInfo:
     return RepoInfo(repo.id, repo.key, repo.format, repo.public, repo.description)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
@@ -16,7 +17,20 @@ from artifortress.rbac.permissions import ALL_PERMISSIONS, ROLE_GRANTS, ROLES, P
 from artifortress.repos.models import Repository
 
 
-def permissions_on(db: Session, principal: Principal, repo: Repository) -> frozenset[Permission]:
+class Guarded(Protocol):
+    """What a decision reads of a repository: an entity or a ``repos.services.RepoRef``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def tenant_id(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def public(self) -> bool: ...
+
+
+def permissions_on(db: Session, principal: Principal, repo: Guarded) -> frozenset[Permission]:
     """Everything *principal* may do on *repo*, after token restrictions."""
     if repo.tenant_id != principal.tenant_id or not principal.may_touch(repo.key):
         return frozenset()

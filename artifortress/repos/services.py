@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -45,6 +46,47 @@ _FIND_REPO = select(Repository).where(
 
 def find_repo(db: Session, tenant_id: int, key: str) -> Repository | None:
     return db.scalars(_FIND_REPO, {"tenant_id": tenant_id, "key": key}).one_or_none()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RepoRef:
+    """What authorizing a request needs of a repository, read as a plain row.
+
+    Every request resolves one; loading it through the ORM (identity map,
+    instance state, events) cost more than the query itself.  Responders that
+    change the repository load the entity by id (``RequestContext.repo``).
+    """
+
+    id: int
+    tenant_id: int
+    key: str
+    format: str
+    public: bool
+    description: str
+
+
+_LOOKUP_REPO = select(
+    Repository.id,
+    Repository.tenant_id,
+    Repository.key,
+    Repository.format,
+    Repository.public,
+    Repository.description,
+).where(Repository.tenant_id == bindparam("tenant_id"), Repository.key == bindparam("key"))
+
+
+def lookup_repo(db: Session, tenant_id: int, key: str) -> RepoRef | None:
+    """Repository *key* of the tenant as a :class:`RepoRef`, or ``None``."""
+    row = db.connection().execute(_LOOKUP_REPO, {"tenant_id": tenant_id, "key": key}).first()
+    return RepoRef(*row) if row is not None else None
+
+
+def entity_of(db: Session, ref: RepoRef) -> Repository:
+    """The entity behind *ref*; 404 if it was deleted since *ref* was read."""
+    found = db.get(Repository, ref.id)
+    if found is None:
+        raise NotFound(f"no repository {ref.key!r}")
+    return found
 
 
 def get_repo(db: Session, tenant_id: int, key: str) -> Repository:

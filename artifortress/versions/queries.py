@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
+from artifortress.blobs.models import Blob
 from artifortress.errors import NotFound
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.repos.models import Repository
@@ -78,6 +81,47 @@ def get_version(
     if found is None:
         raise NotFound(f"no version {version!r} of {package!r} in {repo.key}")
     return found
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PublishedFile:
+    """A downloadable file: what answering a GET for it needs, read as one row."""
+
+    digest: str
+    size: int
+    media_type: str
+    #: When the bytes were first stored: the download's Last-Modified.
+    created_at: dt.datetime
+
+
+#: Every download asks it: built once, and read without the ORM.
+_PUBLISHED_FILE = (
+    select(Artifact.digest, Blob.size, Artifact.media_type, Blob.created_at)
+    .join(Version, Artifact.version_id == Version.id)
+    .join(Package, Version.package_id == Package.id)
+    .join(Blob, Blob.digest == Artifact.digest)
+    .where(
+        Version.repository_id == bindparam("repository_id"),
+        Package.name == bindparam("package"),
+        Version.version == bindparam("version"),
+        Version.state == PUBLISHED,
+        Artifact.filename == bindparam("filename"),
+    )
+)
+
+
+def published_file(
+    db: Session, repository_id: int, package: str, version: str, filename: str
+) -> PublishedFile | None:
+    """File *filename* of a published version in the repository, or ``None``."""
+    params = {
+        "repository_id": repository_id,
+        "package": package,
+        "version": version,
+        "filename": filename,
+    }
+    row = db.connection().execute(_PUBLISHED_FILE, params).first()
+    return PublishedFile(*row) if row is not None else None
 
 
 def tombstoned_version(db: Session, repo: Repository, package: str, version: str) -> Version:

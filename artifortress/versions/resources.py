@@ -19,6 +19,7 @@ from artifortress.http.body import json_body, query_param, send_json
 from artifortress.http.permissions import authorize, requires
 from artifortress.pagination import clamp_limit
 from artifortress.rbac.permissions import Permission
+from artifortress.repos.services import entity_of
 from artifortress.versions import labels, lifecycle, queries
 from artifortress.versions.draft_resources import draft_routes
 from artifortress.versions.models import Version
@@ -160,7 +161,8 @@ class PromoteResource:
         ctx = req.context
         found = _version(req, url)
         target, _ = authorize(req, ctx.body["target"], Permission.WRITE)
-        _send(resp, lifecycle.promote(ctx.db, ctx.caller, ctx.repo, found, target), status=201)
+        promoted = lifecycle.promote(ctx.db, ctx.caller, ctx.repo, found, entity_of(ctx.db, target))
+        _send(resp, promoted, status=201)
 
 
 class LabelResource:

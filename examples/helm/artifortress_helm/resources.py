@@ -8,7 +8,7 @@ from pathlib import Path
 
 import falcon
 
-from artifortress.plugin import Gateway, NewFile, NotFound, Permission, requires
+from artifortress.plugin import Gateway, NewFile, Permission, requires
 from artifortress_helm.charts import read_chart_yaml, render_index
 
 CHUNK = 1024 * 1024
@@ -42,12 +42,8 @@ class ChartResource:
         """Download ``{name}-{version}.tgz``."""
         gateway = Gateway(req)
         name, _, version = filename.removesuffix(".tgz").rpartition("-")
-        found = gateway.version(gateway.repo, name, version)
-        chart = found.artifact(filename) if found is not None else None
-        if chart is None:
-            raise NotFound(f"no chart {filename}")
-        gateway.send_file(
-            resp, gateway.repo, chart.digest, media_type="application/gzip", filename=filename
+        gateway.send_artifact(
+            resp, gateway.repo, name, version, filename, media_type="application/gzip"
         )
 
 

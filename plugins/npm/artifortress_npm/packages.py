@@ -135,11 +135,17 @@ def with_base(doc: Rendered, base: str) -> Rendered:
 
 def _send_tarball(resp: falcon.Response, gateway: Gateway, name: str, filename: str) -> None:
     version = version_from_tarball_filename(name, filename)
-    found = gateway.version(gateway.repo, name, version) if version else None
-    artifact = found.artifact(filename) if found is not None else None
-    if artifact is None:
+    if version is None:
         raise NotFound(f"tarball {filename} not found")
-    gateway.send_file(resp, gateway.repo, artifact.digest, media_type="application/octet-stream")
+    gateway.send_artifact(
+        resp,
+        gateway.repo,
+        name,
+        version,
+        filename,
+        media_type="application/octet-stream",
+        as_attachment=False,
+    )
 
 
 def _unpublish_all(gateway: Gateway, repo: RepoInfo, name: str) -> None:

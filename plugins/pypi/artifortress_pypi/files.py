@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, Permission, requires
+from artifortress.plugin import Gateway, Permission, requires
 from artifortress_pypi.names import normalize
 
 
@@ -21,12 +21,6 @@ class FileResource:
     ) -> None:
         """A distribution or one of its companion files, with ranges (uv and poetry use them)."""
         gateway = Gateway(req)
-        found = gateway.version(gateway.repo, normalize(project), version)
-        artifact = found.artifact(filename) if found is not None else None
-        if artifact is None:
-            raise NotFound(f"no file {filename} in {repo}")
-        gateway.send_file(
-            resp, gateway.repo, artifact.digest, media_type=artifact.media_type, filename=filename
-        )
+        gateway.send_artifact(resp, gateway.repo, normalize(project), version, filename)
 
     on_head = on_get
