@@ -56,10 +56,13 @@ class Version(Base):
             postgresql_where=text("state != 'draft'"),
         ),
         Index("ix_versions_repository_id_state", "repository_id", "state"),
+        # Every "this version of that package" lookup, whatever its state filter
+        # (the partial index above serves only queries that repeat its WHERE).
+        Index("ix_versions_package_id_version", "package_id", "version"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"), index=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("packages.id"))
     repository_id: Mapped[int] = mapped_column(ForeignKey("repositories.id"))
     version: Mapped[str] = mapped_column(String(128))
     state: Mapped[str] = mapped_column(String(16), default=DRAFT)
@@ -96,7 +99,8 @@ class Artifact(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("versions.id"), index=True)
-    filename: Mapped[str] = mapped_column(String(255))
+    #: Indexed: "was this name ever used in the package?" must not read its whole history.
+    filename: Mapped[str] = mapped_column(String(255), index=True)
     digest: Mapped[str] = mapped_column(ForeignKey("blobs.digest"), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     media_type: Mapped[str] = mapped_column(String(255), default="application/octet-stream")

@@ -35,6 +35,19 @@ def live_dist_tags(state: PackageState) -> dict[str, str]:
     return {tag: v for tag, v in state.dist_tags.items() if v in state.versions}
 
 
+def tags_after_publish(
+    live: Mapping[str, str], document_tags: Mapping[str, str], version: str
+) -> dict[str, str]:
+    """The tags after publishing *version*: the live ones plus the document's.
+
+    ``latest`` goes to the new version only when the package has no ``latest``
+    yet or the document asks for it (``npm publish --tag beta`` leaves it alone).
+    """
+    tags = {**live, **document_tags}
+    tags.setdefault("latest", version)
+    return tags
+
+
 def dist_tags_json(state: PackageState) -> bytes:
     """Return the body of ``GET /-/package/{name}/dist-tags``."""
     return json.dumps(live_dist_tags(state), separators=(",", ":")).encode()

@@ -12,7 +12,7 @@ attachment, ``check_tarball_manifest``, ``tarball.verify_declared`` on the clien
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -20,7 +20,7 @@ from typing import Any
 from artifortress_npm.errors import NpmError
 from artifortress_npm.names import validate_name
 from artifortress_npm.publish_body import PROVENANCE_SUFFIX, TARBALL_SUFFIX
-from artifortress_npm.state import PackageState, VersionRecord
+from artifortress_npm.state import VersionRecord
 from artifortress_npm.tarball import HasDigests, TarballInfo
 from artifortress_npm.versions import clean_version, validate_tag, validate_version
 
@@ -67,10 +67,20 @@ def has_attachments(document: Mapping[str, Any]) -> bool:
     return bool(document.get("_attachments"))
 
 
+def publish_candidates(document: Mapping[str, Any]) -> list[str]:
+    """The version numbers a publish document carries (what ``check_publish`` asks about)."""
+    versions = document.get("versions")
+    return [v for v in versions if isinstance(v, str)] if isinstance(versions, dict) else []
+
+
 def check_publish(
-    url_name: str, document: Mapping[str, Any], state: PackageState | None
+    url_name: str, document: Mapping[str, Any], used: Collection[str]
 ) -> PublishRequest:
-    """Validate a publish document against the stored package (None when new).
+    """Validate a publish document; *used*: which of its version numbers were ever used.
+
+    Only the document's numbers matter (``publish_candidates``), so the caller
+    need not read the package's whole history: ``PackageState.all_version_numbers``
+    or a lookup of just those numbers will do.
 
     Raises 403 for a version number already used (live or unpublished) and 400 for
     everything else that is wrong.
@@ -83,7 +93,6 @@ def check_publish(
     version = next((v for v in versions if f"{name}-{v}{TARBALL_SUFFIX}" == tarball), None)
     if version is None:
         raise NpmError(f"attachment {tarball!r} does not match any version in the document")
-    used = state.all_version_numbers() if state else set()
     if version in used:
         raise NpmError(f"cannot publish over the previously published versions: {version}.", 403)
     new_versions = sorted(v for v in versions if v not in used)

@@ -3,6 +3,10 @@
 The body streams through the incremental JSON parser; attachments are
 base64-decoded into scratch files as they arrive, so memory stays bounded
 whatever the tarball's size.  Every check runs before anything is stored.
+
+A publish asks the core only about the version numbers its document carries
+and the current dist-tags: its cost does not grow with the package's history.
+A metadata update carries every version, so it reads the whole package.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import falcon
 
 from artifortress.plugin import BlobRef, Gateway, NewFile, NotFound, RepoInfo
 from artifortress_npm import stored
+from artifortress_npm.dist_tags import tags_after_publish
 from artifortress_npm.manifest import (
     check_publish,
     check_tarball_manifest,
     has_attachments,
     new_version,
+    publish_candidates,
 )
 from artifortress_npm.metadata import MetadataChanges, check_metadata_update
 from artifortress_npm.names import tarball_filename
@@ -29,7 +35,7 @@ from artifortress_npm.protocol import translated
 from artifortress_npm.publish_body import PublishBody, parse_publish_body
 from artifortress_npm.state import PackageState
 from artifortress_npm.tarball import inspect_tarball, verify_declared
-from artifortress_npm.transitions import after_metadata_update, after_publish
+from artifortress_npm.transitions import after_metadata_update
 
 CHUNK = 1024 * 1024
 
@@ -39,12 +45,14 @@ def put_package(
 ) -> None:
     """Handle ``PUT /{name}`` and ``PUT /{name}/-rev/{rev}``."""
     repo = gateway.repo
+    # Authorization is done: hold no database lock while the body streams in.
+    gateway.end_transaction()
     with tempfile.TemporaryDirectory(prefix="artifortress-npm-") as scratch:
         body = _receive(req, Path(scratch), limit)
-        state = stored.load_state(gateway, repo, name)
         if has_attachments(body.document):
-            _publish(gateway, repo, name, body, state, Path(scratch))
+            _publish(gateway, repo, name, body, Path(scratch))
             return
+    state = stored.load_state(gateway, repo, name)
     if state is None:
         raise NotFound(f"package {name} not found")
     with translated():
@@ -75,17 +83,22 @@ def _attachment_path(scratch: Path, body: PublishBody, attachment: str) -> Path:
     return scratch / f"attachment-{index}"
 
 
-def _publish(
-    gateway: Gateway,
-    repo: RepoInfo,
-    name: str,
-    body: PublishBody,
-    state: PackageState | None,
-    scratch: Path,
-) -> None:
+#: States in which a version number counts as used by npm's rules (403 on reuse).
+_USED = frozenset({"published", "tombstoned"})
+
+
+def _used_numbers(gateway: Gateway, repo: RepoInfo, name: str, body: PublishBody) -> set[str]:
+    """Which of the document's version numbers the package ever used (live or unpublished)."""
+    asked = publish_candidates(body.document)
+    states = gateway.sealed_versions(repo, name, asked)
+    return {version for version, state in states.items() if state in _USED}
+
+
+def _publish(gateway: Gateway, repo: RepoInfo, name: str, body: PublishBody, scratch: Path) -> None:
     now = datetime.now(UTC)
+    used = _used_numbers(gateway, repo, name, body)
     with translated():
-        request = check_publish(name, body.document, state)
+        request = check_publish(name, body.document, used)
         tarball_path = _attachment_path(scratch, body, request.tarball)
         tarball = inspect_tarball(tarball_path)
         check_tarball_manifest(request, tarball.manifest)
@@ -115,8 +128,9 @@ def _publish(
     )
     if published.state != "published":
         return  # held back by a repository policy: no tags until an admin releases it
-    wanted = after_publish(state, name, record, normalized, request.dist_tags, now=now).dist_tags
-    sync_tags(gateway, repo, name, current=gateway.labels(repo, name), wanted=wanted)
+    current = gateway.labels(repo, name)  # labels point at live versions only
+    wanted = tags_after_publish(current, request.dist_tags, request.version)
+    sync_tags(gateway, repo, name, current=current, wanted=wanted)
 
 
 def _ingest(gateway: Gateway, repo: RepoInfo, path: Path) -> BlobRef:

@@ -12,7 +12,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import replace
 from datetime import datetime
 
-from artifortress_npm.dist_tags import live_dist_tags, tags_after_removal
+from artifortress_npm.dist_tags import live_dist_tags, tags_after_publish, tags_after_removal
 from artifortress_npm.errors import NpmError
 from artifortress_npm.manifest import NormalizedVersion
 from artifortress_npm.metadata import MetadataChanges
@@ -30,8 +30,7 @@ def after_publish(
     maintainer: Mapping[str, str] | None = None,
 ) -> PackageState:
     """Add a published version; ``latest`` is set when the package has none yet."""
-    dist_tags = {**(live_dist_tags(state) if state else {}), **tags}
-    dist_tags.setdefault("latest", record.version)
+    dist_tags = tags_after_publish(live_dist_tags(state) if state else {}, tags, record.version)
     maintainers = list(state.maintainers) if state else []
     if maintainer is not None and all(m.get("name") != maintainer.get("name") for m in maintainers):
         maintainers.append(dict(maintainer))

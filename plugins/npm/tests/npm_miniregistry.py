@@ -176,7 +176,8 @@ class MiniRegistry:
             )
             self._save(after_metadata_update(state, changes, now=self.now()), name)
             return 200, JSON, b'{"ok":true}'
-        publish = check_publish(name, body.document, state)
+        used = state.all_version_numbers() if state else set()
+        publish = check_publish(name, body.document, used)
         if publish.version in self.conflict_once:
             self.conflict_once.discard(publish.version)
             raise NpmError("simulated concurrent update", 409)

@@ -58,6 +58,8 @@ class UploadResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Upload one distribution file; identical re-uploads succeed, other bytes are 409."""
         gateway = Gateway(req)
+        # Authorization is done: hold no database lock while the body streams in.
+        gateway.end_transaction()
         with tempfile.TemporaryDirectory(prefix="artifortress-pypi-") as scratch:
             received = self._receive(
                 req, Path(scratch), Limits(max_body=gateway.max_package_upload)
@@ -90,11 +92,12 @@ class UploadResource:
 def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
     name = received.dist.metadata.normalized_name
     version = str(received.parsed.version)
-    existing = _check_against_repository(gateway, repo, name, version, received)
-    if existing:
-        return  # identical re-upload: twine retries after 5xx, so this must succeed
-    files = _files(gateway, repo, received)
+    if _is_identical_reupload(gateway, repo, name, received):
+        return  # twine retries after 5xx, so this must succeed
     current = gateway.version(repo, name, version)
+    if received.parsed.kind == "sdist" and current is not None and _has_sdist(current):
+        raise BadRequest(f"Only one sdist may be uploaded per release ({name} {version})")
+    files = _files(gateway, repo, received)
     if current is None:
         try:
             gateway.publish(
@@ -111,26 +114,24 @@ def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
     gateway.append_files(repo, name, version, files)
 
 
-def _check_against_repository(
-    gateway: Gateway, repo: RepoInfo, name: str, version: str, received: Received
-) -> bool:
-    """True for an identical re-upload; 409/400 for a file name used before or a second sdist."""
-    for release in gateway.versions(repo, name, include_deleted=True):
-        artifact = release.artifact(received.filename)
-        if artifact is None:
-            continue
-        if release.state != "published":
-            raise BadRequest(
-                f"File already exists: {received.filename} was used by a deleted release; "
-                "file names are never reused, upload a new version"
-            )
-        if artifact.digest == f"sha256:{received.digests.sha256}":
-            return True
-        raise Conflict(f"File already exists: {received.filename} (with other content)")
-    current = gateway.version(repo, name, version)
-    if received.parsed.kind == "sdist" and current is not None and _has_sdist(current):
-        raise BadRequest(f"Only one sdist may be uploaded per release ({name} {version})")
-    return False
+def _is_identical_reupload(gateway: Gateway, repo: RepoInfo, name: str, received: Received) -> bool:
+    """True for the same bytes under the same name; 409/400 for a file name used before.
+
+    One indexed lookup of the name, deleted releases included (names are never
+    reused), instead of reading every release of the project.
+    """
+    release = gateway.version_with_file(repo, name, received.filename, include_deleted=True)
+    artifact = release.artifact(received.filename) if release is not None else None
+    if release is None or artifact is None:
+        return False
+    if release.state != "published":
+        raise BadRequest(
+            f"File already exists: {received.filename} was used by a deleted release; "
+            "file names are never reused, upload a new version"
+        )
+    if artifact.digest == f"sha256:{received.digests.sha256}":
+        return True
+    raise Conflict(f"File already exists: {received.filename} (with other content)")
 
 
 def _has_sdist(version: VersionInfo) -> bool:

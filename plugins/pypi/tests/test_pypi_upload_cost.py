@@ -1,0 +1,78 @@
+"""An upload's database work does not grow with the project's history.
+
+The 50th release of a project must cost what the 5th did: the "was this file
+name ever used?" check is one indexed lookup, not a read of every release.
+Counted (statements, loaded rows, SQLite engine steps), not timed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from urllib3 import encode_multipart_formdata
+
+from artifortress.testing.dbwork import Work, WorkMeter
+from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
+
+URL = "/pypi/py/legacy/"
+TAGS = ("py3-none-any", "cp311-cp311-win_amd64")
+
+
+@pytest.fixture
+def repo(make_repo):
+    make_repo("py", format="pypi")
+
+
+def upload(admin, tmp_path: Path, version: str, tag: str) -> None:
+    filename = f"cost_demo-{version}-{tag}.whl"
+    data = make_wheel(
+        tmp_path,
+        filename,
+        metadata_text(name="cost-demo", version=version).encode(),
+        dist_info=f"cost_demo-{version}.dist-info",
+    ).read_bytes()
+    body, content_type = encode_multipart_formdata(
+        {
+            ":action": "file_upload",
+            "protocol_version": "1",
+            "name": "cost-demo",
+            "version": version,
+            "filetype": "bdist_wheel",
+            "pyversion": "py3",
+            "metadata_version": "2.1",
+            "sha256_digest": hashlib.sha256(data).hexdigest(),
+            "content": (filename, data, "application/octet-stream"),
+        }
+    )
+    answer = admin.client.simulate_request(
+        "POST", URL, headers=admin.headers({"Content-Type": content_type}), body=body
+    )
+    assert answer.status_code == 200, answer.text
+
+
+def release(admin, tmp_path: Path, meter: WorkMeter, number: int) -> tuple[Work, Work]:
+    """Upload release 1.0.*number* as two wheels: the first publishes it, the second appends."""
+    version = f"1.0.{number}"
+    with meter.measure() as publish:
+        upload(admin, tmp_path, version, TAGS[0])
+    with meter.measure() as append:
+        upload(admin, tmp_path, version, TAGS[1])
+    return publish, append
+
+
+def assert_same_cost(early: list[Work], late: list[Work]) -> None:
+    least_early, least_late = Work.least(early), Work.least(late)
+    assert least_late.statements == least_early.statements, (least_early, least_late)
+    assert least_late.rows == least_early.rows, (least_early, least_late)
+    # Walking the 45 releases in between would add hundreds of instructions.
+    assert least_late.steps <= least_early.steps + 20, (least_early, least_late)
+
+
+def test_the_fiftieth_release_costs_what_the_fifth_did(admin, repo, services, tmp_path):
+    meter = WorkMeter(services.engine)
+    costs = [release(admin, tmp_path, meter, n) for n in range(1, 51)]
+    early, late = costs[2:7], costs[45:50]  # around the 5th and the 50th
+    assert_same_cost([c[0] for c in early], [c[0] for c in late])  # a new release
+    assert_same_cost([c[1] for c in early], [c[1] for c in late])  # a file added to it
