@@ -47,18 +47,24 @@ def _upsert(db: Session):  # type: ignore[no-untyped-def]
 
 
 def note_change(db: Session, repository_id: int, package: str | None) -> None:
-    """Bump the counters of *package* (if given) and of the repository, in the caller's txn."""
+    """Bump the counters of *package* (if given) and of the repository, in the caller's txn.
+
+    One statement for both rows; the repository's row always comes first, so
+    concurrent writers take the row locks in the same order.
+    """
     now = utcnow()
-    for scope in (REPO_SCOPE, package) if package is not None else (REPO_SCOPE,):
-        insert = _upsert(db)(ChangeCounter).values(
-            repository_id=repository_id, scope=scope, revision=1, changed_at=now
+    scopes = (REPO_SCOPE, package) if package is not None else (REPO_SCOPE,)
+    rows = [
+        {"repository_id": repository_id, "scope": scope, "revision": 1, "changed_at": now}
+        for scope in scopes
+    ]
+    insert = _upsert(db)(ChangeCounter).values(rows)
+    db.execute(
+        insert.on_conflict_do_update(
+            index_elements=["repository_id", "scope"],
+            set_={"revision": ChangeCounter.revision + 1, "changed_at": now},
         )
-        db.execute(
-            insert.on_conflict_do_update(
-                index_elements=["repository_id", "scope"],
-                set_={"revision": ChangeCounter.revision + 1, "changed_at": now},
-            )
-        )
+    )
 
 
 #: Read on every request for a stored rendering: built once (see repos.services).
