@@ -44,6 +44,7 @@ from artifortress.repos.services import RepoRef
 from artifortress.search.services import search as search_packages
 from artifortress.search.views import SearchResults
 from artifortress.versions import drafts, labels, lifecycle, lookups, queries
+from artifortress.versions import labels as version_labels
 from artifortress.versions.models import PUBLISHED, TOMBSTONED, Package, Version
 
 
@@ -267,8 +268,13 @@ class Gateway:
         *,
         metadata: dict[str, Any] | None = None,
         display_name: str | None = None,
+        labels: Sequence[str] = (),
     ) -> VersionInfo:
-        """Create, fill and publish a version as one unit: all of it or none (409 if it exists)."""
+        """Create, fill and publish a version as one unit: all of it or none (409 if it exists).
+
+        *labels* (npm dist-tags) then point at the new version, in the same
+        unit; not when a repository policy held the version back.
+        """
         db, caller, orm_repo = self._ctx.db, self._ctx.caller, self._repo(repo)
         db.flush()
         with db.begin_nested():  # on any error the draft is discarded with the savepoint
@@ -282,10 +288,13 @@ class Gateway:
                 metadata=metadata,
                 ttl_seconds=self._ctx.services.settings.draft_ttl,
             )
-            for new in files:
-                drafts.add_artifact(db, caller, draft, _artifact_input(new))
+            drafts.add_artifacts(db, caller, draft, [_artifact_input(new) for new in files])
             plugins = self._ctx.services.plugins  # the repository's policies judge it
-            return _version_info(drafts.publish(db, caller, orm_repo, draft, plugins))
+            published = drafts.publish(db, caller, orm_repo, draft, plugins)
+            if published.state == PUBLISHED:
+                for label in labels:  # the publish noted the package's change already
+                    version_labels.set_label(db, caller, published, label, noted=True)
+            return _version_info(published)
 
     def append_files(
         self, repo: RepoInfo, name: str, version: str, files: Sequence[NewFile]
@@ -296,10 +305,8 @@ class Gateway:
             raise Conflict(f"{repo.format} versions take no files after publication")
         found = self._require_version(repo, name, version)
         plugins = self._ctx.services.plugins  # the repository's policies judge new files too
-        for new in files:
-            drafts.add_artifact(
-                self._ctx.db, self._ctx.caller, found, _artifact_input(new), plugins
-            )
+        entries = [_artifact_input(new) for new in files]
+        drafts.add_artifacts(self._ctx.db, self._ctx.caller, found, entries, plugins)
         return _version_info(found)
 
     # -- lifecycle -----------------------------------------------------------------
@@ -432,6 +439,11 @@ class Gateway:
     # -- internals -----------------------------------------------------------------
 
     def _repo(self, repo: RepoInfo) -> Repository:
+        ref = getattr(self._ctx, "repo_ref", None)  # set by @requires on a repository URL
+        if ref is not None and repo.id == ref.id:
+            # Held by the request: the session's identity map holds objects only
+            # weakly, so a second lookup would otherwise query again.
+            return self._ctx.repo
         found = self._ctx.db.get(Repository, repo.id)
         if found is None:
             raise NotFound(f"no repository {repo.key!r}")

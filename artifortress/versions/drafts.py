@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 import pluggy
@@ -80,9 +81,11 @@ def create_draft(
 ) -> Version:
     """Open a draft of *package* (normalized name) at *version* in *repo*; audited."""
     check_version(version)
-    if _sealed_version(db, repo.id, package, version) is not None:
+    pkg = _find_package(db, repo.id, package)
+    if pkg is not None and _is_sealed(db, pkg, version):
         raise Conflict(f"{package} {version} already exists in {repo.key}; versions are immutable")
-    pkg = get_or_create_package(db, repo, package, display_name)
+    if pkg is None:  # so no version of it can exist either
+        pkg = get_or_create_package(db, repo, package, display_name)
     draft = Version(
         package=pkg,
         repository_id=repo.id,
@@ -91,6 +94,7 @@ def create_draft(
         metadata_=metadata or {},
         created_by=caller.principal.name,
         expires_at=utcnow() + dt.timedelta(seconds=ttl_seconds),
+        artifacts=[],  # known empty: adding files needs no query to load them
     )
     db.add(draft)
     db.flush()
@@ -98,17 +102,13 @@ def create_draft(
     return draft
 
 
-def _sealed_version(db: Session, repository_id: int, package: str, version: str) -> Version | None:
-    return db.scalars(
-        select(Version)
-        .join(Package)
-        .where(
-            Package.repository_id == repository_id,
-            Package.name == package,
-            Version.version == version,
-            Version.state != DRAFT,
+def _is_sealed(db: Session, package: Package, version: str) -> bool:
+    found = db.scalars(
+        select(Version.id).where(
+            Version.package_id == package.id, Version.version == version, Version.state != DRAFT
         )
-    ).one_or_none()
+    ).first()
+    return found is not None
 
 
 def get_draft(db: Session, repo: Repository, draft_id: int) -> Version:
@@ -127,63 +127,96 @@ def add_artifact(
     entry: ArtifactInput,
     plugins: pluggy.PluginManager | None = None,
 ) -> Artifact:
-    """Add a file to a draft, or append one to a published version (formats that allow it).
+    """Add one file to a draft or a published version (see :func:`add_artifacts`)."""
+    return add_artifacts(db, caller, version, [entry], plugins)[0]
 
-    The blob must be committed and held by the version's repository: a digest
-    alone never lets anyone publish (and so expose) bytes they could not read.
-    Files appended to a published version pass the repository's policies first.
+
+def add_artifacts(
+    db: Session,
+    caller: Caller,
+    version: Version,
+    entries: Sequence[ArtifactInput],
+    plugins: pluggy.PluginManager | None = None,
+) -> list[Artifact]:
+    """Add files to a draft, or append them to a published version (formats that allow it).
+
+    All of them or none. Each blob must be committed and held by the version's
+    repository: a digest alone never lets anyone publish (and so expose) bytes
+    they could not read. Files appended to a published version pass the
+    repository's policies first, and are one change and one event.
     """
-    check_filename(entry.filename)
-    blob = _held_blob(db, version.repository_id, entry.digest)
+    names = _checked_names(version, entries)
+    blobs = _held_blobs(db, version.repository_id, {e.digest for e in entries})
+    artifacts = [_artifact(entry, blobs) for entry in entries]
+    db.flush()
+    try:
+        with db.begin_nested():
+            version.artifacts.extend(artifacts)
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"{_files_phrase(names)} already exists in this version") from None
+    if version.state == PUBLISHED:  # appended to a live version: clients must see it
+        from artifortress.policy.services import check_append
+
+        check_append(db, version, plugins)
+        note_change(db, version.repository_id, version.package.name)
+        emit_version(db, VERSION_FILES_ADDED, version, None, caller, files=names)
+    return artifacts
+
+
+def _checked_names(version: Version, entries: Sequence[ArtifactInput]) -> list[str]:
+    """The new files' names: valid, and new to the version and to each other."""
+    names = [entry.filename for entry in entries]
+    for name in names:
+        check_filename(name)
+    taken = {a.filename for a in version.artifacts}
+    for index, name in enumerate(names):
+        if name in taken or name in names[:index]:
+            raise Conflict(f"file {name!r} already exists in this version")
+    return names
+
+
+def _files_phrase(names: list[str]) -> str:
+    return f"file {names[0]!r}" if len(names) == 1 else f"one of the files {names!r}"
+
+
+def _artifact(entry: ArtifactInput, blobs: dict[str, Blob]) -> Artifact:
+    blob = blobs.get(entry.digest)
+    if blob is None:
+        raise BadRequest(
+            f"blob {entry.digest} is not committed in this repository; upload it first"
+        )
     if entry.size is not None and entry.size != blob.size:
         raise BadRequest(
             f"size {entry.size} does not match blob {entry.digest} ({blob.size} bytes)"
         )
-    if any(a.filename == entry.filename for a in version.artifacts):
-        raise Conflict(f"file {entry.filename!r} already exists in this version")
-    artifact = Artifact(
+    return Artifact(
         filename=entry.filename,
         digest=entry.digest,
         size=blob.size,
         media_type=entry.media_type,
         metadata_=entry.metadata,
     )
-    db.flush()
-    try:
-        with db.begin_nested():
-            version.artifacts.append(artifact)
-            db.flush()
-    except IntegrityError:
-        raise Conflict(f"file {entry.filename!r} already exists in this version") from None
-    if version.state == PUBLISHED:  # appended to a live version: clients must see it
-        from artifortress.policy.services import check_append
-
-        check_append(db, version, plugins)
-        note_change(db, version.repository_id, version.package.name)
-        emit_version(db, VERSION_FILES_ADDED, version, None, caller, files=[entry.filename])
-    return artifact
 
 
-def _held_blob(db: Session, repository_id: int, digest: str) -> Blob:
-    """The blob, if committed in this repository and not being collected.
+def _held_blobs(db: Session, repository_id: int, digests: set[str]) -> dict[str, Blob]:
+    """Those of the blobs committed in this repository and not being collected, by digest.
 
-    The shared row lock keeps garbage collection from condemning the blob
-    until this transaction (and its new reference) commits.
+    The shared row locks keep garbage collection from condemning them until
+    this transaction (and its new references) commits.
     """
-    blob = db.scalars(
+    rows = db.scalars(
         select(Blob)
         .join(RepoBlob, RepoBlob.digest == Blob.digest)
         .where(
             RepoBlob.repository_id == repository_id,
-            Blob.digest == digest,
+            Blob.digest.in_(sorted(digests)),
             Blob.condemned_at.is_(None),
             Blob.collected_at.is_(None),
         )
         .with_for_update(read=True, of=Blob)
-    ).one_or_none()
-    if blob is None:
-        raise BadRequest(f"blob {digest} is not committed in this repository; upload it first")
-    return blob
+    )
+    return {blob.digest: blob for blob in rows}
 
 
 def remove_artifact(version: Version, filename: str) -> None:

@@ -31,7 +31,15 @@ def labels_of(db: Session, package: Package) -> dict[str, str]:
     return {name: version for name, version in rows}
 
 
-def set_label(db: Session, caller: Caller, version: Version, name: str) -> None:
+def set_label(
+    db: Session, caller: Caller, version: Version, name: str, *, noted: bool = False
+) -> None:
+    """Point label *name* at *version*; audited.
+
+    *noted*: the caller already noted a change of the package in this same
+    transaction (a publish that sets its dist-tags), so the renderings are
+    invalidated once instead of twice.
+    """
     if not _LABEL.match(name):
         raise ValidationFailed(
             f"label {name!r} is invalid: start with a letter, then letters, digits, '.', '_', '-'"
@@ -42,7 +50,8 @@ def set_label(db: Session, caller: Caller, version: Version, name: str) -> None:
     else:
         label.version_id = version.id
         label.updated_at = utcnow()
-    note_change(db, version.repository_id, version.package.name)
+    if not noted:
+        note_change(db, version.repository_id, version.package.name)
     repo = db.get(Repository, version.repository_id)
     audit.record(
         db,

@@ -123,14 +123,17 @@ def _publish(gateway: Gateway, repo: RepoInfo, name: str, body: PublishBody, scr
                 {"role": "provenance"},
             )
         )
-    published = gateway.publish(
-        repo, name, request.version, files, metadata=stored.record_metadata(record, normalized)
+    # Labels point at live versions only; a publish only adds tags to the new version.
+    wanted = tags_after_publish(gateway.labels(repo, name), request.dist_tags, request.version)
+    # Set in the publish's unit; none while a repository policy holds the version back.
+    gateway.publish(
+        repo,
+        name,
+        request.version,
+        files,
+        metadata=stored.record_metadata(record, normalized),
+        labels=sorted(tag for tag, version in wanted.items() if version == request.version),
     )
-    if published.state != "published":
-        return  # held back by a repository policy: no tags until an admin releases it
-    current = gateway.labels(repo, name)  # labels point at live versions only
-    wanted = tags_after_publish(current, request.dist_tags, request.version)
-    sync_tags(gateway, repo, name, current=current, wanted=wanted)
 
 
 def _ingest(gateway: Gateway, repo: RepoInfo, path: Path) -> BlobRef:
