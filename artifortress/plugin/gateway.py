@@ -134,8 +134,8 @@ class Gateway:
         return lookups.sealed_states(self._ctx.db, repo.id, name, list(versions))
 
     def labels(self, repo: RepoInfo, name: str) -> dict[str, str]:
-        package = self._package(repo, name)
-        return labels.labels_of(self._ctx.db, package) if package is not None else {}
+        """``{label: version}`` of the package's labels that point at published versions."""
+        return labels.labels_named(self._ctx.db, repo.id, name)
 
     def search(
         self,

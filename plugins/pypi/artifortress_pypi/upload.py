@@ -8,8 +8,10 @@ bytes enter the blob store and the version get published (or gain a file).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
+import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,17 +62,14 @@ class UploadResource:
         gateway = Gateway(req)
         # Authorization is done: hold no database lock while the body streams in.
         gateway.end_transaction()
-        with tempfile.TemporaryDirectory(prefix="artifortress-pypi-") as scratch:
-            received = self._receive(
-                req, Path(scratch), Limits(max_body=gateway.max_package_upload)
-            )
+        with _scratch_file() as path:
+            received = self._receive(req, path, Limits(max_body=gateway.max_package_upload))
             _store(gateway, gateway.repo, received)
         resp.status = falcon.HTTP_200
         resp.content_type = falcon.MEDIA_TEXT
         resp.text = "OK"
 
-    def _receive(self, req: falcon.Request, scratch: Path, limits: Limits) -> Received:
-        path = scratch / "upload"
+    def _receive(self, req: falcon.Request, path: Path, limits: Limits) -> Received:
         with path.open("wb") as out, translated():
             writer = DigestingWriter(out)
             result = parse_form(
@@ -89,16 +88,32 @@ class UploadResource:
         return Received(path, parsed, form, writer.digests(), dist)
 
 
+@contextlib.contextmanager
+def _scratch_file() -> Iterator[Path]:
+    """A private temporary file, removed afterwards (cheaper than a temporary folder)."""
+    handle, name = tempfile.mkstemp(prefix="artifortress-pypi-")
+    os.close(handle)
+    try:
+        yield Path(name)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+
+
 def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
     name = received.dist.metadata.normalized_name
     version = str(received.parsed.version)
     if _is_identical_reupload(gateway, repo, name, received):
         return  # twine retries after 5xx, so this must succeed
-    current = gateway.version(repo, name, version)
-    if received.parsed.kind == "sdist" and current is not None and _has_sdist(current):
-        raise BadRequest(f"Only one sdist may be uploaded per release ({name} {version})")
+    # Whether the release exists decides publish or append: a light lookup, and
+    # the release with its files is read only where an sdist needs checking.
+    exists = version in gateway.sealed_versions(repo, name, [version])
+    if received.parsed.kind == "sdist" and exists:
+        current = gateway.version(repo, name, version)
+        if current is not None and _has_sdist(current):
+            raise BadRequest(f"Only one sdist may be uploaded per release ({name} {version})")
     files = _files(gateway, repo, received)
-    if current is None:
+    if not exists:
         try:
             gateway.publish(
                 repo,
