@@ -16,6 +16,7 @@ from artifortress.blobs.store import BlobStore
 from artifortress.cache.renderings import TieredCache, make_cache
 from artifortress.db.engine import make_engine, make_session_factory
 from artifortress.formats import FormatSpec
+from artifortress.http.accel import AccelRedirect, make_accel
 from artifortress.plugins import collect_formats, make_plugin_manager
 from artifortress.settings import Settings
 from artifortress.tenants.models import DEFAULT_TENANT
@@ -36,6 +37,8 @@ class Services:
     #: Where blob bytes live (``ARTIFORTRESS_BLOB_URL``).
     blobs: BlobStore
     renderings: TieredCache
+    #: The front proxy's hand-off of response bodies (``ARTIFORTRESS_ACCEL_REDIRECT``).
+    accel: AccelRedirect | None = None
     _default_tenant_id: int | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -46,6 +49,7 @@ class Services:
         engine = make_engine(settings.database_url)
         sessions = make_session_factory(engine)
         pm = make_plugin_manager(extra_plugins, entry_points=entry_points)
+        blobs = make_store(settings)
         return cls(
             settings=settings,
             engine=engine,
@@ -54,8 +58,9 @@ class Services:
             plugins=pm,
             formats=collect_formats(pm),
             token_policy=TokenPolicy(settings.token_default_ttl_days, settings.token_max_ttl_days),
-            blobs=make_store(settings),
+            blobs=blobs,
             renderings=make_cache(settings.redis_url, settings.rendering_cache_size),
+            accel=make_accel(settings, blobs),
         )
 
     def default_tenant_id(self) -> int:

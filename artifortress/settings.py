@@ -150,6 +150,12 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _parse_accel_prefix(raw: str) -> str:
+    if raw and not (raw.startswith("/") and raw.endswith("/")):
+        raise ValueError("expected an internal URL prefix such as /_accel/ (or empty for off)")
+    return raw
+
+
 def _setting(default: Any, parse: Callable[[str], Any], doc: str) -> Any:
     return dataclasses.field(default=default, metadata={"parse": parse, "doc": doc})
 
@@ -198,6 +204,15 @@ class Settings:
     )
     trust_forwarded: bool = _setting(
         False, _parse_bool, "trust X-Forwarded-For/-Proto from a front proxy"
+    )
+    accel_redirect: str = _setting(
+        "",
+        _parse_accel_prefix,
+        "internal URL prefix of a front proxy (e.g. /_accel/): it sends pages and local blobs "
+        "after authorization (X-Accel-Redirect, see deploy/nginx.conf)",
+    )
+    renderings_dir: str = _setting(
+        "", str, "where pages are written for the front proxy (default: HOME/renderings)"
     )
     # Blob data plane (artifortress.blobs).
     s3_region: str = _setting("", str, "S3 region (default: boto3's own, else us-east-1)")

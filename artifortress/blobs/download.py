@@ -45,8 +45,14 @@ def send_blob(
     store: BlobStore,
     blob: StoredBytes,
     presentation: Presentation = Presentation(),
+    handoff: str | None = None,
 ) -> None:
-    """Answer GET or HEAD for *blob*: 200, 206, 304, 416 or a presigned redirect."""
+    """Answer GET or HEAD for *blob*: 200, 206, 304, 416 or a presigned redirect.
+
+    *handoff* is the front proxy's internal URI for the blob: a full-body GET
+    is then answered with ``X-Accel-Redirect`` and the proxy sends the file.
+    Ranges stay here, where the validators they depend on are ours.
+    """
     with_body = req.method != "HEAD"
     etag = f'"{blob.digest}"'
     resp.etag = etag
@@ -66,6 +72,9 @@ def send_blob(
     resp.set_header("X-Checksum-Sha256", hex_of(blob.digest))
     if presentation.filename:
         resp.set_header("Content-Disposition", content_disposition(presentation.filename))
+    if handoff is not None and with_body and req.get_header("Range") is None:
+        resp.set_header("X-Accel-Redirect", handoff)
+        return
     window = None
     if range_applies(req.get_header("If-Range"), etag, blob.created_at):
         window = parse_range(req.get_header("Range"), blob.size)

@@ -52,6 +52,10 @@ _XATTR = "user.artifortress.sha256"
 _ASSEMBLY_CHUNK = 4 * CHUNK_SIZE
 
 
+#: Owner and group may read a stored blob; nobody may change it.
+BLOB_FILE_MODE = 0o440
+
+
 class LocalBlobStore:
     """Blobs as files under one root folder."""
 
@@ -96,6 +100,9 @@ class LocalBlobStore:
         if target.exists():
             unlink_quietly(source)  # identical bytes are already there
             return
+        # Readable by the group too, so a front proxy in Artifortress's group can send
+        # it (ARTIFORTRESS_ACCEL_REDIRECT); mkstemp created it for the owner only.
+        os.chmod(source, BLOB_FILE_MODE)
         os.rename(source, target)
         fsync_dir(target.parent)
 

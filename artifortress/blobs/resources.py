@@ -152,4 +152,5 @@ def _serve(req: falcon.Request, resp: falcon.Response, raw_digest: str) -> None:
         raise BlobNotFound(f"repository {ctx.repo.key!r} holds no downloadable blob {blob.digest}")
     settings = ctx.services.settings
     presign = int(settings.s3_presign_ttl) if settings.s3_presign_downloads else None
-    send_blob(req, resp, _store(req), blob, Presentation(presign_ttl=presign))
+    handoff = ctx.services.accel.blob(blob.digest) if ctx.services.accel else None
+    send_blob(req, resp, _store(req), blob, Presentation(presign_ttl=presign), handoff)

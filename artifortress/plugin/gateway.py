@@ -225,7 +225,9 @@ class Gateway:
         """Answer GET/HEAD with the bytes of a blob *repo* holds (ranges, ETag, 304)."""
         blob = blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)
         presentation = Presentation(media_type, filename, self._presign_ttl())
-        send_blob(self._req, resp, self._ctx.services.blobs, blob, presentation)
+        send_blob(
+            self._req, resp, self._ctx.services.blobs, blob, presentation, self._handoff(digest)
+        )
 
     def send_artifact(
         self,
@@ -251,7 +253,18 @@ class Gateway:
             filename if as_attachment else None,
             self._presign_ttl(),
         )
-        send_blob(self._req, resp, self._ctx.services.blobs, found, presentation)
+        send_blob(
+            self._req,
+            resp,
+            self._ctx.services.blobs,
+            found,
+            presentation,
+            self._handoff(found.digest),
+        )
+
+    def _handoff(self, digest: str) -> str | None:
+        accel = self._ctx.services.accel
+        return accel.blob(digest) if accel is not None else None
 
     def _presign_ttl(self) -> int | None:
         settings = self._ctx.services.settings
@@ -434,6 +447,11 @@ class Gateway:
             resp.status = falcon.HTTP_304
             return
         resp.content_type = doc.content_type
+        accel = self._ctx.services.accel
+        handoff = accel.rendering(doc) if accel and self._req.method == "GET" else None
+        if handoff is not None:
+            resp.set_header("X-Accel-Redirect", handoff)  # the front proxy sends the file
+            return
         resp.data = doc.body
 
     # -- internals -----------------------------------------------------------------
