@@ -28,6 +28,8 @@ class Bench:
     pypi_peers: list[Server]
     npm_peers: list[Server]
     nginx: Nginx | None
+    #: Artifortress behind nginx: read rows only (it serves the subject's data).
+    fronts: list[Server] = dataclasses.field(default_factory=list)
     real_wheels: list[Path] = dataclasses.field(default_factory=list)
     real_names: tuple[str, ...] = ()
     npm_real: list[Path] = dataclasses.field(default_factory=list)
@@ -46,9 +48,17 @@ class Bench:
     def npm_servers(self) -> list[Server]:
         return [*self.subjects, *self.npm_peers]
 
+    def pypi_readers(self) -> list[Server]:
+        """Who the read rows measure: the servers, and Artifortress behind nginx."""
+        return [*self.subjects, *self.fronts, *self.pypi_peers]
+
+    def npm_readers(self) -> list[Server]:
+        return [*self.subjects, *self.fronts, *self.npm_peers]
+
     def all_servers(self) -> list[Server]:
+        """In start order: a front needs its subject running."""
         nginx = [self.nginx] if self.nginx is not None else []
-        return [*self.subjects, *self.pypi_peers, *self.npm_peers, *nginx]
+        return [*self.subjects, *self.fronts, *self.pypi_peers, *self.npm_peers, *nginx]
 
     def scratch(self, name: str) -> Path:
         folder = self.work / "run" / "scratch" / name

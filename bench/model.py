@@ -6,6 +6,9 @@ import dataclasses
 
 SUBJECT = "Artifortress"
 SUBJECT_PG = "Artifortress (PostgreSQL)"
+#: The same installation behind nginx with ARTIFORTRESS_ACCEL_REDIRECT (deploy/nginx.conf).
+SUBJECT_ACCEL = "Artifortress + nginx"
+SUBJECTS = (SUBJECT, SUBJECT_PG, SUBJECT_ACCEL)
 
 
 @dataclasses.dataclass
@@ -49,5 +52,5 @@ class Row:
         return [
             name
             for name in self.figures
-            if name not in (SUBJECT, SUBJECT_PG, self.ceiling) and self.figures[name].value
+            if name not in (*SUBJECTS, self.ceiling) and self.figures[name].value
         ]

@@ -20,7 +20,11 @@ from pathlib import Path
 
 from artifortress.testing.server import ServerProcess
 from bench.clients import Http, basic, publish_tarballs, upload_wheels
+from bench.model import SUBJECT_ACCEL
 from bench.procs import Daemon, children, free_port, run
+
+#: The shipped front-proxy configuration the "behind nginx" column runs.
+DEPLOY_NGINX = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"
 
 PEER_PACKAGES = ("pypiserver[cache]", "waitress", "devpi-server", "py-spy")
 # Verdaccio 6 depends on node-fetch@cjs, a dist-tag some registries do not serve.
@@ -146,6 +150,83 @@ class Artifortress(Server):
     @property
     def generic(self) -> str:
         return f"{self.base}/generic/files/"
+
+
+class AccelFront(Server):
+    """Artifortress behind nginx (deploy/nginx.conf): same data, bodies sent by nginx.
+
+    A second ``artifortress serve`` on the subject's home and database, with
+    ``ARTIFORTRESS_ACCEL_REDIRECT=/_accel/``; nginx in front of it.  It reads
+    what was loaded into the subject, so it is only used by the read rows.
+    """
+
+    name = SUBJECT_ACCEL
+
+    def __init__(self, work: Path, subject: Artifortress) -> None:
+        super().__init__(work)
+        self.subject = subject
+        self.server: ServerProcess | None = None
+
+    def start(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        for sub in ("logs", "tmp"):
+            (self.work / sub).mkdir(parents=True, exist_ok=True)
+        assert self.subject.server is not None
+        home = self.subject.server.home
+        environ = {"ARTIFORTRESS_ACCEL_REDIRECT": "/_accel/"}
+        if self.subject.database_url:
+            environ["ARTIFORTRESS_DATABASE_URL"] = self.subject.database_url
+        self.server = ServerProcess(home, environ)
+        self.server.stdout_path = self.work / "serve-stdout.log"
+        self.server.stderr_path = self.work / "serve-stderr.log"
+        self.server.start(timeout=60)
+        conf = self.work / "nginx.conf"
+        conf.write_text(self._config(home, self.server.port))
+        self.daemon = Daemon(
+            self.name,
+            [nginx_bin(), "-p", self.work, "-c", conf, "-g", "daemon off;"],
+            self.work / "server.log",
+        )
+        self.daemon.start(f"{self.base}/healthz")
+        token = self.subject.token
+        self.pypi = PypiIndex(
+            simple=f"{self.base}/pypi/py/simple/",
+            upload=f"{self.base}/pypi/py/legacy/",
+            user="__token__",
+            password=token,
+            read_auth=basic("__token__", token),
+        )
+        self.npm = NpmRegistry(f"{self.base}/npm/js/", token)
+
+    def _config(self, home: Path, upstream: int) -> str:
+        """deploy/nginx.conf with this run's paths and ports, logs and temp files in work."""
+        text = DEPLOY_NGINX.read_text()
+        for shipped, here in (
+            ("/var/lib/artifortress/renderings/", f"{home / 'renderings'}/"),
+            ("/var/lib/artifortress/blobs/", f"{home / 'blobs'}/"),
+            ("server 127.0.0.1:8080;", f"server 127.0.0.1:{upstream};"),
+            ("listen 127.0.0.1:8000;", f"listen 127.0.0.1:{self.port};"),
+        ):
+            if shipped not in text:
+                raise RuntimeError(f"deploy/nginx.conf no longer contains {shipped!r}")
+            text = text.replace(shipped, here)
+        user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read bench/work
+        logs = self.work / "logs" / "error.log"
+        head = f"{user}pid {self.work / 'nginx.pid'};\nerror_log {logs} warn;\n"
+        temp = "".join(
+            f"    {kind}_temp_path {self.work / 'tmp' / kind};\n"
+            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        )
+        extra = f"http {{\n    access_log off;\n    keepalive_requests 1000000;\n{temp}"
+        return head + text.replace("http {\n", extra, 1)
+
+    def stop(self) -> None:
+        super().stop()
+        if self.server is not None:
+            self.server.stop()
+
+    def rss_pids(self) -> list[int]:
+        return []  # the same program as the subject's column; nginx is not Artifortress
 
 
 class PyPIServer(Server):

@@ -111,7 +111,7 @@ def simple_html(bench: Bench) -> Row:
         True,
         bound=_PAGE_BOUND,
     )
-    targets = _pypi_targets(bench.pypi_servers(), MANY, "text/html")
+    targets = _pypi_targets(bench.pypi_readers(), MANY, "text/html")
     return measure(bench, row, targets, "simple-many.html", json_wanted=False)
 
 
@@ -123,7 +123,7 @@ def simple_json(bench: Bench) -> Row:
         True,
         bound=_PAGE_BOUND,
     )
-    targets = _pypi_targets(bench.pypi_servers(), MANY, SIMPLE_JSON)
+    targets = _pypi_targets(bench.pypi_readers(), MANY, SIMPLE_JSON)
     return measure(bench, row, targets, "simple-many.json", json_wanted=True)
 
 
@@ -137,7 +137,7 @@ def root_index(bench: Bench) -> Row:
         bound="One link per project; the page itself is large, so bytes per second "
         "and the server's way of producing them dominate.",
     )
-    targets = _pypi_targets(bench.pypi_servers(), "", "text/html")
+    targets = _pypi_targets(bench.pypi_readers(), "", "text/html")
     return measure(bench, row, targets, "root-index.html", json_wanted=False)
 
 
@@ -155,7 +155,7 @@ def packument_full(bench: Bench) -> Row:
         True,
         bound=_PACKUMENT_BOUND,
     )
-    targets = _npm_targets(bench.npm_servers(), MANY, NPM_FULL)
+    targets = _npm_targets(bench.npm_readers(), MANY, NPM_FULL)
     return measure(bench, row, targets, "packument-full.json", json_wanted=True)
 
 
@@ -167,7 +167,7 @@ def packument_abbreviated(bench: Bench) -> Row:
         True,
         bound=_PACKUMENT_BOUND,
     )
-    targets = _npm_targets(bench.npm_servers(), MANY, NPM_ABBREVIATED)
+    targets = _npm_targets(bench.npm_readers(), MANY, NPM_ABBREVIATED)
     return measure(bench, row, targets, "packument-abbrev.json", json_wanted=True)
 
 
@@ -179,7 +179,7 @@ def packument_c20(bench: Bench) -> Row:
         True,
         bound="Latency under 20 concurrent clients: queueing in the server's workers.",
     )
-    targets = _npm_targets(bench.npm_servers(), MANY, NPM_ABBREVIATED)
+    targets = _npm_targets(bench.npm_readers(), MANY, NPM_ABBREVIATED)
     return measure(
         bench, row, targets, "packument-abbrev-20.json", json_wanted=True, connections=20
     )
@@ -195,7 +195,7 @@ def npm_tarball(bench: Bench) -> Row:
         bound="Per-request authorization and lookup, then sendfile of a small blob.",
     )
     targets = []
-    for target in _npm_targets(bench.npm_servers(), MANY, NPM_FULL):
+    for target in _npm_targets(bench.npm_readers(), MANY, NPM_FULL):
         status, _, body = fetch(target.url, target.headers)
         if status != 200:
             row.figures[target.label] = Figure(None, note=f"packument answered {status}")

@@ -7,6 +7,8 @@ Environment:
 - ``BENCH_QUICK=1``: small data, 3 s wrk runs, single client runs (for development).
 - ``BENCH_SECONDS=N``: seconds per wrk run (default 10).
 - ``BENCH_PG=1``: also run Artifortress on PostgreSQL (127.0.0.1:5432) as a second column.
+- ``BENCH_ACCEL=0``: skip the "Artifortress + nginx" column (the same installation behind
+  deploy/nginx.conf with ARTIFORTRESS_ACCEL_REDIRECT) on the read rows.
 - ``BENCH_PROFILE=0``: skip the py-spy profiles of Artifortress on the read rows (taken
   in extra wrk runs after the measured ones, and summarized in the report).
 - ``BENCH_OUT=path``: where the report goes.  A full run writes bench/REPORT.md; a quick
@@ -34,7 +36,16 @@ from bench import data, endtoend, rows
 from bench.clients import Http, basic, refusals
 from bench.context import Bench
 from bench.model import SUBJECT, SUBJECT_PG, Figure, Row
-from bench.peers import Artifortress, Devpi, Nginx, PyPIServer, Server, Verdaccio, install
+from bench.peers import (
+    AccelFront,
+    Artifortress,
+    Devpi,
+    Nginx,
+    PyPIServer,
+    Server,
+    Verdaccio,
+    install,
+)
 from bench.procs import MiB, run
 from bench.report import render
 
@@ -262,6 +273,8 @@ def main() -> int:
         npm_peers=npm_peers,
         nginx=Nginx(WORK) if "nginx" in needs else None,
     )
+    if "nginx" in needs and os.environ.get("BENCH_ACCEL", "1") != "0":
+        bench.fronts.append(AccelFront(WORK, subjects[0]))
     bench.cache.mkdir(exist_ok=True)
     results: list[Row] = []
     blobs = ""
