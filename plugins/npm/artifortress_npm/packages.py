@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import threading
+from collections import OrderedDict
 
 import falcon
 
@@ -126,8 +128,44 @@ def _send_packument(
 BASE_PLACEHOLDER = "http://registry-base.invalid"
 
 
+class _Rebased:
+    """The last few packuments with their base filled in, per process.
+
+    Filling in is a pass over the whole body (half a megabyte for 500
+    versions) that every install of a popular package would otherwise repeat.
+    Keyed by the stored rendering's ETag and change time (which name its
+    content) and the base; bounded by count, since a client picks the Host.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[tuple[str, float, str], Rendered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, doc: Rendered, base: str) -> Rendered:
+        key = (doc.etag, doc.last_modified.timestamp(), base)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        found = _fill_base(doc, base)
+        with self._lock:
+            self._entries[key] = found
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return found
+
+
+_REBASED = _Rebased(size=16)
+
+
 def with_base(doc: Rendered, base: str) -> Rendered:
     """The stored packument with its tarball URLs under *base* (and an ETag of its own)."""
+    return _REBASED.get(doc, base)
+
+
+def _fill_base(doc: Rendered, base: str) -> Rendered:
     tag = hashlib.sha256(base.encode()).hexdigest()[:8]
     body = doc.body.replace(BASE_PLACEHOLDER.encode(), base.rstrip("/").encode())
     return dataclasses.replace(doc, body=body, etag=f'{doc.etag[:-1]}-{tag}"')

@@ -1,0 +1,40 @@
+"""Packuments with their base URL filled in: remembered per content and base, never mixed up."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from artifortress.plugin import Rendered
+from artifortress_npm.packages import BASE_PLACEHOLDER, _Rebased
+
+WHEN = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
+
+
+def packument(version: str) -> Rendered:
+    body = f'{{"tarball": "{BASE_PLACEHOLDER}/p/-/p-{version}.tgz"}}'.encode()
+    return Rendered(body, "application/json", f'"etag{version}"', WHEN)
+
+
+def test_each_base_gets_its_own_body_and_etag():
+    rebased = _Rebased(size=4)
+    one = rebased.get(packument("1"), "http://a.example/npm/js")
+    two = rebased.get(packument("1"), "http://b.example/npm/js")
+    assert b"http://a.example/npm/js/p/-/p-1.tgz" in one.body
+    assert b"http://b.example/npm/js/p/-/p-1.tgz" in two.body
+    assert one.etag != two.etag
+
+
+def test_a_repeat_is_served_from_memory_and_new_content_is_not():
+    rebased = _Rebased(size=4)
+    first = rebased.get(packument("1"), "http://a.example")
+    assert rebased.get(packument("1"), "http://a.example") is first
+    changed = rebased.get(packument("2"), "http://a.example")
+    assert b"p-2.tgz" in changed.body
+
+
+def test_the_memory_is_bounded():
+    rebased = _Rebased(size=2)
+    first = rebased.get(packument("1"), "http://a.example")
+    for host in ("b", "c"):
+        rebased.get(packument("1"), f"http://{host}.example")
+    assert rebased.get(packument("1"), "http://a.example") is not first
