@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from artifortress.plugin import Rendered
 from artifortress_npm.packages import BASE_PLACEHOLDER, _Rebased
+
+from artifortress.plugin import Rendered
 
 WHEN = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 
