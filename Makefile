@@ -22,6 +22,13 @@ $(VENV)/.installed-dev: $(VENV)/.installed $(addsuffix /pyproject.toml,$(EXAMPLE
 	$(PIP) install -e '.[dev]' $(addprefix -e ,$(EXAMPLES))
 	@touch $@
 
+# nginx for the end-to-end test of deploy/nginx.conf (tests/e2e/test_nginx_front.py), from
+# Debian; the machine's policy-rc.d keeps apt from starting it as a service.
+$(VENV)/.nginx: $(BIN)/python
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
+	@touch $@
+
 serve: $(VENV)/.installed
 	$(BIN)/artifortress serve
 
@@ -36,7 +43,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(foreach p,$(PLUGINS) $(EXAMPLES),$(wildcard $(p)/artifortress_*))
 
-pytest: $(VENV)/.installed-dev
+pytest: $(VENV)/.installed-dev $(VENV)/.nginx
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Side by side with pypiserver, devpi, Verdaccio and nginx; writes bench/REPORT.md (see bench/run.py

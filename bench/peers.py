@@ -18,6 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from artifortress.testing.nginx import runnable_config
 from artifortress.testing.server import ServerProcess
 from bench.clients import Http, basic, publish_tarballs, upload_wheels
 from bench.model import SUBJECT_ACCEL
@@ -169,8 +170,7 @@ class AccelFront(Server):
 
     def start(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
-        for sub in ("logs", "tmp"):
-            (self.work / sub).mkdir(parents=True, exist_ok=True)
+        self.work.mkdir(parents=True)
         assert self.subject.server is not None
         home = self.subject.server.home
         environ = {"ARTIFORTRESS_ACCEL_REDIRECT": "/_accel/"}
@@ -200,25 +200,13 @@ class AccelFront(Server):
 
     def _config(self, home: Path, upstream: int) -> str:
         """deploy/nginx.conf with this run's paths and ports, logs and temp files in work."""
-        text = DEPLOY_NGINX.read_text()
-        for shipped, here in (
-            ("/var/lib/artifortress/renderings/", f"{home / 'renderings'}/"),
-            ("/var/lib/artifortress/blobs/", f"{home / 'blobs'}/"),
-            ("server 127.0.0.1:8080;", f"server 127.0.0.1:{upstream};"),
-            ("listen 127.0.0.1:8000;", f"listen 127.0.0.1:{self.port};"),
-        ):
-            if shipped not in text:
-                raise RuntimeError(f"deploy/nginx.conf no longer contains {shipped!r}")
-            text = text.replace(shipped, here)
-        user = "user root;\n" if os.geteuid() == 0 else ""  # workers must read bench/work
-        logs = self.work / "logs" / "error.log"
-        head = f"{user}pid {self.work / 'nginx.pid'};\nerror_log {logs} warn;\n"
-        temp = "".join(
-            f"    {kind}_temp_path {self.work / 'tmp' / kind};\n"
-            for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+        return runnable_config(
+            DEPLOY_NGINX.read_text(),
+            home=home,
+            upstream_port=upstream,
+            listen_port=self.port,
+            work=self.work,
         )
-        extra = f"http {{\n    access_log off;\n    keepalive_requests 1000000;\n{temp}"
-        return head + text.replace("http {\n", extra, 1)
 
     def stop(self) -> None:
         super().stop()

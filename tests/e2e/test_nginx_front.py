@@ -1,0 +1,195 @@
+"""The shipped deploy/nginx.conf in front of ``artifortress serve`` with the hand-off on.
+
+nginx sends pages and blobs after Artifortress authorized each request
+(``X-Accel-Redirect``): the bytes, validators and headers clients see must be
+Artifortress's, ranges and revalidation must work, the internal locations must
+stay internal, and pip must install through it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from urllib3 import encode_multipart_formdata
+
+from artifortress.testing.databases import service_missing
+from artifortress.testing.nginx import NginxProcess, nginx_binary, runnable_config
+from artifortress.testing.server import ServerProcess, free_port
+from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
+
+pytestmark = [pytest.mark.e2e]
+
+DEPLOY_NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
+WHEEL = "nginx_demo-1.0-py3-none-any.whl"
+FILE = bytes(range(256)) * 400  # 100 KiB
+TIMEOUT = 10
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    home = tmp_path_factory.mktemp("front") / "home"
+    with ServerProcess(home, {"ARTIFORTRESS_ACCEL_REDIRECT": "/_accel/"}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def front(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if nginx_binary() is None:
+        service_missing("nginx (make test installs it)")
+    work = tmp_path_factory.mktemp("nginx")
+    port = free_port()
+    config = runnable_config(
+        DEPLOY_NGINX.read_text(),
+        home=server.home,
+        upstream_port=server.port,
+        listen_port=port,
+        work=work,
+    )
+    nginx = NginxProcess(config, work, port).start()
+    try:
+        yield nginx.base_url
+    finally:
+        nginx.stop()
+
+
+@pytest.fixture(scope="module")
+def token(server: ServerProcess, front: str) -> str:
+    created = server.cli("admin", "create-token", "--user", "admin", "--admin")
+    secret = created.stdout.strip().splitlines()[-1]
+    for key, kind in (("py", "pypi"), ("files", "generic")):
+        made = requests.post(
+            f"{front}/v1/repos",
+            json={"key": key, "format": kind},
+            headers={"Authorization": f"Bearer {secret}"},
+            timeout=TIMEOUT,
+        )
+        assert made.status_code == 201, made.text
+    return secret
+
+
+def get(url: str, token: str | None, **headers: str) -> requests.Response:
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return requests.get(url, headers=headers, timeout=TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def stored_file(front: str, token: str) -> str:
+    url = f"{front}/generic/files/tools/1.0/tool.bin"
+    put = requests.put(
+        url,
+        data=FILE,
+        headers={
+            "Authorization": f"Bearer {token}",
+            "X-Checksum-Sha256": hashlib.sha256(FILE).hexdigest(),
+        },
+        timeout=TIMEOUT,
+    )
+    assert put.status_code == 201, put.text
+    return url
+
+
+def test_a_blob_comes_from_nginx_with_artifortress_headers(stored_file: str, token: str) -> None:
+    answer = get(stored_file, token)
+    assert answer.status_code == 200
+    assert answer.content == FILE
+    sha = hashlib.sha256(FILE).hexdigest()
+    assert answer.headers["ETag"] == f'"sha256:{sha}"'
+    assert answer.headers["X-Checksum-Sha256"] == sha
+    assert "tool.bin" in answer.headers["Content-Disposition"]
+    assert "X-Accel-Redirect" not in answer.headers
+    assert answer.headers["Server"].startswith("nginx")
+
+
+def test_ranges_and_revalidation_through_the_front(stored_file: str, token: str) -> None:
+    ranged = get(stored_file, token, Range="bytes=1000-1999")
+    assert ranged.status_code == 206
+    assert ranged.content == FILE[1000:2000]
+    etag = get(stored_file, token).headers["ETag"]
+    assert get(stored_file, token, **{"If-None-Match": etag}).status_code == 304
+
+
+def test_refusals_and_internal_locations(stored_file: str, front: str, token: str) -> None:
+    assert get(stored_file, None).status_code == 401
+    sha = hashlib.sha256(FILE).hexdigest()
+    internal = f"{front}/_accel/blobs/sha256/{sha[:2]}/{sha[2:4]}/{sha}"
+    assert get(internal, token).status_code == 404, "internal locations are not reachable"
+
+
+@pytest.fixture(scope="module")
+def wheel(front: str, token: str, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    folder = tmp_path_factory.mktemp("wheel")
+    metadata = metadata_text(name="nginx-demo", version="1.0").encode()
+    data = make_wheel(folder, WHEEL, metadata, dist_info="nginx_demo-1.0.dist-info").read_bytes()
+    body, content_type = encode_multipart_formdata(
+        {
+            ":action": "file_upload",
+            "protocol_version": "1",
+            "name": "nginx-demo",
+            "version": "1.0",
+            "filetype": "bdist_wheel",
+            "pyversion": "py3",
+            "metadata_version": "2.1",
+            "sha256_digest": hashlib.sha256(data).hexdigest(),
+            "content": (WHEEL, data, "application/octet-stream"),
+        }
+    )
+    answer = requests.post(
+        f"{front}/pypi/py/legacy/",
+        data=body,
+        headers={"Content-Type": content_type},
+        auth=("__token__", token),
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200, answer.text
+    return data
+
+
+def test_a_simple_page_comes_from_nginx_and_revalidates(
+    front: str, token: str, wheel: bytes
+) -> None:
+    page = f"{front}/pypi/py/simple/nginx-demo/"
+    answer = get(page, token, Accept="text/html")
+    assert answer.status_code == 200
+    assert WHEEL.encode() in answer.content
+    content_type = answer.headers["Content-Type"]
+    digest = hashlib.sha256(content_type.encode() + b"\0" + answer.content).hexdigest()[:32]
+    assert answer.headers["ETag"] == f'"{digest}"', "nginx sent Artifortress's ETag"
+    assert answer.headers["Vary"] == "Accept"
+    since = answer.headers["Last-Modified"]
+    assert get(page, token, **{"If-None-Match": answer.headers["ETag"]}).status_code == 304
+    assert get(page, token, **{"If-Modified-Since": since}).status_code == 304
+
+
+def test_pip_downloads_through_the_front(
+    front: str, token: str, wheel: bytes, tmp_path: Path
+) -> None:
+    index = front.replace("http://", f"http://__token__:{token}@") + "/pypi/py/simple/"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-cache-dir",
+            "--disable-pip-version-check",
+            "--index-url",
+            index,
+            "--dest",
+            str(tmp_path),
+            "nginx-demo==1.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / WHEEL).read_bytes() == wheel
