@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bench.data import Sizes
+from bench.floor import FalconFloor
 from bench.model import SUBJECT
 from bench.peers import Artifortress, Nginx, Server
 
@@ -30,6 +31,8 @@ class Bench:
     nginx: Nginx | None
     #: Artifortress behind nginx: read rows only (it serves the subject's data).
     fronts: list[Server] = dataclasses.field(default_factory=list)
+    #: The same bytes from a bare Falcon app under gunicorn (page rows only).
+    floor: FalconFloor | None = None
     real_wheels: list[Path] = dataclasses.field(default_factory=list)
     real_names: tuple[str, ...] = ()
     npm_real: list[Path] = dataclasses.field(default_factory=list)
@@ -58,7 +61,8 @@ class Bench:
     def all_servers(self) -> list[Server]:
         """In start order: a front needs its subject running."""
         nginx = [self.nginx] if self.nginx is not None else []
-        return [*self.subjects, *self.fronts, *self.pypi_peers, *self.npm_peers, *nginx]
+        floor = [self.floor] if self.floor is not None else []
+        return [*self.subjects, *self.fronts, *self.pypi_peers, *self.npm_peers, *nginx, *floor]
 
     def scratch(self, name: str) -> Path:
         folder = self.work / "run" / "scratch" / name

@@ -10,7 +10,7 @@ import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 
-from bench.model import SUBJECT, SUBJECT_ACCEL, SUBJECT_PG, SUBJECTS, Figure, Row
+from bench.model import FLOOR, SUBJECT, SUBJECT_ACCEL, SUBJECT_PG, SUBJECTS, Figure, Row
 
 PEERS = ("pypiserver", "devpi", "Verdaccio")
 PAGE_ROWS = ("simple-html", "simple-json", "root-index", "packument-full", "packument-abbrev")
@@ -50,7 +50,7 @@ def _cell(row: Row, target: str) -> str:
     if target not in SUBJECTS:
         ratio = row.ratio(target)
         if ratio is not None:
-            mark = "" if target == row.ceiling else (" ✓" if row.wins(target) else " ✗")
+            mark = "" if target in (row.ceiling, FLOOR) else (" ✓" if row.wins(target) else " ✗")
             text += f"<br>AF/{_abbrev(target)} = {ratio:.2f}{mark}"
     if figure.note:
         text += f"<br><small>{figure.note}</small>"
@@ -73,6 +73,8 @@ def table(rows: list[Row]) -> list[str]:
         ceiling = ""
         if row.ceiling and row.ceiling in row.figures:
             ceiling = f"{row.ceiling}: {_cell(row, row.ceiling)}"
+        if FLOOR in row.figures:
+            ceiling += f"<br>{FLOOR}: {_cell(row, FLOOR)}"
         better = "higher" if row.higher_is_better else "lower"
         cells = [row.title, f"{row.unit} ({better} is better)"]
         cells += [_cell(row, name) for name in [*subjects, *peers]] + [ceiling]
@@ -103,9 +105,16 @@ def _nginx_verdict(row: Row) -> list[str]:
     if not ratios or max(ratios.values()) >= 1 / NGINX_GOAL:
         return []
     measured = "; ".join(f"{name} {1 / ratio:.1f}x" for name, ratio in ratios.items())
+    floor = row.ratio("nginx", FLOOR)
+    context = (
+        f" A bare Falcon app under the same gunicorn, sending these bytes from memory, is "
+        f"{1 / floor:.1f}x slower than nginx."
+        if floor
+        else ""
+    )
     return [
         f"- **{row.title}**: slower than nginx serving the same bytes by {measured} "
-        f"(goal: within {NGINX_GOAL:.0f}x)."
+        f"(goal: within {NGINX_GOAL:.0f}x).{context}"
     ]
 
 

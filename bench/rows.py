@@ -12,7 +12,7 @@ import json
 from collections.abc import Mapping
 
 from bench.context import Bench, fetch, is_subject
-from bench.model import SUBJECT, Figure, Row
+from bench.model import FLOOR, SUBJECT, Figure, Row
 from bench.peers import Server
 from bench.profile import profile_under_load
 from bench.wrk import wrk
@@ -47,6 +47,7 @@ def measure(
 ) -> Row:
     """wrk on every target that serves the document, then on nginx serving Artifortress's bytes."""
     ceiling_url = None
+    subject_body: bytes | None = None
     for target in targets:
         status, content_type, body = fetch(target.url, target.headers)
         if status != 200:
@@ -56,6 +57,8 @@ def measure(
             row.figures[target.label] = Figure(None, note=f"no JSON form ({content_type})")
             continue
         note = _kb(len(body))
+        if target.label == SUBJECT:
+            subject_body = body
         if target.label == SUBJECT and bench.nginx is not None:
             ceiling_url = bench.nginx.serve(static_name, body)
         print(f"  wrk {row.key} {target.label} ({note})", flush=True)
@@ -71,7 +74,15 @@ def measure(
         load = wrk(ceiling_url, connections=connections, seconds=bench.seconds)
         row.figures["nginx"] = Figure(load.rps, load.p50, load.p99, "same bytes, static file")
         row.ceiling = "nginx"
+    if subject_body is not None and bench.floor is not None and row.key in FLOOR_ROWS:
+        url = bench.floor.serve(static_name, subject_body)
+        load = wrk(url, connections=connections, seconds=bench.seconds)
+        row.figures[FLOOR] = Figure(load.rps, load.p50, load.p99, "same bytes from memory")
     return row
+
+
+#: Rows where the framework floor is measured: the pages (a download is a file, not bytes).
+FLOOR_ROWS = ("simple-html", "simple-json", "root-index", "packument-full", "packument-abbrev")
 
 
 def _pypi_targets(servers: list[Server], project: str, accept: str | None) -> list[Target]:

@@ -35,6 +35,7 @@ from types import FrameType
 from bench import data, endtoend, rows
 from bench.clients import Http, basic, refusals
 from bench.context import Bench
+from bench.floor import FalconFloor
 from bench.model import SUBJECT, SUBJECT_PG, Figure, Row
 from bench.peers import (
     AccelFront,
@@ -273,6 +274,8 @@ def main() -> int:
         npm_peers=npm_peers,
         nginx=Nginx(WORK) if "nginx" in needs else None,
     )
+    if "nginx" in needs:
+        bench.floor = FalconFloor(WORK)
     if "nginx" in needs and os.environ.get("BENCH_ACCEL", "1") != "0":
         bench.fronts.append(AccelFront(WORK, subjects[0]))
     bench.cache.mkdir(exist_ok=True)
