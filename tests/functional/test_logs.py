@@ -29,14 +29,18 @@ def db_url(_sqlite_template: Path, tmp_path: Path) -> str:
 def json_log() -> Iterator[io.StringIO]:
     """The ``artifortress`` loggers writing JSON lines into a buffer; restored afterwards."""
     root = logging.getLogger("artifortress")
+    access = logging.getLogger("artifortress.access")
     saved = (root.handlers[:], root.level, root.propagate)
+    saved_access = (access.handlers[:], access.propagate)
     stream = io.StringIO()
     logs.configure("json", "info", stream=stream)
     yield stream
     root.handlers[:], root.level, root.propagate = saved
+    access.handlers[:], access.propagate = saved_access
 
 
 def records(stream: io.StringIO) -> list[dict[str, Any]]:
+    logs.flush()  # access lines are written by a background thread
     lines = stream.getvalue().splitlines()
     assert lines, "nothing was logged"
     parsed = [json.loads(line) for line in lines]  # every line is one JSON document
@@ -132,6 +136,7 @@ def test_text_format_shows_the_request_id(client: falcon.testing.TestClient) -> 
     try:
         logs.configure("text", "info", stream=stream)
         answer = client.simulate_get("/healthz")
+        logs.flush()
     finally:
         root.handlers[:], root.level, root.propagate = saved
     assert f"[{answer.headers['X-Request-Id']}] artifortress.access: GET /healthz 200" in (
