@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.expression import Executable
 
 from artifortress.db.base import utcnow
 from artifortress.documents.models import REPO_SCOPE, ChangeCounter, Document
@@ -52,18 +54,31 @@ def note_change(db: Session, repository_id: int, package: str | None) -> None:
     One statement for both rows; the repository's row always comes first, so
     concurrent writers take the row locks in the same order.
     """
-    now = utcnow()
     scopes = (REPO_SCOPE, package) if package is not None else (REPO_SCOPE,)
+    params = {"repository_id_": repository_id, "now": utcnow()}
+    params.update({f"scope_{n}": scope for n, scope in enumerate(scopes)})
+    db.execute(_bump(db.get_bind().dialect.name, len(scopes)), params)
+
+
+@functools.cache
+def _bump(dialect: str, scopes: int) -> Executable:
+    """The upsert of *scopes* counters for *dialect*, built once (it runs on every change)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     rows = [
-        {"repository_id": repository_id, "scope": scope, "revision": 1, "changed_at": now}
-        for scope in scopes
+        {
+            "repository_id": bindparam("repository_id_"),
+            "scope": bindparam(f"scope_{n}"),
+            "revision": 1,
+            "changed_at": bindparam("now"),
+        }
+        for n in range(scopes)
     ]
-    insert = _upsert(db)(ChangeCounter).values(rows)
-    db.execute(
-        insert.on_conflict_do_update(
-            index_elements=["repository_id", "scope"],
-            set_={"revision": ChangeCounter.revision + 1, "changed_at": now},
-        )
+    # On the table: with the ORM entity, Session.execute would take the
+    # parameters for rows of a bulk insert rather than for these placeholders.
+    upsert = insert(ChangeCounter.__table__).values(rows)  # type: ignore[arg-type]
+    return upsert.on_conflict_do_update(
+        index_elements=["repository_id", "scope"],
+        set_={"revision": ChangeCounter.revision + 1, "changed_at": bindparam("now")},
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pluggy
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -47,8 +47,10 @@ def get_or_create_package(
 ) -> Package:
     """The package *name* (already normalized) of *repo*, created if missing."""
     found = _find_package(db, repo.id, name)
-    if found is not None:
-        return found
+    return found if found is not None else _create_package(db, repo, name, display_name)
+
+
+def _create_package(db: Session, repo: Repository, name: str, display_name: str | None) -> Package:
     package = Package(
         repository_id=repo.id, format=repo.format, name=name, display_name=display_name or name
     )
@@ -62,10 +64,30 @@ def get_or_create_package(
     return package
 
 
+#: The statements of every publish, built once (building one costs about what running it does).
+_PACKAGE = select(Package).where(
+    Package.repository_id == bindparam("repository_id"), Package.name == bindparam("name")
+)
+_SEALED_ID = select(Version.id).where(
+    Version.package_id == bindparam("package_id"),
+    Version.version == bindparam("version"),
+    Version.state != DRAFT,
+)
+_HELD_BLOBS = (
+    select(Blob)
+    .join(RepoBlob, RepoBlob.digest == Blob.digest)
+    .where(
+        RepoBlob.repository_id == bindparam("repository_id"),
+        Blob.digest.in_(bindparam("digests", expanding=True)),
+        Blob.condemned_at.is_(None),
+        Blob.collected_at.is_(None),
+    )
+    .with_for_update(read=True, of=Blob)
+)
+
+
 def _find_package(db: Session, repository_id: int, name: str) -> Package | None:
-    return db.scalars(
-        select(Package).where(Package.repository_id == repository_id, Package.name == name)
-    ).one_or_none()
+    return db.scalars(_PACKAGE, {"repository_id": repository_id, "name": name}).one_or_none()
 
 
 def create_draft(
@@ -85,7 +107,7 @@ def create_draft(
     if pkg is not None and _is_sealed(db, pkg, version):
         raise Conflict(f"{package} {version} already exists in {repo.key}; versions are immutable")
     if pkg is None:  # so no version of it can exist either
-        pkg = get_or_create_package(db, repo, package, display_name)
+        pkg = _create_package(db, repo, package, display_name)
     draft = Version(
         package=pkg,
         repository_id=repo.id,
@@ -103,11 +125,7 @@ def create_draft(
 
 
 def _is_sealed(db: Session, package: Package, version: str) -> bool:
-    found = db.scalars(
-        select(Version.id).where(
-            Version.package_id == package.id, Version.version == version, Version.state != DRAFT
-        )
-    ).first()
+    found = db.scalars(_SEALED_ID, {"package_id": package.id, "version": version}).first()
     return found is not None
 
 
@@ -205,18 +223,8 @@ def _held_blobs(db: Session, repository_id: int, digests: set[str]) -> dict[str,
     The shared row locks keep garbage collection from condemning them until
     this transaction (and its new references) commits.
     """
-    rows = db.scalars(
-        select(Blob)
-        .join(RepoBlob, RepoBlob.digest == Blob.digest)
-        .where(
-            RepoBlob.repository_id == repository_id,
-            Blob.digest.in_(sorted(digests)),
-            Blob.condemned_at.is_(None),
-            Blob.collected_at.is_(None),
-        )
-        .with_for_update(read=True, of=Blob)
-    )
-    return {blob.digest: blob for blob in rows}
+    params = {"repository_id": repository_id, "digests": sorted(digests)}
+    return {blob.digest: blob for blob in db.scalars(_HELD_BLOBS, params)}
 
 
 def remove_artifact(version: Version, filename: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
@@ -31,19 +31,26 @@ def labels_of(db: Session, package: Package) -> dict[str, str]:
     return {name: version for name, version in rows}
 
 
+#: Read by every npm publish: built once.
+_NAMED = (
+    select(Label.name, Version.version)
+    .join(Version, Version.id == Label.version_id)
+    .join(Package, Package.id == Label.package_id)
+    .where(
+        Package.repository_id == bindparam("repository_id"),
+        Package.name == bindparam("package"),
+        Version.state == PUBLISHED,
+    )
+    .order_by(Label.name)
+)
+_LABEL_ROW = select(Label).where(
+    Label.package_id == bindparam("package_id"), Label.name == bindparam("name")
+)
+
+
 def labels_named(db: Session, repository_id: int, package: str) -> dict[str, str]:
     """``labels_of`` the package *package* of the repository, in one query."""
-    rows = db.execute(
-        select(Label.name, Version.version)
-        .join(Version, Version.id == Label.version_id)
-        .join(Package, Package.id == Label.package_id)
-        .where(
-            Package.repository_id == repository_id,
-            Package.name == package,
-            Version.state == PUBLISHED,
-        )
-        .order_by(Label.name)
-    ).all()
+    rows = db.execute(_NAMED, {"repository_id": repository_id, "package": package})
     return {name: version for name, version in rows}
 
 
@@ -94,6 +101,4 @@ def delete_label(
 
 
 def _find(db: Session, package_id: int, name: str) -> Label | None:
-    return db.scalars(
-        select(Label).where(Label.package_id == package_id, Label.name == name)
-    ).one_or_none()
+    return db.scalars(_LABEL_ROW, {"package_id": package_id, "name": name}).one_or_none()

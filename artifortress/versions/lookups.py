@@ -9,13 +9,38 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from artifortress.versions.models import DRAFT, Artifact, Package, Version
 
 #: Bound parameters per statement, well under every backend's limit.
 _CHUNK = 500
+
+#: Asked by every upload: built once.
+_HOLDERS = select(Artifact.version_id).where(Artifact.filename == bindparam("filename"))
+_OLDEST_HOLDER = (
+    select(Version)
+    .join(Package, Package.id == Version.package_id)
+    .where(
+        Version.id.in_(bindparam("holders", expanding=True)),
+        Package.repository_id == bindparam("repository_id"),
+        Package.name == bindparam("package"),
+        Version.state.in_(bindparam("states", expanding=True)),
+    )
+    .order_by(Version.published_at, Version.id)
+    .limit(1)
+)
+_SEALED = (
+    select(Version.version, Version.state)
+    .join(Package, Package.id == Version.package_id)
+    .where(
+        Package.repository_id == bindparam("repository_id"),
+        Package.name == bindparam("package"),
+        Version.version.in_(bindparam("versions", expanding=True)),
+        Version.state != DRAFT,
+    )
+)
 
 
 def version_holding(
@@ -28,21 +53,16 @@ def version_holding(
     prefers to walk every version of the package. A new name, the common
     case, costs the first step only.
     """
-    holders = db.scalars(select(Artifact.version_id).where(Artifact.filename == filename)).all()
+    holders = db.scalars(_HOLDERS, {"filename": filename}).all()
     if not holders:
         return None
-    return db.scalars(
-        select(Version)
-        .join(Package, Package.id == Version.package_id)
-        .where(
-            Version.id.in_(holders),
-            Package.repository_id == repository_id,
-            Package.name == package,
-            Version.state.in_(tuple(states)),
-        )
-        .order_by(Version.published_at, Version.id)
-        .limit(1)
-    ).first()
+    params = {
+        "holders": list(holders),
+        "repository_id": repository_id,
+        "package": package,
+        "states": list(states),
+    }
+    return db.scalars(_OLDEST_HOLDER, params).first()
 
 
 def sealed_states(
@@ -54,16 +74,8 @@ def sealed_states(
     """
     wanted = sorted(set(versions))
     found: dict[str, str] = {}
+    params: dict[str, object] = {"repository_id": repository_id, "package": package}
     for start in range(0, len(wanted), _CHUNK):
-        rows = db.execute(
-            select(Version.version, Version.state)
-            .join(Package, Package.id == Version.package_id)
-            .where(
-                Package.repository_id == repository_id,
-                Package.name == package,
-                Version.version.in_(wanted[start : start + _CHUNK]),
-                Version.state != DRAFT,
-            )
-        )
+        rows = db.execute(_SEALED, {**params, "versions": wanted[start : start + _CHUNK]})
         found.update({version: state for version, state in rows})
     return found
