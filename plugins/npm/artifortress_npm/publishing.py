@@ -1,8 +1,10 @@
 """``PUT /{name}``: a publish (tarball attached) or a metadata update (deprecate, unpublish, tags).
 
 The body streams through the incremental JSON parser; attachments are
-base64-decoded into scratch files as they arrive, so memory stays bounded
-whatever the tarball's size.  Every check runs before anything is stored.
+base64-decoded as they arrive into scratch files that stay in memory up to
+``SPOOL`` bytes and spill to an unnamed temporary file beyond, so memory stays
+bounded whatever the tarball's size (and a small publish touches no disk).
+Every check runs before anything is stored.
 
 A publish asks the core only about the version numbers its document carries
 and the current dist-tags: its cost does not grow with the package's history.
@@ -11,10 +13,10 @@ A metadata update carries every version, so it reads the whole package.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import IO, Any
 
 import falcon
@@ -34,10 +36,12 @@ from artifortress_npm.names import tarball_filename
 from artifortress_npm.protocol import translated
 from artifortress_npm.publish_body import PublishBody, parse_publish_body
 from artifortress_npm.state import PackageState
-from artifortress_npm.tarball import inspect_tarball, verify_declared
+from artifortress_npm.tarball import Digests, inspect_tarball, verify_declared
 from artifortress_npm.transitions import after_metadata_update
 
 CHUNK = 1024 * 1024
+#: Attachments up to this size are kept in memory while the publish is checked.
+SPOOL = 1024 * 1024
 
 
 def put_package(
@@ -47,10 +51,10 @@ def put_package(
     repo = gateway.repo
     # Authorization is done: hold no database lock while the body streams in.
     gateway.end_transaction()
-    with tempfile.TemporaryDirectory(prefix="artifortress-npm-") as scratch:
-        body = _receive(req, Path(scratch), limit)
+    with contextlib.ExitStack() as scratch:
+        body, files = _receive(req, scratch, limit)
         if has_attachments(body.document):
-            _publish(gateway, repo, name, body, Path(scratch))
+            _publish(gateway, repo, name, body, files)
             return
     state = stored.load_state(gateway, repo, name)
     if state is None:
@@ -60,27 +64,22 @@ def put_package(
     apply_changes(gateway, repo, name, state, changes)
 
 
-def _receive(req: falcon.Request, scratch: Path, limit: int) -> PublishBody:
+def _receive(
+    req: falcon.Request, scratch: contextlib.ExitStack, limit: int
+) -> tuple[PublishBody, dict[str, IO[bytes]]]:
+    """The parsed body and its attachments' bytes, by name (closed when *scratch* is)."""
     files: dict[str, IO[bytes]] = {}
 
     def sink(attachment: str) -> IO[bytes]:
-        files[attachment] = (scratch / f"attachment-{len(files)}").open("wb")
+        spool = tempfile.SpooledTemporaryFile(SPOOL)  # noqa: SIM115 (closed by *scratch*)
+        files[attachment] = scratch.enter_context(spool)
         return files[attachment]
 
-    try:
-        with translated():
-            body = parse_publish_body(
-                req.bounded_stream, sink, content_length=req.content_length, max_body_size=limit
-            )
-    finally:
-        for handle in files.values():
-            handle.close()
-    return body
-
-
-def _attachment_path(scratch: Path, body: PublishBody, attachment: str) -> Path:
-    index = list(body.attachments).index(attachment)
-    return scratch / f"attachment-{index}"
+    with translated():
+        body = parse_publish_body(
+            req.bounded_stream, sink, content_length=req.content_length, max_body_size=limit
+        )
+    return body, files
 
 
 #: States in which a version number counts as used by npm's rules (403 on reuse).
@@ -94,15 +93,23 @@ def _used_numbers(gateway: Gateway, repo: RepoInfo, name: str, body: PublishBody
     return {version for version, state in states.items() if state in _USED}
 
 
-def _publish(gateway: Gateway, repo: RepoInfo, name: str, body: PublishBody, scratch: Path) -> None:
+def _publish(
+    gateway: Gateway,
+    repo: RepoInfo,
+    name: str,
+    body: PublishBody,
+    files: Mapping[str, IO[bytes]],
+) -> None:
     now = datetime.now(UTC)
     used = _used_numbers(gateway, repo, name, body)
     with translated():
         request = check_publish(name, body.document, used)
-        tarball_path = _attachment_path(scratch, body, request.tarball)
-        tarball = inspect_tarball(tarball_path)
-        check_tarball_manifest(request, tarball.manifest)
         attachment = body.attachments[request.tarball]
+        tarball_file = files[request.tarball]
+        # Digested while it was decoded: no second pass over the bytes.
+        digests = Digests(attachment.size, attachment.sha1, attachment.integrity)
+        tarball = inspect_tarball(tarball_file, digests=digests)
+        check_tarball_manifest(request, tarball.manifest)
         verify_declared(
             request.manifest.get("dist"),
             tarball.digests,
@@ -112,10 +119,10 @@ def _publish(gateway: Gateway, repo: RepoInfo, name: str, body: PublishBody, scr
             request, tarball, attachment, published=now, npm_user={"name": gateway.principal.name}
         )
     filename = tarball_filename(name, request.version)
-    files = [NewFile(filename, _ingest(gateway, repo, tarball_path), "application/octet-stream")]
+    new = [NewFile(filename, _ingest(gateway, repo, tarball_file), "application/octet-stream")]
     if request.provenance is not None:
-        blob = _ingest(gateway, repo, _attachment_path(scratch, body, request.provenance))
-        files.append(
+        blob = _ingest(gateway, repo, files[request.provenance])
+        new.append(
             NewFile(
                 filename.removesuffix(".tgz") + ".sigstore",
                 blob,
@@ -130,15 +137,15 @@ def _publish(gateway: Gateway, repo: RepoInfo, name: str, body: PublishBody, scr
         repo,
         name,
         request.version,
-        files,
+        new,
         metadata=stored.record_metadata(record, normalized),
         labels=sorted(tag for tag, version in wanted.items() if version == request.version),
     )
 
 
-def _ingest(gateway: Gateway, repo: RepoInfo, path: Path) -> BlobRef:
-    with path.open("rb") as data:
-        return gateway.ingest(repo, _chunks(data))
+def _ingest(gateway: Gateway, repo: RepoInfo, data: IO[bytes]) -> BlobRef:
+    data.seek(0)
+    return gateway.ingest(repo, _chunks(data))
 
 
 def _chunks(data: IO[bytes]) -> Iterator[bytes]:

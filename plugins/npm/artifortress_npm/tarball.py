@@ -9,15 +9,16 @@ names) all have limits, so a gzip bomb or a crafted header costs little.
 from __future__ import annotations
 
 import base64
+import contextlib
 import gzip
 import hashlib
 import json
 import tarfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import IO, Any, Protocol
 
 from artifortress_npm.errors import NpmError
 
@@ -67,17 +68,28 @@ class TarballInfo:
     digests: Digests
 
 
-def file_digests(path: str | Path) -> Digests:
-    """Return size, sha1 hex and ``sha512-<base64>`` integrity of the file at ``path``."""
+def file_digests(source: str | Path | IO[bytes]) -> Digests:
+    """Return size, sha1 hex and ``sha512-<base64>`` integrity of a file (path or open file)."""
     sha1 = hashlib.sha1(usedforsecurity=False)
     sha512 = hashlib.sha512()
     size = 0
-    with open(path, "rb") as handle:
+    with _opened(source) as handle:
         while chunk := handle.read(_READ_CHUNK):
             size += len(chunk)
             sha1.update(chunk)
             sha512.update(chunk)
     return Digests(size=size, sha1=sha1.hexdigest(), integrity=sri("sha512", sha512.digest()))
+
+
+@contextlib.contextmanager
+def _opened(source: str | Path | IO[bytes]) -> Iterator[IO[bytes]]:
+    """*source* read from its start: a path is opened (and closed), a file rewound (left open)."""
+    if isinstance(source, str | Path):
+        with open(source, "rb") as handle:
+            yield handle
+        return
+    source.seek(0)
+    yield source
 
 
 def sri(algorithm: str, digest: bytes) -> str:
@@ -104,23 +116,29 @@ class _GuardedReader:
         return self._gz.tell()
 
 
-def inspect_tarball(path: str | Path, limits: TarballLimits | None = None) -> TarballInfo:
-    """Read ``<top>/package.json`` and the file statistics of the .tgz at ``path``.
+def inspect_tarball(
+    source: str | Path | IO[bytes],
+    limits: TarballLimits | None = None,
+    *,
+    digests: Digests | None = None,
+) -> TarballInfo:
+    """Read ``<top>/package.json`` and the file statistics of a .tgz (path or open file).
 
-    Raises a 400 :class:`NpmError` for a corrupt or truncated archive, an entry escaping
-    the package (absolute or ``..``), a missing, duplicated or unparsable package.json,
-    and 413 when a limit is exceeded.
+    *digests*: the file's, when the caller computed them while receiving it
+    (spares reading it again). Raises a 400 :class:`NpmError` for a corrupt or
+    truncated archive, an entry escaping the package (absolute or ``..``), a
+    missing, duplicated or unparsable package.json, and 413 when a limit is exceeded.
     """
     limits = limits or TarballLimits()
     try:
-        with gzip.GzipFile(path, "rb") as gz:
+        with _opened(source) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
             guarded = _GuardedReader(gz, limits.max_single_read)
             archive = tarfile.TarFile(fileobj=guarded, mode="r")  # type: ignore[arg-type]
             info = _scan(archive, limits)
             _drain(gz)
     except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
         raise NpmError(f"corrupt tarball: {exc}") from None
-    return TarballInfo(**info, digests=file_digests(path))
+    return TarballInfo(**info, digests=digests or file_digests(source))
 
 
 def _scan(archive: tarfile.TarFile, limits: TarballLimits) -> dict[str, Any]:
