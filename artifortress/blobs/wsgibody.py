@@ -1,7 +1,7 @@
 """Reading large request bodies: bounded chunks, early 413, and no silent truncation.
 
 Under gunicorn, a body of known length is read straight from the client's
-socket into fresh 1 MiB buffers.  gunicorn's own ``wsgi.input`` copies every
+socket in chunks of 1 MiB.  gunicorn's own ``wsgi.input`` copies every
 byte through two ``BytesIO`` layers, which caps an upload at a third of what
 the socket delivers; the direct path keeps gunicorn's books (the bytes it
 already buffered come first, ``LengthReader.length`` is kept current, a
@@ -13,6 +13,7 @@ tests) goes through the portable ``wsgi.input`` path.
 from __future__ import annotations
 
 import io
+import socket
 from collections.abc import Iterator
 from typing import Any
 
@@ -112,21 +113,15 @@ def _socket_reads(body: Any, reader: Any, unreader: Any) -> Iterator[bytes]:
         yield buffered
     sock = unreader.sock
     while reader.length > 0:
-        chunk = bytearray(min(CHUNK_SIZE, reader.length))
-        view = memoryview(chunk)
-        filled = 0
         try:
-            while filled < len(chunk):
-                count = sock.recv_into(view[filled:])
-                if count == 0:
-                    break
-                filled += count
+            # One call fills the whole chunk (MSG_WAITALL) in a new bytes object:
+            # no buffer to zero, no copy to make it immutable.
+            data = sock.recv(min(CHUNK_SIZE, reader.length), socket.MSG_WAITALL)
         except BaseException:
             body.failed = True  # where the next request starts is unknown: close after this
             raise
-        finally:
-            reader.length -= filled
-        if filled == 0:
+        if not data:
             body.failed = True
             return
-        yield bytes(view[:filled])
+        reader.length -= len(data)
+        yield data

@@ -1,0 +1,141 @@
+"""Writing blob files: past the page cache (O_DIRECT) or through it, hashed on a helper thread.
+
+Every byte must land in order whatever the chunk sizes (a direct write only
+takes whole blocks, the tail goes through the cache), and a failure of any
+of the threads must reach the caller without leaving a thread behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from artifortress.blobs import direct
+from artifortress.blobs.direct import (
+    ALIGNMENT,
+    BUFFER_SIZE,
+    DirectWriter,
+    FileWriter,
+    file_writer,
+)
+from artifortress.blobs.files import Writeback
+from artifortress.blobs.pipeline import hash_and_write
+
+SIZES = [0, 1, ALIGNMENT - 1, ALIGNMENT, ALIGNMENT + 1, BUFFER_SIZE - 1, BUFFER_SIZE + 7]
+SIZES += [3 * BUFFER_SIZE + 12_345]
+
+
+def payload(size: int) -> bytes:
+    return random.Random(size).randbytes(size)
+
+
+def pieces(
+    data: bytes, sizes: tuple[int, ...] = (1, 4097, 300_000, 2 * BUFFER_SIZE)
+) -> list[bytes]:
+    """*data* cut into pieces of irregular sizes, in turn."""
+    out, offset, turn = [], 0, 0
+    while offset < len(data):
+        size = sizes[turn % len(sizes)]
+        out.append(data[offset : offset + size])
+        offset += size
+        turn += 1
+    return out
+
+
+def fresh_file(tmp_path: Path) -> int:
+    return os.open(tmp_path / "blob.tmp", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_direct_writer_writes_every_byte_in_order(tmp_path: Path, size: int) -> None:
+    data = payload(size)
+    fd = fresh_file(tmp_path)
+    try:
+        writer = file_writer(fd, direct=True)
+        assert isinstance(writer, DirectWriter)  # ext4, xfs and tmpfs all take O_DIRECT
+        for piece in pieces(data):
+            writer.write(piece)
+        writer.close()
+    finally:
+        os.close(fd)
+    assert (tmp_path / "blob.tmp").read_bytes() == data
+
+
+def test_a_file_system_without_o_direct_gets_the_page_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(direct, "_set_direct", lambda fd, on: False)
+    data = payload(BUFFER_SIZE + 5)
+    fd = fresh_file(tmp_path)
+    try:
+        writer = file_writer(fd, direct=True)
+        assert isinstance(writer, Writeback)
+        for piece in pieces(data):
+            writer.write(piece)
+        writer.close()
+    finally:
+        os.close(fd)
+    assert (tmp_path / "blob.tmp").read_bytes() == data
+
+
+def write_then_close(writer: FileWriter, data: bytes) -> None:
+    for piece in pieces(data):
+        writer.write(piece)
+    writer.close()
+
+
+def test_a_failing_disk_write_reaches_the_caller_and_no_thread_is_left(tmp_path: Path) -> None:
+    (tmp_path / "blob.tmp").write_bytes(b"")
+    fd = os.open(tmp_path / "blob.tmp", os.O_RDONLY)  # every write fails (EBADF)
+    threads = threading.active_count()
+    try:
+        writer = file_writer(fd, direct=True)
+        assert isinstance(writer, DirectWriter)
+        with pytest.raises(OSError):
+            write_then_close(writer, payload(5 * BUFFER_SIZE))
+        writer.close(complete=False)  # what a caller does on its way out: never blocks
+    finally:
+        os.close(fd)
+    assert threading.active_count() == threads
+
+
+@pytest.mark.parametrize("direct_io", [True, False])
+def test_hash_and_write_returns_the_digest_and_size_of_what_it_wrote(
+    tmp_path: Path, direct_io: bool
+) -> None:
+    data = payload(2 * BUFFER_SIZE + 999)
+    fd = fresh_file(tmp_path)
+    try:
+        info = hash_and_write(fd, pieces(data), direct=direct_io)
+    finally:
+        os.close(fd)
+    assert info.digest == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert info.size == len(data)
+    assert (tmp_path / "blob.tmp").read_bytes() == data
+
+
+class ClientWentAway(Exception):
+    pass
+
+
+def broken_body(data: bytes) -> Iterator[bytes]:
+    yield from pieces(data)
+    raise ClientWentAway
+
+
+@pytest.mark.parametrize("direct_io", [True, False])
+def test_a_body_that_breaks_stops_every_thread(tmp_path: Path, direct_io: bool) -> None:
+    threads = threading.active_count()
+    fd = fresh_file(tmp_path)
+    try:
+        with pytest.raises(ClientWentAway):
+            hash_and_write(fd, broken_body(payload(3 * BUFFER_SIZE)), direct=direct_io)
+    finally:
+        os.close(fd)
+    assert threading.active_count() == threads
