@@ -10,6 +10,7 @@ import argparse
 import getpass
 import os
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
@@ -44,12 +45,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.is_embedded:
+        # SQLite cannot create the file of a missing folder; every command may open it.
+        settings.home.mkdir(parents=True, exist_ok=True)
+    return _guarded(settings, lambda: int(args.run(settings, args)))
+
+
+def _guarded(settings: Settings, command: Callable[[], int]) -> int:
+    """Run *command*; an operator's error becomes one line on stderr and exit status 1 or 2."""
     try:
-        if settings.is_embedded:
-            # SQLite cannot create the file of a missing folder; every command may open it.
-            settings.home.mkdir(parents=True, exist_ok=True)
-        result: int = args.run(settings, args)
-        return result
+        return command()
     except ConfigurationError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -127,9 +132,15 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     # server.serve sets the metrics folder up before anything imports prometheus_client.
     from artifortress.server import serve
 
-    def before_start() -> None:
+    def prepare() -> int:
         _prepare_database(settings)
         _print_first_start_hint(settings)
+        return 0
+
+    def before_start() -> None:
+        status = _in_child_process(lambda: _guarded(settings, prepare))
+        if status != 0:
+            raise SystemExit(status)
         print(
             f"Artifortress serving on http://{settings.bind}/ (database {_safe_url(settings)})",
             flush=True,
@@ -137,6 +148,31 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     serve(settings, before_start)
     return 0
+
+
+def _in_child_process(work: Callable[[], int]) -> int:
+    """Run *work* in a forked child and return its exit status.
+
+    gunicorn's master forks every worker, so whatever the master imports or
+    allocates is resident in each of them.  Migrating the schema needs
+    alembic (about 10 MiB) and leaves garbage behind, which no worker needs:
+    a child does that work and takes its memory with it when it exits.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:  # the child: never return into the caller's stack
+        status = 1
+        try:
+            status = work()
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+    _, wait_status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(wait_status)
 
 
 def _prepare_database(settings: Settings) -> None:

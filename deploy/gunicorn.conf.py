@@ -48,7 +48,7 @@ def _positive(name: str, default: int) -> int:
 # -- workers -------------------------------------------------------------------------------
 # Threads, not processes, absorb waiting: a request mostly waits on PostgreSQL, S3
 # or the client's socket, and the GIL is released meanwhile.  Processes add
-# CPU for hashing and rendering, so one per CPU; each costs ~100 MiB plus its
+# CPU for hashing and rendering, so one per CPU; each costs ~70 MiB plus its
 # rendering cache (ARTIFORTRESS_RENDERING_CACHE_SIZE).  Keep
 # workers x threads below the database pool budget (see deploy/RUNBOOK.md).
 worker_class = "gthread"
