@@ -33,7 +33,7 @@ from pathlib import Path
 
 from artifortress.blobs.digests import Hasher, fan_out
 from artifortress.blobs.files import FileRange, Writeback, fsync_dir, make_dirs, unlink_quietly
-from artifortress.blobs.pipeline import hash_and_write
+from artifortress.blobs.pipeline import hash_and_write, hash_only
 from artifortress.blobs.store import (
     CHUNK_SIZE,
     BlobInfo,
@@ -140,6 +140,8 @@ class LocalBlobStore:
 
     def write(self, chunks: Iterable[bytes], expected: Expectation) -> BlobInfo:
         with self._translate("writing a blob"):
+            if expected.digest is not None and self._blob_path(expected.digest).exists():
+                return _verify_again(chunks, expected)
             self._ensure_dirs()
             fd, path = self._temp(self._tmp, "blob-")
             try:
@@ -293,6 +295,19 @@ class LocalBlobStore:
 
 def _receive(fd: int, chunks: Iterable[bytes], *, direct: bool) -> BlobInfo:
     return hash_and_write(fd, chunks, direct=direct)
+
+
+def _verify_again(chunks: Iterable[bytes], expected: Expectation) -> BlobInfo:
+    """Bytes announced as a blob the store holds: verify them, but write nothing twice.
+
+    Writing a second copy only to delete it costs a disk's worth of writes
+    and an unlink (tens of ms for 256 MiB on ext4).  The stored file was
+    verified when it was placed; if garbage collection removes it meanwhile,
+    recording the blob notices and asks the client to send it again.
+    """
+    info = hash_only(chunks)
+    expected.verify(info)
+    return info
 
 
 def _hash_files(files: list[io.FileIO], out_fd: int | None) -> BlobInfo:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Iterable, Iterator
 
 from artifortress.blobs.digests import Hasher
-from artifortress.blobs.direct import file_writer
+from artifortress.blobs.direct import FileWriter, file_writer
 from artifortress.blobs.store import CHUNK_SIZE, BlobInfo
 
 #: Chunks (of up to 1 MiB) in flight between the two threads.
@@ -35,6 +35,15 @@ def hash_and_write(
     starts writing them out while the file grows.  Either way the caller's
     final ``fsync`` has little left to do.
     """
+    return _hash_through(chunks, file_writer(fd, direct=direct), depth)
+
+
+def hash_only(chunks: Iterable[bytes], depth: int = DEPTH) -> BlobInfo:
+    """Digest and size of *chunks*, hashed on a helper thread while the next ones arrive."""
+    return _hash_through(chunks, None, depth)
+
+
+def _hash_through(chunks: Iterable[bytes], out: FileWriter | None, depth: int) -> BlobInfo:
     handoff: queue.Queue[Chunk | None] = queue.Queue(maxsize=depth)
     hasher = Hasher()
     failures: list[BaseException] = []
@@ -42,18 +51,19 @@ def hash_and_write(
         target=_hash_all, args=(handoff, hasher, failures), name="blob-hasher", daemon=True
     )
     helper.start()
-    out = file_writer(fd, direct=direct)
     complete = False
     try:
         for piece in _pieces(chunks):
             if failures:
                 break
             handoff.put(piece)  # hashing starts while this thread writes
-            out.write(piece)
+            if out is not None:
+                out.write(piece)
         complete = True
     finally:
         handoff.put(None)
-        out.close(complete=complete and not failures)
+        if out is not None:
+            out.close(complete=complete and not failures)
         helper.join()
     if failures:
         raise failures[0]

@@ -1,8 +1,9 @@
 """Writing blob files: past the page cache (O_DIRECT) or through it, hashed on a helper thread.
 
 Every byte must land in order whatever the chunk sizes (a direct write only
-takes whole blocks, the tail goes through the cache), and a failure of any
-of the threads must reach the caller without leaving a thread behind.
+takes whole blocks, the tail goes through the cache), a failure of any of
+the threads must reach the caller without leaving a thread behind, and bytes
+the local store already holds are verified without being written again.
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ import random
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
 from artifortress.blobs import direct
+from artifortress.blobs.digests import fan_out
 from artifortress.blobs.direct import (
     ALIGNMENT,
     BUFFER_SIZE,
@@ -25,7 +28,9 @@ from artifortress.blobs.direct import (
     file_writer,
 )
 from artifortress.blobs.files import Writeback
+from artifortress.blobs.local import LocalBlobStore
 from artifortress.blobs.pipeline import hash_and_write
+from artifortress.blobs.store import DigestMismatch, Expectation, SizeMismatch
 
 SIZES = [0, 1, ALIGNMENT - 1, ALIGNMENT, ALIGNMENT + 1, BUFFER_SIZE - 1, BUFFER_SIZE + 7]
 SIZES += [3 * BUFFER_SIZE + 12_345]
@@ -139,3 +144,25 @@ def test_a_body_that_breaks_stops_every_thread(tmp_path: Path, direct_io: bool) 
     finally:
         os.close(fd)
     assert threading.active_count() == threads
+
+
+def test_bytes_of_a_stored_blob_are_verified_but_not_written_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = LocalBlobStore(tmp_path / "store")
+    data = payload(BUFFER_SIZE + 3)
+    expected = Expectation(digest="sha256:" + hashlib.sha256(data).hexdigest(), size=len(data))
+    first = store.write(pieces(data), expected)
+    stored = tmp_path / "store" / fan_out(first.digest)
+
+    def no_second_copy(*args: object) -> NoReturn:
+        raise AssertionError("a second copy of a stored blob is being written")
+
+    monkeypatch.setattr(store, "_temp", no_second_copy)
+    assert store.write(pieces(data), expected) == first
+    other = payload(len(data) + 1)[1:]  # same size, other bytes
+    with pytest.raises(DigestMismatch):
+        store.write(pieces(other), expected)
+    with pytest.raises(SizeMismatch):
+        store.write(pieces(data[:-1]), expected)
+    assert stored.read_bytes() == data
