@@ -300,8 +300,8 @@ class Gateway:
                 display_name=display_name,
                 metadata=metadata,
                 ttl_seconds=self._ctx.services.settings.draft_ttl,
+                files=[_artifact_input(new) for new in files],
             )
-            drafts.add_artifacts(db, caller, draft, [_artifact_input(new) for new in files])
             plugins = self._ctx.services.plugins  # the repository's policies judge it
             published = drafts.publish(db, caller, orm_repo, draft, plugins)
             if published.state == PUBLISHED:

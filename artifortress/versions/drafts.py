@@ -100,8 +100,14 @@ def create_draft(
     ttl_seconds: float,
     display_name: str | None = None,
     metadata: dict[str, Any] | None = None,
+    files: Sequence[ArtifactInput] = (),
 ) -> Version:
-    """Open a draft of *package* (normalized name) at *version* in *repo*; audited."""
+    """Open a draft of *package* (normalized name) at *version* in *repo*; audited.
+
+    *files* are added to it at once (checked as :func:`add_artifacts` checks
+    them): one flush writes the draft and its files, for a publish made in one
+    request.
+    """
     check_version(version)
     pkg = _find_package(db, repo.id, package)
     if pkg is not None and _is_sealed(db, pkg, version):
@@ -118,9 +124,13 @@ def create_draft(
         expires_at=utcnow() + dt.timedelta(seconds=ttl_seconds),
         artifacts=[],  # known empty: adding files needs no query to load them
     )
+    if files:  # the draft is not in the session yet: these queries do not flush it
+        _checked_names(draft, files)
+        blobs = _held_blobs(db, repo.id, {entry.digest for entry in files})
+        draft.artifacts.extend(_artifact(entry, blobs) for entry in files)
     db.add(draft)
-    db.flush()
     audit.record(db, caller, "draft.create", repo_key=repo.key, target=f"{package}@{version}")
+    db.flush()
     return draft
 
 
