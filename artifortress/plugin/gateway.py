@@ -7,6 +7,7 @@ step, and answer in views rather than ORM objects.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -23,6 +24,7 @@ from artifortress.blobs import services as blobs
 from artifortress.blobs.download import Presentation, send_blob
 from artifortress.blobs.httpio import body_chunks, declared_length
 from artifortress.blobs.store import Expectation
+from artifortress.db.engine import sqlite_reads_only
 from artifortress.documents.services import Rendered, rendered
 from artifortress.errors import Conflict, NotFound, Unauthenticated
 from artifortress.formats import normalize_name
@@ -190,6 +192,24 @@ class Gateway:
         if db is not None:
             blobs.end_transaction(db)
 
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """A block that only reads: on SQLite it waits for no writer (ends the transaction).
+
+        A writing request's transactions take SQLite's write lock as they
+        begin, so concurrent uploads queue even for the questions they ask
+        before storing anything ("was this file name used?"). Inside this
+        block a transaction begins as a reader instead; it ends with the
+        block. Writing inside it is a mistake: the write may fail as busy.
+        """
+        self.end_transaction()
+        reads_only = sqlite_reads_only.set(True)
+        try:
+            yield
+        finally:
+            sqlite_reads_only.reset(reads_only)
+            self.end_transaction()
+
     def ingest(
         self,
         repo: RepoInfo,
@@ -203,11 +223,15 @@ class Gateway:
         Commits the request's transaction so far first (no lock is held while
         bytes flow); call it before changing anything else.
         """
+        # The ingest ends the transaction first anyway: looking the repository
+        # up must not begin one that waits for SQLite's write lock.
+        with self.reading():
+            orm_repo = self._repo(repo)
         info = blobs.ingest(
             self._ctx.db,
             self._ctx.caller,
             self._ctx.services.blobs,
-            self._repo(repo),
+            orm_repo,
             chunks,
             Expectation(digest=digest, size=size),
         )

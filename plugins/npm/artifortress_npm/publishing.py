@@ -101,7 +101,8 @@ def _publish(
     files: Mapping[str, IO[bytes]],
 ) -> None:
     now = datetime.now(UTC)
-    used = _used_numbers(gateway, repo, name, body)
+    with gateway.reading():  # a check only: concurrent publishes need not wait for it
+        used = _used_numbers(gateway, repo, name, body)
     with translated():
         request = check_publish(name, body.document, used)
         attachment = body.attachments[request.tarball]

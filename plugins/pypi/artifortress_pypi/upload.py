@@ -103,15 +103,10 @@ def _scratch_file() -> Iterator[Path]:
 def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
     name = received.dist.metadata.normalized_name
     version = str(received.parsed.version)
-    if _is_identical_reupload(gateway, repo, name, received):
-        return  # twine retries after 5xx, so this must succeed
-    # Whether the release exists decides publish or append: a light lookup, and
-    # the release with its files is read only where an sdist needs checking.
-    exists = version in gateway.sealed_versions(repo, name, [version])
-    if received.parsed.kind == "sdist" and exists:
-        current = gateway.version(repo, name, version)
-        if current is not None and _has_sdist(current):
-            raise BadRequest(f"Only one sdist may be uploaded per release ({name} {version})")
+    with gateway.reading():  # checks only: concurrent uploads need not wait for them
+        if _is_identical_reupload(gateway, repo, name, received):
+            return  # twine retries after 5xx, so this must succeed
+        exists = _release_exists(gateway, repo, name, version, received)
     files = _files(gateway, repo, received)
     if not exists:
         try:
@@ -147,6 +142,22 @@ def _is_identical_reupload(gateway: Gateway, repo: RepoInfo, name: str, received
     if artifact.digest == f"sha256:{received.digests.sha256}":
         return True
     raise Conflict(f"File already exists: {received.filename} (with other content)")
+
+
+def _release_exists(
+    gateway: Gateway, repo: RepoInfo, name: str, version: str, received: Received
+) -> bool:
+    """Whether the release exists (publish or append); 400 for a second sdist.
+
+    A light lookup: the release with its files is read only where an sdist
+    needs checking.
+    """
+    exists = version in gateway.sealed_versions(repo, name, [version])
+    if received.parsed.kind == "sdist" and exists:
+        current = gateway.version(repo, name, version)
+        if current is not None and _has_sdist(current):
+            raise BadRequest(f"Only one sdist may be uploaded per release ({name} {version})")
+    return exists
 
 
 def _has_sdist(version: VersionInfo) -> bool:
