@@ -27,9 +27,9 @@ from artifortress.blobs.store import CHUNK_SIZE
 #: ``O_DIRECT`` wants offsets, lengths and addresses aligned to the logical block
 #: size (512 or 4096 bytes); mmap buffers are page-aligned.
 ALIGNMENT = 4096
-#: Bytes per direct write, and buffers in turn: one filling, one writing, one spare.
+#: Bytes per direct write, and buffers in turn: one filling while the other is written.
 BUFFER_SIZE = CHUNK_SIZE
-BUFFERS = 3
+BUFFERS = 2
 
 
 class FileWriter(Protocol):

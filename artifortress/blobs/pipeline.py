@@ -19,8 +19,9 @@ from artifortress.blobs.digests import Hasher
 from artifortress.blobs.direct import FileWriter, file_writer
 from artifortress.blobs.store import CHUNK_SIZE, BlobInfo
 
-#: Chunks (of up to 1 MiB) in flight between the two threads.
-DEPTH = 4
+#: Chunks (of up to 1 MiB) waiting for the hasher: more only hold memory (measured: the
+#: same speed with 2 as with 4, and 7 MiB less peak RSS per worker after uploads).
+DEPTH = 2
 
 Chunk = bytes | memoryview
 
