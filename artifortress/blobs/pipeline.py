@@ -11,12 +11,14 @@ in between, which bounds memory.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from collections.abc import Iterable, Iterator
 
 from artifortress.blobs.digests import Hasher
 from artifortress.blobs.direct import FileWriter, file_writer
+from artifortress.blobs.files import Writeback
 from artifortress.blobs.store import CHUNK_SIZE, BlobInfo
 
 #: Chunks (of up to 1 MiB) waiting for the hasher: more only hold memory (measured: the
@@ -34,17 +36,36 @@ def hash_and_write(
     With *direct*, the bytes bypass the page cache where the file system
     allows it (see :mod:`artifortress.blobs.direct`); otherwise the kernel
     starts writing them out while the file grows.  Either way the caller's
-    final ``fsync`` has little left to do.
+    final ``fsync`` has little left to do.  A body of one chunk (most
+    packages) is hashed and written on the calling thread, through the cache.
     """
-    return _hash_through(chunks, file_writer(fd, direct=direct), depth)
+    pieces = _pieces(chunks)
+    head = list(itertools.islice(pieces, 2))
+    if len(head) < 2:
+        return _hash_here(head, Writeback(fd))
+    return _hash_through(itertools.chain(head, pieces), file_writer(fd, direct=direct), depth)
 
 
 def hash_only(chunks: Iterable[bytes], depth: int = DEPTH) -> BlobInfo:
     """Digest and size of *chunks*, hashed on a helper thread while the next ones arrive."""
-    return _hash_through(chunks, None, depth)
+    pieces = _pieces(chunks)
+    head = list(itertools.islice(pieces, 2))
+    if len(head) < 2:
+        return _hash_here(head, None)
+    return _hash_through(itertools.chain(head, pieces), None, depth)
 
 
-def _hash_through(chunks: Iterable[bytes], out: FileWriter | None, depth: int) -> BlobInfo:
+def _hash_here(pieces: list[Chunk], out: FileWriter | None) -> BlobInfo:
+    """Nothing to overlap: starting threads (and O_DIRECT buffers) would cost more than it saves."""
+    hasher = Hasher()
+    for piece in pieces:
+        hasher.update(piece)
+        if out is not None:
+            out.write(piece)
+    return hasher.info()
+
+
+def _hash_through(pieces: Iterable[Chunk], out: FileWriter | None, depth: int) -> BlobInfo:
     handoff: queue.Queue[Chunk | None] = queue.Queue(maxsize=depth)
     hasher = Hasher()
     failures: list[BaseException] = []
@@ -54,7 +75,7 @@ def _hash_through(chunks: Iterable[bytes], out: FileWriter | None, depth: int) -
     helper.start()
     complete = False
     try:
-        for piece in _pieces(chunks):
+        for piece in pieces:
             if failures:
                 break
             handoff.put(piece)  # hashing starts while this thread writes

@@ -110,17 +110,35 @@ def test_a_failing_disk_write_reaches_the_caller_and_no_thread_is_left(tmp_path:
     assert threading.active_count() == threads
 
 
+@pytest.mark.parametrize("size", [0, 10_000, 2 * BUFFER_SIZE + 999])
 @pytest.mark.parametrize("direct_io", [True, False])
 def test_hash_and_write_returns_the_digest_and_size_of_what_it_wrote(
-    tmp_path: Path, direct_io: bool
+    tmp_path: Path, direct_io: bool, size: int
 ) -> None:
-    data = payload(2 * BUFFER_SIZE + 999)
+    data = payload(size)
     fd = fresh_file(tmp_path)
     try:
         info = hash_and_write(fd, pieces(data), direct=direct_io)
     finally:
         os.close(fd)
     assert info.digest == "sha256:" + hashlib.sha256(data).hexdigest()
+    assert info.size == len(data)
+    assert (tmp_path / "blob.tmp").read_bytes() == data
+
+
+def test_a_body_of_one_chunk_starts_no_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_thread(*args: object, **kwargs: object) -> NoReturn:
+        raise AssertionError("a thread was started for a one-chunk body")
+
+    monkeypatch.setattr(threading, "Thread", no_thread)
+    data = payload(BUFFER_SIZE)
+    fd = fresh_file(tmp_path)
+    try:
+        info = hash_and_write(fd, [data], direct=True)
+    finally:
+        os.close(fd)
     assert info.size == len(data)
     assert (tmp_path / "blob.tmp").read_bytes() == data
 
