@@ -12,6 +12,7 @@ import contextvars
 import datetime as dt
 import json
 import logging
+import os
 import sys
 import threading
 from typing import Any, TextIO
@@ -85,8 +86,19 @@ class BatchingHandler(logging.Handler):
         self._pending: collections.deque[logging.LogRecord] = collections.deque()
         self._flushing = threading.Lock()
         self._stopped = threading.Event()
+        self._start()
+        # A process forked from this one (gunicorn with preload_app) has no writer
+        # thread and may have inherited the lock held: give the child its own.
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
         self._thread.start()
+
+    def _after_fork(self) -> None:
+        self._flushing = threading.Lock()
+        if not self._stopped.is_set():
+            self._start()
 
     def handle(self, record: logging.LogRecord) -> bool:
         if self.filter(record):  # sets the request id, in the request's own thread

@@ -173,7 +173,9 @@ class AccelFront(Server):
         self.work.mkdir(parents=True)
         assert self.subject.server is not None
         home = self.subject.server.home
-        environ = {"ARTIFORTRESS_ACCEL_REDIRECT": "/_accel/"}
+        # A public URL, as a deployment behind a proxy sets: pages holding URLs built
+        # from a client's Host are never handed off (npm packuments would not be).
+        environ = {"ARTIFORTRESS_ACCEL_REDIRECT": "/_accel/", "ARTIFORTRESS_PUBLIC_URL": self.base}
         if self.subject.database_url:
             environ["ARTIFORTRESS_DATABASE_URL"] = self.subject.database_url
         self.server = ServerProcess(home, environ)

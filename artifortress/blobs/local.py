@@ -227,6 +227,8 @@ class LocalBlobStore:
         if recorded is None or expected.digest is None:
             return False
         expected.verify(recorded)
+        # mkstemp made the part 0600; as a blob it is group-readable like every other.
+        os.fchmod(file.fileno(), BLOB_FILE_MODE)
         os.fsync(file.fileno())
         target = self._blob_path(recorded.digest)
         make_dirs(target.parent)

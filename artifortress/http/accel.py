@@ -12,7 +12,7 @@ Blobs are already files.  Pages live in the database and the caches, so they
 are written, once per content, into a node-local folder the proxy can read:
 named by their ETag and change time, never rewritten in place (a response in
 flight keeps the bytes it was promised), with the file's mtime set to the
-page's Last-Modified (nginx sends the file's mtime as Last-Modified).  The
+page's Last-Modified.  The
 folder is a cache: losing it costs rewrites, nothing else.  Files unused for
 ``retention`` seconds are pruned by the process that writes new ones.
 """
@@ -37,14 +37,13 @@ log = logging.getLogger("artifortress.accel")
 
 #: A rendering's ETag is hex between quotes; anything else never names a file.
 _ETAG = re.compile(r'^"([0-9a-f-]{8,80})"$')
-#: How often one process re-checks that a file it handed out still exists.
-VERIFY_EVERY = 60.0
+#: What this module writes into the folder; pruning touches nothing else.
+_OURS = re.compile(r"^(?:[0-9a-f-]{8,80}-\d+|\.tmp-.*)$")
 #: How often one process prunes the folder (only when it writes a new file).
 PRUNE_EVERY = 600.0
 #: The proxy reads pages as a member of Artifortress's group (they may be private).
 PAGE_FILE_MODE = 0o640
-#: Bound on the names one process remembers as verified.
-MAX_VERIFIED = 10_000
+FOLDER_MODE = 0o750
 
 
 class AccelRedirect:
@@ -57,10 +56,9 @@ class AccelRedirect:
         self._blob_root = blob_root
         self._folder = folder
         self._retention = retention
-        self._verified: dict[str, float] = {}
         self._last_prune = 0.0
         self._prune_lock = threading.Lock()
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=FOLDER_MODE, parents=True, exist_ok=True)
 
     def blob(self, digest: str) -> str | None:
         """The internal URI of a blob, when blobs are files the proxy can read."""
@@ -78,27 +76,24 @@ class AccelRedirect:
         if match is None:
             return None
         name = f"{match.group(1)}-{int(doc.last_modified.timestamp() * 1_000_000)}"
-        now = time.monotonic()
-        if now - self._verified.get(name, -VERIFY_EVERY) >= VERIFY_EVERY:
-            try:
-                self._ensure(name, doc, now)
-            except OSError as exc:
-                log.warning(
-                    "cannot write %s for the front proxy (%s); sending it directly", name, exc
-                )
-                return None
-            if len(self._verified) >= MAX_VERIFIED:
-                self._verified.clear()
-            self._verified[name] = now
+        try:
+            self._ensure(name, doc)
+        except OSError as exc:
+            log.warning("cannot write %s for the front proxy (%s); sending it directly", name, exc)
+            return None
         return f"{self.prefix}renderings/{name}"
 
-    def _ensure(self, name: str, doc: Rendered, now: float) -> None:
+    def _ensure(self, name: str, doc: Rendered) -> None:
+        """The file exists with the right size: one stat per request (a microsecond)."""
         path = self._folder / name
         try:
             status = path.stat()
         except FileNotFoundError:
             self._write(path, doc)
-            self._maybe_prune(now)
+            self._maybe_prune(time.monotonic())
+            return
+        if status.st_size != len(doc.body):
+            self._write(path, doc)  # not what its name promises: a write cut short by a crash
             return
         if time.time() - status.st_ctime > self._retention / 2:
             # Still in use: renew its change time so pruning keeps it.  The mtime
@@ -110,6 +105,8 @@ class AccelRedirect:
         try:
             with os.fdopen(fd, "wb") as out:
                 out.write(doc.body)
+                out.flush()
+                os.fsync(out.fileno())  # a crash must not leave a short file under the name
             os.chmod(temp, PAGE_FILE_MODE)  # mkstemp makes 0600; the proxy must read it
             stamp = doc.last_modified.timestamp()
             os.utime(temp, (stamp, stamp))
@@ -136,8 +133,10 @@ def prune(folder: Path, retention: float) -> int:
     removed = 0
     with os.scandir(folder) as entries:
         for entry in entries:
+            if not _OURS.match(entry.name) or not entry.is_file(follow_symlinks=False):
+                continue  # a folder set to the wrong place loses nothing of its own
             try:
-                if entry.is_file() and entry.stat().st_ctime < cutoff:
+                if entry.stat(follow_symlinks=False).st_ctime < cutoff:
                     os.unlink(entry.path)
                     removed += 1
             except FileNotFoundError:

@@ -37,6 +37,8 @@ class RequestContext:
         self.authorization: str | None = None
         self.client_addr = None
         self.request_id = "-"
+        #: Set when the response embeds a URL built from the request's Host header.
+        self.client_chosen_url = False
 
     @property
     def db(self) -> Session:

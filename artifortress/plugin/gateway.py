@@ -83,7 +83,12 @@ class Gateway:
 
     def public_url(self, path: str) -> str:
         """An absolute URL for *path*, from ``ARTIFORTRESS_PUBLIC_URL`` or the request."""
-        base = self._ctx.services.settings.public_url or self._req.prefix
+        base = self._ctx.services.settings.public_url
+        if not base:
+            base = self._req.prefix
+            # The client chose it (Host): a body holding it is this client's alone and
+            # never becomes a file for the front proxy (that would be one per Host sent).
+            self._ctx.client_chosen_url = True
         return base.rstrip("/") + "/" + path.lstrip("/")
 
     # -- reading -------------------------------------------------------------------
@@ -472,7 +477,9 @@ class Gateway:
             return
         resp.content_type = doc.content_type
         accel = self._ctx.services.accel
-        handoff = accel.rendering(doc) if accel and self._req.method == "GET" else None
+        # A body holding a URL built from the client's Host is never shared as a file.
+        shareable = self._req.method == "GET" and not self._ctx.client_chosen_url
+        handoff = accel.rendering(doc) if accel is not None and shareable else None
         if handoff is not None:
             resp.set_header("X-Accel-Redirect", handoff)  # the front proxy sends the file
             return

@@ -8,10 +8,12 @@ stay internal, and pip must install through it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import subprocess
 import sys
 from collections.abc import Iterator
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import pytest
@@ -105,6 +107,8 @@ def test_a_blob_comes_from_nginx_with_artifortress_headers(stored_file: str, tok
     assert "tool.bin" in answer.headers["Content-Disposition"]
     assert "X-Accel-Redirect" not in answer.headers
     assert answer.headers["Server"].startswith("nginx")
+    head = requests.head(stored_file, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.headers["Last-Modified"] == head.headers["Last-Modified"], "the app's date"
 
 
 def test_ranges_and_revalidation_through_the_front(stored_file: str, token: str) -> None:
@@ -162,9 +166,14 @@ def test_a_simple_page_comes_from_nginx_and_revalidates(
     digest = hashlib.sha256(content_type.encode() + b"\0" + answer.content).hexdigest()[:32]
     assert answer.headers["ETag"] == f'"{digest}"', "nginx sent Artifortress's ETag"
     assert answer.headers["Vary"] == "Accept"
-    since = answer.headers["Last-Modified"]
+    changed = parsedate_to_datetime(answer.headers["Last-Modified"])
     assert get(page, token, **{"If-None-Match": answer.headers["ETag"]}).status_code == 304
-    assert get(page, token, **{"If-Modified-Since": since}).status_code == 304
+    # HTTP dates are whole seconds and the change was within that second: only the
+    # next second proves the client current (Artifortress decides, not nginx's mtime).
+    later = format_datetime(changed + dt.timedelta(seconds=1), usegmt=True)
+    assert get(page, token, **{"If-Modified-Since": later}).status_code == 304
+    same = format_datetime(changed, usegmt=True)
+    assert get(page, token, **{"If-Modified-Since": same}).status_code == 200
 
 
 def test_pip_downloads_through_the_front(

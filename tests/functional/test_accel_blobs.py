@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 
 import pytest
@@ -73,3 +74,11 @@ def test_refusals_are_not_handed_off(anonymous, blob):
     answer = anonymous.get(url(digest))
     assert answer.status_code == 401
     assert "X-Accel-Redirect" not in answer.headers
+
+
+@pytest.mark.parametrize("blob_settings", ["local"], indirect=True)
+def test_a_blob_from_an_upload_session_is_group_readable(admin, blob, blob_settings):
+    """One-part sessions adopt the part by hard link: it must not stay 0600 as mkstemp made it."""
+    digest, _data = blob
+    root = Path(blob_settings["blob_url"].removeprefix("file://"))
+    assert stat.S_IMODE((root / fan_out(digest)).stat().st_mode) == 0o440

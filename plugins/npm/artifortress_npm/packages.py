@@ -166,7 +166,9 @@ def with_base(doc: Rendered, base: str) -> Rendered:
 
 
 def _fill_base(doc: Rendered, base: str) -> Rendered:
-    tag = hashlib.sha256(base.encode()).hexdigest()[:8]
+    # The ETag also names the front proxy's file of this body: a short tag would let a
+    # client-chosen base collide with the real one.
+    tag = hashlib.sha256(base.encode()).hexdigest()[:32]
     body = doc.body.replace(BASE_PLACEHOLDER.encode(), base.rstrip("/").encode())
     return dataclasses.replace(doc, body=body, etag=f'{doc.etag[:-1]}-{tag}"')
 

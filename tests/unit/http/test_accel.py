@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 from artifortress.documents.services import Rendered
-from artifortress.http import accel
 from artifortress.http.accel import AccelRedirect, prune
 
 CHANGED = dt.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=dt.UTC)
@@ -52,11 +51,13 @@ def test_different_content_or_change_time_gets_another_file(handoff):
     assert len({first, other_body, later}) == 3
 
 
-def test_a_lost_file_is_written_again_after_the_next_check(handoff, tmp_path, monkeypatch):
-    monkeypatch.setattr(accel, "VERIFY_EVERY", 0.0)
+def test_a_lost_or_short_file_is_written_again(handoff, tmp_path):
     uri = handoff.rendering(page())
     assert uri is not None
     file_of(handoff, uri, tmp_path).unlink()
+    assert handoff.rendering(page()) == uri
+    assert file_of(handoff, uri, tmp_path).read_bytes() == page().body
+    file_of(handoff, uri, tmp_path).write_bytes(b"")  # as a crash mid-write could leave it
     assert handoff.rendering(page()) == uri
     assert file_of(handoff, uri, tmp_path).read_bytes() == page().body
 
@@ -86,5 +87,8 @@ def test_prune_removes_only_files_unused_for_the_retention(handoff, tmp_path):
     folder = tmp_path / "renderings"
     assert prune(folder, retention=3600) == 0
     assert file_of(handoff, uri, tmp_path).exists()
+    foreign = folder / "artifortress.db"
+    foreign.write_bytes(b"not ours")
     assert prune(folder, retention=-1) == 1
-    assert list(folder.iterdir()) == []
+    assert list(folder.iterdir()) == [foreign], "only its own files are pruned"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o750
