@@ -23,8 +23,10 @@ class IndexResource:
         where = gateway.repo
 
         def build() -> bytes:
+            # Relative to index.yaml, as Helm resolves them: the stored index must not
+            # carry the host name of whichever client happened to trigger the rebuild.
             entries = [
-                (version, gateway.public_url(f"helm/{repo}/charts/{version.artifacts[0].filename}"))
+                (version, f"charts/{version.artifacts[0].filename}")
                 for package in gateway.packages(where)
                 for version in gateway.versions(where, package.name)
             ]

@@ -42,8 +42,8 @@ def test_upload_index_download_delete(admin, make_repo):
     entries = index["entries"]["web"]
     assert [e["version"] for e in entries] == ["1.1.0", "1.0.0"]
     assert entries[1]["digest"] == hashlib.sha256(first).hexdigest()
-    assert entries[1]["urls"][0].endswith("/helm/charts/charts/web-1.0.0.tgz")
-    downloaded = admin.get("/helm/charts/charts/web-1.0.0.tgz")
+    assert entries[1]["urls"] == ["charts/web-1.0.0.tgz"], "relative to index.yaml, as Helm takes"
+    downloaded = admin.get("/helm/charts/" + entries[1]["urls"][0])
     assert downloaded.content == first
     assert admin.delete("/helm/charts/api/charts/web/1.0.0").status_code == 200
     after = yaml.safe_load(admin.get("/helm/charts/index.yaml").text)
