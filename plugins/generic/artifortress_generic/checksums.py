@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import queue
 import re
+import threading
 from collections.abc import Iterable, Iterator
 
 from artifortress.plugin import BadRequest
@@ -36,15 +38,33 @@ def verified(chunks: Iterable[bytes], expected: dict[str, str]) -> Iterator[byte
 
     Raising at the end, before the blob store commits, means a mismatch stores
     nothing (sha256 is also checked by the store itself, against the digest).
+    SHA-1 and MD5 are computed on a thread of their own (hashlib releases the
+    GIL): on the request thread they would run one after the other with the
+    receiving, and MD5 alone is slower than the store's whole pipeline.
     """
     hashers = {name: hashlib.new(name) for name in expected if name != "sha256"}
-    for chunk in chunks:
-        for hasher in hashers.values():
-            hasher.update(chunk)
-        yield chunk
+    if not hashers:
+        yield from chunks
+        return
+    handoff: queue.Queue[bytes | None] = queue.Queue(maxsize=2)
+    helper = threading.Thread(target=_hash_all, args=(handoff, hashers), daemon=True)
+    helper.start()
+    try:
+        for chunk in chunks:
+            handoff.put(chunk)
+            yield chunk
+    finally:  # also when the body breaks off or the consumer stops early
+        handoff.put(None)
+        helper.join()
     for name, hasher in hashers.items():
         if hasher.hexdigest() != expected[name]:
             raise BadRequest(
                 f"{name} mismatch: X-Checksum-{name.title()} says {expected[name]}, "
                 f"the bytes received hash to {hasher.hexdigest()}; nothing was stored"
             )
+
+
+def _hash_all(handoff: queue.Queue[bytes | None], hashers: dict[str, hashlib._Hash]) -> None:
+    while (chunk := handoff.get()) is not None:
+        for hasher in hashers.values():
+            hasher.update(chunk)
