@@ -10,6 +10,7 @@ of MiB per worker, not a few modules.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,15 +25,21 @@ pytestmark = [pytest.mark.e2e]
 RSS_LIMIT_MIB = 100
 NOT_NEEDED = {"alembic", "boto3", "botocore", "redis", "mako"}
 
-#: A gunicorn hook (ARTIFORTRESS_GUNICORN_CONF): a worker lists its modules after each request.
+#: A gunicorn hook (ARTIFORTRESS_GUNICORN_CONF): after each request a worker lists its
+#: modules and the request's query, atomically (the test may read at any moment).
 HOOK = """
-import json, sys
+import json, os, sys
 from pathlib import Path
 
 def post_request(worker, req, environ, resp):
     names = sorted({{name.split(".")[0] for name in sys.modules}})
-    Path({out!r}, f"modules-{{worker.pid}}.json").write_text(json.dumps(names))
+    listing = Path({out!r}, f"modules-{{worker.pid}}.json")
+    scratch = listing.with_suffix(".tmp")
+    scratch.write_text(json.dumps({{"after": environ.get("QUERY_STRING"), "modules": names}}))
+    os.replace(scratch, listing)
 """
+#: The query of the last request :func:`exercise` makes.
+LAST = "exercised"
 
 
 @pytest.fixture(scope="module")
@@ -55,8 +62,15 @@ def worker_pid(server: ServerProcess) -> int:
 
 
 def modules_of(server: ServerProcess, pid: int) -> set[str]:
+    """The worker's modules once it has answered the last request of :func:`exercise`."""
     listing = Path(server.environ["ARTIFORTRESS_GUNICORN_CONF"]).with_name(f"modules-{pid}.json")
-    return set(json.loads(listing.read_text()))
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        found = json.loads(listing.read_text()) if listing.exists() else {}
+        if found.get("after") == LAST:
+            return set(found["modules"])
+        time.sleep(0.05)
+    raise AssertionError("the worker never listed its modules after the last request")
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -82,6 +96,7 @@ def exercise(server: ServerProcess) -> None:
     for path in ("/generic/files/app/1.0/app.bin", "/generic/files/app/", "/pypi/py/simple/"):
         assert requests.get(base + path, headers=auth, timeout=10).status_code == 200
     assert requests.get(f"{base}/npm/js/nothing", headers=auth, timeout=10).status_code == 404
+    assert requests.get(f"{base}/healthz?{LAST}", timeout=10).status_code == 200
 
 
 def test_a_worker_imports_no_migration_tool_and_no_unused_backend(server: ServerProcess) -> None:
