@@ -14,6 +14,7 @@ is what makes the file durable.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import mmap
 import os
@@ -56,6 +57,7 @@ class DirectWriter:
 
     def __init__(self, fd: int) -> None:
         self._fd = fd
+        self._direct = True
         self._free: queue.SimpleQueue[mmap.mmap] = queue.SimpleQueue()
         self._full: queue.SimpleQueue[tuple[mmap.mmap, int] | None] = queue.SimpleQueue()
         self._failures: list[BaseException] = []
@@ -108,12 +110,27 @@ class DirectWriter:
             while (item := self._full.get()) is not None:
                 buffer, count = item
                 with memoryview(buffer) as view:
-                    write_all(self._fd, view[:count])
+                    self._write(view[:count])
                 self._free.put(buffer)
         except BaseException as exc:  # raised in the caller's thread
             self._failures.append(exc)
             while (item := self._full.get()) is not None:
                 self._free.put(item[0])  # the caller may be waiting for a buffer
+
+    def _write(self, data: memoryview) -> None:
+        """``os.write`` of all of *data*; through the cache if the disk refuses it direct."""
+        while data:
+            try:
+                written = os.write(self._fd, data)
+            except OSError as exc:
+                # Some file systems take the O_DIRECT flag and then refuse the writes
+                # (an alignment larger than ours): the rest goes through the cache.
+                if exc.errno != errno.EINVAL or not self._direct:
+                    raise
+                self._direct = False
+                _set_direct(self._fd, False)
+                continue
+            data = data[written:]
 
 
 def _set_direct(fd: int, on: bool) -> bool:

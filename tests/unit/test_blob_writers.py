@@ -8,6 +8,8 @@ the local store already holds are verified without being written again.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import os
 import random
@@ -84,6 +86,28 @@ def test_a_file_system_without_o_direct_gets_the_page_cache(
         for piece in pieces(data):
             writer.write(piece)
         writer.close()
+    finally:
+        os.close(fd)
+    assert (tmp_path / "blob.tmp").read_bytes() == data
+
+
+def test_a_file_system_refusing_direct_writes_gets_the_rest_through_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_write = os.write
+
+    def picky_write(fd: int, data: bytes | memoryview) -> int:
+        if fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", picky_write)
+    data = payload(2 * BUFFER_SIZE + 5)
+    fd = fresh_file(tmp_path)
+    try:
+        writer = file_writer(fd, direct=True)
+        assert isinstance(writer, DirectWriter)  # the flag itself was accepted
+        write_then_close(writer, data)
     finally:
         os.close(fd)
     assert (tmp_path / "blob.tmp").read_bytes() == data
