@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 import hashlib
 import logging
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from sqlalchemy import bindparam, select
@@ -119,16 +121,47 @@ def rendered(
     cached = cache.get(cache_key) if cache is not None else None
     if cached is not None:
         return cached
-    stored = db.get(Document, (repository_id, key))
-    if stored is not None and stored.revision == revision:
-        found = Rendered(stored.body, stored.content_type, stored.etag, stored.changed_at)
+    with _one_at_a_time((repository_id, key)):
+        # Whoever held the lock may have just built (and cached) this very rendering.
+        cached = cache.get(cache_key) if cache is not None else None
+        if cached is not None:
+            return cached
+        stored = db.get(Document, (repository_id, key))
+        if stored is not None and stored.revision == revision:
+            found = Rendered(stored.body, stored.content_type, stored.etag, stored.changed_at)
+            if cache is not None:
+                cache.put(cache_key, found)
+            return found
+        result = _rebuild(db, repository_id, key, scope, revision, changed_at, content_type, build)
         if cache is not None:
-            cache.put(cache_key, found)
-        return found
-    result = _rebuild(db, repository_id, key, scope, revision, changed_at, content_type, build)
-    if cache is not None:
-        cache.put(cache_key, result)
-    return result
+            cache.put(cache_key, result)
+        return result
+
+
+_GUARD = threading.Lock()
+_LOCKS: dict[tuple[int, str], tuple[threading.Lock, list[int]]] = {}
+
+
+@contextlib.contextmanager
+def _one_at_a_time(name: tuple[int, str]) -> Iterator[None]:
+    """One thread of this process at a time loads or builds a rendering; the others wait.
+
+    The first requests after a publish all find the page stale: without this,
+    each of a worker's threads builds the same 1,000-file page at once, and
+    the transient memory of eight builds (about 45 MiB) stays with the worker.
+    Only misses come here, so serving a cached page never waits.
+    """
+    with _GUARD:
+        lock, users = _LOCKS.setdefault(name, (threading.Lock(), [0]))
+        users[0] += 1
+    try:
+        with lock:
+            yield
+    finally:
+        with _GUARD:
+            users[0] -= 1
+            if users[0] == 0:
+                del _LOCKS[name]
 
 
 def _microseconds(moment: dt.datetime) -> int:

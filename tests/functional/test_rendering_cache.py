@@ -151,3 +151,38 @@ def test_pages_keep_working_when_redis_stops(redis_server, admin, make_repo, ser
     again = admin.get("/pypi/py/simple/")
     assert again.status_code == 200
     assert again.content == first.content
+
+
+def test_a_stale_page_wanted_by_many_threads_at_once_is_built_once(services, admin, make_repo):
+    """The first requests after a publish wait for one build instead of each building the page."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    make_repo("docs", format="generic")
+    repository_id = _repo_id(admin, services)
+    cache = TieredCache(MemoryCache(1 << 20), None)
+    builds: list[int] = []
+    arrived = threading.Barrier(6)
+
+    def build() -> bytes:
+        builds.append(1)
+        time.sleep(0.3)  # the other threads find the page stale meanwhile
+        return b"page"
+
+    def render(_: int) -> bytes:
+        arrived.wait()
+        with services.sessions.begin() as db:
+            return rendered(
+                db,
+                repository_id,
+                "k",
+                package="p",
+                content_type="text/plain",
+                build=build,
+                cache=cache,
+            ).body
+
+    with ThreadPoolExecutor(6) as pool:
+        bodies = list(pool.map(render, range(6)))
+    assert bodies == [b"page"] * 6
+    assert builds == [1]
