@@ -59,7 +59,7 @@ def note_change(db: Session, repository_id: int, package: str | None) -> None:
     scopes = (REPO_SCOPE, package) if package is not None else (REPO_SCOPE,)
     params = {"repository_id_": repository_id, "now": utcnow()}
     params.update({f"scope_{n}": scope for n, scope in enumerate(scopes)})
-    db.execute(_bump(db.get_bind().dialect.name, len(scopes)), params)
+    db.connection().execute(_bump(db.get_bind().dialect.name, len(scopes)), params)
 
 
 @functools.cache
@@ -75,8 +75,6 @@ def _bump(dialect: str, scopes: int) -> Executable:
         }
         for n in range(scopes)
     ]
-    # On the table: with the ORM entity, Session.execute would take the
-    # parameters for rows of a bulk insert rather than for these placeholders.
     upsert = insert(ChangeCounter.__table__).values(rows)  # type: ignore[arg-type]
     return upsert.on_conflict_do_update(
         index_elements=["repository_id", "scope"],

@@ -50,7 +50,7 @@ _LABEL_ROW = select(Label).where(
 
 def labels_named(db: Session, repository_id: int, package: str) -> dict[str, str]:
     """``labels_of`` the package *package* of the repository, in one query."""
-    rows = db.execute(_NAMED, {"repository_id": repository_id, "package": package})
+    rows = db.connection().execute(_NAMED, {"repository_id": repository_id, "package": package})
     return {name: version for name, version in rows}
 
 

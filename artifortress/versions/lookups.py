@@ -17,7 +17,7 @@ from artifortress.versions.models import DRAFT, Artifact, Package, Version
 #: Bound parameters per statement, well under every backend's limit.
 _CHUNK = 500
 
-#: Asked by every upload: built once.
+#: Asked by every upload: built once (and run on the connection where no entity is loaded).
 _HOLDERS = select(Artifact.version_id).where(Artifact.filename == bindparam("filename"))
 _OLDEST_HOLDER = (
     select(Version)
@@ -53,7 +53,7 @@ def version_holding(
     prefers to walk every version of the package. A new name, the common
     case, costs the first step only.
     """
-    holders = db.scalars(_HOLDERS, {"filename": filename}).all()
+    holders = db.connection().execute(_HOLDERS, {"filename": filename}).scalars().all()
     if not holders:
         return None
     params = {
@@ -76,6 +76,7 @@ def sealed_states(
     found: dict[str, str] = {}
     params: dict[str, object] = {"repository_id": repository_id, "package": package}
     for start in range(0, len(wanted), _CHUNK):
-        rows = db.execute(_SEALED, {**params, "versions": wanted[start : start + _CHUNK]})
+        chunk = {**params, "versions": wanted[start : start + _CHUNK]}
+        rows = db.connection().execute(_SEALED, chunk)
         found.update({version: state for version, state in rows})
     return found
