@@ -101,7 +101,11 @@ _PUBLISHED_FILE = (
     .join(Package, Version.package_id == Package.id)
     .join(Blob, Blob.digest == Artifact.digest)
     .where(
-        Version.repository_id == bindparam("repository_id"),
+        # The package's repository, not the version's (the same value): so the
+        # lookup starts from the package's unique (repository, name) index, then
+        # (package, version). Filtering versions by repository let SQLite walk
+        # every published version of the repository on each download.
+        Package.repository_id == bindparam("repository_id"),
         Package.name == bindparam("package"),
         Version.version == bindparam("version"),
         Version.state == PUBLISHED,

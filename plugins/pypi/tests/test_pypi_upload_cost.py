@@ -25,19 +25,19 @@ def repo(make_repo):
     make_repo("py", format="pypi")
 
 
-def upload(admin, tmp_path: Path, version: str, tag: str) -> None:
-    filename = f"cost_demo-{version}-{tag}.whl"
+def form_for(tmp_path: Path, name: str, version: str, filename: str) -> tuple[bytes, str]:
+    """The legacy upload form of a tiny wheel *filename* of project *name* at *version*."""
     data = make_wheel(
         tmp_path,
         filename,
-        metadata_text(name="cost-demo", version=version).encode(),
-        dist_info=f"cost_demo-{version}.dist-info",
+        metadata_text(name=name, version=version).encode(),
+        dist_info=f"{filename.split('-')[0]}-{version}.dist-info",
     ).read_bytes()
-    body, content_type = encode_multipart_formdata(
+    return encode_multipart_formdata(
         {
             ":action": "file_upload",
             "protocol_version": "1",
-            "name": "cost-demo",
+            "name": name,
             "version": version,
             "filetype": "bdist_wheel",
             "pyversion": "py3",
@@ -46,10 +46,17 @@ def upload(admin, tmp_path: Path, version: str, tag: str) -> None:
             "content": (filename, data, "application/octet-stream"),
         }
     )
+
+
+def post(admin, body: bytes, content_type: str) -> None:
     answer = admin.client.simulate_request(
         "POST", URL, headers=admin.headers({"Content-Type": content_type}), body=body
     )
     assert answer.status_code == 200, answer.text
+
+
+def upload(admin, tmp_path: Path, version: str, tag: str) -> None:
+    post(admin, *form_for(tmp_path, "cost-demo", version, f"cost_demo-{version}-{tag}.whl"))
 
 
 def release(admin, tmp_path: Path, meter: WorkMeter, number: int) -> tuple[Work, Work]:

@@ -1,0 +1,46 @@
+"""A download's database work does not grow with the repository.
+
+With 50 projects published, fetching a file costs what it did with 5: the
+lookup goes through the package, not through every published version.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from artifortress.testing.dbwork import Work, WorkMeter
+from plugins.pypi.tests.test_pypi_upload_cost import form_for, post
+
+
+@pytest.fixture
+def repo(make_repo):
+    make_repo("py", format="pypi")
+
+
+def publish_project(admin, tmp_path: Path, number: int) -> str:
+    name, filename = f"proj-{number}", f"proj_{number}-1.0-py3-none-any.whl"
+    post(admin, *form_for(tmp_path, name, "1.0", filename))
+    return filename
+
+
+def download(admin, meter: WorkMeter, filename: str) -> Work:
+    with meter.measure() as work:
+        answer = admin.get(f"/pypi/py/files/proj-1/1.0/{filename}")
+    assert answer.status_code == 200
+    return work
+
+
+def test_a_download_costs_the_same_in_a_larger_repository(admin, repo, services, tmp_path):
+    meter = WorkMeter(services.engine)
+    first = publish_project(admin, tmp_path, 1)
+    for number in range(2, 6):
+        publish_project(admin, tmp_path, number)
+    small = Work.least([download(admin, meter, first) for _ in range(3)])
+    for number in range(6, 51):
+        publish_project(admin, tmp_path, number)
+    large = Work.least([download(admin, meter, first) for _ in range(3)])
+    assert large.statements == small.statements, (small, large)
+    # Walking the 45 new versions would add hundreds of instructions.
+    assert large.steps <= small.steps + 20, (small, large)
