@@ -26,16 +26,20 @@ RSS_LIMIT_MIB = 100
 NOT_NEEDED = {"alembic", "boto3", "botocore", "redis", "mako"}
 
 #: A gunicorn hook (ARTIFORTRESS_GUNICORN_CONF): after each request a worker lists its
-#: modules and the request's query, atomically (the test may read at any moment).
+#: modules, atomically (the test may read at any moment), in a file named by the
+#: request's query: gunicorn runs the hook after the response is sent, on the
+#: request's own thread, so an earlier request's listing may be written later.
 HOOK = """
 import json, os, sys
 from pathlib import Path
 
 def post_request(worker, req, environ, resp):
+    query = environ.get("QUERY_STRING") or ""
     names = sorted({{name.split(".")[0] for name in sys.modules}})
-    listing = Path({out!r}, f"modules-{{worker.pid}}.json")
-    scratch = listing.with_suffix(".tmp")
-    scratch.write_text(json.dumps({{"after": environ.get("QUERY_STRING"), "modules": names}}))
+    label = query if query.isalnum() else "other"
+    listing = Path({out!r}, f"modules-{{worker.pid}}-{{label}}.json")
+    scratch = listing.with_suffix(".tmp-" + str(os.getpid()) + "-" + str(id(req)))
+    scratch.write_text(json.dumps({{"after": query, "modules": names}}))
     os.replace(scratch, listing)
 """
 #: The query of the last request :func:`exercise` makes.
@@ -63,7 +67,8 @@ def worker_pid(server: ServerProcess) -> int:
 
 def modules_of(server: ServerProcess, pid: int) -> set[str]:
     """The worker's modules once it has answered the last request of :func:`exercise`."""
-    listing = Path(server.environ["ARTIFORTRESS_GUNICORN_CONF"]).with_name(f"modules-{pid}.json")
+    conf = Path(server.environ["ARTIFORTRESS_GUNICORN_CONF"])
+    listing = conf.with_name(f"modules-{pid}-{LAST}.json")
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         found = json.loads(listing.read_text()) if listing.exists() else {}
