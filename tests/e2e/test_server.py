@@ -211,8 +211,11 @@ def test_logs_are_json_lines_carrying_the_request_id(server: ServerProcess) -> N
     generated = fresh.headers["X-Request-Id"]
     assert len(generated) >= 16
 
+    # Each worker writes its access lines in batches (every 0.2 s): wait for both.
     deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and generated not in server.stderr:
+    while time.monotonic() < deadline and not all(
+        request_id in server.stderr for request_id in (generated, "probe-12345678")
+    ):
         time.sleep(0.05)
     records = [json.loads(line) for line in server.stderr.splitlines() if line.strip()]
     assert all(isinstance(record, dict) for record in records)
