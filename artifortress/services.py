@@ -63,6 +63,10 @@ class Services:
             accel=make_accel(settings, blobs),
         )
 
+    def handoff(self, digest: str) -> str | None:
+        """The front proxy's internal URI for a blob, when the hand-off is on and can serve it."""
+        return self.accel.blob(digest) if self.accel is not None else None
+
     def default_tenant_id(self) -> int:
         """Tenant of anonymous callers; looked up once, created if missing."""
         if self._default_tenant_id is None:

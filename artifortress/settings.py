@@ -297,6 +297,11 @@ class Settings:
         )
 
     @property
+    def download_presign_ttl(self) -> int | None:
+        """Lifetime of presigned download URLs, or None when downloads are not redirected."""
+        return int(self.s3_presign_ttl) if self.s3_presign_downloads else None
+
+    @property
     def is_embedded(self) -> bool:
         """True for the SQLite default, which migrates itself on start."""
         return self.database_url.startswith("sqlite")

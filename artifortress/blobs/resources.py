@@ -150,7 +150,5 @@ def _serve(req: falcon.Request, resp: falcon.Response, raw_digest: str) -> None:
     blob = find_linked_blob(ctx.db, ctx.repo, parse_digest(raw_digest))
     if is_withheld(ctx.db, ctx.repo.id, blob.digest):
         raise BlobNotFound(f"repository {ctx.repo.key!r} holds no downloadable blob {blob.digest}")
-    settings = ctx.services.settings
-    presign = int(settings.s3_presign_ttl) if settings.s3_presign_downloads else None
-    handoff = ctx.services.accel.blob(blob.digest) if ctx.services.accel else None
-    send_blob(req, resp, _store(req), blob, Presentation(presign_ttl=presign), handoff)
+    presentation = Presentation(presign_ttl=ctx.services.settings.download_presign_ttl)
+    send_blob(req, resp, _store(req), blob, presentation, ctx.services.handoff(blob.digest))

@@ -253,9 +253,16 @@ class Gateway:
     ) -> None:
         """Answer GET/HEAD with the bytes of a blob *repo* holds (ranges, ETag, 304)."""
         blob = blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)
-        presentation = Presentation(media_type, filename, self._presign_ttl())
+        presentation = Presentation(
+            media_type, filename, self._ctx.services.settings.download_presign_ttl
+        )
         send_blob(
-            self._req, resp, self._ctx.services.blobs, blob, presentation, self._handoff(digest)
+            self._req,
+            resp,
+            self._ctx.services.blobs,
+            blob,
+            presentation,
+            self._ctx.services.handoff(digest),
         )
 
     def send_artifact(
@@ -280,7 +287,7 @@ class Gateway:
         presentation = Presentation(
             media_type or found.media_type,
             filename if as_attachment else None,
-            self._presign_ttl(),
+            self._ctx.services.settings.download_presign_ttl,
         )
         send_blob(
             self._req,
@@ -288,16 +295,8 @@ class Gateway:
             self._ctx.services.blobs,
             found,
             presentation,
-            self._handoff(found.digest),
+            self._ctx.services.handoff(found.digest),
         )
-
-    def _handoff(self, digest: str) -> str | None:
-        accel = self._ctx.services.accel
-        return accel.blob(digest) if accel is not None else None
-
-    def _presign_ttl(self) -> int | None:
-        settings = self._ctx.services.settings
-        return int(settings.s3_presign_ttl) if settings.s3_presign_downloads else None
 
     # -- publishing ----------------------------------------------------------------
 

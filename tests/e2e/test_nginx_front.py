@@ -18,12 +18,12 @@ from pathlib import Path
 
 import pytest
 import requests
-from urllib3 import encode_multipart_formdata
 
 from artifortress.testing.databases import service_missing
 from artifortress.testing.nginx import NginxProcess, nginx_binary, runnable_config
 from artifortress.testing.server import ServerProcess, free_port
 from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
+from plugins.pypi.tests.test_pypi_upload_http import form
 
 pytestmark = [pytest.mark.e2e]
 
@@ -131,19 +131,7 @@ def wheel(front: str, token: str, tmp_path_factory: pytest.TempPathFactory) -> b
     folder = tmp_path_factory.mktemp("wheel")
     metadata = metadata_text(name="nginx-demo", version="1.0").encode()
     data = make_wheel(folder, WHEEL, metadata, dist_info="nginx_demo-1.0.dist-info").read_bytes()
-    body, content_type = encode_multipart_formdata(
-        {
-            ":action": "file_upload",
-            "protocol_version": "1",
-            "name": "nginx-demo",
-            "version": "1.0",
-            "filetype": "bdist_wheel",
-            "pyversion": "py3",
-            "metadata_version": "2.1",
-            "sha256_digest": hashlib.sha256(data).hexdigest(),
-            "content": (WHEEL, data, "application/octet-stream"),
-        }
-    )
+    body, content_type = form(data, WHEEL, name="nginx-demo", version="1.0")
     answer = requests.post(
         f"{front}/pypi/py/legacy/",
         data=body,

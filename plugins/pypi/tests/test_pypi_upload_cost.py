@@ -7,14 +7,13 @@ Counted (statements, loaded rows, SQLite engine steps), not timed.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
-from urllib3 import encode_multipart_formdata
 
 from artifortress.testing.dbwork import Work, WorkMeter
 from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
+from plugins.pypi.tests.test_pypi_upload_http import form
 
 URL = "/pypi/py/legacy/"
 TAGS = ("py3-none-any", "cp311-cp311-win_amd64")
@@ -33,19 +32,7 @@ def form_for(tmp_path: Path, name: str, version: str, filename: str) -> tuple[by
         metadata_text(name=name, version=version).encode(),
         dist_info=f"{filename.split('-')[0]}-{version}.dist-info",
     ).read_bytes()
-    return encode_multipart_formdata(
-        {
-            ":action": "file_upload",
-            "protocol_version": "1",
-            "name": name,
-            "version": version,
-            "filetype": "bdist_wheel",
-            "pyversion": "py3",
-            "metadata_version": "2.1",
-            "sha256_digest": hashlib.sha256(data).hexdigest(),
-            "content": (filename, data, "application/octet-stream"),
-        }
-    )
+    return form(data, filename, name=name, version=version)
 
 
 def post(admin, body: bytes, content_type: str) -> None:
