@@ -174,3 +174,33 @@ def test_private_targets_are_refused_unless_allowed(admin, libs, receiver, servi
         assert {d["state"] for d in logs["deliveries"]} == {"failed"}
     logs = admin.get(f"/v1/repos/libs/webhooks/{local['id']}/deliveries").json["deliveries"]
     assert "non-public" in logs[0]["last_error"]
+
+
+@pytest.mark.parametrize(
+    "host",
+    [
+        "0x7f000001",
+        "2130706433",
+        "0177.0.0.1",
+        "127.1",
+        "\uff11\uff12\uff17.\uff10.\uff10.\uff11",  # full-width digits
+        "\uff4c\uff4f\uff43\uff41\uff4c\uff48\uff4f\uff53\uff54",  # full-width "localhost"
+        "\u217cocalhost",  # Roman numeral fifty for the "l"
+        "[::ffff:7f00:1]",
+        "[64:ff9b::a00:1]",  # NAT64 to 10.0.0.1
+    ],
+)
+def test_hosts_that_a_resolver_reads_as_private_are_refused_at_creation(
+    admin, libs, services, host
+):
+    object.__setattr__(services.settings, "webhook_allow_private", False)
+    answer = subscribe(admin, f"http://{host}:8080/hook")
+    assert answer.status_code == 400, answer.text
+    assert "may not target" in answer.json["error"]["message"]
+    assert admin.get("/v1/repos/libs/webhooks").json["webhooks"] == []
+
+
+@pytest.mark.parametrize("url", ["http://[::1/hook", "http://a\uff03b/hook", "http://foo.123/"])
+def test_malformed_webhook_urls_are_a_400(admin, libs, url):
+    answer = subscribe(admin, url)
+    assert answer.status_code == 400, answer.text
