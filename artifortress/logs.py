@@ -17,6 +17,8 @@ import sys
 import threading
 from typing import Any, TextIO
 
+from artifortress.text import escape_unprintable
+
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "artifortress_request_id", default=None
 )
@@ -52,6 +54,34 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+class TextFormatter(logging.Formatter):
+    """One line per record, whatever the message holds; a traceback's lines are indented.
+
+    Messages carry client text (a path with ``%0d%0a``); written raw it would
+    start a line that looks like a record of its own.  So unprintable
+    characters are escaped, and every line a record adds (a traceback) starts
+    with spaces: only a record's first line starts at the left margin.
+    """
+
+    LAYOUT = "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s"
+
+    def __init__(self) -> None:
+        super().__init__(self.LAYOUT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_unprintable(super().formatMessage(record))
+
+    def formatException(self, ei: Any) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    return "\n".join("    " + escape_unprintable(line) for line in text.splitlines())
+
+
 def configure(log_format: str = "text", level: str = "info", stream: TextIO | None = None) -> None:
     """Send the ``artifortress`` loggers to *stream* (stderr) in the chosen format."""
     handler = logging.StreamHandler(stream or sys.stderr)
@@ -59,9 +89,7 @@ def configure(log_format: str = "text", level: str = "info", stream: TextIO | No
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
     else:
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s")
-        )
+        handler.setFormatter(TextFormatter())
     root = logging.getLogger("artifortress")
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -6,7 +6,7 @@ import falcon
 
 from artifortress.plugin import Gateway, NotFound, Permission, RepoInfo, requires
 from artifortress_pypi import listings, pypi_json, simple
-from artifortress_pypi.names import normalize
+from artifortress_pypi.names import is_valid_project_name, normalize
 
 #: Relative URLs keep simple pages valid behind any proxy or public URL.
 FILES_FROM_PROJECT = "../../files/"
@@ -42,8 +42,12 @@ class ProjectResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, project: str) -> None:
         """A project's files; other spellings of its name redirect to the normalized one."""
+        if not is_valid_project_name(project):
+            # No such project can exist; redirecting would echo the text into Location.
+            raise NotFound(f"no project {project!r} in {repo}")
         name = normalize(project)
         if name != project or not req.path.endswith("/"):
+            # The name is plain ASCII now; the repository key was matched, so is safe too.
             raise falcon.HTTPMovedPermanently(f"{req.prefix}/pypi/{repo}/simple/{name}/")
         gateway = Gateway(req)
         media_type = _media_type(req)
