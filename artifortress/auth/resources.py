@@ -41,17 +41,19 @@ USER_CREATE = {
 class TokensResource:
     """The caller's own personal access tokens."""
 
-    @authenticated
+    @authenticated(action="token.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """List the caller's tokens (never their secrets)."""
-        principal = req.context.principal
-        rows = services.list_tokens(req.context.db, principal.user_id)
+        """List the caller's tokens (never their secrets); needs a full token."""
+        rows = services.own_tokens(req.context.db, req.context.principal)
         send_json(resp, {"tokens": [services.token_to_json(t) for t in rows]})
 
     @authenticated(action="token.create")
     @json_body(TOKEN_CREATE)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Create a token; the secret is in the answer this once and never again."""
+        """Create a token; the secret is in the answer this once and never again.
+
+        Needs a full token: a read-only or repository-scoped one gets 403.
+        """
         ctx = req.context
         body: dict[str, Any] = ctx.body
         owner = self._owner(req, body.get("user"))
@@ -81,7 +83,10 @@ class TokensResource:
 class TokenResource:
     @authenticated(action="token.revoke")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, token_id: str) -> None:
-        """Revoke a token; it stops working on every process within one second."""
+        """Revoke a token; it stops working on every process within one second.
+
+        Any token may revoke itself; revoking another needs a full token.
+        """
         ctx = req.context
         token = services.revoke_token(ctx.db, ctx.caller, token_id)
         ctx.services.authenticator.forget(token.key_id)

@@ -44,13 +44,14 @@ def issue_token(
 ) -> tuple[Token, str]:
     """Create a token for *user* and return it with its secret (shown only once).
 
-    A token never grants more than the one that created it: a read-only or
-    repository-scoped caller can only issue tokens at least as narrow.
+    Only a full token creates tokens (see :func:`check_manages_tokens`), so
+    a new token never grants more than the one that created it.
     """
+    check_manages_tokens(caller.principal)
     ttl = policy.default_ttl_days if ttl_days is None else ttl_days
     if not 1 <= ttl <= policy.max_ttl_days:
         raise ValidationFailed(f"ttl_days must be between 1 and {policy.max_ttl_days}")
-    read_only, repo_scopes = _no_wider_than(caller.principal, read_only, repo_scopes)
+    repo_scopes = sorted(set(repo_scopes)) if repo_scopes is not None else None
     full_token, key_id, digest = tokens.new_token()
     now = utcnow()  # one instant, so expires_at - created_at is exactly the TTL shown
     token = Token(
@@ -79,21 +80,19 @@ def issue_token(
     return token, full_token
 
 
-def _no_wider_than(
-    creator: Principal, read_only: bool, scopes: list[str] | None
-) -> tuple[bool, list[str] | None]:
-    normalized = sorted(set(scopes)) if scopes is not None else None
-    if creator.token_key_id is None:  # the operator's CLI: no token to narrow
-        return read_only, normalized
-    if creator.read_only and not read_only:
-        raise PermissionDenied("a read-only token can only create read-only tokens")
-    narrower = scopes is not None and set(scopes) <= (creator.repo_scopes or set())
-    if creator.repo_scopes is not None and not narrower:
+def check_manages_tokens(principal: Principal) -> None:
+    """Refuse token management (list, create, revoke) through a restricted token.
+
+    A read-only or repository-scoped token is a credential handed to one job
+    (a CI pipeline, a mirror); whoever finds it leaked must not see its owner's
+    other tokens, revoke them, or mint a wider or longer-lived one.  Managing
+    tokens needs a full token (or the operator's CLI).
+    """
+    if principal.read_only or principal.repo_scopes is not None:
         raise PermissionDenied(
-            "a repository-scoped token can only create tokens scoped to a subset of "
-            f"its repositories ({', '.join(sorted(creator.repo_scopes))})"
+            "managing tokens needs a token that is neither read-only nor limited to "
+            "repositories; this one is " + ("read-only" if principal.read_only else "scoped")
         )
-    return read_only, normalized
 
 
 def list_tokens(db: Session, user_id: int) -> Sequence[Token]:
@@ -102,15 +101,23 @@ def list_tokens(db: Session, user_id: int) -> Sequence[Token]:
     ).all()
 
 
+def own_tokens(db: Session, principal: Principal) -> Sequence[Token]:
+    """The caller's own tokens, newest first; needs a full token."""
+    check_manages_tokens(principal)
+    assert principal.user_id is not None, "the responders let only authenticated callers in"
+    return list_tokens(db, principal.user_id)
+
+
 def revoke_token(db: Session, caller: Caller, key_id: str) -> Token:
     """Revoke one of the caller's tokens (a tenant admin may revoke any in the tenant).
 
-    A read-only token changes nothing, so it cannot revoke tokens either: a
-    leaked read-only token must not let its finder lock the owner out.
+    Any token may revoke itself (``npm logout``; killing a leaked token is
+    always allowed); revoking another one needs a full token, so a leaked
+    restricted token cannot lock its owner out.
     """
     principal = caller.principal
-    if principal.read_only:
-        raise PermissionDenied("a read-only token cannot revoke tokens")
+    if key_id != principal.token_key_id:
+        check_manages_tokens(principal)
     token = db.scalars(
         select(Token).where(Token.key_id == key_id, Token.tenant_id == principal.tenant_id)
     ).one_or_none()

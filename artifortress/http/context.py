@@ -69,6 +69,10 @@ class RequestContext:
                 self._principal = self.services.authenticator.authenticate(token)
         return self._principal
 
+    def act_as(self, principal: Principal) -> None:
+        """Act as *principal* from now on: a protocol's own log-in checked its token."""
+        self._principal = principal
+
     @property
     def caller(self) -> Caller:
         return Caller(self.principal, self.request_id, self.client_addr)

@@ -19,6 +19,7 @@ from typing import Any, TypeVar, overload
 import falcon
 
 from artifortress.audit import services as audit
+from artifortress.auth.tokens import parse_token
 from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
 from artifortress.http.body import reject_nul_params
 from artifortress.rbac.permissions import Permission
@@ -73,7 +74,7 @@ def _record_denied(req: falcon.Request, action: str, params: dict[str, Any], rea
         # The request fails and rolls back anyway; ending its transaction now matters
         # on SQLite, where it holds the write lock the audit transaction needs.
         db.rollback()
-    targets = [str(value) for name, value in params.items() if name != "repo"]
+    targets = [_audited(str(value)) for name, value in params.items() if name != "repo"]
     audit.record_denied(
         ctx.services.sessions,
         ctx.caller,
@@ -84,10 +85,36 @@ def _record_denied(req: falcon.Request, action: str, params: dict[str, Any], rea
     )
 
 
-def public(responder: Responder) -> Responder:
-    """Anyone may call this (health, metrics, OpenAPI)."""
-    setattr(responder, REQUIREMENT_ATTR, PUBLIC)
-    return responder
+def _audited(url_value: str) -> str:
+    """A URL value as the audit log may hold it: a token (``npm logout`` sends one) by its id."""
+    parsed = parse_token(url_value)
+    return parsed[0] if parsed is not None else url_value
+
+
+@overload
+def public(responder: Responder) -> Responder: ...
+
+
+@overload
+def public(*, action: str) -> Callable[[Responder], Responder]: ...
+
+
+def public(
+    responder: Responder | None = None, *, action: str | None = None
+) -> Responder | Callable[[Responder], Responder]:
+    """Anyone may call this (health, metrics, OpenAPI).
+
+    With ``action``, the responder checks credentials of its own (``npm
+    login`` takes a token as password) and its refusals are audited.
+    """
+
+    def decorate(wrapped: Responder) -> Responder:
+        if action is not None:
+            wrapped = _audit_refusals(wrapped, action)
+        setattr(wrapped, REQUIREMENT_ATTR, PUBLIC)
+        return wrapped
+
+    return decorate if responder is None else decorate(responder)
 
 
 def _check_authenticated(

@@ -390,9 +390,11 @@ class Gateway:
     def issue_token(
         self, name: str, *, read_only: bool = False, as_principal: Principal | None = None
     ) -> tuple[TokenInfo, str]:
-        """A new token for the caller (or *as_principal*), never wider than theirs; audited.
+        """A new token for the caller (or *as_principal*); audited.
 
-        Returns the token's view and its secret, which is shown only this once.
+        Needs a full token (neither read-only nor limited to repositories):
+        otherwise :class:`PermissionDenied`.  Returns the token's view and its
+        secret, which is shown only this once.
         """
         principal = as_principal or self.principal
         if principal.is_anonymous:
@@ -407,9 +409,6 @@ class Gateway:
             self._ctx.services.token_policy,
             name=name,
             read_only=read_only,
-            repo_scopes=sorted(principal.repo_scopes)
-            if principal.repo_scopes is not None
-            else None,
         )
         return _token_info(token), secret
 
@@ -420,14 +419,27 @@ class Gateway:
             raise Unauthenticated("the token does not belong to this user")
         return principal
 
+    def log_in(self, user: str, secret: str) -> Principal:
+        """Check *secret* as a token of *user* (see :meth:`authenticate`) and act as its principal.
+
+        For a protocol's own log-in: what the request does next (issuing a
+        token, an audit row of a refusal) is done as that user.
+        """
+        principal = self.authenticate(user, secret)
+        self._ctx.act_as(principal)
+        return principal
+
     def tokens(self) -> list[TokenInfo]:
-        """The caller's tokens."""
+        """The caller's tokens; needs a full token (else :class:`PermissionDenied`)."""
         if self.principal.user_id is None:
             raise Unauthenticated("log in first")
-        return [_token_info(t) for t in auth.list_tokens(self._ctx.db, self.principal.user_id)]
+        return [_token_info(t) for t in auth.own_tokens(self._ctx.db, self.principal)]
 
     def revoke_token(self, token: str) -> None:
-        """Revoke one of the caller's tokens, given its id or the token itself."""
+        """Revoke one of the caller's tokens, given its id or the token itself.
+
+        Any token may revoke itself; another needs a full token.
+        """
         parsed = parse_token(token)
         key_id = parsed[0] if parsed is not None else token
         revoked = auth.revoke_token(self._ctx.db, self._ctx.caller, key_id)

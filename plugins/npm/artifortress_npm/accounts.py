@@ -1,8 +1,11 @@
 """npm's account endpoints mapped onto the core's personal access tokens.
 
 ``npm login`` (legacy CouchDB flow) takes the user name and, as password, a
-valid personal access token of that user, and returns a new token no wider
-than it; web login answers 404 so npm falls back to that flow.
+valid personal access token of that user, and returns a new token; web login
+answers 404 so npm falls back to that flow.  Like the core's ``/v1/tokens``,
+managing tokens (log-in, ``npm token``) needs a full token: a read-only or
+repository-scoped one gets 403, audited; ``npm logout`` may always revoke
+the token it was using.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def _json_body(req: falcon.Request) -> dict[str, object]:
 
 
 class LegacyLoginResource:
-    @public
+    @public(action="token.create")
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, user: str) -> None:
         """``npm login``: user name plus a personal access token as password -> a new token."""
         body = _json_body(req)
@@ -45,8 +48,8 @@ class LegacyLoginResource:
         if not isinstance(name, str) or not isinstance(password, str) or name != user:
             raise BadRequest("send the user name and a personal access token as password")
         gateway = Gateway(req)
-        principal = gateway.authenticate(name, password)
-        _info, secret = gateway.issue_token("npm login", as_principal=principal)
+        gateway.log_in(name, password)
+        _info, secret = gateway.issue_token("npm login")
         resp.status = falcon.HTTP_201
         resp.media = {"ok": True, "id": f"org.couchdb.user:{name}", "token": secret}
 
@@ -66,7 +69,7 @@ class WhoAmIResource:
 
 
 class LogoutResource:
-    @authenticated
+    @authenticated(action="token.revoke")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, token: str) -> None:
         """``npm logout`` revokes the token it was using."""
         Gateway(req).revoke_token(token)
@@ -86,13 +89,13 @@ def _token_json(token: TokenInfo, secret: str | None = None) -> dict[str, object
 
 
 class TokensResource:
-    @authenticated
+    @authenticated(action="token.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """``npm token list``: the caller's live tokens."""
         live = [t for t in Gateway(req).tokens() if not t.revoked]
         resp.media = {"objects": [_token_json(t) for t in live], "total": len(live), "urls": {}}
 
-    @authenticated
+    @authenticated(action="token.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """``npm token create``: the password is checked as a token of the caller."""
         gateway = Gateway(req)
@@ -107,7 +110,7 @@ class TokensResource:
 
 
 class TokenResource:
-    @authenticated
+    @authenticated(action="token.revoke")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, key: str) -> None:
         """``npm token revoke``."""
         Gateway(req).revoke_token(key)

@@ -85,15 +85,16 @@ _REPO_ADMIN_MISSING = {
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/openapi.json"): Row(None, {NO_REPO: _everyone(200, anonymous=200)}),
     ("GET", "/v1/whoami"): Row(None, {NO_REPO: _everyone(200)}),
-    ("GET", "/v1/tokens"): Row(None, {NO_REPO: _everyone(200)}),
-    # A read-only or repo-scoped token may only create tokens at least as narrow;
-    # the body asks for an unrestricted one.
+    # Managing tokens needs a full token: read-only and repo-scoped ones are refused.
+    ("GET", "/v1/tokens"): Row(
+        "token.list", {NO_REPO: (401, 200, 200, 200, 200, 200, 200, 403, 403)}
+    ),
     ("POST", "/v1/tokens"): Row(
         "token.create", {NO_REPO: (401, 201, 201, 201, 201, 201, 201, 403, 403)}
     ),
-    # Each caller revokes a fresh token of its own user; a read-only token changes nothing.
+    # Each caller revokes a fresh token of its own user (revoking itself is always allowed).
     ("DELETE", "/v1/tokens/{token_id}"): Row(
-        "token.revoke", {NO_REPO: (401, 200, 200, 200, 200, 200, 200, 403, 200)}
+        "token.revoke", {NO_REPO: (401, 200, 200, 200, 200, 200, 200, 403, 403)}
     ),
     ("GET", "/v1/users"): Row("user.list", {NO_REPO: _TENANT_ADMIN_ONLY}),
     ("POST", "/v1/users"): Row("user.create", {NO_REPO: _TENANT_ADMIN_CREATES}),
