@@ -44,7 +44,9 @@ class FileResource:
             resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": False}
             return  # an identical re-upload is a success: clients retry
         new = NewFile(target.filename, blob, _media_type(target.filename))
-        _publish(gateway, gateway.repo, target, new)
+        if not _publish(gateway, gateway.repo, target, new):
+            resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": False}
+            return  # a concurrent upload of the same bytes got there first: as a retry
         resp.status = falcon.HTTP_201
         resp.location = req.path
         resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": True}
@@ -94,7 +96,22 @@ def _existing(gateway: Gateway, repo: RepoInfo, target: GenericPath) -> str | No
     return artifact.digest if artifact is not None else None
 
 
-def _publish(gateway: Gateway, repo: RepoInfo, target: GenericPath, new: NewFile) -> None:
+def _publish(gateway: Gateway, repo: RepoInfo, target: GenericPath, new: NewFile) -> bool:
+    """Publish the file; False if a concurrent upload published the same bytes first.
+
+    Identical uploads racing each other must all succeed, as retries do:
+    after losing the race, the committed winner decides (other bytes: 409).
+    """
+    try:
+        _publish_or_append(gateway, repo, target, new)
+    except Conflict:
+        if _existing(gateway, repo, target) != new.blob.digest:
+            raise
+        return False
+    return True
+
+
+def _publish_or_append(gateway: Gateway, repo: RepoInfo, target: GenericPath, new: NewFile) -> None:
     """A new version for the first file, an added file for the next ones."""
     if gateway.version(repo, target.package, target.version) is None:
         try:

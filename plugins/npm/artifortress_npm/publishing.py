@@ -21,10 +21,11 @@ from typing import IO, Any
 
 import falcon
 
-from artifortress.plugin import BlobRef, Gateway, NewFile, NotFound, RepoInfo
+from artifortress.plugin import BlobRef, Conflict, Gateway, NewFile, NotFound, RepoInfo
 from artifortress_npm import stored
 from artifortress_npm.dist_tags import tags_after_publish
 from artifortress_npm.manifest import (
+    PublishRequest,
     check_publish,
     check_tarball_manifest,
     has_attachments,
@@ -102,9 +103,8 @@ def _publish(
 ) -> None:
     now = datetime.now(UTC)
     with gateway.reading():  # a check only: concurrent publishes need not wait for it
-        used = _used_numbers(gateway, repo, name, body)
+        request = _checked_request(gateway, repo, name, body)
     with translated():
-        request = check_publish(name, body.document, used)
         attachment = body.attachments[request.tarball]
         tarball_file = files[request.tarball]
         # Digested while it was decoded: no second pass over the bytes.
@@ -133,15 +133,29 @@ def _publish(
         )
     # Labels point at live versions only; a publish only adds tags to the new version.
     wanted = tags_after_publish(gateway.labels(repo, name), request.dist_tags, request.version)
-    # Set in the publish's unit; none while a repository policy holds the version back.
-    gateway.publish(
-        repo,
-        name,
-        request.version,
-        new,
-        metadata=stored.record_metadata(record, normalized),
-        labels=sorted(tag for tag, version in wanted.items() if version == request.version),
-    )
+    try:  # labels set in the publish's unit; none while a repository policy holds it back
+        gateway.publish(
+            repo,
+            name,
+            request.version,
+            new,
+            metadata=stored.record_metadata(record, normalized),
+            labels=sorted(tag for tag, version in wanted.items() if version == request.version),
+        )
+    except Conflict:
+        # A concurrent publish of this version won the race: refuse as npm
+        # refuses any duplicate (403), not with the core's 409.
+        _checked_request(gateway, repo, name, body)
+        raise
+
+
+def _checked_request(
+    gateway: Gateway, repo: RepoInfo, name: str, body: PublishBody
+) -> PublishRequest:
+    """The publish the document asks for; 403 if its version number was ever used."""
+    used = _used_numbers(gateway, repo, name, body)
+    with translated():
+        return check_publish(name, body.document, used)
 
 
 def _ingest(gateway: Gateway, repo: RepoInfo, data: IO[bytes]) -> BlobRef:

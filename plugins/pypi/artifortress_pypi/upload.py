@@ -109,6 +109,20 @@ def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
             return  # twine retries after 5xx, so this must succeed
         exists = _release_exists(gateway, repo, name, version, received)
     files = _files(gateway, repo, received)
+    try:
+        _publish_or_append(gateway, repo, received, files, exists=exists)
+    except Conflict:
+        # A concurrent upload won the race for this file: the committed winner
+        # decides, so the same bytes succeed as a retry does (other bytes: 409).
+        if not _is_identical_reupload(gateway, repo, name, received):
+            raise
+
+
+def _publish_or_append(
+    gateway: Gateway, repo: RepoInfo, received: Received, files: list[NewFile], *, exists: bool
+) -> None:
+    name = received.dist.metadata.normalized_name
+    version = str(received.parsed.version)
     if not exists:
         try:
             gateway.publish(
