@@ -80,6 +80,12 @@ class IncompleteBody(BadRequest):
     code = "incomplete_body"
 
 
+class MalformedBody(BadRequest):
+    """The body's framing is broken (an invalid chunk size, a missing chunk terminator)."""
+
+    code = "malformed_body"
+
+
 class PartTooLarge(PayloadTooLarge):
     code = "part_too_large"
 

@@ -7,7 +7,8 @@ the socket delivers; the direct path keeps gunicorn's books (the bytes it
 already buffered come first, ``LengthReader.length`` is kept current, a
 broken body marks the connection as not reusable), so keep-alive and
 pipelining work as before.  Anything else (chunked bodies, other servers,
-tests) goes through the portable ``wsgi.input`` path.
+tests) goes through the portable ``wsgi.input`` path, which every request
+reads through :class:`ClientInput`.
 """
 
 from __future__ import annotations
@@ -18,8 +19,64 @@ from collections.abc import Iterator
 from typing import Any
 
 import falcon
+from gunicorn.http.errors import ParseException
 
-from artifortress.blobs.store import CHUNK_SIZE, IncompleteBody, PartTooLarge
+from artifortress.blobs.store import CHUNK_SIZE, IncompleteBody, MalformedBody, PartTooLarge
+
+
+class ClientInput:
+    """``wsgi.input`` whose failures are the client's: reading it fails only with a 400.
+
+    Every reader of a body (:func:`body_chunks`, falcon's ``bounded_stream``,
+    a plugin's parser) reads through this, installed for each request by the
+    request middleware.  A broken chunked encoding (gunicorn's parser errors)
+    becomes :class:`MalformedBody`; a connection that fails, or ends before its
+    ``Content-Length``, :class:`IncompleteBody`.  So no route answers 500 for
+    a client's broken body, and none takes a short body for the whole one.
+    """
+
+    def __init__(self, raw: Any, length: int | None) -> None:
+        self.raw = raw
+        self._length = length
+        self._received = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        return self._counted(self._guarded(self.raw.read, size), size)
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return self._counted(self._guarded(self.raw.readline, size), size)
+
+    def readlines(self, hint: int | None = -1) -> list[bytes]:
+        """Lines until the end, or until they hold at least *hint* bytes (as ``io`` does)."""
+        lines: list[bytes] = []
+        total = 0
+        for line in self:
+            lines.append(line)
+            total += len(line)
+            if hint is not None and 0 < hint <= total:
+                break
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self.readline, b"")
+
+    def _guarded(self, read: Any, size: int | None) -> bytes:
+        try:
+            data: bytes = read(size)
+        except ParseException as exc:  # gunicorn: InvalidChunkSize, ChunkMissingTerminator...
+            raise MalformedBody(
+                f"the request body is malformed ({exc}); nothing was stored"
+            ) from exc
+        except OSError as exc:  # the connection failed or timed out; gunicorn's NoMoreData
+            raise _incomplete(self._received, self._length) from exc
+        return data
+
+    def _counted(self, data: bytes, size: int | None) -> bytes:
+        self._received += len(data)
+        ended = not data and size != 0
+        if ended and self._length is not None and self._received < self._length:
+            raise _incomplete(self._received, self._length)
+        return data
 
 
 def declared_length(req: falcon.Request, limit: int, what: str) -> int | None:
@@ -91,6 +148,8 @@ def _gunicorn_body(env: dict[str, Any]) -> tuple[Any, Any, Any] | None:
     except ImportError:  # pragma: no cover (gunicorn is a dependency)
         return None
     body = env.get("wsgi.input")
+    if isinstance(body, ClientInput):
+        body = body.raw
     if not isinstance(body, Body) or not isinstance(body.reader, LengthReader):
         return None
     unreader = body.reader.unreader

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from artifortress.blobs.wsgibody import ClientInput
 from artifortress.db.engine import sqlite_reads_only
 from artifortress.http.metrics import observe_request
 from artifortress.http.plugin_routes import error_renderer_for
@@ -43,6 +44,8 @@ class RequestMiddleware:
         ctx.error_renderer = error_renderer_for(req.path, self._services.formats)
         request_id_var.set(ctx.request_id)
         resp.set_header(REQUEST_ID_HEADER, ctx.request_id)
+        # Before anything reads the body: a broken one is then a 400 for every reader.
+        req.env["wsgi.input"] = req.stream = ClientInput(req.stream, _declared_length(req))
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
@@ -68,6 +71,14 @@ class RequestMiddleware:
         )
         request_id_var.set(None)
         sqlite_reads_only.set(False)
+
+
+def _declared_length(req: falcon.Request) -> int | None:
+    """``Content-Length``; an invalid one counts as none here, its reader answers the 400."""
+    try:
+        return req.content_length
+    except falcon.HTTPInvalidHeader:
+        return None
 
 
 def client_address(req: falcon.Request, trust_forwarded: bool) -> str:
