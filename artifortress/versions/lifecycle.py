@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import pluggy
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
@@ -22,7 +24,15 @@ from artifortress.outbox.events import ACTION_EVENTS
 from artifortress.outbox.services import emit_version
 from artifortress.repos.models import Repository
 from artifortress.versions.drafts import get_or_create_package
-from artifortress.versions.models import PUBLISHED, TOMBSTONED, Artifact, Package, Version
+from artifortress.versions.models import (
+    DRAFT,
+    PUBLISHED,
+    QUARANTINED,
+    TOMBSTONED,
+    Artifact,
+    Package,
+    Version,
+)
 
 
 def _target(version: Version) -> str:
@@ -87,9 +97,51 @@ def restore(db: Session, caller: Caller, version: Version, retention_seconds: fl
 
 
 def promote(
-    db: Session, caller: Caller, source_repo: Repository, version: Version, target_repo: Repository
+    db: Session,
+    caller: Caller,
+    source_repo: Repository,
+    version: Version,
+    target_repo: Repository,
+    plugins: pluggy.PluginManager | None = None,
 ) -> Version:
-    """Copy a published version into *target_repo* by reference (no bytes move); audited."""
+    """Copy a published version into *target_repo* by reference (no bytes move); audited.
+
+    The target's policies judge the copy as they judge a publish there
+    (*plugins*: the app's plugin manager): a reject raises ``PolicyRejected``
+    and copies nothing, a quarantine seals the copy as ``quarantined``,
+    invisible until a tenant administrator releases it.  Otherwise promotion
+    would launder a version the target refuses through a laxer repository.
+    """
+    # Imported here: the policy plane imports the plugin API, which imports this module.
+    from artifortress.policy import services as policy
+
+    _check_promotable(source_repo, target_repo)
+    package = get_or_create_package(
+        db, target_repo, version.package.name, version.package.display_name
+    )
+    if _exists_in(db, package, version.version):
+        raise Conflict(f"{_target(version)} already exists in {target_repo.key}")
+    copy = _draft_copy(db, caller, source_repo, version, package, target_repo)
+    verdict = policy.evaluate(db, target_repo, copy, plugins)
+    _seal(db, copy, QUARANTINED if policy.is_quarantined(verdict) else PUBLISHED, target_repo)
+    if copy.state == QUARANTINED:
+        policy.quarantine(db, caller, target_repo, copy, verdict)
+        # Audited as a promotion too, but no event: receivers must not see it yet.
+        audit.record(
+            db,
+            caller,
+            "version.promote",
+            repo_key=target_repo.key,
+            target=_target(copy),
+            source=source_repo.key,
+            quarantined=True,
+        )
+        return copy
+    record_change(db, caller, "version.promote", copy, source=source_repo.key)
+    return copy
+
+
+def _check_promotable(source_repo: Repository, target_repo: Repository) -> None:
     if target_repo.format != source_repo.format:
         raise BadRequest(
             f"cannot promote a {source_repo.format} version into {target_repo.format} "
@@ -97,20 +149,24 @@ def promote(
         )
     if target_repo.id == source_repo.id:
         raise BadRequest("source and target repository are the same")
-    package = get_or_create_package(
-        db, target_repo, version.package.name, version.package.display_name
-    )
-    if _exists_in(db, package, version.version):
-        raise Conflict(f"{_target(version)} already exists in {target_repo.key}")
+
+
+def _draft_copy(
+    db: Session,
+    caller: Caller,
+    source_repo: Repository,
+    version: Version,
+    package: Package,
+    target_repo: Repository,
+) -> Version:
+    """The copy as a draft of the target, files and blob holds included, for the policies."""
     copy = Version(
         package=package,
         repository_id=target_repo.id,
         version=version.version,
-        state=PUBLISHED,
+        state=DRAFT,
         metadata_=dict(version.metadata_),
         created_by=caller.principal.name,
-        published_at=utcnow(),
-        published_by=caller.principal.name,
         promoted_from=f"{source_repo.key}/{_target(version)}",
     )
     for artifact in version.artifacts:
@@ -118,17 +174,29 @@ def promote(
         _hold_blob(db, target_repo.id, artifact.digest)
     db.add(copy)
     db.flush()
-    record_change(db, caller, "version.promote", copy, source=source_repo.key)
     return copy
 
 
+def _seal(db: Session, copy: Version, state: str, target_repo: Repository) -> None:
+    """Seal the copy; a concurrent promotion or publish of the same number wins with 409."""
+    try:
+        with db.begin_nested():  # the partial unique index on sealed versions decides
+            copy.state = state
+            copy.published_at = utcnow()
+            copy.published_by = copy.created_by
+            db.flush()
+    except IntegrityError:
+        raise Conflict(f"{_target(copy)} already exists in {target_repo.key}") from None
+
+
 def _exists_in(db: Session, package: Package, version: str) -> bool:
+    """Whether the number is taken: published, deleted, held in quarantine or rejected."""
     return (
         db.scalars(
             select(Version.id).where(
                 Version.package_id == package.id,
                 Version.version == version,
-                Version.state.in_((PUBLISHED, TOMBSTONED)),
+                Version.state != DRAFT,
             )
         ).first()
         is not None

@@ -22,7 +22,7 @@ from artifortress.rbac.permissions import Permission
 from artifortress.repos.services import entity_of
 from artifortress.versions import labels, lifecycle, queries
 from artifortress.versions.draft_resources import draft_routes
-from artifortress.versions.models import Version
+from artifortress.versions.models import QUARANTINED, Version
 
 REASON = {
     "type": "object",
@@ -156,13 +156,17 @@ class PromoteResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Copy a published version into another repository by reference.
 
-        Needs ``promote`` on this repository and ``write`` on the target.
+        Needs ``promote`` on this repository and ``write`` on the target.  The
+        target's policies judge it as a publish there: 403 (nothing copied)
+        when one rejects it, 202 with state ``quarantined`` when one holds it back.
         """
         ctx = req.context
         found = _version(req, url)
         target, _ = authorize(req, ctx.body["target"], Permission.WRITE)
-        promoted = lifecycle.promote(ctx.db, ctx.caller, ctx.repo, found, entity_of(ctx.db, target))
-        _send(resp, promoted, status=201)
+        promoted = lifecycle.promote(
+            ctx.db, ctx.caller, ctx.repo, found, entity_of(ctx.db, target), ctx.services.plugins
+        )
+        _send(resp, promoted, status=202 if promoted.state == QUARANTINED else 201)
 
 
 class LabelResource:
