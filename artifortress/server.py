@@ -14,11 +14,14 @@ from gunicorn.app.base import BaseApplication
 from gunicorn.config import Config
 
 from artifortress.errors import ConfigurationError
+from artifortress.serving.worker import ClientDeadlines
 from artifortress.settings import PREFIX, Settings
 
 #: Must be set before prometheus_client is first imported (it picks its value
 #: storage at import time), so this module does not import artifortress.http.
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+#: gthread, with slow clients kept off the threads (see artifortress.serving.worker).
+WORKER_CLASS = "artifortress.serving.worker.GuardedThreadWorker"
 
 
 def _child_exit(server: Any, worker: Any) -> None:
@@ -95,10 +98,12 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
     def __init__(self, settings: Settings, extra_options: dict[str, Any] | None = None) -> None:
         self._settings = settings
+        #: Read by each worker (artifortress.serving.worker).
+        self.client_deadlines = ClientDeadlines.of(settings)
         self._options = {
             "bind": settings.bind,
             "workers": settings.workers,
-            "worker_class": "gthread",
+            "worker_class": WORKER_CLASS,
             "threads": settings.threads,
             "timeout": 120,
             "graceful_timeout": 30,

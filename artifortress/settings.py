@@ -175,6 +175,17 @@ class Settings:
     public_url: str = _setting("", _parse_url("http", "https"), "external base URL")
     workers: int = _setting(2, _parse_positive_int, "gunicorn worker processes")
     threads: int = _setting(8, _parse_positive_int, "threads per gunicorn worker")
+    client_header_timeout: float = _setting(
+        30.0,
+        _parse_duration,
+        "time a client has to send a request's headers and a body of up to 64 KiB (408 after)",
+    )
+    client_body_timeout: float = _setting(
+        60.0, _parse_duration, "longest silence of a client while a larger body streams in"
+    )
+    client_send_timeout: float = _setting(
+        60.0, _parse_duration, "longest time a client may read nothing of a response"
+    )
     gunicorn_conf: str = _setting(
         "",
         _parse_python_file,

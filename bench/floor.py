@@ -13,6 +13,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from artifortress.server import WORKER_CLASS
 from bench.peers import Server
 from bench.procs import Daemon
 
@@ -43,7 +44,8 @@ app.add_route("/{name}", Page())
 
 
 class FalconFloor(Server):
-    """gunicorn -k gthread -w 2 --threads 8 --keep-alive 5 serving saved pages from memory."""
+    """gunicorn as make serve runs it (Artifortress's worker class, 2 x 8 threads, keep-alive 5)
+    serving saved pages from memory."""
 
     name = "Falcon floor"
 
@@ -52,7 +54,7 @@ class FalconFloor(Server):
         self.root.mkdir(parents=True, exist_ok=True)
         (self.work / "floor_app.py").write_text(APP)
         gunicorn = Path(sys.executable).parent / "gunicorn"
-        args = [gunicorn, "-k", "gthread", "-w", "2", "--threads", "8", "--keep-alive", "5"]
+        args = [gunicorn, "-k", WORKER_CLASS, "-w", "2", "--threads", "8", "--keep-alive", "5"]
         args += ["-b", f"127.0.0.1:{self.port}", "--chdir", self.work, "floor_app:app"]
         self.daemon = Daemon(
             self.name,

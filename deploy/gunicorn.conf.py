@@ -51,7 +51,10 @@ def _positive(name: str, default: int) -> int:
 # CPU for hashing and rendering, so one per CPU; each costs ~70 MiB plus its
 # rendering cache (ARTIFORTRESS_RENDERING_CACHE_SIZE).  Keep
 # workers x threads below the database pool budget (see deploy/RUNBOOK.md).
-worker_class = "gthread"
+# gunicorn's gthread worker, with the wait for slow clients (request headers, small
+# bodies, the rest of a file download) in its event loop instead of a thread, and a
+# cap on the threads that stream large bodies (see deploy/RUNBOOK.md, "Slow clients").
+worker_class = "artifortress.serving.worker.GuardedThreadWorker"
 workers = _positive("ARTIFORTRESS_WORKERS", max(2, _cpus()))
 threads = _positive("ARTIFORTRESS_THREADS", 8)
 # Idle keep-alive connections wait in the worker's poller, not in a thread.

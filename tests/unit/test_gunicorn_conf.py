@@ -8,7 +8,7 @@ from types import SimpleNamespace
 import pytest
 
 from artifortress.errors import ConfigurationError
-from artifortress.server import GunicornServer, read_gunicorn_conf
+from artifortress.server import WORKER_CLASS, GunicornServer, read_gunicorn_conf
 from artifortress.settings import Settings
 
 DEPLOY_CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
@@ -30,7 +30,7 @@ def settings(tmp_path: Path, **values: str) -> Settings:
 
 def test_the_production_file_has_sane_values() -> None:
     conf = read_gunicorn_conf(str(DEPLOY_CONF))
-    assert conf["worker_class"] == "gthread"
+    assert conf["worker_class"] == WORKER_CLASS  # slow clients wait in the loop, not a thread
     assert conf["workers"] >= 2
     assert conf["threads"] >= 4
     assert conf["preload_app"] is False  # pools and boto3 clients are built after the fork
@@ -65,7 +65,7 @@ def test_serve_applies_the_file_over_its_defaults(tmp_path: Path) -> None:
         settings(tmp_path, gunicorn_conf=str(DEPLOY_CONF), bind="127.0.0.1:9999", log_level="error")
     )
     cfg = server.cfg
-    assert cfg.worker_class_str == "gthread"
+    assert cfg.worker_class_str == WORKER_CLASS
     assert cfg.max_requests == 20_000
     assert cfg.keepalive == 75
     assert cfg.timeout == 60

@@ -1,0 +1,231 @@
+"""Slow and stalled clients cannot starve ``artifortress serve``, alone or behind deploy/nginx.conf.
+
+Hundreds of connections that send half a request, stall a request body or
+stop reading a large download must leave other clients' latency essentially
+unchanged (gunicorn's plain gthread worker gave each of them a thread: 16 of
+them made /healthz time out).  The deadlines are short here so that the
+tests that wait for them are quick.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import socket
+import statistics
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+
+import pytest
+import requests
+
+from artifortress.testing.databases import service_missing
+from artifortress.testing.nginx import NginxProcess, nginx_binary, runnable_config
+from artifortress.testing.server import ServerProcess, free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+DEPLOY_NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
+DEADLINE = 4.0
+LARGE = bytes(range(256)) * (16 * 4096)  # 16 MiB: far more than the socket buffers hold
+LARGE_PATH = "/generic/files/big/1.0/big.bin"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    home = tmp_path_factory.mktemp("slow") / "home"
+    deadlines = {
+        "ARTIFORTRESS_CLIENT_HEADER_TIMEOUT": f"{DEADLINE}s",
+        "ARTIFORTRESS_CLIENT_BODY_TIMEOUT": f"{DEADLINE}s",
+        "ARTIFORTRESS_CLIENT_SEND_TIMEOUT": f"{DEADLINE}s",
+    }
+    with ServerProcess(home, deadlines) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def token(server: ServerProcess) -> str:
+    created = server.cli("admin", "create-token", "--user", "admin", "--admin")
+    secret = created.stdout.strip().splitlines()[-1]
+    auth = {"Authorization": f"Bearer {secret}"}
+    made = requests.post(
+        f"{server.base_url}/v1/repos",
+        json={"key": "files", "format": "generic", "public": True},
+        headers=auth,
+        timeout=10,
+    )
+    assert made.status_code == 201, made.text
+    stored = requests.put(f"{server.base_url}{LARGE_PATH}", data=LARGE, headers=auth, timeout=30)
+    assert stored.status_code == 201, stored.text
+    return secret
+
+
+@pytest.fixture(scope="module")
+def front(
+    server: ServerProcess, token: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    if nginx_binary() is None:
+        service_missing("nginx (make test installs it)")
+    work = tmp_path_factory.mktemp("nginx-slow")
+    port = free_port()
+    config = runnable_config(
+        DEPLOY_NGINX.read_text(),
+        home=server.home,
+        upstream_port=server.port,
+        listen_port=port,
+        work=work,
+    )
+    nginx = NginxProcess(config, work, port).start()
+    try:
+        yield nginx.base_url
+    finally:
+        nginx.stop()
+
+
+def address(base_url: str) -> tuple[str, int]:
+    host, port = base_url.removeprefix("http://").split(":")
+    return host, int(port)
+
+
+def healthz_latencies(base_url: str, count: int = 20) -> list[float]:
+    """Seconds per GET /healthz on a new connection each; 99 for one that failed."""
+    host, port = address(base_url)
+    seconds = []
+    for _ in range(count):
+        started = time.perf_counter()
+        connection = http.client.HTTPConnection(host, port, timeout=5)
+        try:
+            connection.request("GET", "/healthz")
+            answer = connection.getresponse()
+            answer.read()
+            seconds.append(time.perf_counter() - started if answer.status == 200 else 99.0)
+        except OSError:
+            seconds.append(99.0)
+        finally:
+            connection.close()
+    return seconds
+
+
+def stalled(base_url: str, first_bytes: bytes, stack: ExitStack, receive_buffer: int = 0) -> None:
+    """A connection that sends *first_bytes* and then nothing, open until *stack* closes."""
+    sock = stack.enter_context(socket.socket())
+    if receive_buffer:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+    sock.connect(address(base_url))
+    sock.sendall(first_bytes)
+
+
+def open_stalls(base_url: str, token: str, stack: ExitStack, scale: int) -> None:
+    auth = f"Authorization: Bearer {token}\r\n".encode()
+    for _ in range(2 * scale):
+        stalled(base_url, b"GET /healthz HTTP/1.1\r\nHost: x\r\nUser-Ag", stack)
+    for _ in range(scale):
+        small = b"POST /v1/repos HTTP/1.1\r\nHost: x\r\n" + auth + b"Content-Length: 500\r\n\r\n{"
+        stalled(base_url, small, stack)
+    for number in range(scale // 2):
+        large = (
+            f"PUT /generic/files/stall/1.0/f{number} HTTP/1.1\r\nHost: x\r\n".encode()
+            + auth
+            + b"Content-Length: 100000000\r\n\r\n"
+            + b"x" * 200_000
+        )
+        stalled(base_url, large, stack)
+    for _ in range(scale // 4):
+        download = f"GET {LARGE_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+        stalled(base_url, download, stack, receive_buffer=4096)
+
+
+@pytest.mark.parametrize("where", ["direct", "behind nginx"])
+def test_stalled_clients_leave_other_clients_latency_unchanged(
+    where: str, server: ServerProcess, token: str, request: pytest.FixtureRequest
+) -> None:
+    base_url = server.base_url if where == "direct" else request.getfixturevalue("front")
+    before = statistics.median(healthz_latencies(base_url))
+    with ExitStack() as stack:
+        # Direct: 200 half-sent headers, 100 stalled small and 50 stalled large bodies,
+        # 25 readers that stopped reading 16 MiB; a third fewer through nginx, whose
+        # shipped config allows 1,024 connections, two per proxied request.
+        open_stalls(base_url, token, stack, scale=100 if where == "direct" else 66)
+        time.sleep(0.5)
+        during = healthz_latencies(base_url)
+    assert max(during) < 2.0, during
+    assert statistics.median(during) < max(0.1, 10 * before), (before, during)
+
+
+def test_a_request_that_does_not_arrive_in_time_is_answered_408(server: ServerProcess) -> None:
+    with socket.create_connection(address(server.base_url), timeout=DEADLINE + 5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        started = time.monotonic()
+        answer = sock.recv(4096)
+        waited = time.monotonic() - started
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    assert DEADLINE - 1 < waited < DEADLINE + 3
+
+
+def test_a_header_block_beyond_64_kib_is_answered_431(server: ServerProcess) -> None:
+    with socket.create_connection(address(server.base_url), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 70_000)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 431 "), answer
+
+
+def test_a_stalled_large_upload_ends_and_stores_nothing(server: ServerProcess, token: str) -> None:
+    path = "/generic/files/stalled/1.0/never.bin"
+    with socket.create_connection(address(server.base_url), timeout=DEADLINE + 10) as sock:
+        sock.sendall(
+            f"PUT {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n".encode()
+            + b"Content-Length: 10000000\r\n\r\n"
+            + b"x" * 300_000
+        )
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 400 "), answer
+    assert requests.get(f"{server.base_url}{path}", timeout=10).status_code == 404
+
+
+def read_response(sock: socket.socket, pause: float = 0.0) -> tuple[bytes, bytes]:
+    """(head, body) of one response with Content-Length, pausing before reading the body."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        head += sock.recv(1)
+    length = next(
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length:")
+    )
+    time.sleep(pause)
+    body = bytearray()
+    while len(body) < length:
+        chunk = sock.recv(min(65536, length - len(body)))
+        assert chunk, f"connection closed after {len(body)} of {length} bytes"
+        body += chunk
+    return head, bytes(body)
+
+
+def test_a_slow_reader_gets_every_byte_and_keeps_its_connection(server: ServerProcess) -> None:
+    request = f"GET {LARGE_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
+    with socket.create_connection(address(server.base_url), timeout=10) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.sendall(request)
+        head, body = read_response(sock, pause=1.0)  # the server's loop sends the rest
+        assert head.startswith(b"HTTP/1.1 200 ")
+        assert hashlib.sha256(body).digest() == hashlib.sha256(LARGE).digest()
+        sock.sendall(request + request)  # kept alive, and pipelined
+        for _ in range(2):
+            head, body = read_response(sock)
+            assert head.startswith(b"HTTP/1.1 200 ")
+            assert body == LARGE
+
+
+def test_a_reader_that_stops_is_dropped_after_the_deadline(server: ServerProcess) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(address(server.base_url))
+        sock.sendall(f"GET {LARGE_PATH} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        time.sleep(DEADLINE + 2.5)
+        sock.settimeout(10)
+        received = 0
+        while chunk := sock.recv(65536):
+            received += len(chunk)
+    assert 0 < received < len(LARGE)
