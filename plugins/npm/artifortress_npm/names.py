@@ -4,9 +4,10 @@ Validation follows validate-npm-package-name's rules for *new* packages (its err
 its warnings both refuse): lowercase, at most 214 characters, URL-safe, no leading ``.``,
 ``_`` or ``-``, not a Node core module name, not ``node_modules``/``favicon.ico``.
 
-URL forms: npm sends ``@scope%2fname``, pnpm and yarn ``@scope%2Fname`` or ``@scope/name``;
-a WSGI server usually hands the path over percent-decoded already, so both the raw and
-the decoded forms are accepted.
+URL forms: npm sends ``@scope%2fname``, pnpm and yarn ``@scope%2Fname`` or ``@scope/name``.
+The WSGI server hands the path over percent-decoded (PEP 3333), so all three arrive as
+``@scope/name`` and nothing here decodes again: a ``%`` still in the path was sent as
+``%25`` and is taken literally (``@sc%252fpkg`` names no package, it is not ``@sc/pkg``).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Literal
-from urllib.parse import unquote
 
 from artifortress_npm.errors import NpmError
 
@@ -31,8 +31,8 @@ _BUILTIN_WORDS = """assert async_hooks buffer child_process cluster console cons
     perf_hooks process punycode querystring readline repl stream string_decoder sys timers
     tls trace_events tty url util v8 vm wasi worker_threads zlib"""
 _BUILTINS = frozenset(_BUILTIN_WORDS.split())
-# The scope separator of a raw path: "/" or its percent-encoded forms.
-_SCOPED_PATH = re.compile(r"@([^/%]*)(?:/|%2[fF])([^/]*)(.*)", re.DOTALL)
+# A scoped name is the path's first two segments.
+_SCOPED_PATH = re.compile(r"(@[^/]*/[^/]*)(.*)", re.DOTALL)
 
 
 def name_problems(name: str) -> list[str]:
@@ -116,34 +116,24 @@ class NpmPath:
 
 
 def split_path(remainder: str) -> NpmPath:
-    """Split a path remainder (raw or percent-decoded) into package name and rest.
+    """Split a percent-decoded path remainder into package name and rest.
 
-    ``/@scope%2fname/-/name-1.0.0.tgz``, ``/@scope%2Fname``, ``/@scope/name/1.0.0`` and
-    ``/name/-rev/3-abc`` all work. Raises 400 for a name that cannot be a package name.
+    ``/@scope/name/-/name-1.0.0.tgz`` (sent as ``/@scope%2fname/...`` too), ``/@scope/name``,
+    ``/name/1.0.0`` and ``/name/-rev/3-abc`` all work. Raises 400 for a name that cannot be
+    a package name.
     """
     path = remainder[1:] if remainder.startswith("/") else remainder
-    if path[:3].lower() == "%40":
-        path = "@" + path[3:]
     if path.startswith("@"):
         match = _SCOPED_PATH.fullmatch(path)
         if match is None:
             raise NpmError(f"invalid scoped package name in {remainder!r}")
-        raw_name, rest = f"@{match.group(1)}/{match.group(2)}", match.group(3)
+        name, rest = match.group(1), match.group(2)
     else:
-        raw_name, slash, tail = path.partition("/")
+        name, slash, tail = path.partition("/")
         rest = slash + tail
-    name = _decode(raw_name)
     if not name or not _parts_ok(name) or len(name) > MAX_NAME_LENGTH:
         raise NpmError(f"invalid package name {name!r}")
     return NpmPath(name=name, rest=rest)
-
-
-def _decode(text: str) -> str:
-    """Percent-decode ``text`` strictly (a valid name has no ``%``, so this is idempotent)."""
-    try:
-        return unquote(text, errors="strict")
-    except UnicodeDecodeError as exc:
-        raise NpmError("package name is not valid UTF-8") from exc
 
 
 @dataclass(frozen=True)
@@ -163,7 +153,7 @@ class Target:
 
 def parse_target(rest: str) -> Target:
     """Classify the rest of a package path; raise 404 for shapes no client sends."""
-    segments = [_decode(s) for s in rest.split("/")[1:]] if rest else []
+    segments = rest.split("/")[1:] if rest else []
     if segments and segments[-1] == "":
         segments.pop()  # one trailing slash is harmless
     if not segments:
@@ -183,7 +173,7 @@ def parse_target(rest: str) -> Target:
 def split_dist_tags_path(remainder: str) -> tuple[str, str | None]:
     """Split ``/{name}/dist-tags[/{tag}]`` (the part after ``/-/package``) into name and tag."""
     npm_path = split_path(remainder)
-    segments = [_decode(s) for s in npm_path.rest.split("/")[1:]]
+    segments = npm_path.rest.split("/")[1:]
     if segments and segments[0] == "dist-tags":
         if len(segments) == 1 or (len(segments) == 2 and segments[1] == ""):
             return npm_path.name, None

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from artifortress_npm.audit import bulk_advisories, quick_audit, read_audit_body
 from artifortress_npm.dist_tags import (
@@ -95,9 +95,10 @@ class MiniRegistry:
 
     def _route(self, request: Request) -> Response:
         url = urlsplit(request.path)
-        if url.path.startswith("/-/"):
-            return self._special(request, url.path, parse_qs(url.query))
-        npm_path = split_path(url.path)
+        path = unquote(url.path)  # once, as a WSGI server decodes PATH_INFO
+        if path.startswith("/-/"):
+            return self._special(request, path, parse_qs(url.query))
+        npm_path = split_path(path)
         target = parse_target(npm_path.rest)
         name, method = npm_path.name, request.method
         if target.kind == "packument" and method == "GET":

@@ -70,6 +70,25 @@ def test_good_publish_then_packument(admin, repo):
     )
 
 
+def test_a_double_encoded_name_is_decoded_once(admin, repo):
+    """``%252f`` reaches the plugin as ``%2f``: a literal ``%``, no scope separator."""
+    scoped = body("@sc/pkg", "1.0.0", tarball("@sc/pkg", "1.0.0"))
+    answer = put(admin, "@sc%252fpkg", json.dumps(scoped).encode())
+    assert answer.status_code == 400
+    assert "'@sc%2fpkg'" in answer.json["error"]
+    assert nothing_stored(admin)
+
+    assert put(admin, "@sc%2fpkg", json.dumps(scoped).encode()).status_code == 201
+    assert admin.get("/npm/js/@sc%2fpkg").status_code == 200
+    for path in (
+        "/npm/js/@sc%252fpkg",
+        "/npm/js/%2540sc/pkg",
+        "/npm/js/@sc/pkg/-/pkg-1.0.0%252etgz",
+        "/npm/js/-/package/@sc%252fpkg/dist-tags",
+    ):
+        assert admin.get(path).status_code in (400, 404), path
+
+
 def test_integrity_mismatch(admin, repo):
     doc = body("demo", "1.0.0", tarball("demo", "1.0.0"), integrity="sha512-" + "A" * 86 + "==")
     answer = put(admin, "demo", json.dumps(doc).encode())

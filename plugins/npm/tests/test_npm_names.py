@@ -72,19 +72,23 @@ def test_validate_name_refuses_non_strings() -> None:
 
 
 @pytest.mark.parametrize(
-    "remainder",
-    [
-        "/@scope%2fname/-/name-1.0.0.tgz",
-        "/@scope%2Fname/-/name-1.0.0.tgz",
-        "/@scope/name/-/name-1.0.0.tgz",
-        "/%40scope%2fname/-/name-1.0.0.tgz",
-        "@scope/name/-/name-1.0.0.tgz",
-    ],
+    "remainder", ["/@scope/name/-/name-1.0.0.tgz", "@scope/name/-/name-1.0.0.tgz"]
 )
-def test_every_scoped_url_form_decodes_to_the_same_name(remainder: str) -> None:
+def test_a_scoped_path_splits_after_its_second_segment(remainder: str) -> None:
     path = split_path(remainder)
     assert path.name == "@scope/name"
     assert path.rest == "/-/name-1.0.0.tgz"
+
+
+@pytest.mark.parametrize(
+    "remainder",
+    # What the server hands over when the client double-encoded (%252f, %2540).
+    ["/@scope%2fname", "/@scope%2Fname/-/name-1.0.0.tgz", "/%40scope/name", "/left%2dpad"],
+)
+def test_the_decoded_path_is_not_decoded_again(remainder: str) -> None:
+    with pytest.raises(NpmError) as info:
+        split_path(remainder)
+    assert info.value.status == 400
 
 
 @pytest.mark.parametrize(
@@ -96,7 +100,7 @@ def test_every_scoped_url_form_decodes_to_the_same_name(remainder: str) -> None:
         ("/left-pad/latest", "left-pad", "/latest"),
         ("/left-pad/-rev/3-abc", "left-pad", "/-rev/3-abc"),
         ("/@s/p", "@s/p", ""),
-        ("/@s%2fp/-rev/2-x", "@s/p", "/-rev/2-x"),
+        ("/@s/p/-rev/2-x", "@s/p", "/-rev/2-x"),
     ],
 )
 def test_split_path(remainder: str, name: str, rest: str) -> None:
@@ -106,7 +110,7 @@ def test_split_path(remainder: str, name: str, rest: str) -> None:
 
 @pytest.mark.parametrize(
     "remainder",
-    ["/", "", "/@scope", "/@scope%2f", "/../etc", "/.hidden", "/a%ffb", "/@sc%2Fo%2Fx"],
+    ["/", "", "/@scope", "/@scope/", "/../etc", "/.hidden", "/a\ufffdb", "/@sc/o%2Fx"],
 )
 def test_split_path_refuses_what_cannot_be_a_name(remainder: str) -> None:
     with pytest.raises(NpmError) as info:
@@ -124,6 +128,7 @@ def test_split_path_refuses_what_cannot_be_a_name(remainder: str) -> None:
         ("/-rev/3-abc", "rev", {"rev": "3-abc"}),
         ("/-/name-1.0.0.tgz", "tarball", {"filename": "name-1.0.0.tgz"}),
         ("/-/name-1.0.0.tgz/-rev/4-d", "tarball", {"filename": "name-1.0.0.tgz", "rev": "4-d"}),
+        ("/1.0.0%2bbuild", "spec", {"spec": "1.0.0%2bbuild"}),  # decoded once, by the server
     ],
 )
 def test_parse_target(rest: str, kind: str, fields: dict[str, str]) -> None:
@@ -141,7 +146,7 @@ def test_parse_target_refuses_unknown_shapes_with_404(rest: str) -> None:
 
 
 def test_dist_tags_paths() -> None:
-    assert split_dist_tags_path("/@s%2fp/dist-tags") == ("@s/p", None)
+    assert split_dist_tags_path("/@s/p/dist-tags") == ("@s/p", None)
     assert split_dist_tags_path("/@s/p/dist-tags/beta") == ("@s/p", "beta")
     assert split_dist_tags_path("/p/dist-tags/") == ("p", None)
     with pytest.raises(NpmError):
