@@ -108,8 +108,13 @@ class DeferringSocket(socket.socket):
     """
 
     rest: FileRest | None = None
+    #: Whether the current response has a Content-Length: a chunked one ends with
+    #: framing gunicorn writes right after ``sendfile`` returns, so it is sent whole.
+    may_defer = False
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
+        if not self.may_defer:
+            return super().sendfile(file, offset, count)
         fd = file.fileno()
         if count is None:
             count = os.fstat(fd).st_size - offset
@@ -172,6 +177,11 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.streams_running = 0
         self.streams_waiting: deque[GuardedConn] = deque()
         super().init_process()
+
+    def load_wsgi(self) -> None:
+        super().load_wsgi()
+        app: Any = getattr(self, "wsgi")  # noqa: B009 (set by gunicorn, untyped)
+        self.wsgi = partial(_noting_framing, app)
 
     # -- connections arriving -------------------------------------------------------------
 
@@ -389,6 +399,20 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
     def _close(self, conn: GuardedConn) -> None:
         self.nr_conns -= 1
         conn.close()
+
+
+def _noting_framing(app: Any, environ: dict[str, Any], start_response: Any) -> Any:
+    """The application, telling the client socket whether its response has a length."""
+    sock = environ.get("gunicorn.socket")
+    if not isinstance(sock, DeferringSocket):
+        return app(environ, start_response)
+
+    def noting(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        sock.may_defer = any(name.lower() == "content-length" for name, _ in headers)
+        return start_response(status, headers, exc_info)
+
+    sock.may_defer = False
+    return app(environ, noting)
 
 
 def _deadlines_of(app: Any) -> ClientDeadlines:

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import http.client
+import os
 import socket
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -21,6 +24,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from artifortress.server import WORKER_CLASS
 from artifortress.testing.databases import service_missing
 from artifortress.testing.nginx import NginxProcess, nginx_binary, runnable_config
 from artifortress.testing.server import ServerProcess, free_port
@@ -229,3 +233,63 @@ def test_a_reader_that_stops_is_dropped_after_the_deadline(server: ServerProcess
         while chunk := sock.recv(65536):
             received += len(chunk)
     assert 0 < received < len(LARGE)
+
+
+CHUNKED_FILE_APP = '''
+import os
+
+def app(environ, start_response):
+    """A 4 MiB file with no Content-Length: gunicorn frames it as chunked."""
+    start_response("200 OK", [("Content-Type", "application/octet-stream")])
+    return environ["wsgi.file_wrapper"](open(os.environ["SLOW_TEST_FILE"], "rb"))
+'''
+
+
+def test_a_chunked_file_response_keeps_its_framing_for_a_slow_reader(tmp_path: Path) -> None:
+    """The worker defers the rest of a file only when the response has a length."""
+    (tmp_path / "chunked_app.py").write_text(CHUNKED_FILE_APP)
+    content = os.urandom(4 * 1024 * 1024)
+    (tmp_path / "file.bin").write_bytes(content)
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    command = [gunicorn, "-k", WORKER_CLASS, "-b", f"127.0.0.1:{port}", "chunked_app:app"]
+    environ = {**os.environ, "SLOW_TEST_FILE": str(tmp_path / "file.bin")}
+    with subprocess.Popen(command, cwd=tmp_path, env=environ, stderr=subprocess.DEVNULL) as server:
+        try:
+            answer = wait_for_get(port, pause=1.0)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert answer == content
+
+
+def wait_for_get(port: int, pause: float) -> bytes:
+    """GET / on a small receive buffer, reading nothing for *pause* seconds; the body."""
+    for _ in range(100):
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            break
+        except OSError:
+            time.sleep(0.1)
+    with sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        time.sleep(pause)
+        raw = bytearray()
+        while chunk := sock.recv(65536):
+            raw += chunk
+    head, _, body = bytes(raw).partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower(), head
+    return dechunk(body)
+
+
+def dechunk(body: bytes) -> bytes:
+    out = bytearray()
+    while True:
+        size_line, _, body = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            return bytes(out)
+        out += body[:size]
+        assert body[size : size + 2] == b"\r\n", "broken chunk framing"
+        body = body[size + 2 :]
