@@ -7,7 +7,8 @@ authenticated callers without the permission.  A missing repository is 404
 for authenticated callers and 401 for anonymous ones, so anonymous probing
 cannot tell a private repository from a missing one.  Refused privileged
 attempts (responders declared with an ``action``) are written to the audit
-log, whether the decorator or the service below refused them.
+log, whether the decorator or the service below refused them; a responder
+needing more than ``read`` is privileged even if it names no action.
 """
 
 from __future__ import annotations
@@ -158,11 +159,19 @@ def tenant_admin(action: str) -> Callable[[Responder], Responder]:
 
 
 def requires(permission: Permission, action: str | None = None) -> Callable[[Responder], Responder]:
-    """The caller needs *permission* on the repository named by ``{repo}``."""
+    """The caller needs *permission* on the repository named by ``{repo}``.
+
+    *action* names the privileged action in the audit log (``version.publish``).
+    Refusals of a responder needing more than ``read`` are audited even
+    without one, as ``request.<permission>``: a plugin that forgets to name
+    its action must not leave refused writes out of the log.
+    """
 
     def check(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
         req.context.repo_ref, req.context.permissions = authorize(req, params["repo"], permission)
 
+    if action is None and permission != Permission.READ:
+        action = f"request.{permission}"
     return _declare(str(permission), check, action)
 
 

@@ -101,7 +101,9 @@ class DraftArtifactResource:
     ) -> None:
         """Remove a file from an open draft."""
         ctx = req.context
-        drafts.remove_artifact(drafts.get_draft(ctx.db, ctx.repo, draft_id), filename)
+        drafts.remove_artifact(
+            ctx.db, ctx.caller, drafts.get_draft(ctx.db, ctx.repo, draft_id), filename
+        )
         send_json(resp, {"removed": filename})
 
 

@@ -172,7 +172,8 @@ def add_artifacts(
     All of them or none. Each blob must be committed and held by the version's
     repository: a digest alone never lets anyone publish (and so expose) bytes
     they could not read. Files appended to a published version pass the
-    repository's policies first, and are one change and one event.
+    repository's policies first, and are one change and one event. Audited
+    (``draft.add_file``, or ``version.add_files`` for a published version).
     """
     names = _checked_names(version, entries)
     blobs = _held_blobs(db, version.repository_id, {e.digest for e in entries})
@@ -190,7 +191,19 @@ def add_artifacts(
         check_append(db, version, plugins)
         note_change(db, version.repository_id, version.package.name)
         emit_version(db, VERSION_FILES_ADDED, version, None, caller, files=names)
+    action = "version.add_files" if version.state == PUBLISHED else "draft.add_file"
+    _audit_files(db, caller, action, version, names)
     return artifacts
+
+
+def _audit_files(
+    db: Session, caller: Caller, action: str, version: Version, names: list[str]
+) -> None:
+    repo = db.get(Repository, version.repository_id)
+    target = f"{version.package.name}@{version.version}"
+    audit.record(
+        db, caller, action, repo_key=repo.key if repo else None, target=target, files=names
+    )
 
 
 def _checked_names(version: Version, entries: Sequence[ArtifactInput]) -> list[str]:
@@ -236,13 +249,14 @@ def _held_blobs(db: Session, repository_id: int, digests: set[str]) -> dict[str,
     return {digest: size for digest, size in db.connection().execute(_HELD_BLOBS, params)}
 
 
-def remove_artifact(version: Version, filename: str) -> None:
-    """Drop a file from a draft (published files cannot be removed)."""
+def remove_artifact(db: Session, caller: Caller, version: Version, filename: str) -> None:
+    """Drop a file from a draft (published files cannot be removed); audited."""
     if version.state != DRAFT:
         raise Conflict("files of a published version cannot be removed")
     for artifact in version.artifacts:
         if artifact.filename == filename:
             version.artifacts.remove(artifact)  # delete-orphan removes the row
+            _audit_files(db, caller, "draft.remove_file", version, [filename])
             return
     raise NotFound(f"no file {filename!r} in this draft")
 

@@ -50,7 +50,7 @@ class ChartResource:
 
 
 class UploadResource:
-    @requires(Permission.WRITE)
+    @requires(Permission.WRITE, action="version.publish")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Upload a chart archive (the request body); its Chart.yaml names it."""
         gateway = Gateway(req)
@@ -76,7 +76,7 @@ class UploadResource:
 
 
 class ChartVersionResource:
-    @requires(Permission.WRITE)
+    @requires(Permission.WRITE, action="version.delete")
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, repo: str, name: str, version: str
     ) -> None:

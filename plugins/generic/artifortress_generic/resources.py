@@ -21,10 +21,14 @@ from artifortress_generic.paths import GenericPath, file_path, split
 
 
 class FileResource:
-    """One file of a generic repository (or, with a trailing slash, a directory)."""
+    """One file of a generic repository (or, with a trailing slash, a directory).
 
-    @requires(Permission.WRITE)
-    def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+    The root ``/generic/{repo}/`` has no ``path``: it lists, and a PUT or DELETE
+    there is refused like any path that names no file (it used to be a 500).
+    """
+
+    @requires(Permission.WRITE, action="version.publish")
+    def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str = "") -> None:
         """Upload a file; X-Checksum-Sha256/-Sha1/-Md5 are verified; 409 over an existing path."""
         gateway = Gateway(req)
         target = file_path(path)
@@ -69,8 +73,10 @@ class FileResource:
 
     on_head = on_get
 
-    @requires(Permission.WRITE)
-    def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+    @requires(Permission.WRITE, action="version.delete")
+    def on_delete(
+        self, req: falcon.Request, resp: falcon.Response, repo: str, path: str = ""
+    ) -> None:
         """Delete a version (``pkg/ver/``) or its only file, tombstone-first."""
         gateway = Gateway(req)
         where = gateway.repo

@@ -41,14 +41,14 @@ class DistTagsResource:
             raise NotFound(f"package {name} not found")
         resp.media = dict(state.dist_tags)
 
-    @requires(Permission.WRITE)
+    @requires(Permission.WRITE, action="label.set")
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
         """``npm dist-tag add`` (the body is a JSON string: the version)."""
         self._change(req, resp, path, remove=False)
 
     on_post = on_put
 
-    @requires(Permission.WRITE)
+    @requires(Permission.WRITE, action="label.delete")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
         """``npm dist-tag rm``."""
         self._change(req, resp, path, remove=True)

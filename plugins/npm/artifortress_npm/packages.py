@@ -64,7 +64,7 @@ class PackageResource:
 
     on_head = on_get
 
-    @requires(Permission.WRITE)
+    @requires(Permission.WRITE, action="version.publish")
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
         """Publish, or update metadata (deprecate, unpublish versions, dist-tags)."""
         gateway = Gateway(req)
@@ -83,7 +83,7 @@ class PackageResource:
         resp.status = falcon.HTTP_201 if target.kind == "packument" else falcon.HTTP_200
         resp.media = {"ok": True, "id": npm_path.name}
 
-    @requires(Permission.WRITE)
+    @requires(Permission.WRITE, action="version.delete")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
         """Unpublish: a tarball (one version) or the whole package (``/{name}/-rev/{rev}``)."""
         gateway = Gateway(req)

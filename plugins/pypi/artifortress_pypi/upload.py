@@ -57,7 +57,7 @@ class Received:
 
 
 class UploadResource:
-    @requires(Permission.WRITE)
+    @requires(Permission.WRITE, action="version.publish")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Upload one distribution file; identical re-uploads succeed, other bytes are 409."""
         gateway = Gateway(req)
