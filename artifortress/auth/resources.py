@@ -9,6 +9,7 @@ import falcon
 from artifortress.auth import services, users
 from artifortress.errors import PermissionDenied
 from artifortress.http.body import json_body, send_json
+from artifortress.http.openapi import answers
 from artifortress.http.permissions import authenticated, tenant_admin
 from artifortress.repos.services import REPO_KEY
 
@@ -18,7 +19,11 @@ TOKEN_CREATE = {
     "required": ["name"],
     "properties": {
         "name": {"type": "string", "minLength": 1, "maxLength": 100},
-        "ttl_days": {"type": "integer", "minimum": 1},
+        "ttl_days": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "at most the server's limit (365 days by default; more is a 400)",
+        },
         "read_only": {"type": "boolean"},
         "repos": {
             "type": "array",
@@ -26,7 +31,11 @@ TOKEN_CREATE = {
             "minItems": 1,
             "uniqueItems": True,
         },
-        "user": {"type": "string", "description": "issue for another user (tenant admins)"},
+        "user": {
+            "type": "string",
+            "pattern": users.USER_NAME.pattern,
+            "description": "issue for another user (tenant admins)",
+        },
     },
 }
 
@@ -34,7 +43,10 @@ USER_CREATE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["name"],
-    "properties": {"name": {"type": "string"}, "admin": {"type": "boolean"}},
+    "properties": {
+        "name": {"type": "string", "pattern": users.USER_NAME.pattern},
+        "admin": {"type": "boolean"},
+    },
 }
 
 
@@ -42,6 +54,7 @@ class TokensResource:
     """The caller's own personal access tokens."""
 
     @authenticated(action="token.list")
+    @answers(403)
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """List the caller's tokens (never their secrets); needs a full token."""
         rows = services.own_tokens(req.context.db, req.context.principal)
@@ -49,6 +62,7 @@ class TokensResource:
 
     @authenticated(action="token.create")
     @json_body(TOKEN_CREATE)
+    @answers(403, 404)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a token; the secret is in the answer this once and never again.
 
@@ -82,6 +96,7 @@ class TokensResource:
 
 class TokenResource:
     @authenticated(action="token.revoke")
+    @answers(403)
     def on_delete(self, req: falcon.Request, resp: falcon.Response, token_id: str) -> None:
         """Revoke a token; it stops working on every process within one second.
 

@@ -15,7 +15,8 @@ EMPTY_DIGEST = f"{ALGORITHM}:{hashlib.sha256(b'').hexdigest()}"
 
 def parse_digest(raw: object) -> str:
     """A valid digest, or 400 explaining the expected form."""
-    if not isinstance(raw, str) or not DIGEST.match(raw):
+    # fullmatch: DIGEST's "$" alone would also accept a trailing newline.
+    if not isinstance(raw, str) or not DIGEST.fullmatch(raw):
         raise InvalidDigest(
             f"digest {raw!r} is malformed: expected 'sha256:' followed by 64 lower-case "
             "hexadecimal digits"

@@ -5,13 +5,14 @@ from __future__ import annotations
 import falcon
 
 from artifortress.blobs import sessions
-from artifortress.blobs.digests import parse_digest
+from artifortress.blobs.digests import DIGEST, parse_digest
 from artifortress.blobs.download import Presentation, send_blob
 from artifortress.blobs.models import UploadSession
 from artifortress.blobs.services import blob_to_json, find_linked_blob
-from artifortress.blobs.store import BlobNotFound, BlobStore, InvalidParts
+from artifortress.blobs.store import BlobNotFound, BlobStore, InvalidDigest, InvalidParts
 from artifortress.blobs.wsgibody import body_chunks, declared_length
-from artifortress.http.body import json_body, send_json
+from artifortress.http.body import ERROR_CODE, json_body, send_json
+from artifortress.http.openapi import answers
 from artifortress.http.permissions import requires
 from artifortress.rbac.permissions import Permission
 from artifortress.versions.queries import is_withheld
@@ -21,7 +22,7 @@ UPLOAD_CREATE = {
     "additionalProperties": False,
     "required": ["digest", "size"],
     "properties": {
-        "digest": {"type": "string", "description": "sha256:<64 hex digits>"},
+        "digest": {"type": "string", "pattern": DIGEST.pattern, ERROR_CODE: InvalidDigest.code},
         "size": {"type": "integer", "minimum": 0},
     },
 }
@@ -44,6 +45,7 @@ def _session(req: falcon.Request, upload_id: str) -> UploadSession:
 class UploadsResource:
     @requires(Permission.WRITE, action="upload.create")
     @json_body(UPLOAD_CREATE)
+    @answers(201, 200)
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Start a resumable upload of announced bytes (201), or dedupe (200).
 
@@ -93,6 +95,7 @@ class UploadResource:
 
 class UploadPartResource:
     @requires(Permission.WRITE, action="upload.part")
+    @answers(413)
     def on_put(
         self, req: falcon.Request, resp: falcon.Response, repo: str, upload_id: str, n: str
     ) -> None:
@@ -109,13 +112,14 @@ class UploadPartResource:
 
 
 def _part_number(raw: str) -> int:
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise InvalidParts(f"part number {raw!r} is not a positive integer")
     return int(raw)
 
 
 class UploadCompleteResource:
     @requires(Permission.WRITE, action="upload.commit")
+    @answers(200)
     def on_post(
         self, req: falcon.Request, resp: falcon.Response, repo: str, upload_id: str
     ) -> None:
@@ -135,11 +139,13 @@ class UploadCompleteResource:
 
 class BlobResource:
     @requires(Permission.READ)
+    @answers(200, 206, 304, 307, 416)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, digest: str) -> None:
         """Download a blob the repository holds; single ranges and conditional requests."""
         _serve(req, resp, digest)
 
     @requires(Permission.READ)
+    @answers(200, 206, 304, 416)
     def on_head(self, req: falcon.Request, resp: falcon.Response, repo: str, digest: str) -> None:
         """A blob's headers (size, ETag, ranges) without its bytes."""
         _serve(req, resp, digest)

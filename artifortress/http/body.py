@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import falcon
@@ -17,11 +18,14 @@ Responder = TypeVar("Responder", bound=Callable[..., Any])
 
 #: Attribute holding a responder's request body schema, read by the OpenAPI builder.
 SCHEMA_ATTR = "__artifortress_body_schema__"
+#: Keyword of a (sub)schema naming the stable error code its violations answer with
+#: (``validation_failed`` otherwise), so a rule moved into the schema keeps its code.
+ERROR_CODE = "x-artifortress-error-code"
 
 
 def json_body(schema: dict[str, Any]) -> Callable[[Responder], Responder]:
     """Parse and validate the JSON body before the responder; result in ``req.context.body``."""
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = BodyValidator(schema)
 
     def hook(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
         req.context.body = _validated(validator, _read_json(req))
@@ -87,11 +91,37 @@ def reject_nul_params(req: falcon.Request, params: dict[str, Any]) -> None:
             raise BadRequest(f"URL parameters: {UNSTORABLE_MESSAGE}")
 
 
-def _validated(validator: jsonschema.Draft202012Validator, doc: Any) -> Any:
+def _ecma_pattern(
+    validator: Any, pattern: str, instance: Any, schema: dict[str, Any]
+) -> Iterator[jsonschema.ValidationError]:
+    """``pattern`` as JSON Schema (ECMA 262) reads it: ``$`` ends the string.
+
+    Python's ``$`` also matches before a final newline, so ``"key\\n"`` would
+    pass ``^[a-z]+$`` here while every other reader of the document refuses it.
+    """
+    if validator.is_type(instance, "string") and not _ecma_regex(pattern).search(instance):
+        yield jsonschema.ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+@functools.cache
+def _ecma_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(re.sub(r"(?<!\\)\$", r"\\Z", pattern))
+
+
+#: The validator of every JSON body: draft 2020-12 with ECMA 262 patterns.
+BodyValidator = jsonschema.validators.extend(  # type: ignore[no-untyped-call]
+    jsonschema.Draft202012Validator, {"pattern": _ecma_pattern}
+)
+
+
+def _validated(validator: Any, doc: Any) -> Any:
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "body"
-        raise ValidationFailed(f"{where}: {error.message}")
+        failure = ValidationFailed(f"{where}: {error.message}")
+        if isinstance(error.schema, dict) and ERROR_CODE in error.schema:
+            failure.code = error.schema[ERROR_CODE]
+        raise failure
     return doc
 
 

@@ -7,22 +7,45 @@ drift from the API; a test checks it against the live router too.
 
 from __future__ import annotations
 
+import http
 import inspect
 import re
-from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from artifortress import __version__
+from artifortress.auth.users import USER_NAME
+from artifortress.blobs.digests import DIGEST
 from artifortress.http.body import SCHEMA_ATTR
+from artifortress.http.path_ids import MAX_DIGITS
 from artifortress.http.permissions import AUTHENTICATED, PUBLIC, requirement_of
+from artifortress.repos.services import REPO_KEY
 
 if TYPE_CHECKING:
     from artifortress.http.routes import Route
 
 METHODS = ("get", "head", "post", "put", "patch", "delete")
+WRITES = ("post", "put", "patch", "delete")
+#: Marks a schema whose values are the installed format names, filled in by the builder.
+INSTALLED_FORMATS = "x-artifortress-installed-formats"
+#: Attribute holding the statuses a responder declares, read by the builder.
+STATUSES_ATTR = "__artifortress_statuses__"
+Responder = TypeVar("Responder", bound=Callable[..., Any])
 #: A URL field as falcon writes it, with an optional converter: ``{repo}``, ``{n:int}``.
 _PARAM = re.compile(r"{(\w+)(?::(\w+)[^}]*)?}")
 _CONVERTER_TYPES = {"int": "integer", "float": "number", "uuid": "string"}
+_ID = {"type": "string", "pattern": f"^[0-9]{{1,{MAX_DIGITS}}}$"}
+#: Path parameters the code reads by a rule, as strict as that rule; any other is a string.
+PATH_PARAMETERS: dict[str, dict[str, Any]] = {
+    "repo": {"type": "string", "pattern": REPO_KEY.pattern},
+    "user": {"type": "string", "pattern": USER_NAME.pattern},
+    "digest": {"type": "string", "pattern": DIGEST.pattern},
+    "n": {"type": "string", "pattern": "^[0-9]+$", "description": "part number, from 1"},
+    "draft_id": _ID,
+    "hook_id": _ID,
+    "event_id": _ID,
+    "quarantine_id": _ID,
+}
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -50,13 +73,15 @@ def responders(resource: Any) -> Iterable[tuple[str, Any]]:
             yield method, responder
 
 
-def build_document(routes: Iterable[Route]) -> dict[str, Any]:
+def build_document(routes: Iterable[Route], formats: Iterable[str] = ()) -> dict[str, Any]:
+    """The document of every ``/v1/`` route; *formats* are the installed format names."""
     paths: dict[str, Any] = {}
+    installed = sorted(formats)
     for route in routes:
         if not route.path.startswith("/v1/"):
             continue
         operations = {
-            method: _operation(route, method, responder)
+            method: _operation(route, method, responder, installed)
             for method, responder in responders(route.resource)
         }
         paths[openapi_path(route.path)] = operations
@@ -79,7 +104,7 @@ def openapi_path(template: str) -> str:
     return _PARAM.sub(r"{\1}", template)
 
 
-def _operation(route: Route, method: str, responder: Any) -> dict[str, Any]:
+def _operation(route: Route, method: str, responder: Any, formats: list[str]) -> dict[str, Any]:
     doc = inspect.getdoc(responder) or ""
     summary, _, description = doc.partition("\n")
     requirement = requirement_of(responder) or "undeclared"
@@ -93,11 +118,11 @@ def _operation(route: Route, method: str, responder: Any) -> dict[str, Any]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": _CONVERTER_TYPES.get(converter, "string")},
+                "schema": _parameter_schema(name, converter),
             }
             for name, converter in _PARAM.findall(route.path)
         ],
-        "responses": _responses(method, requirement),
+        "responses": _responses(route.path, method, responder),
     }
     if description.strip():
         op["description"] = description.strip()
@@ -105,22 +130,85 @@ def _operation(route: Route, method: str, responder: Any) -> dict[str, Any]:
         op["security"] = [{"bearer": []}, {"basic": []}]
     schema = getattr(responder, SCHEMA_ATTR, None)
     if schema is not None:
+        schema = _with_formats(schema, formats)
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema}}}
     return op
 
 
-def _responses(method: str, requirement: str) -> dict[str, Any]:
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    ok = {"post": "201", "delete": "200"}.get(method, "200")
-    responses: dict[str, Any] = {ok: {"description": "success"}}
+def answers(*statuses: int) -> Callable[[Responder], Responder]:
+    """Declare the statuses a responder answers beyond those its route implies.
+
+    Implied (see :func:`_responses`): 401 and 403 from its permission, 400 for
+    parameters or a body, 404 for path parameters, 409 for writes, 413 for a
+    JSON body, 503 always.  A declared success or redirect status replaces the
+    default success (201 for POST, 200 otherwise).
+    """
+
+    def decorate(responder: Responder) -> Responder:
+        setattr(responder, STATUSES_ATTR, (*getattr(responder, STATUSES_ATTR, ()), *statuses))
+        return responder
+
+    return decorate
+
+
+_ERRORS = {
+    400: "malformed or invalid parameters or body",
+    401: "no or bad credentials",
+    403: "permission missing, or a read-only or repository-scoped token",
+    404: "no such repository or resource",
+    409: "conflicts with the current state or with a concurrent change",
+    413: "the body is larger than allowed",
+    503: "a backing service is unavailable",
+}
+
+
+def _responses(path: str, method: str, responder: Any) -> dict[str, Any]:
+    """Every status the operation answers: implied by its shape, plus those it declares."""
+    requirement = requirement_of(responder) or "undeclared"
+    declared = set(getattr(responder, STATUSES_ATTR, ()))
+    successes = {code for code in declared if code < 400}
+    if not successes:
+        successes = {201 if method == "post" else 200}
+    errors = (declared - successes) | {503}
     if requirement != PUBLIC:
-        responses["401"] = {"description": "no or bad credentials", **error}
+        errors.add(401)
     if requirement not in (PUBLIC, AUTHENTICATED):
-        responses["403"] = {"description": "permission missing", **error}
-    if method in ("post", "put", "patch"):
-        responses["400"] = {"description": "malformed or invalid body", **error}
-    responses["503"] = {"description": "a backing service is unavailable", **error}
+        errors.add(403)
+    has_body = getattr(responder, SCHEMA_ATTR, None) is not None
+    if has_body or _PARAM.search(path):
+        errors.add(400)
+    if _PARAM.search(path):
+        errors.add(404)
+    if method in WRITES:
+        errors.add(409)
+    if has_body:
+        errors.add(413)
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    responses: dict[str, Any] = {
+        str(code): {"description": http.HTTPStatus(code).phrase} for code in sorted(successes)
+    }
+    for code in sorted(errors):
+        description = _ERRORS.get(code) or http.HTTPStatus(code).phrase
+        responses[str(code)] = {"description": description, **error}
     return responses
+
+
+def _with_formats(schema: Any, formats: list[str]) -> Any:
+    """*schema* with an ``enum`` of *formats* wherever it is marked :data:`INSTALLED_FORMATS`."""
+    if isinstance(schema, list):
+        return [_with_formats(item, formats) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    copy = {key: _with_formats(value, formats) for key, value in schema.items()}
+    if copy.pop(INSTALLED_FORMATS, False) and formats:
+        copy["enum"] = formats
+    return copy
+
+
+def _parameter_schema(name: str, converter: str) -> dict[str, Any]:
+    if converter:
+        return {"type": _CONVERTER_TYPES.get(converter, "string")}
+    return PATH_PARAMETERS.get(name, {"type": "string"})
 
 
 def _slug(path: str) -> str:

@@ -117,6 +117,10 @@ def core_routes(services: Services) -> list[Route]:
     ]
 
     routes.append(
-        Route("/v1/openapi.json", OpenAPIResource(lambda: build_document(routes)), "operations")
+        Route(
+            "/v1/openapi.json",
+            OpenAPIResource(lambda: build_document(routes, services.formats)),
+            "operations",
+        )
     )
     return routes

@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from artifortress.http.body import query_param, send_json
+from artifortress.http.openapi import answers
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import tenant_admin
 from artifortress.outbox import services as outbox
@@ -30,6 +31,7 @@ class OutboxResource:
 
 class OutboxRetryResource:
     @tenant_admin("outbox.retry")
+    @answers(200)
     def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         """Queue a dead-lettered event again; handlers that succeeded before are skipped."""
         ctx = req.context

@@ -8,6 +8,7 @@ import falcon
 
 from artifortress.errors import BadRequest
 from artifortress.http.body import json_body, query_param, send_json
+from artifortress.http.openapi import answers
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import requires, tenant_admin
 from artifortress.pagination import clamp_limit
@@ -83,6 +84,7 @@ class QuarantineResource:
 
 class QuarantineReleaseResource:
     @tenant_admin("quarantine.release")
+    @answers(200)
     def on_post(self, req: falcon.Request, resp: falcon.Response, quarantine_id: str) -> None:
         """Release a quarantined version: it is published and visible from now on."""
         ctx = req.context
@@ -93,6 +95,7 @@ class QuarantineReleaseResource:
 class QuarantineRejectResource:
     @tenant_admin("quarantine.reject")
     @json_body(REJECT_SCHEMA)
+    @answers(200)
     def on_post(self, req: falcon.Request, resp: falcon.Response, quarantine_id: str) -> None:
         """Reject a quarantined version for good, with a reason; its number stays taken."""
         ctx = req.context

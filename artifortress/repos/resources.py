@@ -5,7 +5,9 @@ from __future__ import annotations
 import falcon
 
 from artifortress.auth.users import get_user
+from artifortress.formats import FORMAT_NAME
 from artifortress.http.body import json_body, query_param, send_json
+from artifortress.http.openapi import INSTALLED_FORMATS
 from artifortress.http.permissions import authenticated, requires, tenant_admin
 from artifortress.pagination import clamp_limit
 from artifortress.rbac import services as rbac
@@ -19,7 +21,8 @@ REPO_CREATE = {
     "required": ["key", "format"],
     "properties": {
         "key": {"type": "string", "pattern": REPO_KEY.pattern},
-        "format": {"type": "string"},
+        # The document lists the installed formats; the service refuses the others (400).
+        "format": {"type": "string", "pattern": FORMAT_NAME.pattern, INSTALLED_FORMATS: True},
         "public": {"type": "boolean"},
         "description": {"type": "string", "maxLength": 2000},
     },

@@ -12,10 +12,12 @@ import falcon
 
 from artifortress.formats import normalize_name
 from artifortress.http.body import json_body, send_json
+from artifortress.http.openapi import answers
+from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import requires
 from artifortress.rbac.permissions import Permission
 from artifortress.versions import drafts, queries
-from artifortress.versions.models import QUARANTINED
+from artifortress.versions.models import QUARANTINED, Version
 
 DRAFT_CREATE = {
     "type": "object",
@@ -42,6 +44,11 @@ ARTIFACT_ADD = {
 }
 
 
+def _draft(req: falcon.Request, draft_id: str) -> Version:
+    """The open draft of the URL; an id that is not 1-18 digits names none (404)."""
+    return drafts.get_draft(req.context.db, req.context.repo, path_id(draft_id, "draft"))
+
+
 class DraftsResource:
     @requires(Permission.WRITE, action="draft.create")
     @json_body(DRAFT_CREATE)
@@ -65,31 +72,31 @@ class DraftsResource:
 
 class DraftResource:
     @requires(Permission.WRITE)
-    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int) -> None:
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: str) -> None:
         """One open draft with its files."""
         send_json(
             resp,
-            queries.version_to_json(drafts.get_draft(req.context.db, req.context.repo, draft_id)),
+            queries.version_to_json(_draft(req, draft_id)),
         )
 
     @requires(Permission.WRITE, action="draft.discard")
     def on_delete(
-        self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int
+        self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: str
     ) -> None:
         """Discard an open draft."""
         ctx = req.context
-        draft = drafts.get_draft(ctx.db, ctx.repo, draft_id)
+        draft = _draft(req, draft_id)
         drafts.discard_draft(ctx.db, ctx.caller, ctx.repo, draft)
-        send_json(resp, {"discarded": draft_id})
+        send_json(resp, {"discarded": draft.id})
 
 
 class DraftArtifactsResource:
     @requires(Permission.WRITE, action="draft.add_file")
     @json_body(ARTIFACT_ADD)
-    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int) -> None:
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: str) -> None:
         """Add a file that references a blob committed in this repository."""
         ctx = req.context
-        draft = drafts.get_draft(ctx.db, ctx.repo, draft_id)
+        draft = _draft(req, draft_id)
         artifact = drafts.add_artifact(ctx.db, ctx.caller, draft, drafts.ArtifactInput(**ctx.body))
         send_json(resp, queries.artifact_to_json(artifact), status=201)
 
@@ -97,26 +104,25 @@ class DraftArtifactsResource:
 class DraftArtifactResource:
     @requires(Permission.WRITE, action="draft.remove_file")
     def on_delete(
-        self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int, filename: str
+        self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: str, filename: str
     ) -> None:
         """Remove a file from an open draft."""
         ctx = req.context
-        drafts.remove_artifact(
-            ctx.db, ctx.caller, drafts.get_draft(ctx.db, ctx.repo, draft_id), filename
-        )
+        drafts.remove_artifact(ctx.db, ctx.caller, _draft(req, draft_id), filename)
         send_json(resp, {"removed": filename})
 
 
 class PublishResource:
     @requires(Permission.WRITE, action="version.publish")
-    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: int) -> None:
+    @answers(200, 202)
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str, draft_id: str) -> None:
         """Publish a draft atomically; 409 if the version already exists.
 
         Repository policies judge it first: 403 (nothing published) when one
         rejects it, 202 with state ``quarantined`` when one holds it back.
         """
         ctx = req.context
-        draft = drafts.get_draft(ctx.db, ctx.repo, draft_id)
+        draft = _draft(req, draft_id)
         version = drafts.publish(ctx.db, ctx.caller, ctx.repo, draft, ctx.services.plugins)
         status = 202 if version.state == QUARANTINED else 200
         send_json(resp, queries.version_to_json(version), status=status)
@@ -124,7 +130,7 @@ class PublishResource:
 
 def draft_routes(base: str) -> list[tuple[str, Any]]:
     """``(path, resource)`` of the draft routes under *base* (``.../packages``)."""
-    drafts_base = f"{base}/versions/drafts/{{draft_id:int}}"
+    drafts_base = f"{base}/versions/drafts/{{draft_id}}"
     return [
         (f"{base}/versions/drafts", DraftsResource()),
         (drafts_base, DraftResource()),

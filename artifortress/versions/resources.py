@@ -16,10 +16,11 @@ import falcon
 from artifortress.errors import NotFound
 from artifortress.formats import normalize_name
 from artifortress.http.body import json_body, query_param, send_json
+from artifortress.http.openapi import answers
 from artifortress.http.permissions import authorize, requires
 from artifortress.pagination import clamp_limit
 from artifortress.rbac.permissions import Permission
-from artifortress.repos.services import entity_of
+from artifortress.repos.services import REPO_KEY, entity_of
 from artifortress.versions import labels, lifecycle, queries
 from artifortress.versions.draft_resources import draft_routes
 from artifortress.versions.models import QUARANTINED, Version
@@ -41,14 +42,14 @@ PROMOTE = {
     "type": "object",
     "additionalProperties": False,
     "required": ["target"],
-    "properties": {"target": {"type": "string"}},
+    "properties": {"target": {"type": "string", "pattern": REPO_KEY.pattern}},
 }
 
 LABEL_PUT = {
     "type": "object",
     "additionalProperties": False,
     "required": ["version"],
-    "properties": {"version": {"type": "string"}},
+    "properties": {"version": {"type": "string", "minLength": 1, "maxLength": 128}},
 }
 
 
@@ -63,7 +64,8 @@ def _package_name(req: falcon.Request, url: Mapping[str, str]) -> str:
 
 def _version(req: falcon.Request, url: Mapping[str, str], version: str | None = None) -> Version:
     ctx = req.context
-    return queries.get_version(ctx.db, ctx.repo, _package_name(req, url), version or url["version"])
+    number = url["version"] if version is None else version
+    return queries.get_version(ctx.db, ctx.repo, _package_name(req, url), number)
 
 
 def _send(resp: falcon.Response, version: Version, status: int = 200) -> None:
@@ -109,6 +111,7 @@ class VersionResource:
 class YankResource:
     @requires(Permission.WRITE, action="version.yank")
     @json_body(REASON)
+    @answers(200)
     def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Yank a version (installers skip it unless pinned exactly)."""
         ctx = req.context
@@ -125,6 +128,7 @@ class YankResource:
 class DeprecateResource:
     @requires(Permission.WRITE, action="version.deprecate")
     @json_body(MESSAGE)
+    @answers(200)
     def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Deprecate a version with a message shown to installers."""
         ctx = req.context
@@ -140,6 +144,7 @@ class DeprecateResource:
 
 class RestoreResource:
     @requires(Permission.ADMIN, action="version.restore")
+    @answers(200, 410)
     def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Restore a deleted version within the retention window (repository admins)."""
         ctx = req.context
@@ -153,6 +158,7 @@ class RestoreResource:
 class PromoteResource:
     @requires(Permission.PROMOTE, action="version.promote")
     @json_body(PROMOTE)
+    @answers(201, 202)
     def on_post(self, req: falcon.Request, resp: falcon.Response, **url: str) -> None:
         """Copy a published version into another repository by reference.
 

@@ -9,6 +9,7 @@ import falcon
 from artifortress.http.body import json_body, query_param, send_json
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import requires
+from artifortress.outbox.events import EVENT_TYPES
 from artifortress.pagination import clamp_limit
 from artifortress.rbac.permissions import Permission
 from artifortress.webhooks import services as webhooks
@@ -18,10 +19,11 @@ WEBHOOK_CREATE: dict[str, Any] = {
     "additionalProperties": False,
     "required": ["url"],
     "properties": {
-        "url": {"type": "string", "minLength": 1, "maxLength": 2048},
+        # The host is checked further (see webhooks.targets): public addresses only.
+        "url": {"type": "string", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#]", "maxLength": 2048},
         "events": {
             "type": "array",
-            "items": {"type": "string", "minLength": 1, "maxLength": 64},
+            "items": {"enum": [*EVENT_TYPES, webhooks.ALL_EVENTS]},
             "maxItems": 50,
         },
         "secret": {"type": "string", "minLength": 16, "maxLength": 255},

@@ -123,3 +123,46 @@ def test_field_converters_become_plain_openapi_parameters() -> None:
     types = {p["name"]: p["schema"]["type"] for p in operation["parameters"]}
     assert types == {"repo": "string", "n": "integer"}
     assert operation["operationId"] == "put_repos_repo_parts_n"
+
+
+def _body_schema(document: dict[str, Any], path: str, method: str) -> dict[str, Any]:
+    operation = document["paths"][path][method]
+    return dict(operation["requestBody"]["content"]["application/json"]["schema"])
+
+
+def test_body_schemas_are_as_strict_as_the_server(document: dict[str, Any]) -> None:
+    upload = _body_schema(document, "/v1/repos/{repo}/uploads", "post")["properties"]
+    assert upload["digest"]["pattern"] == "^sha256:[0-9a-f]{64}$"
+    hook = _body_schema(document, "/v1/repos/{repo}/webhooks", "post")["properties"]
+    assert hook["url"]["pattern"].startswith("^[Hh][Tt][Tt][Pp][Ss]?://")
+    assert "version.published" in hook["events"]["items"]["enum"]
+    repo = _body_schema(document, "/v1/repos", "post")["properties"]
+    assert {"pypi", "npm", "generic"} <= set(repo["format"]["enum"])
+    label = "/v1/repos/{repo}/packages/{package}/labels/{label}"
+    assert _body_schema(document, label, "put")["properties"]["version"]["minLength"] == 1
+
+
+def test_path_parameters_carry_the_rules_the_code_applies(document: dict[str, Any]) -> None:
+    operation = document["paths"]["/v1/repos/{repo}/blobs/{digest}"]["get"]
+    schemas = {p["name"]: p["schema"] for p in operation["parameters"]}
+    assert schemas["digest"]["pattern"] == "^sha256:[0-9a-f]{64}$"
+    assert schemas["repo"]["pattern"].startswith("^[a-z0-9]")
+    drafts = document["paths"]["/v1/repos/{repo}/packages/versions/drafts/{draft_id}"]["get"]
+    assert {p["name"]: p["schema"] for p in drafts["parameters"]}["draft_id"]["pattern"]
+
+
+def test_every_operation_lists_the_statuses_it_answers(document: dict[str, Any]) -> None:
+    for (path, method), operation in documented(document).items():
+        statuses = set(operation["responses"])
+        assert "500" not in statuses, (method, path)
+        if FIELD.search(path):
+            assert {"400", "404"} <= statuses, (method, path)
+        if method in ("post", "put", "patch", "delete"):
+            assert "409" in statuses, (method, path)
+        if "requestBody" in operation:
+            assert {"400", "413"} <= statuses, (method, path)
+    blob = document["paths"]["/v1/repos/{repo}/blobs/{digest}"]["get"]["responses"]
+    assert {"200", "206", "304", "416"} <= set(blob)
+    publish = "/v1/repos/{repo}/packages/versions/drafts/{draft_id}/publish"
+    assert {"200", "202"} <= set(document["paths"][publish]["post"]["responses"])
+    assert {"201", "200"} <= set(document["paths"]["/v1/repos/{repo}/uploads"]["post"]["responses"])
