@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from artifortress.versions.validation import clean_name
+
 if TYPE_CHECKING:
     import falcon
 
@@ -62,6 +64,10 @@ class PluginRoute:
 
 
 def normalize_name(pm: pluggy.PluginManager, format: str, name: str) -> str:
-    """The format's canonical spelling of a package name (unchanged if no plugin cares)."""
+    """The format's canonical spelling of a package name (in NFC if no plugin cares).
+
+    A name no format may store (invisible characters, invalid UTF-8...) is a 400.
+    """
+    name = clean_name(name)
     normalized = pm.hook.artifortress_normalize_name(format=format, name=name)
     return name if normalized is None else str(normalized)

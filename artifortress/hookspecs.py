@@ -36,9 +36,11 @@ def artifortress_formats() -> Sequence[FormatSpec]:
 def artifortress_normalize_name(format: str, name: str) -> str | None:
     """Normalize a package name of *format* (e.g. PEP 503 for ``pypi``).
 
-    Called whenever a package name enters the core (draft creation, lookups).
-    Return the normalized name, or ``None`` if *format* is not yours; the first
-    non-``None`` answer wins.  Without an answer the name is used unchanged.
+    Called whenever a package name enters the core (draft creation, lookups),
+    with the name in NFC; names no format may store (invisible characters,
+    invalid UTF-8) were refused already.  Return the normalized name, or
+    ``None`` if *format* is not yours; the first non-``None`` answer wins.
+    Without an answer the name is used as given.
     A plugin may raise :class:`artifortress.plugin.ValidationFailed` for names
     its format forbids.
     """

@@ -89,7 +89,7 @@ class LocalBlobStore:
         return self.root / fan_out(digest)
 
     def _upload_dir(self, upload_id: str) -> Path:
-        if not _UPLOAD_ID.match(upload_id):
+        if not _UPLOAD_ID.fullmatch(upload_id):  # match() lets a trailing newline through
             raise UploadNotFound(f"no upload session {upload_id!r}")
         return self._uploads / upload_id
 

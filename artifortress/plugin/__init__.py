@@ -43,6 +43,7 @@ from artifortress.plugin.views import (
 from artifortress.policy.decisions import PolicyDecision, PolicyRequest
 from artifortress.rbac.permissions import Permission
 from artifortress.search.views import SearchHit, SearchResults
+from artifortress.versions.validation import clean_name
 
 __all__ = [
     "ArtifactInfo",
@@ -76,6 +77,7 @@ __all__ = [
     "ValidationFailed",
     "VersionInfo",
     "authenticated",
+    "clean_name",
     "error_for_status",
     "hookimpl",
     "public",

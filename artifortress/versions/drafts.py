@@ -28,7 +28,7 @@ from artifortress.outbox.events import VERSION_FILES_ADDED, VERSION_PUBLISHED
 from artifortress.outbox.services import emit_version
 from artifortress.repos.models import Repository
 from artifortress.versions.models import DRAFT, PUBLISHED, QUARANTINED, Artifact, Package, Version
-from artifortress.versions.validation import check_filename, check_version
+from artifortress.versions.validation import check_filename, check_version, clean_name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,6 +109,8 @@ def create_draft(
     them): one flush writes the draft and its files, for a publish made in one
     request.
     """
+    package = clean_name(package)
+    display_name = None if display_name is None else clean_name(display_name)
     check_version(version)
     pkg = _find_package(db, repo.id, package)
     if pkg is not None and _is_sealed(db, pkg, version):
@@ -215,7 +217,37 @@ def _checked_names(version: Version, entries: Sequence[ArtifactInput]) -> list[s
     for index, name in enumerate(names):
         if name in taken or name in names[:index]:
             raise Conflict(f"file {name!r} already exists in this version")
+    clash = _file_folder_clash(taken, names)
+    if clash is not None:
+        file, inside = clash
+        raise Conflict(
+            f"file {file!r} and folder '{file}/' (holding {inside!r}) cannot both exist in "
+            "one version: a path names a file or a folder, not both"
+        )
     return names
+
+
+def _file_folder_clash(taken: set[str], names: list[str]) -> tuple[str, str] | None:
+    """A file named as a folder of another file (``a`` and ``a/b``), one of them new.
+
+    As paths (the generic format, any client that unpacks a version) they
+    cannot both exist; clashes among old files alone are left as they are.
+    """
+    files = taken | set(names)
+    inside_folder = {folder: name for name in files for folder in _folders(name)}
+    for name in names:
+        if name in inside_folder:  # the new file is a folder of another file
+            return name, inside_folder[name]
+        for folder in _folders(name):  # a folder of the new file is a file
+            if folder in files:
+                return folder, name
+    return None
+
+
+def _folders(filename: str) -> list[str]:
+    """``a/b/c`` -> ``["a", "a/b"]``."""
+    parts = filename.split("/")
+    return ["/".join(parts[:depth]) for depth in range(1, len(parts))]
 
 
 def _files_phrase(names: list[str]) -> str:

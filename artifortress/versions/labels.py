@@ -63,7 +63,7 @@ def set_label(
     transaction (a publish that sets its dist-tags), so the renderings are
     invalidated once instead of twice.
     """
-    if not _LABEL.match(name):
+    if not _LABEL.fullmatch(name):  # match() would let a trailing newline through
         raise ValidationFailed(
             f"label {name!r} is invalid: start with a letter, then letters, digits, '.', '_', '-'"
         )

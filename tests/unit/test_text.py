@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from artifortress import logs
-from artifortress.text import escape_unprintable
+from artifortress.text import escape_unprintable, name_problem, nfc
 
 
 @pytest.mark.parametrize(
@@ -72,3 +72,35 @@ def test_only_a_records_first_line_starts_at_the_margin(text_log: io.StringIO) -
     assert rest[0] == "    Traceback (most recent call last):"
     assert all(line.startswith("    ") for line in rest), rest
     assert "    2026-01-01 00:00:00 INFO forged\\u202e" in rest
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("evil\u202etxt.exe", "U+202E"),  # right-to-left override (Cf)
+        ("a\u200db", "U+200D"),  # zero-width joiner (Cf)
+        ("a\x00b", "U+0000"),  # Cc
+        ("a\u2029b", "U+2029"),  # Zp
+        ("a\ud800b", "U+D800"),  # a lone surrogate (Cs)
+        ("bad\ufffd", "UTF-8"),
+        ("\uff0e\uff0e", "U+FF0E"),  # full-width full stop: NFKC folds it into "."
+        ("\u2488x", "U+2488"),  # "digit one full stop": NFKC gives "1."
+        ("a\u3002b", "U+3002"),  # ideographic full stop: IDNA maps it to "."
+        ("a\u2215b", "U+2215"),  # division slash, which looks like "/"
+    ],
+)
+def test_names_with_hidden_or_look_alike_characters_have_a_problem(name: str, why: str) -> None:
+    problem = name_problem(name)
+    assert problem is not None
+    assert why in problem
+
+
+@pytest.mark.parametrize("name", ["tool", "naïve", "日本語.txt", "файл-1.0", "a b", "ǆ", "™"])
+def test_ordinary_names_have_none(name: str) -> None:
+    assert name_problem(name) is None
+
+
+def test_names_are_stored_composed() -> None:
+    assert nfc("cafe\u0301") == "caf\u00e9"
+    composed = "caf\u00e9"
+    assert nfc(composed) is composed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 
-from artifortress.plugin import BadRequest
+from artifortress.plugin import BadRequest, clean_name
 
 MAX_SEGMENT = 255
 MAX_PATH = 1024
@@ -23,10 +23,13 @@ class GenericPath:
 
 
 def split(raw: str) -> list[str]:
-    """The path's segments, after refusing everything hostile or ambiguous.
+    """The path's segments in NFC, after refusing everything hostile or ambiguous.
 
     The server already decoded one level of percent-encoding; a ``%XX`` left in
-    the path is double encoding (``%252e%252e`` for ``..``) and is refused too.
+    the path is double encoding (``%252e%252e`` for ``..``) and is refused too,
+    as are invisible characters, invalid UTF-8 and look-alikes of ``.`` and
+    ``/`` (the core's rule for every stored name).  NFC makes the composed and
+    decomposed spellings of ``é`` one path, as macOS and Linux clients send both.
     """
     if len(raw) > MAX_PATH:
         raise BadRequest(f"the path is longer than {MAX_PATH} characters")
@@ -34,7 +37,7 @@ def split(raw: str) -> list[str]:
         raise BadRequest("absolute paths, backslashes and control characters are not allowed")
     if _PERCENT.search(raw):
         raise BadRequest("percent-encoded characters left after decoding (double encoding)")
-    segments = raw.split("/")
+    segments = clean_name(raw, "path").split("/")
     for segment in segments:
         if segment in ("", ".", ".."):
             raise BadRequest("empty, '.' and '..' path segments are not allowed")
