@@ -27,6 +27,7 @@ from artifortress.errors import (
     ValidationFailed,
 )
 from artifortress.formats import FormatSpec, PluginRoute
+from artifortress.http.body import read_json
 from artifortress.http.permissions import authenticated, public, requires
 from artifortress.outbox.events import Event
 from artifortress.plugin.gateway import Gateway
@@ -82,5 +83,6 @@ __all__ = [
     "hookimpl",
     "public",
     "raised_as",
+    "read_json",
     "requires",
 ]

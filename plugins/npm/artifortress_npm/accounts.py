@@ -10,8 +10,6 @@ the token it was using.
 
 from __future__ import annotations
 
-import json
-
 import falcon
 
 from artifortress.plugin import (
@@ -21,31 +19,30 @@ from artifortress.plugin import (
     TokenInfo,
     authenticated,
     public,
+    read_json,
 )
 
-MAX_BODY = 64 * 1024
-
-
-def _json_body(req: falcon.Request) -> dict[str, object]:
-    raw = req.bounded_stream.read(MAX_BODY + 1)
-    if len(raw) > MAX_BODY:
-        raise BadRequest("request body too large")
-    try:
-        doc = json.loads(raw or b"{}")
-    except ValueError:
-        raise BadRequest("the body is not valid JSON") from None
-    if not isinstance(doc, dict):
-        raise BadRequest("the body must be a JSON object")
-    return doc
+#: ``npm login``'s CouchDB user document; npm also sends _id, type, roles, date, email.
+LOGIN_BODY = {
+    "type": "object",
+    "required": ["password"],
+    "properties": {"name": {"type": "string"}, "password": {"type": "string"}},
+}
+#: ``npm token create``: the caller's token as password; cidr_whitelist is not supported.
+TOKEN_BODY = {
+    "type": "object",
+    "required": ["password"],
+    "properties": {"password": {"type": "string"}, "readonly": {"type": "boolean"}},
+}
 
 
 class LegacyLoginResource:
     @public(action="token.create")
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, user: str) -> None:
         """``npm login``: user name plus a personal access token as password -> a new token."""
-        body = _json_body(req)
-        name, password = body.get("name", user), body.get("password")
-        if not isinstance(name, str) or not isinstance(password, str) or name != user:
+        body = read_json(req, LOGIN_BODY)
+        name, password = body.get("name", user), body["password"]
+        if name != user:
             raise BadRequest("send the user name and a personal access token as password")
         gateway = Gateway(req)
         gateway.log_in(name, password)
@@ -99,12 +96,11 @@ class TokensResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """``npm token create``: the password is checked as a token of the caller."""
         gateway = Gateway(req)
-        body = _json_body(req)
-        password = body.get("password")
-        if not isinstance(password, str):
-            raise BadRequest("npm token create needs your token as password")
-        gateway.authenticate(gateway.principal.name, password)
-        info, secret = gateway.issue_token("npm token create", read_only=bool(body.get("readonly")))
+        body = read_json(req, TOKEN_BODY)
+        gateway.authenticate(gateway.principal.name, body["password"])
+        info, secret = gateway.issue_token(
+            "npm token create", read_only=body.get("readonly", False)
+        )
         resp.status = falcon.HTTP_201
         resp.media = _token_json(info, secret)
 

@@ -23,7 +23,7 @@ def parse_dist_tag_body(raw: bytes) -> str:
         raise NpmError("dist-tag body too large", 413)
     try:
         version = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # 1 KB of "[" nests deeper than the parser goes
         version = None
     if not isinstance(version, str) or not version:
         raise NpmError('dist-tag body must be a JSON string naming a version, e.g. "1.0.0"')

@@ -187,6 +187,8 @@ def _check_attestations(text: str | None) -> str | None:
         parsed = json.loads(text)
     except ValueError as exc:
         raise PypiError(f"Invalid attestations supplied during upload: {exc}") from None
+    except RecursionError:  # "[" repeated nests deeper than the parser goes
+        raise PypiError("Invalid attestations supplied during upload: nested too deeply.") from None
     if not isinstance(parsed, list) or not parsed:
         raise PypiError(
             "Invalid attestations supplied during upload: expected a non-empty JSON array."

@@ -131,3 +131,9 @@ def test_name_and_version_compare_normalized() -> None:
 def test_attestations_returned_verbatim() -> None:
     text = json.dumps([{"version": 1, "envelope": {"statement": "e30=", "signature": "c2ln"}}])
     assert validate_upload_form(form(attestations=text), WHEEL, digests()).attestations == text
+
+
+def test_deeply_nested_attestations_are_refused() -> None:
+    """100,000 "[" overflow the JSON parser's recursion: a clear error, not a 500."""
+    with pytest.raises(PypiError, match="nested too deeply"):
+        validate_upload_form(form(attestations="[" * 100_000), WHEEL, digests())
