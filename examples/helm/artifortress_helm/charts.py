@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tarfile
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -11,19 +12,26 @@ from typing import Any
 import yaml
 
 from artifortress.plugin import BadRequest, VersionInfo
+from artifortress.plugin.archives import GunzipReader, UnpackBudget
 
 MAX_CHART_YAML = 1024 * 1024
 
 
 def read_chart_yaml(path: Path) -> dict[str, Any]:
-    """``Chart.yaml`` of the chart's top directory; 400 for anything else."""
+    """``Chart.yaml`` of the chart's top directory; 400 for anything else.
+
+    Read within a budget in proportion to the chart's size (a gzip bomb is a 400).
+    """
     try:
-        with tarfile.open(path, "r:gz") as archive:
-            for member in archive:
+        with (
+            path.open("rb") as raw,
+            GunzipReader(raw, UnpackBudget(), what="the chart").tar() as tar,
+        ):
+            for member in tar:
                 parts = member.name.split("/")
                 if len(parts) == 2 and parts[1] == "Chart.yaml" and member.isfile():
-                    return _parse(archive, member)
-    except (tarfile.TarError, OSError, EOFError) as exc:
+                    return _parse(tar, member)
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         raise BadRequest(f"the chart is not a valid .tgz archive: {exc}") from None
     raise BadRequest("the chart has no Chart.yaml in its top directory")
 

@@ -7,8 +7,11 @@ import io
 import subprocess
 import sys
 import tarfile
+import time
 
 import yaml
+
+from artifortress.testing.bombs import tar_gz_bomb
 
 
 def chart(name: str, version: str) -> bytes:
@@ -68,6 +71,21 @@ def test_index_is_stored_and_revalidated(admin, make_repo):
 def test_bad_chart_is_refused_and_nothing_published(admin, make_repo):
     make_repo("charts", format="helm")
     assert upload(admin, "charts", b"not a tarball").status_code == 400
+    assert admin.get("/v1/repos/charts/packages").json["packages"] == []
+
+
+def test_gzip_bomb_is_refused_quickly(admin, make_repo):
+    """A GiB of zeros before Chart.yaml in a 1 MB upload: a 400 without unpacking it all."""
+    make_repo("charts", format="helm")
+    chart_yaml = {"web/Chart.yaml": b"apiVersion: v2\nname: web\nversion: 1.0.0\n"}
+    bomb = tar_gz_bomb(1024 * 1024 * 1024, chart_yaml, zeros_name="web/zeros")
+    started = time.monotonic()
+    answer = upload(admin, "charts", bomb)
+    assert time.monotonic() - started < 10
+    assert answer.status_code == 400
+    assert answer.json["error"]["message"] == (
+        "the chart unpacks to more than 64 MiB (the limit is 32 times its size, at least 64 MiB)"
+    )
     assert admin.get("/v1/repos/charts/packages").json["packages"] == []
 
 

@@ -1,16 +1,16 @@
 """npm package tarballs: the manifest inside, file statistics, digests and their checks.
 
 Like pacote, which extracts with ``strip: 1``, any top directory name is accepted (npm
-itself writes ``package/``). Reads are bounded: the decompressed size, the number of
-entries, the size of ``package.json`` and of any single header read (pax and GNU long
-names) all have limits, so a gzip bomb or a crafted header costs little.
+itself writes ``package/``). Reads are bounded: the decompressed size (in proportion to
+the tarball's, see ``artifortress.plugin.archives``), the time, the number of entries,
+the size of ``package.json`` and of any single header read (pax and GNU long names) all
+have limits, so a gzip bomb or a crafted header costs little.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import gzip
 import hashlib
 import json
 import tarfile
@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Protocol
 
+from artifortress.plugin.archives import ArchiveTooCostly, GunzipReader, UnpackBudget
 from artifortress_npm.errors import NpmError
 
 _READ_CHUNK = 1024 * 1024
@@ -34,6 +35,8 @@ class TarballLimits:
     max_entries: int = 200_000
     max_manifest_size: int = 4 * 1024 * 1024
     max_single_read: int = 4 * 1024 * 1024
+    #: Bytes and time in proportion to the tarball's size (a gzip bomb is a 400).
+    budget: UnpackBudget = UnpackBudget()
 
 
 @dataclass(frozen=True)
@@ -97,25 +100,6 @@ def sri(algorithm: str, digest: bytes) -> str:
     return f"{algorithm}-{base64.b64encode(digest).decode()}"
 
 
-class _GuardedReader:
-    """A file-like view of the decompressed tar that refuses oversized single reads."""
-
-    def __init__(self, gz: gzip.GzipFile, max_read: int) -> None:
-        self._gz = gz
-        self._max_read = max_read
-
-    def read(self, size: int = -1) -> bytes:
-        if size < 0 or size > self._max_read:
-            raise NpmError("corrupt tarball: a header or package.json is too large")
-        return self._gz.read(size)
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        return self._gz.seek(offset, whence)
-
-    def tell(self) -> int:
-        return self._gz.tell()
-
-
 def inspect_tarball(
     source: str | Path | IO[bytes],
     limits: TarballLimits | None = None,
@@ -131,11 +115,15 @@ def inspect_tarball(
     """
     limits = limits or TarballLimits()
     try:
-        with _opened(source) as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-            guarded = _GuardedReader(gz, limits.max_single_read)
-            archive = tarfile.TarFile(fileobj=guarded, mode="r")  # type: ignore[arg-type]
-            info = _scan(archive, limits)
-            _drain(gz)
+        with _opened(source) as raw:
+            unpacked = GunzipReader(
+                raw, limits.budget, what="the tarball", max_read=limits.max_single_read
+            )
+            info = _scan(unpacked.tar(), limits)
+            if unpacked.drain() > _MAX_TRAILER:  # the gzip CRC and length are checked too
+                raise NpmError("tarball has unexpected data after the end of the archive")
+    except ArchiveTooCostly as exc:
+        raise NpmError(exc.message) from None
     except (tarfile.TarError, OSError, EOFError, zlib.error, ValueError) as exc:
         raise NpmError(f"corrupt tarball: {exc}") from None
     return TarballInfo(**info, digests=digests or file_digests(source))
@@ -196,15 +184,6 @@ def _read_manifest(
     if not isinstance(manifest, dict):
         raise NpmError("package.json in the tarball is not a JSON object")
     return manifest
-
-
-def _drain(gz: gzip.GzipFile) -> None:
-    """Read to the end so the gzip CRC and length are checked."""
-    trailer = 0
-    while chunk := gz.read(_READ_CHUNK):
-        trailer += len(chunk)
-        if trailer > _MAX_TRAILER:
-            raise NpmError("tarball has unexpected data after the end of the archive")
 
 
 def verify_declared(

@@ -7,8 +7,11 @@ import hashlib
 import io
 import json
 import tarfile
+import time
 
 import pytest
+
+from artifortress.testing.bombs import tar_gz_bomb
 
 
 def tarball(name: str, version: str) -> bytes:
@@ -178,3 +181,19 @@ def test_publish_held_back_by_a_policy_is_queued_not_lost(admin, repo):
     queued = admin.get("/v1/quarantine").json["quarantine"]
     assert [q["package"] for q in queued] == ["reqeusts"]
     assert admin.get("/npm/js/reqeusts").status_code == 404
+
+
+def test_gzip_bomb_tarball_is_refused_quickly(admin, repo):
+    """A GiB of zeros in a 1 MB tarball: npm's 400 with the reason, without unpacking it all."""
+    manifest = json.dumps({"name": "bomb", "version": "1.0.0"}).encode()
+    tgz = tar_gz_bomb(
+        1024 * 1024 * 1024, {"package/package.json": manifest}, zeros_name="package/z"
+    )
+    started = time.monotonic()
+    answer = put(admin, "bomb", json.dumps(body("bomb", "1.0.0", tgz)).encode())
+    assert time.monotonic() - started < 10
+    assert answer.status_code == 400
+    assert answer.json["error"] == (
+        "the tarball unpacks to more than 64 MiB (the limit is 32 times its size, at least 64 MiB)"
+    )
+    assert nothing_stored(admin)

@@ -23,6 +23,8 @@ from artifortress_npm.tarball import (
 )
 from npm_testkit import Published
 
+from artifortress.testing.bombs import tar_gz_bomb
+
 MANIFEST = json.dumps({"name": "p", "version": "1.0.0"}).encode()
 
 
@@ -153,6 +155,22 @@ def test_gzip_bomb_stops_at_the_unpacked_limit(tmp_path: Path) -> None:
         inspect_tarball(path, TarballLimits(max_unpacked_size=10 * 1024 * 1024))
     assert error.value.status == 413
     assert time.perf_counter() - started < 2
+
+
+def test_gzip_bomb_is_refused_in_proportion_to_the_tarball(tmp_path: Path) -> None:
+    """A GiB of zeros in a 1 MB tarball, under the default 2 GiB limit: a 400, at once."""
+    path = tmp_path / "bomb.tgz"
+    manifest = {"package/package.json": MANIFEST}
+    path.write_bytes(tar_gz_bomb(1024 * 1024 * 1024, manifest, zeros_name="package/zeros"))
+    assert path.stat().st_size < 2 * 1024 * 1024
+    started = time.monotonic()
+    with pytest.raises(NpmError) as error:
+        inspect_tarball(path)
+    assert time.monotonic() - started < 10
+    assert (error.value.status, error.value.message) == (
+        400,
+        "the tarball unpacks to more than 64 MiB (the limit is 32 times its size, at least 64 MiB)",
+    )
 
 
 def test_entry_count_limit(tmp_path: Path) -> None:

@@ -1,7 +1,8 @@
 """Read the core metadata file out of an uploaded wheel or sdist on disk, safely.
 
 Only the one member needed is decompressed, with a size bound, so a file of hundreds of MB
-costs a central-directory read (zip) or one streaming pass (tar.gz), never its size in memory.
+costs a central-directory read (zip) or one streaming pass (tar.gz), never its size in memory;
+that pass stays within a budget of bytes and time in proportion to the file's size.
 Corrupt archives, zip bombs, duplicate or traversing member names and ambiguous layouts are
 refused with a PypiError that twine can show.
 """
@@ -15,6 +16,8 @@ import zipfile
 import zlib
 from typing import IO, Final
 
+from artifortress.plugin.archives import ArchiveTooCostly, GunzipReader, UnpackBudget
+
 from .errors import PypiError
 from .filenames import ParsedFilename
 from .names import normalize
@@ -22,8 +25,8 @@ from .names import normalize
 MAX_METADATA_SIZE: Final = 10 * 1024 * 1024
 MAX_MEMBERS: Final = 200_000
 MAX_CENTRAL_DIRECTORY: Final = 64 * 1024 * 1024
-# A tar.gz is read in one pass; past this many decompressed bytes it is treated as a gzip bomb.
-MAX_TAR_UNPACKED: Final = 8 * 1024 * 1024 * 1024
+#: What reading a tar.gz may cost: bytes in proportion to its size, and time (a gzip bomb).
+UNPACK_BUDGET: Final = UnpackBudget()
 
 _ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError)
 
@@ -58,21 +61,21 @@ def read_zip_sdist_metadata(path: str | os.PathLike[str], parsed: ParsedFilename
         return _read_zip_member(archive, member, parsed.filename)
 
 
-def read_tar_sdist_metadata(path: str | os.PathLike[str], parsed: ParsedFilename) -> bytes:
-    """Return ``{top}/PKG-INFO`` of a .tar.gz sdist, reading the archive once as a stream."""
+def read_tar_sdist_metadata(
+    path: str | os.PathLike[str], parsed: ParsedFilename, budget: UnpackBudget = UNPACK_BUDGET
+) -> bytes:
+    """Return ``{top}/PKG-INFO`` of a .tar.gz sdist, reading the archive once, within *budget*.
+
+    The archive is read on after the PKG-INFO only to refuse a second one: if
+    the budget runs out there, the one found stands; before it, it is a 400.
+    """
     found: list[bytes] = []
-    unpacked = 0
     try:
-        with tarfile.open(os.fspath(path), mode="r|gz") as archive:
-            for count, member in enumerate(archive, start=1):
-                if count > MAX_MEMBERS:
-                    raise PypiError(f"Invalid distribution file: more than {MAX_MEMBERS} members.")
-                name = _member_name(member.name, parsed.filename)
-                unpacked += member.size
-                if unpacked > MAX_TAR_UNPACKED:
-                    raise PypiError("Invalid distribution file: too large once decompressed.")
-                if _is_top_pkg_info(name):
-                    found.append(_read_tar_member(archive, member, parsed.filename))
+        with open(path, "rb") as raw, GunzipReader(raw, budget, what=parsed.filename).tar() as tar:
+            _collect_pkg_info(tar, parsed.filename, found)
+    except ArchiveTooCostly as exc:
+        if not found:
+            raise PypiError(f"Invalid distribution file: {exc.message}.") from None
     except (tarfile.TarError, *_ARCHIVE_ERRORS) as exc:
         raise PypiError(
             f"Invalid distribution file: {parsed.filename!r} is not a valid tar.gz archive ({exc})."
@@ -80,6 +83,15 @@ def read_tar_sdist_metadata(path: str | os.PathLike[str], parsed: ParsedFilename
     if len(found) != 1:
         raise _pkg_info_error(len(found), parsed.filename)
     return found[0]
+
+
+def _collect_pkg_info(archive: tarfile.TarFile, filename: str, found: list[bytes]) -> None:
+    """Append each top-level PKG-INFO of *archive* to *found*, checking every member name."""
+    for count, member in enumerate(archive, start=1):
+        if count > MAX_MEMBERS:
+            raise PypiError(f"Invalid distribution file: more than {MAX_MEMBERS} members.")
+        if _is_top_pkg_info(_member_name(member.name, filename)):
+            found.append(_read_tar_member(archive, member, filename))
 
 
 def _open_zip(path: str | os.PathLike[str], filename: str) -> zipfile.ZipFile:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import struct
 import subprocess
 import sys
 import tarfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -20,6 +22,9 @@ from artifortress_pypi.metadata import (
     parse_metadata,
 )
 from pypi_dists import make_sdist, make_wheel, metadata_text
+
+from artifortress.plugin.archives import MiB, UnpackBudget
+from artifortress.testing.bombs import tar_gz_bomb
 
 RICH = (
     b"Metadata-Version: 2.4\r\nName: Foo.Bar_baz\r\nVersion: 1.0.0-RC1\r\n"
@@ -234,12 +239,55 @@ def test_corrupt_tar(tmp_path: Path, content: bytes) -> None:
         load_distribution_metadata(path, parse_filename(path.name))
 
 
-def test_tar_gzip_bomb(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(archives, "MAX_TAR_UNPACKED", 100_000)
-    big = b"\0" * 1_000_000
-    sdist = make_sdist(tmp_path, extra_members={"foo_bar_baz-1.0/big.bin": big})
-    with pytest.raises(PypiError, match="too large once decompressed"):
+def bomb_sdist(tmp_path: Path, zeros: int, *, pkg_info_first: bool = False) -> Path:
+    """foo_bar_baz-1.0.tar.gz of about a MB per GiB of zeros, before (or after) its PKG-INFO."""
+    pkg_info = {"foo_bar_baz-1.0/PKG-INFO": metadata_text().encode()}
+    before, after = (pkg_info, {}) if pkg_info_first else ({}, pkg_info)
+    path = tmp_path / "foo_bar_baz-1.0.tar.gz"
+    path.write_bytes(
+        tar_gz_bomb(zeros, after, zeros_name="foo_bar_baz-1.0/zeros.bin", before=before)
+    )
+    return path
+
+
+def test_tar_gzip_bomb_is_refused_quickly(tmp_path: Path) -> None:
+    """A GiB of zeros before PKG-INFO in a 1 MB sdist: refused after 64 MiB, not after minutes."""
+    sdist = bomb_sdist(tmp_path, 1024 * MiB)
+    assert sdist.stat().st_size < 2 * MiB
+    started = time.monotonic()
+    with pytest.raises(PypiError) as refused:
         load_distribution_metadata(sdist, parse_filename(sdist.name))
+    assert time.monotonic() - started < 10
+    assert refused.value.status == 400
+    assert refused.value.message == (
+        "Invalid distribution file: foo_bar_baz-1.0.tar.gz unpacks to more than 64 MiB "
+        "(the limit is 32 times its size, at least 64 MiB)."
+    )
+
+
+def test_tar_budget_past_the_pkg_info_only_ends_the_search_for_a_second(tmp_path: Path) -> None:
+    sdist = bomb_sdist(tmp_path, 1024 * MiB, pkg_info_first=True)
+    started = time.monotonic()
+    assert load_distribution_metadata(sdist, parse_filename(sdist.name)).metadata.version == "1.0"
+    assert time.monotonic() - started < 10
+
+
+def test_tar_inspection_has_a_deadline(tmp_path: Path) -> None:
+    sdist = make_sdist(tmp_path)
+    out_of_time = UnpackBudget(seconds=-1, seconds_per_mib=0)
+    with pytest.raises(PypiError, match="takes more than -1 s to inspect"):
+        archives.read_tar_sdist_metadata(sdist, parse_filename(sdist.name), out_of_time)
+
+
+def test_a_header_claiming_a_huge_pax_record_is_refused_before_it_is_read(tmp_path: Path) -> None:
+    """A forged header size must not make the reader allocate the whole budget at once."""
+    header = tarfile.TarInfo("././@PaxHeader")
+    header.type = tarfile.XHDTYPE
+    header.size = 512 * MiB
+    path = tmp_path / "foo_bar_baz-1.0.tar.gz"
+    path.write_bytes(gzip.compress(header.tobuf(format=tarfile.USTAR_FORMAT) + bytes(1024)))
+    with pytest.raises(PypiError, match=r"too large to read \(more than 16 MiB at once\)"):
+        load_distribution_metadata(path, parse_filename(path.name))
 
 
 def test_tar_pkg_info_too_large(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

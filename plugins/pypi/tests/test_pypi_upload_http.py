@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import subprocess
+import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 from urllib3 import encode_multipart_formdata
 
+from artifortress.testing.bombs import tar_gz_bomb
 from plugins.pypi.tests.pypi_dists import make_sdist, make_wheel, metadata_text
 
 URL = "/pypi/py/legacy/"
@@ -127,3 +131,49 @@ def test_wheel_with_traversal_member_is_refused(admin, repo, services, tmp_path)
     assert answer.status_code == 400
     assert_nothing_stored(admin, services)
     assert zipfile.is_zipfile(io.BytesIO(data)), "the refusal is about the member, not the zip"
+
+
+def test_gzip_bomb_sdist_is_refused_quickly_with_a_reason_twine_shows(admin, repo, services):
+    """A GiB of zeros before PKG-INFO in a 1 MB sdist: 400 at once, not minutes of a thread."""
+    pkg_info = {"foo_bar_baz-1.0/PKG-INFO": metadata_text().encode()}
+    bomb = tar_gz_bomb(1024 * 1024 * 1024, pkg_info, zeros_name="foo_bar_baz-1.0/zeros.bin")
+    started = time.monotonic()
+    answer = post(admin, *form(bomb, "foo_bar_baz-1.0.tar.gz", filetype="sdist"))
+    assert time.monotonic() - started < 10
+    assert answer.status == (
+        "400 Invalid distribution file: foo_bar_baz-1.0.tar.gz unpacks to more than 64 MiB "
+        "(the limit is 32 times its size, at least 64 MiB)."
+    )
+    assert_nothing_stored(admin, services)
+
+
+def build_sdist(directory: Path, backend: str, requires: str, version: str) -> Path:
+    """The sdist ``python -m build`` makes of a small project with some compressible data."""
+    source = directory / "src"
+    (source / "foo_bar_baz").mkdir(parents=True)
+    for number in range(50):
+        (source / "foo_bar_baz" / f"m{number}.py").write_text(f"VALUE = {number}\n" * 200)
+    (source / "foo_bar_baz" / "table.csv").write_text("name,value\n" + "row,1\n" * 400_000)
+    (source / "pyproject.toml").write_text(
+        f'[build-system]\nrequires = ["{requires}"]\nbuild-backend = "{backend}"\n'
+        f'[project]\nname = "Foo.Bar_baz"\nversion = "{version}"\n'
+    )
+    out = directory / "dist"
+    subprocess.run(
+        [sys.executable, "-m", "build", "--sdist", "--no-isolation", "--outdir", str(out),
+         str(source)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (built,) = out.iterdir()
+    return built
+
+
+@pytest.mark.parametrize(
+    ("backend", "requires", "version"),
+    [("setuptools.build_meta", "setuptools", "1.0"), ("hatchling.build", "hatchling", "2.0")],
+)
+def test_real_sdists_still_pass(admin, repo, tmp_path, backend, requires, version):
+    """What setuptools (PKG-INFO early) and hatchling (PKG-INFO last) write is read in budget."""
+    built = build_sdist(tmp_path, backend, requires, version)
+    answer = post(admin, *form(built.read_bytes(), built.name, filetype="sdist", version=version))
+    assert answer.status_code == 200, answer.status
