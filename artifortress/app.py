@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from artifortress.blobs.reaper import reclaim_dead_writes
 from artifortress.http import errors
 from artifortress.http.context import Request
 from artifortress.http.middleware import RequestMiddleware, SessionMiddleware
@@ -44,4 +45,7 @@ def get_app() -> WsgiApp:
     """Build settings and services from the environment (gunicorn's entry point)."""
     settings = Settings.load()
     configure_logging(settings.log_format, settings.log_level)
-    return create_app(Services.build(settings))
+    services = Services.build(settings)
+    # A worker starts when the last one died (kill -9, OOM): take what it left at once.
+    reclaim_dead_writes(services.blobs)
+    return create_app(services)

@@ -36,6 +36,7 @@ OPERATIONS = (
     "complete_upload",
     "abort_upload",
     "delete",
+    "reclaim",
     "sweep",
 )
 
@@ -131,6 +132,9 @@ class FaultyBlobStore:
 
     def delete(self, digest: str) -> None:
         self._call("delete", lambda: self.inner.delete(digest))
+
+    def reclaim(self) -> int:
+        return self._call("reclaim", self.inner.reclaim)
 
     def sweep(self, cutoff: dt.datetime, live: Container[str]) -> int:
         return self._call("sweep", lambda: self.inner.sweep(cutoff, live))

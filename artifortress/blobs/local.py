@@ -8,7 +8,10 @@ Layout under the root::
 
 Writes go to a temporary file on the same file system, are fsynced and then
 renamed (or hard-linked) into place, so a crash can leave junk in ``tmp/``
-(swept by the reaper) but never a partial file at a blob's address.  Parts
+but never a partial file at a blob's address. The writer holds each
+temporary file locked until it is in place, so a dead writer's junk is
+reclaimed at once (``reclaim``: at worker start and by the reaper) and a
+live upload's never (``blobs/heldfiles.py``).  Parts
 are not fsynced: they are scratch space, and completion hashes every byte
 again before anything becomes durable (a single-part session reuses the
 digest recorded on the part's inode while it was received).  A blob sent in
@@ -27,12 +30,12 @@ import io
 import os
 import re
 import shutil
-import tempfile
 from collections.abc import Container, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from artifortress.blobs.digests import Hasher, fan_out
 from artifortress.blobs.files import FileRange, Writeback, fsync_dir, make_dirs, unlink_quietly
+from artifortress.blobs.heldfiles import SUFFIX, create_held, reclaim_dead
 from artifortress.blobs.pipeline import hash_and_write, hash_only
 from artifortress.blobs.store import (
     CHUNK_SIZE,
@@ -94,7 +97,8 @@ class LocalBlobStore:
         return self._uploads / upload_id
 
     def _temp(self, directory: Path, prefix: str) -> tuple[int, str]:
-        return tempfile.mkstemp(dir=directory, prefix=prefix, suffix=".tmp")
+        """A temporary file held by this process until closed (see ``heldfiles``)."""
+        return create_held(directory, prefix)
 
     def _place(self, source: str, digest: str) -> None:
         """Move a verified, fsynced file to its content address (atomic rename)."""
@@ -148,13 +152,10 @@ class LocalBlobStore:
                 info = _receive(fd, chunks, direct=True)
                 expected.verify(info)
                 os.fsync(fd)
-                os.close(fd)
-                fd = -1
-                self._place(path, info.digest)
+                self._place(path, info.digest)  # still held: no sweep can take it first
                 return info
             finally:
-                if fd >= 0:
-                    os.close(fd)
+                os.close(fd)
                 unlink_quietly(path)
 
     def begin_upload(self, upload_id: str) -> str:
@@ -255,13 +256,10 @@ class LocalBlobStore:
             info = _hash_files(files, out_fd=fd)
             expected.verify(info)
             os.fsync(fd)
-            os.close(fd)
-            fd = -1
-            self._place(path, info.digest)
+            self._place(path, info.digest)  # still held: no sweep can take it first
             return info
         finally:
-            if fd >= 0:
-                os.close(fd)
+            os.close(fd)
             unlink_quietly(path)
 
     def abort_upload(self, upload_id: str, handle: str) -> None:
@@ -273,17 +271,31 @@ class LocalBlobStore:
         with self._translate("deleting a blob"):
             unlink_quietly(self._blob_path(digest))
 
+    def reclaim(self) -> int:
+        """Remove the temporary files of writers that died, in ``tmp/`` and in open sessions.
+
+        A session outlives processes, so its folder and received parts stay;
+        only a part that a dead process was still receiving goes.
+        """
+        with self._translate("reclaiming dead writers' files"):
+            self._ensure_dirs()
+            removed = reclaim_dead(self._tmp)
+            for entry in os.scandir(self._uploads):
+                if entry.is_dir(follow_symlinks=False):
+                    removed += reclaim_dead(Path(entry.path))
+            return removed
+
     def sweep(self, cutoff: dt.datetime, live: Container[str]) -> int:
         limit = cutoff.timestamp()
-        removed = 0
+        removed = self.reclaim()
         with self._translate("sweeping leftovers"):
-            self._ensure_dirs()
             for entry in os.scandir(self._uploads):
                 if entry.name not in live and entry.stat().st_mtime < limit:
                     _remove_tree(Path(entry.path))
                     removed += 1
             for entry in os.scandir(self._tmp):
-                if entry.stat().st_mtime < limit:
+                # A held file's writer is alive (the dead ones' went above), however old.
+                if not entry.name.endswith(SUFFIX) and entry.stat().st_mtime < limit:
                     unlink_quietly(entry.path)
                     removed += 1
         return removed

@@ -5,6 +5,8 @@ session's parts are discarded first, then the session is marked expired and
 audited; finished sessions are forgotten after a retention period; finally
 the store drops leftovers no open session owns (a process that died between
 creating parts and recording the session, a crashed single-request write).
+What a writer that died left is dropped at once, whatever its age
+(``BlobStore.reclaim``): here, and as each server worker starts.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from artifortress.audit import services as audit
 from artifortress.auth.principal import Caller, Principal
 from artifortress.blobs.models import UploadSession
 from artifortress.blobs.sessions import EXPIRED, OPEN
-from artifortress.blobs.store import BlobStore
+from artifortress.blobs.store import BlobStore, BlobStoreUnavailable
 from artifortress.db.base import utcnow
 from artifortress.repos.models import Repository
 
@@ -58,6 +60,18 @@ def reap(
     report = ReapReport(expired, forgotten, swept)
     log.info("reaped upload sessions: %s", report)
     return report
+
+
+def reclaim_dead_writes(store: BlobStore) -> int:
+    """Discard what dead writers left in *store*, never failing (a worker starts regardless)."""
+    try:
+        removed = store.reclaim()
+    except BlobStoreUnavailable as exc:
+        log.warning("could not reclaim dead writers' files: %s", exc.message)
+        return 0
+    if removed:
+        log.info("reclaimed %d files that dead writers left in the blob store", removed)
+    return removed
 
 
 def _overdue(sessions: sessionmaker[Session], now: dt.datetime) -> list[str]:

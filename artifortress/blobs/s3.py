@@ -264,12 +264,19 @@ class S3BlobStore:
         with self._translate("deleting a blob"):
             self._client.delete_object(Bucket=self.bucket, Key=self._blob_key(digest))
 
+    def reclaim(self) -> int:
+        """0: S3 does not say whether a multipart upload's writer is alive; ``sweep`` ages them."""
+        return 0
+
     def sweep(self, cutoff: dt.datetime, live: Container[str]) -> int:
         removed = 0
         with self._translate("sweeping leftovers"):
             for area in ("uploads/", "tmp/"):
                 removed += self._sweep_uploads(self._key(area), cutoff, live)
                 removed += self._sweep_objects(self._key(area), cutoff, live)
+            # A single-request write with an announced digest uploads to the blob's
+            # own key: a writer killed meanwhile leaves a multipart upload there.
+            removed += self._sweep_uploads(self._key("sha256/"), cutoff, live)
         return removed
 
     def _sweep_uploads(self, prefix: str, cutoff: dt.datetime, live: Container[str]) -> int:

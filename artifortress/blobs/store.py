@@ -207,6 +207,13 @@ class BlobStore(Protocol):
     def delete(self, digest: str) -> None:
         """Remove a blob (garbage collection only; idempotent)."""
 
+    def reclaim(self) -> int:
+        """Discard now what writers that died left (a killed worker's partial files).
+
+        Never a live writer's, however old; a store that cannot tell them
+        apart leaves both to :meth:`sweep` and returns 0.
+        """
+
     def sweep(self, cutoff: dt.datetime, live: Container[str]) -> int:
         """Discard upload leftovers older than *cutoff* whose session id is not *live*."""
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import random
+import subprocess
+import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -402,3 +404,64 @@ def test_faulty_store_fails_on_command(tmp_path: Path) -> None:
     assert read_all(store, digest) == b"second try"
     with pytest.raises(ValueError, match="unknown operation"):
         store.fail("explode")
+
+
+# -- leftovers of dead writers (local store) --------------------------------------------------
+
+HOLDER = """
+import sys
+from pathlib import Path
+from artifortress.blobs.heldfiles import create_held
+fd, path = create_held(Path(sys.argv[1]), sys.argv[2])
+print(path, flush=True)
+sys.stdin.read()  # hold it until told to stop (or killed)
+"""
+
+
+def holder(directory: Path, prefix: str) -> tuple[subprocess.Popen[str], Path]:
+    """Another process writing a temporary file of the store, as a server worker does."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(directory), prefix],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    return process, Path(process.stdout.readline().strip())
+
+
+def test_a_dead_writers_files_are_reclaimed_at_once_a_live_ones_never(tmp_path: Path) -> None:
+    store = LocalBlobStore(tmp_path / "blobs")
+    session = store.begin_upload("session-live")
+    store.write_part("session-live", session, 1, chunked(b"kept"))
+    dead_blob, dead_blob_file = holder(tmp_path / "blobs" / "tmp", "blob-")
+    dead_part, dead_part_file = holder(tmp_path / "blobs" / "uploads" / session, ".part-00002-")
+    live, live_file = holder(tmp_path / "blobs" / "tmp", "blob-")
+    try:
+        for process in (dead_blob, dead_part):
+            process.kill()
+            process.wait()
+        past = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+        assert store.sweep(past, live={"session-live"}) == 2, "no grace for the dead"
+        assert not dead_blob_file.exists()
+        assert not dead_part_file.exists()
+        assert store.sweep(FAR_FUTURE, live={"session-live"}) == 0, "however old"
+        assert live_file.exists()
+        assert [(p.number, p.size) for p in store.parts("session-live", session)] == [(1, 4)]
+    finally:
+        live.kill()
+        live.wait()
+    assert store.reclaim() == 1
+    assert not live_file.exists()
+
+
+def test_s3_sweeps_a_dead_writers_upload_at_a_blobs_address(store: BlobStore) -> None:
+    """A single-request write with an announced digest uploads to the blob's own key."""
+    if not isinstance(store, S3BlobStore):
+        pytest.skip("S3 only")
+    key = store._blob_key(digest_of(b"never completed"))
+    store._client.create_multipart_upload(Bucket=store.bucket, Key=key)
+    past = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    assert store.sweep(past, live=set()) == 0
+    assert store.sweep(FAR_FUTURE, live=set()) == 1
+    assert store._client.list_multipart_uploads(Bucket=store.bucket).get("Uploads", []) == []
