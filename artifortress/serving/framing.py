@@ -8,6 +8,11 @@ looks at the framing: where the header block ends, and whether a body of
 understand is handed on as :attr:`Readiness.READY`; gunicorn's parser then
 answers it (a 400), and the thread's socket deadlines bound how long that
 takes.
+
+The loop asks again after every read, so :class:`RequestFraming` remembers
+what it has learnt (how far it searched for the end of the header block, the
+framing fields, the next chunk) and looks at each byte about once: a client
+sending one byte at a time must not make the loop re-read everything it sent.
 """
 
 from __future__ import annotations
@@ -15,9 +20,20 @@ from __future__ import annotations
 import enum
 import re
 
-#: Header names are compared in lower case; values are stripped of blanks.
-_FIELD = re.compile(rb"^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$")
-_HEX = re.compile(rb"^[0-9A-Fa-f]{1,16}$")
+#: A header block whose lines after the request line are all ``name:value``.
+_WELL_FORMED = re.compile(rb"[^\n]*(?:\n[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\n]*)*")
+#: The fields that frame the body, found in the lower-cased block; values without blanks.
+_FRAMING_FIELD = re.compile(
+    rb"\n(content-length|transfer-encoding|expect):[ \t]*([^\r\n]*?)[ \t]*(?=\r?\n|\r?$)"
+)
+_HEX = re.compile(rb"[0-9A-Fa-f]+")
+#: More significant digits than this make a length or chunk size too large to buffer;
+#: gunicorn accepts any number of leading zeros, so they do not count.
+_MAX_DIGITS = 15
+#: What such a value counts as: more than any buffer holds.
+_TOO_LARGE: int = 16**_MAX_DIGITS
+#: A chunk-size or trailer line is looked for within this many bytes.
+_MAX_LINE = 4096
 
 
 class Readiness(enum.Enum):
@@ -33,112 +49,151 @@ class Readiness(enum.Enum):
 
 def readiness(data: bytes | bytearray, max_header: int, max_buffered_body: int) -> Readiness:
     """Whether *data*, the start of a connection's next request, can go to a thread."""
-    head_end, body_start = _header_block(data)
-    if head_end < 0:
-        return Readiness.HEADERS_TOO_LARGE if len(data) > max_header else Readiness.NEED_MORE
-    if head_end > max_header:
-        return Readiness.HEADERS_TOO_LARGE
-    fields = _fields(bytes(data[:head_end]))
-    if fields is None:
-        return Readiness.READY
-    body = memoryview(data)[body_start:]
-    return _body_readiness(fields, body, max_buffered_body)
+    return RequestFraming(max_header, max_buffered_body).readiness(data)
 
 
-def _header_block(data: bytes | bytearray) -> tuple[int, int]:
-    """(end of the header block, start of the body), or (-1, -1) while incomplete.
+class RequestFraming:
+    """The readiness of one request whose bytes arrive a read at a time.
 
-    Empty lines before the request line are allowed (RFC 9112 section 2.2), so
-    they are skipped rather than taken for the end of the headers.
+    :meth:`readiness` is called with all the bytes read so far, which only
+    ever grow; each call examines the new bytes, not the whole request again.
     """
-    start = 0
-    while data.startswith(b"\r\n", start):
-        start += 2
-    crlf = data.find(b"\r\n\r\n", start)
-    bare = data.find(b"\n\n", start)
-    if crlf < 0 and bare < 0:
-        return -1, -1
-    if bare >= 0 and (crlf < 0 or bare < crlf):
-        return bare, bare + 2
-    return crlf, crlf + 4
+
+    def __init__(self, max_header: int, max_buffered_body: int) -> None:
+        self._max_header = max_header
+        self._max_body = max_buffered_body
+        #: The end of the header block is not before this offset.
+        self._searched = 0
+        #: Where the body starts, once the header block is complete.
+        self._body_start = -1
+        #: What the header block says of the body: no body to wait for (or
+        #: framing the parser refuses), a length, or chunks.
+        self._nothing_to_wait_for = False
+        self._length = 0
+        self._waits_for_continue = False
+        self._chunked = False
+        #: Chunked: where the next chunk-size (or trailer) line starts.
+        self._next_line = 0
+        self._in_trailers = False
+
+    def readiness(self, data: bytes | bytearray) -> Readiness:
+        if self._body_start < 0:
+            head_end, body_start = self._find_head_end(data)
+            if head_end < 0:
+                too_large = len(data) > self._max_header
+                return Readiness.HEADERS_TOO_LARGE if too_large else Readiness.NEED_MORE
+            if head_end > self._max_header:
+                return Readiness.HEADERS_TOO_LARGE
+            self._body_start = body_start
+            self._read_framing(bytes(data[:head_end]))
+        if self._nothing_to_wait_for:
+            return Readiness.READY
+        if self._chunked:
+            return self._chunked_readiness(data)
+        return self._length_readiness(len(data) - self._body_start)
+
+    def _find_head_end(self, data: bytes | bytearray) -> tuple[int, int]:
+        """(end of the header block, start of the body), or (-1, -1) while incomplete.
+
+        One empty line before the request line is allowed (RFC 9112 section 2.2),
+        as gunicorn allows it, so it is not taken for the end of the headers.
+        """
+        start = 2 if data.startswith(b"\r\n") else 0
+        searched = max(start, self._searched)
+        crlf = data.find(b"\r\n\r\n", searched)
+        bare = data.find(b"\n\n", searched)
+        if crlf < 0 and bare < 0:
+            self._searched = max(start, len(data) - 3)  # a terminator may span the next read
+            return -1, -1
+        if bare >= 0 and (crlf < 0 or bare < crlf):
+            return bare, bare + 2
+        return crlf, crlf + 4
+
+    def _read_framing(self, head: bytes) -> None:
+        fields = _framing_fields(head)
+        if fields is None:
+            self._nothing_to_wait_for = True
+            return
+        lengths = fields.get(b"content-length", [])
+        codings = fields.get(b"transfer-encoding", [])
+        if codings:
+            # Ambiguous framing, or a coding gunicorn refuses: the parser answers it.
+            chunked_last = b",".join(codings).rstrip().endswith(b"chunked")
+            self._nothing_to_wait_for = bool(lengths) or not chunked_last
+            self._chunked = True
+            self._next_line = self._body_start
+            return
+        length = _number(lengths[0], 10) if len(lengths) == 1 else None
+        if length is None:  # no body, or a malformed length the parser refuses
+            self._nothing_to_wait_for = True
+            return
+        self._length = length
+        # A client asking "100-continue" waits for the interim answer before it sends
+        # the body; only a thread (gunicorn) sends that answer.
+        self._waits_for_continue = b"100-continue" in fields.get(b"expect", [])
+
+    def _length_readiness(self, received: int) -> Readiness:
+        if received >= self._length:
+            return Readiness.READY
+        if self._length > self._max_body or self._waits_for_continue:
+            return Readiness.STREAM
+        return Readiness.NEED_MORE
+
+    def _chunked_readiness(self, data: bytes | bytearray) -> Readiness:
+        """Walks the chunk sizes (then trailers) that arrived since the last call."""
+        while True:
+            line_end = data.find(b"\r\n", self._next_line, self._next_line + _MAX_LINE)
+            if line_end < 0:
+                break
+            line = bytes(data[self._next_line : line_end])
+            self._next_line = line_end + 2
+            if self._in_trailers:
+                if not line:
+                    return Readiness.READY
+                continue
+            size = _number(line.split(b";", 1)[0].strip(), 16)
+            if size is None:
+                return Readiness.READY  # malformed: the parser answers 400
+            if size == 0:
+                self._in_trailers = True
+                continue
+            self._next_line += size + 2
+            if self._next_line - self._body_start > self._max_body:
+                return Readiness.STREAM
+            if self._next_line > len(data):
+                break
+        buffered = len(data) - self._body_start
+        return Readiness.STREAM if buffered > self._max_body else Readiness.NEED_MORE
 
 
-def _fields(head: bytes) -> dict[bytes, list[bytes]] | None:
-    """The header fields by lower-case name, or None when they do not parse.
+def _framing_fields(head: bytes) -> dict[bytes, list[bytes]] | None:
+    """The body's framing fields by lower-case name, or None when the header block does not parse.
 
     Most requests have no body: those are told apart without parsing a line.
+    Both regular expressions run over the whole block at once, so a block of
+    thousands of tiny fields costs about what one of its size does.
     """
     lower = head.lower()
     if b"\ncontent-length" not in lower and b"\ntransfer-encoding" not in lower:
         return {}
-    lines = head.replace(b"\r\n", b"\n").split(b"\n")
+    if _WELL_FORMED.fullmatch(head) is None:
+        return None
     fields: dict[bytes, list[bytes]] = {}
-    for line in lines[1:]:
-        match = _FIELD.match(line)
-        if match is None:
-            return None
-        fields.setdefault(match.group(1).lower(), []).append(match.group(2))
+    for name, value in _FRAMING_FIELD.findall(lower):
+        fields.setdefault(name, []).append(value)
     return fields
 
 
-def _body_readiness(
-    fields: dict[bytes, list[bytes]], body: memoryview, max_buffered_body: int
-) -> Readiness:
-    lengths = fields.get(b"content-length", [])
-    codings = fields.get(b"transfer-encoding", [])
-    if codings:
-        if lengths or not b",".join(codings).lower().rstrip().endswith(b"chunked"):
-            return Readiness.READY  # ambiguous framing: the parser refuses it
-        return _chunked_readiness(body, max_buffered_body)
-    if not lengths:
-        return Readiness.READY
-    if len(lengths) > 1 or not lengths[0].isdigit() or len(lengths[0]) > 18:
-        return Readiness.READY
-    length = int(lengths[0])
-    if len(body) >= length:
-        return Readiness.READY
-    # A client asking "100-continue" waits for the interim answer before it sends
-    # the body; only a thread (gunicorn) sends that answer.
-    waits_for_continue = any(v.lower() == b"100-continue" for v in fields.get(b"expect", []))
-    if length > max_buffered_body or waits_for_continue:
-        return Readiness.STREAM
-    return Readiness.NEED_MORE
+def _number(text: bytes, base: int) -> int | None:
+    """A Content-Length (base 10) or chunk size (16); None when it is not one.
 
-
-def _chunked_readiness(body: memoryview, max_buffered_body: int) -> Readiness:
-    """Walks the chunk sizes buffered so far: complete, incomplete or too large to buffer."""
-    position = 0
-    while True:
-        line_end = _find_crlf(body, position)
-        if line_end < 0:
-            break
-        size_text = bytes(body[position:line_end]).split(b";", 1)[0].strip()
-        if not _HEX.match(size_text):
-            return Readiness.READY  # malformed: the parser answers 400
-        size = int(size_text, 16)
-        position = line_end + 2
-        if size == 0:
-            return _trailers_readiness(body, position, max_buffered_body)
-        position += size + 2
-        if position > max_buffered_body:
-            return Readiness.STREAM
-        if position > len(body):
-            break
-    return Readiness.STREAM if len(body) > max_buffered_body else Readiness.NEED_MORE
-
-
-def _trailers_readiness(body: memoryview, position: int, max_buffered_body: int) -> Readiness:
-    """After the last chunk: optional trailer fields, then an empty line."""
-    while True:
-        line_end = _find_crlf(body, position)
-        if line_end < 0:
-            return Readiness.STREAM if len(body) > max_buffered_body else Readiness.NEED_MORE
-        if line_end == position:
-            return Readiness.READY
-        position = line_end + 2
-
-
-def _find_crlf(body: memoryview, start: int) -> int:
-    """The next CRLF at or after *start* within a line's worth of bytes, or -1."""
-    found = bytes(body[start : start + 4096]).find(b"\r\n")
-    return -1 if found < 0 else start + found
+    A value with more significant digits than any buffer holds is returned
+    as one just too large for any, whatever its leading zeros.
+    """
+    valid = text.isdigit() if base == 10 else _HEX.fullmatch(text) is not None
+    if not valid:
+        return None
+    significant = text.lstrip(b"0")
+    if len(significant) > _MAX_DIGITS:
+        return _TOO_LARGE
+    return int(significant or b"0", base)

@@ -42,7 +42,7 @@ from typing import Any
 
 from gunicorn.workers.gthread import TConn, ThreadWorker
 
-from artifortress.serving.framing import Readiness, readiness
+from artifortress.serving.framing import Readiness, RequestFraming
 from artifortress.settings import Settings
 
 #: Largest request header block (request line and fields) the loop buffers.
@@ -146,6 +146,7 @@ class GuardedConn(TConn):  # type: ignore[misc]
     def __init__(self, cfg: Any, sock: DeferringSocket, client: Any, server: Any) -> None:
         super().__init__(cfg, sock, client, server)
         self.inbox = bytearray()
+        self.framing = RequestFraming(MAX_HEADER, MAX_BUFFERED_BODY)
         self.deadline = 0.0
         self.streaming = False
         self.lingered = 0
@@ -215,6 +216,7 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
 
     def _read_request(self, conn: GuardedConn, deadline: float) -> None:
         conn.sock.setblocking(False)
+        conn.framing = RequestFraming(MAX_HEADER, MAX_BUFFERED_BODY)  # learnt a read at a time
         conn.deadline = deadline
         self.reading[conn] = None
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_request_bytes, conn))
@@ -238,7 +240,7 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self._advance(conn)
 
     def _advance(self, conn: GuardedConn) -> None:
-        state = readiness(conn.inbox, MAX_HEADER, MAX_BUFFERED_BODY)
+        state = conn.framing.readiness(conn.inbox)
         if state is Readiness.NEED_MORE:
             return
         self._stop_reading(conn)

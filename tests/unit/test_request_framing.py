@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from artifortress.serving.framing import Readiness, readiness
+from artifortress.serving.framing import Readiness, RequestFraming, readiness
 
 HEADER_LIMIT = 1024
 BODY_LIMIT = 100
@@ -85,3 +87,75 @@ def test_a_header_block_beyond_the_limit_is_refused() -> None:
     assert state(b"GET / HTTP/1.1\r\nX: " + b"a" * HEADER_LIMIT) is Readiness.HEADERS_TOO_LARGE
     whole = b"GET / HTTP/1.1\r\nX: " + b"a" * HEADER_LIMIT + b"\r\n\r\n"
     assert state(whole) is Readiness.HEADERS_TOO_LARGE
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        # gunicorn reads a length or chunk size with any number of leading zeros: so
+        # does the loop, or a request it takes for malformed would hold a thread.
+        (
+            b"POST / HTTP/1.1\r\nContent-Length: " + b"0" * 30 + b"10\r\n\r\nabc",
+            Readiness.NEED_MORE,
+        ),
+        (b"POST / HTTP/1.1\r\nContent-Length: " + b"0" * 30 + b"3\r\n\r\nabc", Readiness.READY),
+        (b"POST / HTTP/1.1\r\nContent-Length: " + b"9" * 30 + b"\r\n\r\nabc", Readiness.STREAM),
+        (
+            b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"0" * 20 + b"5\r\nhe",
+            Readiness.NEED_MORE,
+        ),
+        (
+            b"PUT / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"f" * 20 + b"\r\nhe",
+            Readiness.STREAM,
+        ),
+    ],
+)
+def test_a_length_is_read_for_its_value_whatever_its_leading_zeros(
+    data: bytes, expected: Readiness
+) -> None:
+    assert state(data) is expected
+
+
+SAMPLES = [
+    b"GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+    b"\r\nGET / HTTP/1.1\nHost: x\n\n",
+    b"POST /v1/repos HTTP/1.1\r\nHost: x\r\nContent-Length: 12\r\n\r\nhello world!",
+    b"PUT /x HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+    b"PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+    + b"5;x=y\r\nhello\r\n3\r\nabc\r\n0\r\nT: 1\r\n\r\n",
+    b"PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"9\r\n123456789\r\n" * 12,
+    b"PUT /x HTTP/1.1\r\nContent-Length: 300\r\n\r\n" + b"x" * 150,
+    b"GET / HTTP/1.1\r\nX: " + b"a" * HEADER_LIMIT + b"\r\n\r\n",
+]
+
+
+@pytest.mark.parametrize("data", SAMPLES)
+def test_a_request_read_piece_by_piece_is_judged_as_if_read_at_once(data: bytes) -> None:
+    """The loop asks after every read: the framing it remembers gives the same answers."""
+    for piece in (1, 3, 7):
+        framing = RequestFraming(HEADER_LIMIT, BODY_LIMIT)
+        for end in range(piece, len(data) + piece, piece):
+            answer = framing.readiness(data[:end])
+            assert answer is state(data[:end]), (piece, end)
+            if answer is not Readiness.NEED_MORE:
+                break
+
+
+def test_each_new_byte_costs_the_loop_little_whatever_came_before() -> None:
+    """A client sending one byte at a time must not make the loop re-read all it sent.
+
+    Before, every read parsed the whole header block again (40 ms for one of
+    60 KB with 12,000 tiny fields, 50 ms for a body of 10,000 one-byte chunks),
+    so a few connections sending a byte each now and then kept the worker's
+    event loop, which accepts and dispatches everyone's requests, busy.
+    """
+    many_fields = b"PUT /x HTTP/1.1\r\n" + b"a:b\r\n" * 12_000 + b"Content-Length: 65000\r\n\r\n"
+    tiny_chunks = b"PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n" + b"1\r\nx\r\n" * 10_000
+    for start, step in ((many_fields, b"x"), (tiny_chunks, b"1\r\nx\r\n")):
+        framing = RequestFraming(64 * 1024, 64 * 1024)
+        data = bytearray(start)
+        started = time.perf_counter()
+        for _ in range(500):
+            data += step
+            assert framing.readiness(data) is Readiness.NEED_MORE
+        assert time.perf_counter() - started < 1.0  # 5 to 20 s before
