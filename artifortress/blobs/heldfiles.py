@@ -20,10 +20,13 @@ import contextlib
 import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 #: The suffix of held files; others (written by older versions) only age out.
 SUFFIX = ".held"
+#: Plugins' scratch files (an upload kept until it is checked), in the system's temporary folder.
+SCRATCH_PREFIX = "artifortress-scratch-"
 
 
 def create_held(directory: Path, prefix: str) -> tuple[int, str]:
@@ -40,13 +43,35 @@ def create_held(directory: Path, prefix: str) -> tuple[int, str]:
         os.close(fd)
 
 
-def reclaim_dead(directory: Path) -> int:
-    """Remove the held files in *directory* that no living process holds; how many."""
+@contextlib.contextmanager
+def scratch_file() -> Iterator[Path]:
+    """A private temporary file for a request; removed after it, or after this process dies.
+
+    Held like the store's own (a worker killed meanwhile leaves it to the
+    next worker that starts, see :func:`reclaim_scratch`).
+    """
+    fd, path = create_held(Path(tempfile.gettempdir()), SCRATCH_PREFIX)
+    try:
+        yield Path(path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # before the lock goes: no sweep sees it unheld
+        os.close(fd)
+
+
+def reclaim_scratch() -> int:
+    """Remove the scratch files whose process died; how many."""
+    return reclaim_dead(Path(tempfile.gettempdir()), SCRATCH_PREFIX)
+
+
+def reclaim_dead(directory: Path, prefix: str = "") -> int:
+    """Remove the held files in *directory* (named *prefix*...) that no living process holds."""
     removed = 0
     with contextlib.suppress(FileNotFoundError):
         for entry in os.scandir(directory):
-            if entry.name.endswith(SUFFIX) and _remove_if_abandoned(entry.path):
-                removed += 1
+            name = entry.name
+            if name.startswith(prefix) and name.endswith(SUFFIX):
+                removed += _remove_if_abandoned(entry.path)
     return removed
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress.audit import services as audit
 from artifortress.auth.principal import Caller, Principal
+from artifortress.blobs.heldfiles import reclaim_scratch
 from artifortress.blobs.models import UploadSession
 from artifortress.blobs.sessions import EXPIRED, OPEN
 from artifortress.blobs.store import BlobStore, BlobStoreUnavailable
@@ -56,21 +57,24 @@ def reap(
     forgotten = _forget(sessions, now - retention)
     with sessions() as db:
         live = set(db.scalars(select(UploadSession.id).where(UploadSession.state == OPEN)))
-    swept = store.sweep(now - grace, live)
+    swept = store.sweep(now - grace, live) + reclaim_scratch()
     report = ReapReport(expired, forgotten, swept)
     log.info("reaped upload sessions: %s", report)
     return report
 
 
 def reclaim_dead_writes(store: BlobStore) -> int:
-    """Discard what dead writers left in *store*, never failing (a worker starts regardless)."""
+    """Discard what dead writers left (in *store*, and plugins' scratch files on this host).
+
+    Never fails: a worker starts regardless.
+    """
     try:
-        removed = store.reclaim()
-    except BlobStoreUnavailable as exc:
-        log.warning("could not reclaim dead writers' files: %s", exc.message)
+        removed = store.reclaim() + reclaim_scratch()
+    except (BlobStoreUnavailable, OSError) as exc:
+        log.warning("could not reclaim dead writers' files: %s", exc)
         return 0
     if removed:
-        log.info("reclaimed %d files that dead writers left in the blob store", removed)
+        log.info("reclaimed %d files that dead writers left", removed)
     return removed
 
 

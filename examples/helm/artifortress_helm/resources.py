@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
-from pathlib import Path
 
 import falcon
 
 from artifortress.plugin import Gateway, NewFile, Permission, requires
+from artifortress.plugin.scratch import scratch_file
 from artifortress_helm.charts import read_chart_yaml, render_index
 
 CHUNK = 1024 * 1024
@@ -54,8 +53,7 @@ class UploadResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Upload a chart archive (the request body); its Chart.yaml names it."""
         gateway = Gateway(req)
-        with tempfile.TemporaryDirectory() as scratch:
-            path = Path(scratch) / "chart.tgz"
+        with scratch_file() as path:  # a killed worker's is removed by the next to start
             with path.open("wb") as out:
                 for chunk in gateway.request_body(MAX_CHART):
                     out.write(chunk)

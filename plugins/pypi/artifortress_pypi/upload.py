@@ -8,12 +8,9 @@ bytes enter the blob store and the version get published (or gain a file).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -30,6 +27,7 @@ from artifortress.plugin import (
     VersionInfo,
     requires,
 )
+from artifortress.plugin.scratch import scratch_file
 from artifortress_pypi import listings
 from artifortress_pypi.digests import DigestingWriter, FileDigests
 from artifortress_pypi.filenames import ParsedFilename, parse_filename
@@ -63,7 +61,7 @@ class UploadResource:
         gateway = Gateway(req)
         # Authorization is done: hold no database lock while the body streams in.
         gateway.end_transaction()
-        with _scratch_file() as path:
+        with scratch_file() as path:  # a killed worker's is removed by the next to start
             received = self._receive(req, path, Limits(max_body=gateway.max_package_upload))
             _store(gateway, gateway.repo, received)
         resp.status = falcon.HTTP_200
@@ -87,18 +85,6 @@ class UploadResource:
         with translated():
             dist = load_distribution_metadata(path, parsed)
         return Received(path, parsed, form, writer.digests(), dist)
-
-
-@contextlib.contextmanager
-def _scratch_file() -> Iterator[Path]:
-    """A private temporary file, removed afterwards (cheaper than a temporary folder)."""
-    handle, name = tempfile.mkstemp(prefix="artifortress-pypi-")
-    os.close(handle)
-    try:
-        yield Path(name)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
 
 
 def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
