@@ -40,7 +40,7 @@ from concurrent import futures
 from functools import partial
 from typing import Any
 
-from gunicorn.workers.gthread import TConn, ThreadWorker
+from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from artifortress.serving.framing import Readiness, RequestFraming
 from artifortress.settings import Settings
@@ -286,6 +286,10 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self.streams_running -= 1
             self._start_waiting_streams()
         keepalive = not fs.cancelled() and fs.result() is True
+        if conn.sock.fileno() < 0:  # gunicorn closed it: the application failed mid-response
+            conn.take_rest()
+            self._close(conn)
+            return
         if conn.rest is not None:
             self._send_rest(conn, keepalive)
             return
@@ -371,10 +375,16 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
     # -- deadlines --------------------------------------------------------------------------
 
     def murder_pending(self) -> None:
-        """Once a loop turn (about a second): end connections past their deadline."""
+        """Once a loop turn (about a second): end connections past their deadline.
+
+        Requests already read, streaming or waiting for a stream slot are in
+        flight: a stopping worker serves them within its graceful timeout.
+        """
         super().murder_pending()
         now = time.monotonic()
-        for conn in [c for c in self.reading if c.deadline <= now or not self._may_wait(c)]:
+        if not self.alive:
+            self._cap_unbegun(now + STOP_KEEPALIVE_LINGER)
+        for conn in [c for c in self.reading if c.deadline <= now]:
             self._stop_reading(conn)
             if conn.inbox:
                 self._refuse(conn, _REQUEST_TIMEOUT)
@@ -384,13 +394,16 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
             self._finish_sending(conn, keepalive=False)
         for conn in [c for c in self.lingering if c.deadline <= now]:
             self._stop_lingering(conn)
-        if not self.alive:
-            while self.streams_waiting:
-                self._close(self.streams_waiting.popleft())
 
-    def _may_wait(self, conn: GuardedConn) -> bool:
-        """A stopping worker does not wait for requests that have not begun."""
-        return self.alive or bool(conn.inbox)
+    def _cap_unbegun(self, deadline: float) -> None:
+        """A stopping worker waits until *deadline* at most for requests that have not begun.
+
+        As gthread does for its kept-alive connections: a client that connected
+        just before the stop is answered (``Connection: close``), not dropped.
+        """
+        for conn in self.reading:
+            if not conn.inbox:
+                conn.deadline = min(conn.deadline, deadline)
 
     def _refuse(self, conn: GuardedConn, answer: bytes) -> None:
         # A client that is gone or not reading gets no answer: closing is all there is to do.

@@ -9,9 +9,11 @@ tests that wait for them are quick.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import http.client
 import os
+import signal
 import socket
 import statistics
 import subprocess
@@ -235,52 +237,112 @@ def test_a_reader_that_stops_is_dropped_after_the_deadline(server: ServerProcess
     assert 0 < received < len(LARGE)
 
 
-CHUNKED_FILE_APP = '''
+PLAIN_APP = '''
 import os
+import signal
+
+FILE = os.environ["SLOW_TEST_FILE"]
+
+
+class FailingClose:
+    """A file body whose close() fails, as a broken middleware's may."""
+
+    def __init__(self):
+        self._file = open(FILE, "rb")
+
+    def fileno(self):
+        return self._file.fileno()
+
+    def read(self, size=-1):
+        return self._file.read(size)
+
+    def close(self):
+        self._file.close()
+        raise RuntimeError("close failed")
+
 
 def app(environ, start_response):
-    """A 4 MiB file with no Content-Length: gunicorn frames it as chunked."""
-    start_response("200 OK", [("Content-Type", "application/octet-stream")])
-    return environ["wsgi.file_wrapper"](open(os.environ["SLOW_TEST_FILE"], "rb"))
+    path = environ["PATH_INFO"]
+    if path == "/chunked-file":  # no Content-Length: gunicorn frames it as chunked
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](open(FILE, "rb"))
+    if path == "/failing-file":
+        start_response("200 OK", [("Content-Length", str(os.path.getsize(FILE)))])
+        return environ["wsgi.file_wrapper"](FailingClose())
+    if path == "/length":  # of the request body, read whole
+        body = str(len(environ["wsgi.input"].read())).encode()
+    else:
+        body = str(os.getpid()).encode()
+    start_response("200 OK", [("Content-Length", str(len(body)))])
+    return [body]
 '''
+FILE_SIZE = 4 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def plain_gunicorn(folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """gunicorn with the worker, one process of 4 threads, serving PLAIN_APP: (master, port)."""
+    (folder / "plain_app.py").write_text(PLAIN_APP)
+    (folder / "file.bin").write_bytes(os.urandom(FILE_SIZE))
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    command = [gunicorn, "-k", WORKER_CLASS, "-b", f"127.0.0.1:{port}", "--threads", "4"]
+    command += ["--no-control-socket", "plain_app:app"]
+    environ = {**os.environ, "SLOW_TEST_FILE": str(folder / "file.bin")}
+    with subprocess.Popen(command, cwd=folder, env=environ, stderr=subprocess.DEVNULL) as server:
+        try:
+            plain_get(port, "/pid")  # once it answers
+            yield server, port
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def plain_get(port: int, path: str) -> bytes:
+    """The body of GET *path*, retried while the server is not listening yet."""
+    for _ in range(100):
+        try:
+            answer = requests.get(f"http://127.0.0.1:{port}{path}", timeout=10)
+            return answer.content
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError(f"no answer to GET {path}")
 
 
 def test_a_chunked_file_response_keeps_its_framing_for_a_slow_reader(tmp_path: Path) -> None:
     """The worker defers the rest of a file only when the response has a length."""
-    (tmp_path / "chunked_app.py").write_text(CHUNKED_FILE_APP)
-    content = os.urandom(4 * 1024 * 1024)
-    (tmp_path / "file.bin").write_bytes(content)
-    port = free_port()
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [gunicorn, "-k", WORKER_CLASS, "-b", f"127.0.0.1:{port}", "chunked_app:app"]
-    environ = {**os.environ, "SLOW_TEST_FILE": str(tmp_path / "file.bin")}
-    with subprocess.Popen(command, cwd=tmp_path, env=environ, stderr=subprocess.DEVNULL) as server:
-        try:
-            answer = wait_for_get(port, pause=1.0)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    assert answer == content
+    with plain_gunicorn(tmp_path) as (_, port):
+        answer = slow_get(port, "/chunked-file", pause=1.0)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower(), head
+    assert dechunk(body) == (tmp_path / "file.bin").read_bytes()
 
 
-def wait_for_get(port: int, pause: float) -> bytes:
-    """GET / on a small receive buffer, reading nothing for *pause* seconds; the body."""
-    for _ in range(100):
-        try:
-            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-            break
-        except OSError:
-            time.sleep(0.1)
-    with sock:
+def slow_get(port: int, path: str, pause: float) -> bytes:
+    """The raw answer to GET *path* on a small receive buffer, read after *pause* seconds."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 16384)
-        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
         time.sleep(pause)
         raw = bytearray()
-        while chunk := sock.recv(65536):
-            raw += chunk
-    head, _, body = bytes(raw).partition(b"\r\n\r\n")
-    assert b"transfer-encoding: chunked" in head.lower(), head
-    return dechunk(body)
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                raw += chunk
+    return bytes(raw)
+
+
+def test_an_application_failing_after_a_deferred_file_leaves_the_worker_running(
+    tmp_path: Path,
+) -> None:
+    """gunicorn closes the socket of a response that failed after its headers; the rest of
+    its file is dropped, not sent on the closed socket (which ended the worker and every
+    connection it held)."""
+    with plain_gunicorn(tmp_path) as (_, port):
+        worker = plain_get(port, "/pid")
+        answer = slow_get(port, "/failing-file", pause=1.0)
+        assert answer.startswith(b"HTTP/1.1 200 ")
+        assert len(answer) < FILE_SIZE
+        assert plain_get(port, "/pid") == worker
 
 
 def dechunk(body: bytes) -> bytes:
@@ -293,3 +355,49 @@ def dechunk(body: bytes) -> bytes:
         out += body[:size]
         assert body[size : size + 2] == b"\r\n", "broken chunk framing"
         body = body[size + 2 :]
+
+
+def test_a_stopping_worker_answers_a_client_that_connected_before_the_stop(
+    tmp_path: Path,
+) -> None:
+    """As gthread waits on kept-alive connections, a stopping worker waits briefly for the
+    request of a connection it accepted (closed at once before: a worker recycled by
+    max_requests dropped a few fresh connections each time under load)."""
+    with (
+        plain_gunicorn(tmp_path) as (server, port),
+        socket.create_connection(("127.0.0.1", port), timeout=10) as sock,
+    ):
+        time.sleep(0.5)  # accepted, in the worker's event loop
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        answer = send_rest(sock, b"GET /pid HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 "), answer
+
+
+def test_a_stopping_worker_serves_the_uploads_waiting_for_a_thread(tmp_path: Path) -> None:
+    """Large uploads waiting in the loop for a stream slot are requests in flight too: a
+    stopping worker serves them as slots free up (closed unanswered before)."""
+    head = b"PUT /length HTTP/1.1\r\nHost: x\r\nContent-Length: 200000\r\n\r\n"
+    with plain_gunicorn(tmp_path) as (server, port), ExitStack() as stack:
+        uploads = []
+        for _ in range(4):  # 4 threads: 3 stream bodies at once, the 4th waits
+            sock = stack.enter_context(socket.create_connection(("127.0.0.1", port), timeout=10))
+            sock.sendall(head + b"x" * 100_000)
+            uploads.append(sock)
+        time.sleep(0.5)
+        server.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        answers = [send_rest(sock, b"x" * 100_000) for sock in uploads]
+    assert [answer.partition(b"\r\n\r\n")[2] for answer in answers] == [b"200000"] * 4, answers
+
+
+def send_rest(sock: socket.socket, rest: bytes) -> bytes:
+    """The raw answer, read to the end, once *rest* of the request is sent; b"" if closed."""
+    answer = bytearray()
+    try:
+        sock.sendall(rest)
+        while chunk := sock.recv(65536):
+            answer += chunk
+    except OSError:
+        return b""
+    return bytes(answer)
