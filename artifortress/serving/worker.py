@@ -113,11 +113,11 @@ class DeferringSocket(socket.socket):
     may_defer = False
 
     def sendfile(self, file: Any, offset: int = 0, count: int | None = None) -> int:
-        if not self.may_defer:
-            return super().sendfile(file, offset, count)
         fd = file.fileno()
         if count is None:
             count = os.fstat(fd).st_size - offset
+        if not self.may_defer:
+            return self._send_whole(fd, offset, count)
         sent = self._send_now(fd, offset, count)
         if sent < count:
             self.rest = FileRest(os.dup(fd), offset + sent, count - sent)
@@ -129,15 +129,33 @@ class DeferringSocket(socket.socket):
         try:
             while sent < count:
                 try:
-                    step = os.sendfile(self.fileno(), fd, offset + sent, count - sent)
+                    step = _sendfile_step(self, fd, offset + sent, count - sent)
                 except (BlockingIOError, InterruptedError):
                     break
-                if step == 0:
-                    raise OSError(errno.EIO, "the file is shorter than its Content-Length")
                 sent += step
         finally:
             self.setblocking(True)
         return sent
+
+    def _send_whole(self, fd: int, offset: int, count: int) -> int:
+        """All of it, from the thread: the socket's send deadline bounds each wait.
+
+        ``socket.sendfile`` waits out an expired deadline (``SO_SNDTIMEO``) in a
+        ``select()`` without one, which held the thread for as long as the
+        client read nothing.
+        """
+        sent = 0
+        while sent < count:
+            sent += _sendfile_step(self, fd, offset + sent, count - sent)
+        return sent
+
+
+def _sendfile_step(sock: socket.socket, fd: int, offset: int, count: int) -> int:
+    """One ``sendfile(2)``; the file ending before *count* bytes is an error."""
+    step = os.sendfile(sock.fileno(), fd, offset, count)
+    if step == 0:
+        raise OSError(errno.EIO, "the file is shorter than its response")
+    return step
 
 
 class GuardedConn(TConn):  # type: ignore[misc]

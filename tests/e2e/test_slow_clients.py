@@ -280,15 +280,18 @@ FILE_SIZE = 4 * 1024 * 1024
 
 
 @contextlib.contextmanager
-def plain_gunicorn(folder: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """gunicorn with the worker, one process of 4 threads, serving PLAIN_APP: (master, port)."""
+def plain_gunicorn(folder: Path, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """gunicorn with the worker, one process of 4 threads, serving PLAIN_APP: (master, port).
+
+    *settings*: environment variables, such as the client deadlines the worker reads.
+    """
     (folder / "plain_app.py").write_text(PLAIN_APP)
     (folder / "file.bin").write_bytes(os.urandom(FILE_SIZE))
     port = free_port()
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
     command = [gunicorn, "-k", WORKER_CLASS, "-b", f"127.0.0.1:{port}", "--threads", "4"]
     command += ["--no-control-socket", "plain_app:app"]
-    environ = {**os.environ, "SLOW_TEST_FILE": str(folder / "file.bin")}
+    environ = {**os.environ, "SLOW_TEST_FILE": str(folder / "file.bin"), **settings}
     with subprocess.Popen(command, cwd=folder, env=environ, stderr=subprocess.DEVNULL) as server:
         try:
             plain_get(port, "/pid")  # once it answers
@@ -316,6 +319,26 @@ def test_a_chunked_file_response_keeps_its_framing_for_a_slow_reader(tmp_path: P
     head, _, body = answer.partition(b"\r\n\r\n")
     assert b"transfer-encoding: chunked" in head.lower(), head
     assert dechunk(body) == (tmp_path / "file.bin").read_bytes()
+
+
+def test_a_chunked_file_response_is_dropped_when_its_reader_stops(tmp_path: Path) -> None:
+    """A file sent whole by a thread (no Content-Length) has the send deadline too: four
+    readers that stop held the four threads for as long as they stayed connected."""
+    with (
+        plain_gunicorn(tmp_path, ARTIFORTRESS_CLIENT_SEND_TIMEOUT="1s") as (_, port),
+        ExitStack() as stack,
+    ):
+        for _ in range(4):
+            stalled(
+                f"http://127.0.0.1:{port}",
+                b"GET /chunked-file HTTP/1.1\r\nHost: x\r\n\r\n",
+                stack,
+                receive_buffer=4096,
+            )
+        time.sleep(3)
+        started = time.monotonic()
+        plain_get(port, "/pid")
+        assert time.monotonic() - started < 2
 
 
 def slow_get(port: int, path: str, pause: float) -> bytes:
