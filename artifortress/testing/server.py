@@ -51,8 +51,18 @@ class PortTaken(RuntimeError):
 class ServerProcess:
     """``artifortress serve`` with its own home, port and environment."""
 
-    def __init__(self, home: Path, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        home: Path,
+        environ: Mapping[str, str] | None = None,
+        *,
+        expect_tracebacks: bool = False,
+    ) -> None:
+        """*expect_tracebacks*: the test provokes server errors on purpose (killed
+        workers, broken services); otherwise leaving the ``with`` block fails when
+        the server's output holds a Python traceback."""
         self.home = home
+        self.expect_tracebacks = expect_tracebacks
         self.environ = clean_environ({"ARTIFORTRESS_HOME": str(home), **(environ or {})})
         self._pick_port()
         self.stdout_path = home.parent / f"{home.name}-stdout.log"
@@ -148,6 +158,16 @@ class ServerProcess:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+        if exc_type is None and not self.expect_tracebacks:
+            self.assert_no_traceback()
+
+    def assert_no_traceback(self) -> None:
+        """Fail with the first traceback the server wrote: every 500 is a bug."""
+        for text in (self.stderr, self.stdout):
+            start = text.find("Traceback (most recent call last)")
+            if start >= 0:
+                excerpt = text[max(0, start - 300) : start + 3000]
+                raise AssertionError(f"the server wrote a traceback:\n{excerpt}")
 
 
 def run_cli(
