@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
+import logging
 import os
 import selectors
 import socket
@@ -44,6 +45,8 @@ from gunicorn.workers.gthread import STOP_KEEPALIVE_LINGER, TConn, ThreadWorker
 
 from artifortress.serving.framing import Readiness, RequestFraming
 from artifortress.settings import Settings
+
+log = logging.getLogger("artifortress.serving")
 
 #: Largest request header block (request line and fields) the loop buffers.
 MAX_HEADER = 64 * 1024
@@ -137,6 +140,31 @@ class DeferringSocket(socket.socket):
             self.setblocking(True)
         return sent
 
+    # A thread's blocking reads and writes end with EAGAIN when the kernel deadline
+    # passes (SO_RCVTIMEO / SO_SNDTIMEO). gunicorn logs any OSError but a reset with
+    # a traceback, for what is only a client that stopped: those become a reset, with
+    # one line in the log that says what happened.
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        try:
+            return super().recv(bufsize, flags)
+        except BlockingIOError:
+            raise self._deadline_passed("sent nothing of its request body") from None
+
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        try:
+            super().sendall(data, flags)
+        except BlockingIOError:
+            raise self._deadline_passed("read nothing of the response") from None
+
+    def _deadline_passed(self, what: str) -> OSError:
+        """The error for a blocking call cut by the deadline; non-blocking calls keep theirs."""
+        if self.gettimeout() == 0.0:  # the event loop's own call: nothing happened
+            return BlockingIOError(errno.EAGAIN, "would block")
+        peer = _peer_of(self)
+        log.info("closing the connection of %s: it %s within the client deadline", peer, what)
+        return ConnectionResetError(errno.ECONNRESET, f"the client {what} in time")
+
     def _send_whole(self, fd: int, offset: int, count: int) -> int:
         """All of it, from the thread: the socket's send deadline bounds each wait.
 
@@ -148,6 +176,14 @@ class DeferringSocket(socket.socket):
         while sent < count:
             sent += _sendfile_step(self, fd, offset + sent, count - sent)
         return sent
+
+
+def _peer_of(sock: socket.socket) -> str:
+    try:
+        host, port, *_ = sock.getpeername()
+    except (OSError, ValueError):
+        return "a client"
+    return f"{host}:{port}"
 
 
 def _sendfile_step(sock: socket.socket, fd: int, offset: int, count: int) -> int:
@@ -427,7 +463,7 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
         # A client that is gone or not reading gets no answer: closing is all there is to do.
         with contextlib.suppress(OSError):
             conn.sock.send(answer)
-        self._close(conn)
+        self._close_gracefully(conn)  # a client still sending must see the answer, not a reset
 
     def _close(self, conn: GuardedConn) -> None:
         self.nr_conns -= 1

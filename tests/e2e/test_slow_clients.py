@@ -269,6 +269,10 @@ def app(environ, start_response):
     if path == "/failing-file":
         start_response("200 OK", [("Content-Length", str(os.path.getsize(FILE)))])
         return environ["wsgi.file_wrapper"](FailingClose())
+    if path == "/bytes":  # a body a thread writes (not a file)
+        body = b"x" * (4 * 1024 * 1024)
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
     if path == "/length":  # of the request body, read whole
         body = str(len(environ["wsgi.input"].read())).encode()
     else:
@@ -292,7 +296,8 @@ def plain_gunicorn(folder: Path, **settings: str) -> Iterator[tuple[subprocess.P
     command = [gunicorn, "-k", WORKER_CLASS, "-b", f"127.0.0.1:{port}", "--threads", "4"]
     command += ["--no-control-socket", "plain_app:app"]
     environ = {**os.environ, "SLOW_TEST_FILE": str(folder / "file.bin"), **settings}
-    with subprocess.Popen(command, cwd=folder, env=environ, stderr=subprocess.DEVNULL) as server:
+    log = (folder / "server.log").open("wb")
+    with log, subprocess.Popen(command, cwd=folder, env=environ, stderr=log) as server:
         try:
             plain_get(port, "/pid")  # once it answers
             yield server, port
@@ -339,6 +344,23 @@ def test_a_chunked_file_response_is_dropped_when_its_reader_stops(tmp_path: Path
         started = time.monotonic()
         plain_get(port, "/pid")
         assert time.monotonic() - started < 2
+
+
+def test_a_reader_that_stops_is_cut_quietly_by_the_send_deadline(tmp_path: Path) -> None:
+    """A thread writing a body (page, S3 stream) to a reader that stopped is freed at the
+    deadline, and the log says so in a line, not with gunicorn's socket-error traceback."""
+    with (
+        plain_gunicorn(tmp_path, ARTIFORTRESS_CLIENT_SEND_TIMEOUT="1s") as (_, port),
+        ExitStack() as stack,
+    ):
+        for _ in range(4):
+            request = b"GET /bytes HTTP/1.1\r\nHost: x\r\n\r\n"
+            stalled(f"http://127.0.0.1:{port}", request, stack, receive_buffer=4096)
+        time.sleep(3)
+        started = time.monotonic()
+        plain_get(port, "/pid")
+        assert time.monotonic() - started < 2
+    assert "Traceback" not in (tmp_path / "server.log").read_text()
 
 
 def slow_get(port: int, path: str, pause: float) -> bytes:
