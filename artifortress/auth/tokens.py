@@ -20,6 +20,21 @@ SECRET_LENGTH = 52
 _TOKEN = re.compile(rf"^{PREFIX}([a-z2-7]{{{KEY_ID_LENGTH}}})_([a-z2-7]{{{SECRET_LENGTH}}})$")
 
 
+#: A token anywhere in a text (a URL, a message): the secret part, up to any separator.
+_TOKEN_IN_TEXT = re.compile(rf"({PREFIX}[a-z2-7]{{{KEY_ID_LENGTH}}}_)[A-Za-z0-9]+")
+
+
+def redact_tokens(text: str) -> str:
+    """*text* with the secret of every token in it replaced; the key id stays, to trace it.
+
+    Clients put tokens in URLs (``npm logout`` sends its token in the path):
+    what is logged must never carry a secret.
+    """
+    if PREFIX not in text:  # nearly always: no regular expression
+        return text
+    return _TOKEN_IN_TEXT.sub(r"\1[redacted]", text)
+
+
 def _random_b32(nbytes: int, length: int) -> str:
     return base64.b32encode(secrets.token_bytes(nbytes)).decode().rstrip("=").lower()[:length]
 

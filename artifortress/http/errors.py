@@ -18,6 +18,7 @@ from typing import Any
 import falcon
 from sqlalchemy import exc as sa_exc
 
+from artifortress.auth.tokens import redact_tokens
 from artifortress.errors import (
     ArtifortressError,
     BadRequest,
@@ -124,7 +125,7 @@ def handle_unexpected(
 ) -> None:
     if isinstance(error, falcon.HTTPError | falcon.HTTPStatus):
         raise error
-    log.exception("unhandled error in %s %s", req.method, req.path)
+    log.exception("unhandled error in %s %s", req.method, redact_tokens(req.path))
     domain = ArtifortressError(
         "internal error; the server log has the details under this request id"
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import falcon
 
+from artifortress.auth.tokens import redact_tokens
 from artifortress.blobs.wsgibody import ClientInput
 from artifortress.db.engine import sqlite_reads_only
 from artifortress.http.metrics import observe_request
@@ -58,12 +59,12 @@ class RequestMiddleware:
         log.info(
             "%s %s %s %.1fms",
             req.method,
-            req.relative_uri,
+            redact_tokens(req.relative_uri),
             status,
             elapsed * 1000,
             extra={
                 "method": req.method,
-                "path": req.path,
+                "path": redact_tokens(req.path),
                 "status": status,
                 "duration_ms": round(elapsed * 1000, 2),
                 "client": ctx.client_addr,

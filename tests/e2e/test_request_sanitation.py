@@ -123,3 +123,16 @@ def test_bidi_and_control_characters_are_escaped_in_the_log(server: ServerProces
         assert json.loads(line)["path"] == "/nowhere/a\u202eb\x0bc\u2028d"
     else:
         assert "GET /nowhere/a\\u202eb\\x0bc\\u2028d 404" in line
+
+
+def test_a_token_in_a_url_never_reaches_the_log(server: ServerProcess) -> None:
+    """``npm logout`` sends its token in the path: the log keeps the key id, not the secret."""
+    token = server.cli("admin", "create-token", "--user", "admin", "--admin").stdout
+    token = token.strip().splitlines()[-1]
+    key_id, secret = token.removeprefix("afpat_").split("_")
+    request_id = uuid.uuid4().hex
+    path = f"/npm/py/-/user/token/{token}?again={token}"
+    raw_request(server, "DELETE", path, {"X-Request-Id": request_id})
+    (line,) = log_lines_of(server, request_id)
+    assert secret not in server.stderr + server.stdout
+    assert f"afpat_{key_id}_[redacted]" in line

@@ -81,3 +81,14 @@ def test_secret_comparison_is_constant_time(monkeypatch):
     assert tokens.secret_matches(secret, digest)
     assert not tokens.secret_matches("x" * 52, digest)
     assert calls == [(digest, digest), (tokens.hash_secret("x" * 52), digest)]
+
+
+def test_redact_tokens_keeps_the_key_id_and_drops_every_secret():
+    token, key_id, _ = tokens.new_token()
+    text = f"DELETE /npm/js/-/user/token/{token}?t={token} 200"
+    redacted = tokens.redact_tokens(text)
+    assert token.split("_")[2] not in redacted
+    assert redacted == (
+        f"DELETE /npm/js/-/user/token/afpat_{key_id}_[redacted]?t=afpat_{key_id}_[redacted] 200"
+    )
+    assert tokens.redact_tokens("GET /pypi/py/simple/ 200") == "GET /pypi/py/simple/ 200"
