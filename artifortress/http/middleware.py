@@ -47,6 +47,10 @@ class RequestMiddleware:
         resp.set_header(REQUEST_ID_HEADER, ctx.request_id)
         # Before anything reads the body: a broken one is then a 400 for every reader.
         req.env["wsgi.input"] = req.stream = ClientInput(req.stream, _declared_length(req))
+        if _is_chunked(req):
+            # falcon's bounded_stream takes a body without Content-Length for an empty
+            # one; a chunked body ends where its encoding says, so it needs no bound.
+            req._bounded_stream = req.stream  # type: ignore[assignment]
 
     def process_response(
         self, req: falcon.Request, resp: falcon.Response, resource: Any, req_succeeded: bool
@@ -72,6 +76,11 @@ class RequestMiddleware:
         )
         request_id_var.set(None)
         sqlite_reads_only.set(False)
+
+
+def _is_chunked(req: falcon.Request) -> bool:
+    coding = req.get_header("Transfer-Encoding")
+    return coding is not None and coding.lower().rstrip().endswith("chunked")
 
 
 def _declared_length(req: falcon.Request) -> int | None:

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import pytest
 
 from artifortress.testing.server import ServerProcess
+from plugins.npm.tests.test_npm_http import body as npm_publish_body
+from plugins.npm.tests.test_npm_http import tarball
 
 pytestmark = [pytest.mark.e2e]
 
@@ -143,7 +145,7 @@ def nothing_stored(server: ServerProcess, token: str, upload: str) -> list[str]:
         left.append(f"upload parts {json.loads(data)['parts']}")
     status, data = request(server, token, "GET", "/v1/repos")
     keys = {repo["key"] for repo in json.loads(data)["repos"]}
-    left += sorted(keys - {"files", "py", "js", "charts", "whole"})
+    left += sorted(keys - {"files", "py", "js", "charts", "whole", "chunked"})
     return left
 
 
@@ -181,3 +183,24 @@ def test_bytes_after_the_declared_length_are_never_stored(
             statuses.append(answer.status)
     assert statuses == [201, 400]
     assert request(server, token, "GET", "/generic/whole/exact/1.0/exact.bin") == (200, b"hello")
+
+
+def send_chunked(server: ServerProcess, token: str, method: str, path: str, doc: object) -> int:
+    """*doc* as a JSON body in three chunks, as a client that streams its body sends it."""
+    raw = json.dumps(doc).encode()
+    third = len(raw) // 3
+    pieces = [raw[:third], raw[third : 2 * third], raw[2 * third :]]
+    body = b"".join(chunk(piece) for piece in pieces) + b"0\r\n\r\n"
+    target = Target(method, path, "application/json")
+    return send_raw(server, token, target, {"Transfer-Encoding": "chunked"}, body, "")
+
+
+def test_a_well_formed_chunked_json_body_is_read_whole(server: ServerProcess, token: str) -> None:
+    """A JSON body without Content-Length was read as empty ("needs a JSON body")."""
+    repo = {"key": "chunked", "format": "npm", "description": "x" * 1000}
+    assert send_chunked(server, token, "POST", "/v1/repos", repo) == 201
+    doc = npm_publish_body("chunky", "1.0.0", tarball("chunky", "1.0.0"))
+    assert send_chunked(server, token, "PUT", "/npm/chunked/chunky", doc) == 201
+    status, data = request(server, token, "GET", "/npm/chunked/chunky")
+    assert status == 200, data
+    assert "1.0.0" in json.loads(data)["versions"]
