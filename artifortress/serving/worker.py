@@ -280,12 +280,9 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
     def _on_request_bytes(self, conn: GuardedConn, _sock: Any) -> None:
         if conn not in self.reading:
             return
-        try:
-            data = conn.sock.recv(_READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = _received(conn)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:
             self._stop_reading(conn)
             self._close(conn)
@@ -377,12 +374,9 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_linger_bytes, conn))
 
     def _on_linger_bytes(self, conn: GuardedConn, _sock: Any) -> None:
-        try:
-            data = conn.sock.recv(_READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = _received(conn)
+        if data is None:
             return
-        except OSError:
-            data = b""
         conn.lingered += len(data)
         if not data or conn.lingered > _LINGER_BYTES:
             self._stop_lingering(conn)
@@ -468,6 +462,17 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
     def _close(self, conn: GuardedConn) -> None:
         self.nr_conns -= 1
         conn.close()
+
+
+def _received(conn: GuardedConn) -> bytes | None:
+    """One read of the loop: the bytes, b"" once the client is gone, None if nothing came."""
+    try:
+        data: bytes = conn.sock.recv(_READ_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
+    return data
 
 
 def _noting_framing(app: Any, environ: dict[str, Any], start_response: Any) -> Any:

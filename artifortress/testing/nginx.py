@@ -7,6 +7,7 @@ replaced, so what they measure is what operators deploy.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -14,7 +15,11 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+from artifortress.testing.databases import service_missing
+from artifortress.testing.server import free_port
 
 #: What deploy/nginx.conf says, and what a run replaces it with (see runnable_config).
 _RENDERINGS = "/var/lib/artifortress/renderings/"
@@ -99,3 +104,27 @@ class NginxProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+
+
+#: The proxy configuration Artifortress ships.
+DEPLOY_NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
+
+
+@contextlib.contextmanager
+def shipped_front(home: Path, upstream_port: int, work: Path) -> Iterator[str]:
+    """deploy/nginx.conf in front of the server on *upstream_port*: yields its base URL."""
+    if nginx_binary() is None:
+        service_missing("nginx (make test installs it)")
+    port = free_port()
+    config = runnable_config(
+        DEPLOY_NGINX.read_text(),
+        home=home,
+        upstream_port=upstream_port,
+        listen_port=port,
+        work=work,
+    )
+    nginx = NginxProcess(config, work, port).start()
+    try:
+        yield nginx.base_url
+    finally:
+        nginx.stop()

@@ -19,15 +19,13 @@ from pathlib import Path
 import pytest
 import requests
 
-from artifortress.testing.databases import service_missing
-from artifortress.testing.nginx import NginxProcess, nginx_binary, runnable_config
-from artifortress.testing.server import ServerProcess, free_port
+from artifortress.testing.nginx import shipped_front
+from artifortress.testing.server import ServerProcess
 from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
 from plugins.pypi.tests.test_pypi_upload_http import form
 
 pytestmark = [pytest.mark.e2e]
 
-DEPLOY_NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 WHEEL = "nginx_demo-1.0-py3-none-any.whl"
 FILE = bytes(range(256)) * 400  # 100 KiB
 TIMEOUT = 10
@@ -42,22 +40,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def front(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if nginx_binary() is None:
-        service_missing("nginx (make test installs it)")
-    work = tmp_path_factory.mktemp("nginx")
-    port = free_port()
-    config = runnable_config(
-        DEPLOY_NGINX.read_text(),
-        home=server.home,
-        upstream_port=server.port,
-        listen_port=port,
-        work=work,
-    )
-    nginx = NginxProcess(config, work, port).start()
-    try:
-        yield nginx.base_url
-    finally:
-        nginx.stop()
+    with shipped_front(server.home, server.port, tmp_path_factory.mktemp("nginx")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

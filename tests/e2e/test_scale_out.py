@@ -33,6 +33,7 @@ import pytest
 import requests
 
 from artifortress.testing.s3 import MotoS3
+from plugins.npm.tests.test_npm_http import body as npm_body
 from tests.e2e.scale_out_cluster import Cluster, Node, cluster, sha256, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
@@ -229,24 +230,7 @@ def npm_tarball(name: str, version: str, description: str = "") -> bytes:
 
 
 def npm_publish(node: Node, name: str, version: str, tgz: bytes) -> requests.Response:
-    dist = {
-        "shasum": hashlib.sha1(tgz).hexdigest(),
-        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode(),
-    }
-    body = {
-        "_id": name,
-        "name": name,
-        "dist-tags": {"latest": version},
-        "versions": {version: {"name": name, "version": version, "dist": dist}},
-        "_attachments": {
-            f"{name}-{version}.tgz": {
-                "content_type": "application/octet-stream",
-                "data": base64.b64encode(tgz).decode(),
-                "length": len(tgz),
-            }
-        },
-    }
-    return node.call("PUT", f"/npm/js/{name}", json=body)
+    return node.call("PUT", f"/npm/js/{name}", json=npm_body(name, version, tgz))
 
 
 def packument(node: Node, accept: str) -> dict[str, Any]:

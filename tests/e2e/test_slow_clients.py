@@ -27,13 +27,11 @@ import pytest
 import requests
 
 from artifortress.server import WORKER_CLASS
-from artifortress.testing.databases import service_missing
-from artifortress.testing.nginx import NginxProcess, nginx_binary, runnable_config
+from artifortress.testing.nginx import shipped_front
 from artifortress.testing.server import ServerProcess, free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-DEPLOY_NGINX = Path(__file__).resolve().parents[2] / "deploy" / "nginx.conf"
 DEADLINE = 4.0
 LARGE = bytes(range(256)) * (16 * 4096)  # 16 MiB: far more than the socket buffers hold
 LARGE_PATH = "/generic/files/big/1.0/big.bin"
@@ -72,22 +70,8 @@ def token(server: ServerProcess) -> str:
 def front(
     server: ServerProcess, token: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if nginx_binary() is None:
-        service_missing("nginx (make test installs it)")
-    work = tmp_path_factory.mktemp("nginx-slow")
-    port = free_port()
-    config = runnable_config(
-        DEPLOY_NGINX.read_text(),
-        home=server.home,
-        upstream_port=server.port,
-        listen_port=port,
-        work=work,
-    )
-    nginx = NginxProcess(config, work, port).start()
-    try:
-        yield nginx.base_url
-    finally:
-        nginx.stop()
+    with shipped_front(server.home, server.port, tmp_path_factory.mktemp("nginx-slow")) as url:
+        yield url
 
 
 def address(base_url: str) -> tuple[str, int]:

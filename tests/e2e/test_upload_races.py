@@ -10,7 +10,6 @@ PostgreSQL.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import io
 import json
@@ -31,6 +30,7 @@ from urllib3 import encode_multipart_formdata
 
 from artifortress.testing.databases import postgres_database
 from artifortress.testing.server import ServerProcess, clean_environ, run_cli
+from plugins.npm.tests.test_npm_http import body as npm_body
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -207,24 +207,7 @@ def test_different_pypi_bytes_have_one_winner(server: ServerProcess, token: str)
 def npm_publish(server: ServerProcess, token: str, version: str, tgz: bytes) -> requests.Response:
     """The document ``npm publish`` sends."""
     name = "race-demo"
-    dist = {
-        "shasum": hashlib.sha1(tgz).hexdigest(),
-        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode(),
-    }
-    body = {
-        "_id": name,
-        "name": name,
-        "dist-tags": {"latest": version},
-        "versions": {version: {"name": name, "version": version, "dist": dist}},
-        "_attachments": {
-            f"{name}-{version}.tgz": {
-                "content_type": "application/octet-stream",
-                "data": base64.b64encode(tgz).decode(),
-                "length": len(tgz),
-            }
-        },
-    }
-    return call(server, token, "PUT", f"/npm/js/{name}", json=body)
+    return call(server, token, "PUT", f"/npm/js/{name}", json=npm_body(name, version, tgz))
 
 
 def npm_tarball(version: str) -> bytes:

@@ -12,7 +12,6 @@ caller it must let through, which must succeed and add a ``success`` row of it.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
 import hashlib
 import io
@@ -33,6 +32,7 @@ from artifortress.auth import tokens
 from artifortress.services import Services
 from artifortress.testing.helpers import Api, ApiFactory
 from artifortress.testing.routes import example_path, served_operations
+from plugins.npm.tests.test_npm_http import body as npm_body
 from plugins.pypi.tests.pypi_dists import make_sdist, make_wheel, metadata_text
 from tests.functional.versions_helpers import add_file, draft, release, upload
 
@@ -181,24 +181,7 @@ def _tgz(members: dict[str, bytes]) -> bytes:
 def _npm_publish(name: str, version: str) -> bytes:
     """What ``npm publish`` sends: the packument with the tarball attached."""
     tgz = _tgz({"package/package.json": json.dumps({"name": name, "version": version}).encode()})
-    dist = {
-        "shasum": hashlib.sha1(tgz).hexdigest(),
-        "integrity": "sha512-" + base64.b64encode(hashlib.sha512(tgz).digest()).decode(),
-    }
-    doc = {
-        "_id": name,
-        "name": name,
-        "dist-tags": {"latest": version},
-        "versions": {version: {"name": name, "version": version, "dist": dist}},
-        "_attachments": {
-            f"{name}-{version}.tgz": {
-                "content_type": "application/octet-stream",
-                "data": base64.b64encode(tgz).decode(),
-                "length": len(tgz),
-            }
-        },
-    }
-    return json.dumps(doc).encode()
+    return json.dumps(npm_body(name, version, tgz)).encode()
 
 
 def _pypi_form(data: bytes, filename: str, filetype: str) -> tuple[bytes, str]:
