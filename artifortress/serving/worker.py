@@ -255,25 +255,28 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
         _set_kernel_deadlines(sock, self.deadlines)
         conn = GuardedConn(self.cfg, sock, address, listener.getsockname())
         self._read_request(conn, time.monotonic() + self.deadlines.header)
+        self._on_request_bytes(conn, sock)  # most clients send at once: saves a loop turn
 
     def on_client_socket_readable(self, conn: GuardedConn, client: socket.socket) -> None:
         """A kept-alive connection's next request begins: read it here, not in a thread."""
         if not self.guarded:
             super().on_client_socket_readable(conn, client)
             return
-        self.poller.unregister(client)
         self.keepalived_conns.remove(conn)
-        self._read_request(conn, time.monotonic() + self.deadlines.header)
+        self._read_request(conn, time.monotonic() + self.deadlines.header, registered=True)
         self._on_request_bytes(conn, client)
 
     # -- reading a request in the loop ----------------------------------------------------
 
-    def _read_request(self, conn: GuardedConn, deadline: float) -> None:
+    def _read_request(self, conn: GuardedConn, deadline: float, registered: bool = False) -> None:
+        """Wait in the loop for the next request; *registered*: the poller already watches
+        the socket (a kept-alive connection), so its callback is changed in place."""
         conn.sock.setblocking(False)
         conn.framing = RequestFraming(MAX_HEADER, MAX_BUFFERED_BODY)  # learnt a read at a time
         conn.deadline = deadline
         self.reading[conn] = None
-        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_request_bytes, conn))
+        watch = self.poller.modify if registered else self.poller.register
+        watch(conn.sock, selectors.EVENT_READ, partial(self._on_request_bytes, conn))
         if conn.inbox:  # a pipelined request may already be whole
             self._advance(conn)
 
