@@ -4,8 +4,10 @@ They read the repository's settings (``PUT /v1/repos/{repo}/policy``) and do
 nothing for a setting left unset:
 
 - ``max_artifact_size``: reject a version with a larger file;
-- ``allowed_licenses``: reject a version whose metadata license (``license_expression``
-  or ``license``; every identifier of an SPDX expression) is not listed, or missing;
+- ``allowed_licenses``: reject a version whose declared license (PEP 639
+  ``License-Expression``, an SPDX ``license``, npm's legacy forms or the
+  ``License ::`` classifiers; see :mod:`artifortress.policy.licenses`) is not
+  permitted by the list (``OR`` needs one listed operand, ``AND`` all), or missing;
 - ``blocked_name_patterns``: reject names matching a shell-style pattern (``evil-*``);
 - ``typosquat``: quarantine a new package whose name is within a small
   Damerau-Levenshtein distance of a package the tenant already published
@@ -16,19 +18,18 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Mapping
 from typing import Any
 
 import pluggy
 
 from artifortress import hookimpl
 from artifortress.policy.decisions import PolicyDecision, PolicyRequest
+from artifortress.policy.licenses import declared_license, refused_licenses
 
 #: Names shorter than this are not checked for typosquatting (too many near neighbours).
 TYPOSQUAT_MIN_LENGTH = 4
 _SEPARATORS = re.compile(r"[-_.]+")
 _DIGITS = re.compile(r"[0-9]+")
-_SPDX_WORDS = {"AND", "OR", "WITH"}
 
 
 class MaxArtifactSize:
@@ -56,36 +57,26 @@ class AllowedLicenses:
         allowed = request.config.get(self.name)
         if not isinstance(allowed, list):
             return None
-        permitted = {str(item).casefold() for item in allowed}
-        declared = license_of(request.version.metadata)
-        if not declared:
+        listed = ", ".join(str(item) for item in allowed)
+        declared = declared_license(request.version.metadata)
+        if declared is None:
             return PolicyDecision.reject(
-                f"the package declares no license; allowed: {', '.join(allowed)}", self.name
+                f"the package declares no license; allowed: {listed}", self.name
             )
-        refused = [word for word in license_ids(declared) if word.casefold() not in permitted]
-        if refused and declared.casefold() not in permitted:
+        refused = refused_licenses(declared, (str(item) for item in allowed))
+        if refused:
             return PolicyDecision.reject(
-                f"license {declared!r} is not allowed here; allowed: {', '.join(allowed)}",
+                f"license {shortened(declared.text)!r} (from {declared.source}) is not allowed "
+                f"here: {', '.join(shortened(r) for r in refused)} is not in the allowed list; "
+                f"allowed: {listed}",
                 self.name,
             )
         return PolicyDecision.allow(self.name)
 
 
-def license_of(metadata: Mapping[str, Any]) -> str:
-    """The declared license: ``license_expression``, else ``license`` (npm's may be an object)."""
-    for key in ("license_expression", "license"):
-        value = metadata.get(key)
-        if isinstance(value, Mapping):
-            value = value.get("type")
-        if isinstance(value, str) and value.strip():
-            return value.strip()
-    return ""
-
-
-def license_ids(expression: str) -> list[str]:
-    """The license identifiers of an SPDX expression (``MIT OR (Apache-2.0 AND BSD-3-Clause)``)."""
-    words = re.split(r"[()\s]+", expression)
-    return [w for w in words if w and w.upper() not in _SPDX_WORDS]
+def shortened(text: str, limit: int = 80) -> str:
+    """*text* cut to *limit* characters: some legacy license fields hold a whole license."""
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 class BlockedNames:

@@ -1,4 +1,7 @@
-"""Built-in policy rules as pure functions: edit distance, typosquat thresholds, licenses."""
+"""Built-in policy rules as pure functions: edit distance, typosquat thresholds.
+
+Licenses have their own tests: test_policy_licenses.py.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +10,6 @@ import pytest
 from artifortress.outbox.services import backoff
 from artifortress.policy.builtin import (
     damerau_levenshtein,
-    license_ids,
-    license_of,
     name_distance,
     typosquat_distance,
 )
@@ -53,21 +54,6 @@ def test_names_equal_but_for_separators_are_one_apart():
 def test_how_close_a_new_name_may_come_depends_on_its_length(name, limit):
     assert typosquat_distance(name) == limit
     assert typosquat_distance(name, 3) == 3
-
-
-def test_licenses_from_metadata_and_spdx_expressions():
-    assert license_of({"license_expression": "MIT", "license": "BSD"}) == "MIT"
-    assert license_of({"license": {"type": "ISC"}}) == "ISC"
-    assert license_of({"license": "  "}) == ""
-    assert license_ids("MIT OR (Apache-2.0 AND BSD-3-Clause)") == [
-        "MIT",
-        "Apache-2.0",
-        "BSD-3-Clause",
-    ]
-    assert license_ids("GPL-2.0-only WITH Classpath-exception-2.0") == [
-        "GPL-2.0-only",
-        "Classpath-exception-2.0",
-    ]
 
 
 def test_decisions_combine_by_severity():

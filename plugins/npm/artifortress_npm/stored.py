@@ -32,7 +32,8 @@ def record_metadata(record: VersionRecord, normalized: NormalizedVersion) -> dic
         # Fields the core's search index reads.
         "summary": record.manifest.get("description"),
         "keywords": record.manifest.get("keywords"),
-        "license": record.manifest.get("license"),
+        # The license policy reads this: the SPDX string, or a legacy object or array.
+        "license": record.manifest.get("license") or record.manifest.get("licenses"),
     }
 
 

@@ -12,6 +12,7 @@ from artifortress.plugin import PolicyDecision, PolicyRequest
 from .helpers import FAST, drain, events, release
 
 PKG = "/v1/repos/libs/packages"
+MIT_CLASSIFIER = "License :: OSI Approved :: MIT License"
 
 
 class NoFriday:
@@ -82,10 +83,13 @@ def test_size_license_and_name_policies_reject_with_their_reason(admin, libs, se
     assert "no license" in refused(admin, services, "anon", "1.0")["message"]
     error = refused(admin, services, "evil-corp", "1.0", metadata={"license": "MIT"})
     assert "evil-*" in error["message"]
-    # Within the rules it publishes; an SPDX expression needs every license allowed.
+    # Within the rules it publishes; OR needs one allowed license, AND all of them.
     release(admin, "libs", "fine", "1.0", metadata={"license_expression": "MIT OR Apache-2.0"})
     release(admin, "libs", "npmish", "1.0", metadata={"license": {"type": "MIT"}})
-    refused(admin, services, "mixed", "1.0", metadata={"license": "MIT OR GPL-2.0"})
+    release(admin, "libs", "choice", "1.0", metadata={"license": "MIT OR GPL-2.0"})
+    release(admin, "libs", "classified", "1.0", metadata={"classifiers": [MIT_CLASSIFIER]})
+    error = refused(admin, services, "mixed", "1.0", metadata={"license": "MIT AND GPL-2.0"})
+    assert "GPL-2.0-only is not in the allowed list" in error["message"]
     denied = admin.get("/v1/audit?action=version.publish&outcome=denied").json["entries"]
     assert len(denied) == 5
 
