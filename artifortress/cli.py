@@ -119,6 +119,22 @@ def _parser() -> argparse.ArgumentParser:
     reap = blobs.add_parser("reap", help="expire overdue upload sessions, sweep leftovers")
     reap.set_defaults(run=cmd_blobs_reap)
 
+    scrub = sub.add_parser(
+        "scrub",
+        help="re-hash stored blobs, reconcile the store with the database; "
+        "exit 3 if a blob is corrupt or missing",
+    )
+    scrub.add_argument(
+        "--dry-run", action="store_true", help="report only: move nothing aside, remove nothing"
+    )
+    scrub.add_argument(
+        "--remove-orphans",
+        action="store_true",
+        help="remove objects no row names once older than ARTIFORTRESS_GC_GRACE",
+    )
+    scrub.add_argument("--json", action="store_true", help="print the report as JSON")
+    scrub.set_defaults(run=cmd_scrub)
+
     worker = sub.add_parser("worker", help="consume the outbox (search index, webhooks, plugins)")
     worker.add_argument("--drain", action="store_true", help="exit once nothing is pending")
     worker.set_defaults(run=cmd_worker)
@@ -370,6 +386,31 @@ def cmd_blobs_reap(settings: Settings, args: argparse.Namespace) -> int:
     _prepare_database(settings)
     print(summary(run_reap(settings, client_addr=f"cli:{_os_user()}")))
     return 0
+
+
+#: ``artifortress scrub`` found a corrupt or missing blob (1 means it could not run).
+EXIT_DAMAGED = 3
+
+
+def cmd_scrub(settings: Settings, args: argparse.Namespace) -> int:
+    import json
+
+    from artifortress.blobs.command import run_scrub
+
+    _prepare_database(settings)
+    report = run_scrub(
+        settings,
+        dry_run=args.dry_run,
+        remove_orphans=args.remove_orphans,
+        client_addr=f"cli:{_os_user()}",
+    )
+    if args.json:
+        print(json.dumps(report.to_json(), indent=2))
+    else:
+        for line in report.details():
+            print(line)
+        print(report.summary())
+    return 0 if report.healthy else EXIT_DAMAGED
 
 
 def cmd_worker(settings: Settings, args: argparse.Namespace) -> int:

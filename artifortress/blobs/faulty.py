@@ -21,6 +21,7 @@ from artifortress.blobs.store import (
     BlobStream,
     Expectation,
     PartInfo,
+    StoredObject,
 )
 
 T = TypeVar("T")
@@ -36,6 +37,8 @@ OPERATIONS = (
     "complete_upload",
     "abort_upload",
     "delete",
+    "stored",
+    "quarantine",
     "reclaim",
     "sweep",
 )
@@ -132,6 +135,12 @@ class FaultyBlobStore:
 
     def delete(self, digest: str) -> None:
         self._call("delete", lambda: self.inner.delete(digest))
+
+    def stored(self) -> Iterator[StoredObject]:
+        return self._call("stored", self.inner.stored)
+
+    def quarantine(self, digest: str) -> str | None:
+        return self._call("quarantine", lambda: self.inner.quarantine(digest))
 
     def reclaim(self) -> int:
         return self._call("reclaim", self.inner.reclaim)

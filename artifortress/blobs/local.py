@@ -3,6 +3,7 @@
 Layout under the root::
 
     sha256/ab/cd/<hex>        committed blobs, content-addressed, never partial
+    quarantine/<hex>.<time>   blobs that ``artifortress scrub`` found corrupt, moved aside
     uploads/<session>/part-NNNNN   received parts of open upload sessions
     tmp/                      files being written; renamed into place once verified
 
@@ -45,6 +46,7 @@ from artifortress.blobs.store import (
     Expectation,
     InvalidParts,
     PartInfo,
+    StoredObject,
     UploadBusy,
     UploadNotFound,
     describe_error,
@@ -52,6 +54,7 @@ from artifortress.blobs.store import (
 
 _UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _PART = re.compile(r"^part-(\d{5})$")
+_HEX = re.compile(r"^[0-9a-f]{64}$")
 #: Extended attribute holding "<size> <digest>" of a part, computed while it was received.
 _XATTR = "user.artifortress.sha256"
 #: Reading parts back for verification: bigger reads, fewer syscalls.
@@ -271,6 +274,25 @@ class LocalBlobStore:
         with self._translate("deleting a blob"):
             unlink_quietly(self._blob_path(digest))
 
+    def stored(self) -> Iterator[StoredObject]:
+        with self._translate("listing blobs"):
+            for first in _subfolders(self.root / "sha256"):
+                for second in _subfolders(first):
+                    yield from _blob_files(second)
+
+    def quarantine(self, digest: str) -> str | None:
+        source = self._blob_path(digest)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        target = self.root / "quarantine" / f"{source.name}.{stamp}"
+        with self._translate("moving a blob aside"):
+            make_dirs(target.parent)
+            try:
+                os.rename(source, target)
+            except FileNotFoundError:
+                return None
+            fsync_dir(source.parent)
+            return str(target)
+
     def reclaim(self) -> int:
         """Remove the temporary files of writers that died, in ``tmp/`` and in open sessions.
 
@@ -305,6 +327,26 @@ class LocalBlobStore:
 
     def __repr__(self) -> str:
         return f"LocalBlobStore({str(self.root)!r})"
+
+
+def _subfolders(path: Path) -> list[Path]:
+    try:
+        return sorted(Path(e.path) for e in os.scandir(path) if e.is_dir(follow_symlinks=False))
+    except FileNotFoundError:
+        return []
+
+
+def _blob_files(folder: Path) -> Iterator[StoredObject]:
+    """The blobs of one fan-out folder; a file that vanishes meanwhile (GC) is skipped."""
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not _HEX.fullmatch(entry.name):
+            continue
+        try:
+            stat = entry.stat(follow_symlinks=False)
+        except FileNotFoundError:
+            continue
+        modified = dt.datetime.fromtimestamp(stat.st_mtime, dt.UTC)
+        yield StoredObject(f"sha256:{entry.name}", stat.st_size, modified)
 
 
 def _receive(fd: int, chunks: Iterable[bytes], *, direct: bool) -> BlobInfo:

@@ -3,6 +3,7 @@
 Keys under the prefix::
 
     sha256/ab/cd/<hex>     committed blobs, content-addressed
+    quarantine/<hex>.<time>  blobs that ``artifortress scrub`` found corrupt, moved aside
     uploads/<session>      an upload session: an S3 multipart upload while open,
                            then the assembled staging object while it is verified
     tmp/<uuid>             single-request writes whose digest was not announced
@@ -22,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import math
+import re
 import tempfile
 import uuid
 from collections.abc import Container, Iterable, Iterator, Sequence
@@ -40,6 +42,7 @@ from artifortress.blobs.store import (
     Expectation,
     InvalidParts,
     PartInfo,
+    StoredObject,
     UploadNotFound,
     describe_error,
 )
@@ -55,6 +58,7 @@ MAX_PARTS = 10_000
 #: Part size for single-request writes: the memory one such write holds at most (twice).
 WRITE_PART_SIZE = 8 * 1024**2
 _MISSING = {"NoSuchKey", "NotFound", "404"}
+_BLOB_NAME = re.compile(r"^[0-9a-f]{64}$")
 _COPY = TransferConfig(multipart_threshold=4 * 1024**3, multipart_chunksize=512 * 1024**2)
 
 
@@ -263,6 +267,31 @@ class S3BlobStore:
     def delete(self, digest: str) -> None:
         with self._translate("deleting a blob"):
             self._client.delete_object(Bucket=self.bucket, Key=self._blob_key(digest))
+
+    def stored(self) -> Iterator[StoredObject]:
+        with self._translate("listing blobs"):
+            pages = self._client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=self._key("sha256/")
+            )
+            for page in pages:
+                for obj in page.get("Contents", []):
+                    name = obj["Key"].rsplit("/", 1)[-1]
+                    if _BLOB_NAME.fullmatch(name) and obj["Key"] == self._blob_key(
+                        f"sha256:{name}"
+                    ):
+                        yield StoredObject(f"sha256:{name}", int(obj["Size"]), obj["LastModified"])
+
+    def quarantine(self, digest: str) -> str | None:
+        key = self._blob_key(digest)
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        target = self._key(f"quarantine/{key.rsplit('/', 1)[-1]}.{stamp}")
+        with self._translate("moving a blob aside"):
+            if not self._exists(key):
+                return None
+            source = {"Bucket": self.bucket, "Key": key}
+            self._client.copy(source, self.bucket, target, Config=_COPY)  # type: ignore[arg-type]
+            self._client.delete_object(Bucket=self.bucket, Key=key)
+        return f"s3://{self.bucket}/{target}"
 
     def reclaim(self) -> int:
         """0: S3 does not say whether a multipart upload's writer is alive; ``sweep`` ages them."""

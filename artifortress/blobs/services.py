@@ -141,8 +141,9 @@ def deduplicate(
 ) -> BlobInfo | None:
     """Link an existing blob to *repo* if the caller may already read it somewhere.
 
-    Returns ``None`` (upload normally) when the blob is unknown or the caller
-    cannot read any repository holding it: a digest alone never grants bytes.
+    Returns ``None`` (upload normally) when the blob is unknown, the caller
+    cannot read any repository holding it (a digest alone never grants
+    bytes), or its object is not in the store (the upload then heals it).
     """
     blob = db.get(Blob, digest)
     if blob is None or blob.condemned_at is not None or blob.collected_at is not None:
@@ -156,6 +157,11 @@ def deduplicate(
             expected=size,
             actual=blob.size,
         )
+    if store.size_of(digest) != blob.size:
+        # The row outlived its object (a lost or scrubbed-away file): take the
+        # bytes, which heals the blob for every repository holding it.  A stat
+        # or HEAD, never a read: the shortcut must stay cheap.
+        return None
     info = BlobInfo(blob.digest, blob.size)
     record_blob(db, repo, info, store)
     audit.record(

@@ -112,6 +112,16 @@ class BlobInfo:
 
 
 @dataclasses.dataclass(frozen=True)
+class StoredObject:
+    """A blob object as the store lists it (for ``artifortress scrub``): no row is consulted."""
+
+    digest: str
+    size: int
+    #: When the object was written (an orphan younger than GC's grace may be an upload in flight).
+    modified: dt.datetime
+
+
+@dataclasses.dataclass(frozen=True)
 class PartInfo:
     """One received part of an upload session (``etag`` is the backend's, if any)."""
 
@@ -206,6 +216,17 @@ class BlobStore(Protocol):
 
     def delete(self, digest: str) -> None:
         """Remove a blob (garbage collection only; idempotent)."""
+
+    def stored(self) -> Iterator[StoredObject]:
+        """Every committed blob object, in no particular order (scrub's reconciliation)."""
+
+    def quarantine(self, digest: str) -> str | None:
+        """Move a blob's object out of its address, kept for inspection; where it went.
+
+        From then on the blob is missing: downloads answer an error instead of
+        the bytes, and an upload of the right bytes stores them again.
+        ``None`` when there was no object to move (idempotent).
+        """
 
     def reclaim(self) -> int:
         """Discard now what writers that died left (a killed worker's partial files).

@@ -204,6 +204,32 @@ def test_delete(store: BlobStore) -> None:
     assert store.size_of(digest) is None
 
 
+def test_stored_lists_committed_blobs_only(store: BlobStore) -> None:
+    payloads = [data(3000, seed=20), data(10, seed=21), b""]
+    for payload in payloads:
+        store.write(chunked(payload), Expectation())
+    session = store.begin_upload("listed-session-1")
+    store.write_part("listed-session-1", session, 1, chunked(data(100, seed=22)))
+    listed = {obj.digest: obj for obj in store.stored()}
+    assert {d: o.size for d, o in listed.items()} == {digest_of(p): len(p) for p in payloads}
+    now = dt.datetime.now(dt.UTC)
+    assert all(abs(obj.modified - now) < dt.timedelta(minutes=5) for obj in listed.values())
+
+
+def test_quarantine_moves_a_blob_out_of_its_address(store: BlobStore) -> None:
+    payload = data(4000, seed=23)
+    digest = store.write(chunked(payload), Expectation()).digest
+    assert store.quarantine(digest)
+    assert store.size_of(digest) is None
+    with pytest.raises(BlobNotFound):
+        store.open(digest)
+    assert list(store.stored()) == []
+    assert store.quarantine(digest) is None  # idempotent
+    store.write(chunked(payload), Expectation(digest))  # the right bytes heal it
+    assert read_all(store, digest) == payload
+    assert_no_leftovers(store)
+
+
 def test_check_passes(store: BlobStore) -> None:
     store.check()
 
