@@ -213,6 +213,12 @@ class Settings:
     gc_grace: float = _setting(
         24 * 3600.0, _parse_duration, "GC never collects anything younger than this (e.g. 24h)"
     )
+    scrub_interval: float = _setting(
+        0.0,
+        _parse_duration,
+        "how often the event worker re-hashes every stored blob (e.g. 7d; 0: never, "
+        "run `artifortress scrub` yourself)",
+    )
     trust_forwarded: bool = _setting(
         False, _parse_bool, "trust X-Forwarded-For/-Proto from a front proxy"
     )

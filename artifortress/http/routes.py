@@ -33,6 +33,7 @@ from artifortress.http.ops import (
     database_check,
     redis_check,
 )
+from artifortress.http.product_metrics import InventoryGauges
 from artifortress.outbox.metrics import outbox_gauges
 from artifortress.outbox.resources import OutboxResource, OutboxRetryResource
 from artifortress.policy.resources import (
@@ -83,7 +84,11 @@ def core_routes(services: Services) -> list[Route]:
             ),
             "operations",
         ),
-        Route("/metrics", MetricsResource([outbox_gauges(services)]), "operations"),
+        Route(
+            "/metrics",
+            MetricsResource([outbox_gauges(services), InventoryGauges(services.sessions)]),
+            "operations",
+        ),
         Route("/v1/whoami", WhoAmIResource(), "tokens"),
         Route("/v1/tokens", TokensResource(), "tokens"),
         Route("/v1/tokens/{token_id}", TokenResource(), "tokens"),

@@ -28,6 +28,7 @@ from typing import Any
 import pluggy
 from sqlalchemy.engine import make_url
 
+from artifortress.blobs.schedule import ScrubSchedule
 from artifortress.db.base import utcnow
 from artifortress.errors import Conflict
 from artifortress.outbox import services as outbox
@@ -77,6 +78,7 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.report = WorkerReport()
         self._last_prune = utcnow() - PRUNE_EVERY
+        self.scrubs = ScrubSchedule(services)
         register_internal_consumers(services)
 
     def run(self, *, drain: bool = False, stop: threading.Event | None = None) -> WorkerReport:
@@ -102,6 +104,7 @@ class Worker:
         deliveries = deliver_due(self.services, self.worker_id)
         self.report.deliveries += deliveries
         self._prune()
+        self.scrubs.start_if_due()
         return done + deliveries
 
     def _events(self) -> int:
