@@ -101,6 +101,32 @@ def _parser() -> argparse.ArgumentParser:
     tokens = admin.add_parser("list-tokens", help="list a user's tokens")
     tokens.add_argument("--user", required=True)
     tokens.set_defaults(run=cmd_list_tokens)
+    for verb, doc in (
+        ("disable", "stop every token of a user (within a second), keep everything else"),
+        ("enable", "let a disabled user's live tokens work again"),
+        ("delete", "revoke a user's tokens, drop their bindings; the name stays reserved"),
+    ):
+        user_command = admin.add_parser(f"{verb}-user", help=doc)
+        user_command.add_argument("user")
+        user_command.set_defaults(run=_rbac_command(f"{verb}_user"))
+
+    group = sub.add_parser("group", help="groups of users").add_subparsers(title="group commands")
+    for verb, function, doc, positionals in (
+        ("create", "create_group", "create a group", ("group",)),
+        ("delete", "delete_group", "delete a group, its memberships and bindings", ("group",)),
+        ("list", "list_groups", "list groups and their members", ()),
+        ("add-member", "add_member", "add a user to a group", ("group", "user")),
+        ("remove-member", "remove_member", "remove a user from a group", ("group", "user")),
+        ("bind", "bind_group", "set a group's roles on a repository", ("repo", "group")),
+    ):
+        group_command = group.add_parser(verb, help=doc)
+        for positional in positionals:
+            group_command.add_argument(positional)
+        group_command.set_defaults(run=_rbac_command(function))
+        if verb == "bind":
+            group_command.add_argument(
+                "--role", action="append", dest="roles", help="repeatable; none removes the binding"
+            )
 
     repo = sub.add_parser("repo", help="repositories").add_subparsers(title="repo commands")
     rcreate = repo.add_parser("create", help="create a repository")
@@ -335,6 +361,19 @@ def cmd_list_tokens(settings: Settings, args: argparse.Namespace) -> int:
 
     print("\n".join(_as_operator(settings, run)) or "no tokens")
     return 0
+
+
+def _rbac_command(name: str) -> Callable[[Settings, argparse.Namespace], int]:
+    """Run ``artifortress.rbac.command.<name>`` as the operator and print its line."""
+
+    def command(settings: Settings, args: argparse.Namespace) -> int:
+        from artifortress.rbac import command as rbac_command
+
+        action = getattr(rbac_command, name)
+        print(_as_operator(settings, lambda db, caller: action(db, caller, args)))
+        return 0
+
+    return command
 
 
 def cmd_repo_create(settings: Settings, args: argparse.Namespace) -> int:

@@ -20,6 +20,11 @@ class User(Base):
     #: Tenant administrator: every permission on every repository of the tenant.
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=utcnow)
+    #: Set while the user is disabled: none of their tokens authenticates.
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    #: Set once the user is deleted. The row stays as a tombstone so that the name
+    #: is never given to someone else: audit rows name actors by name.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 class Token(Base):

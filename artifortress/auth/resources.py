@@ -126,6 +126,58 @@ class UsersResource:
         send_json(resp, users.user_to_json(user), status=201)
 
 
+USER_PATCH = {
+    "type": "object",
+    "additionalProperties": False,
+    "required": ["disabled"],
+    "properties": {
+        "disabled": {
+            "type": "boolean",
+            "description": "true: none of the user's tokens authenticates (within one second "
+            "on every process); false: their live tokens work again",
+        },
+    },
+}
+
+
+class UserResource:
+    @tenant_admin("user.read")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, user: str) -> None:
+        """One user of the tenant (tenant admins)."""
+        ctx = req.context
+        send_json(resp, users.user_to_json(users.get_user(ctx.db, ctx.principal.tenant_id, user)))
+
+    @tenant_admin("user.update")
+    @json_body(USER_PATCH)
+    def on_patch(self, req: falcon.Request, resp: falcon.Response, user: str) -> None:
+        """Disable or enable a user (tenant admins; never oneself, 409).
+
+        A disabled user's tokens stop working on every process within one
+        second; enabling them again brings back the tokens neither revoked nor
+        expired.  The user keeps their bindings and audit history.
+        """
+        ctx = req.context
+        target = users.get_user(ctx.db, ctx.principal.tenant_id, user)
+        users.set_disabled(ctx.db, ctx.caller, target, ctx.body["disabled"])
+        ctx.services.authenticator.forget_user(target.id)
+        send_json(resp, users.user_to_json(target))
+
+    @tenant_admin("user.delete")
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, user: str) -> None:
+        """Delete a user (tenant admins; never oneself, 409).
+
+        Their tokens are revoked, their role bindings and group memberships
+        removed; audit rows keep naming them.  The name stays taken: creating
+        a user of that name again is a 409, so the audit trail never names two
+        people alike.
+        """
+        ctx = req.context
+        target = users.get_user(ctx.db, ctx.principal.tenant_id, user)
+        removed = users.delete_user(ctx.db, ctx.caller, target)
+        ctx.services.authenticator.forget_user(target.id)
+        send_json(resp, {"name": target.name, "deleted": True, **removed})
+
+
 class WhoAmIResource:
     @authenticated
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:

@@ -148,6 +148,9 @@ class _CachedToken:
     secret_sha256: str
     expires_at: dt.datetime
     revoked: bool
+    #: The token's user is disabled (or deleted): cached like revocation, so it
+    #: takes effect on every process within the same bound.
+    user_disabled: bool
     #: ``None`` for the stand-in of an id that names no token.
     principal: Principal | None
     token_id: int
@@ -159,6 +162,7 @@ _UNKNOWN = _CachedToken(
     secret_sha256=secrets.token_hex(32),
     expires_at=dt.datetime.min.replace(tzinfo=dt.UTC),
     revoked=True,
+    user_disabled=False,
     principal=None,
     token_id=0,
 )
@@ -181,6 +185,7 @@ _TOKEN_LOOKUP = (
         Token.revoked_at,
         User.name,
         User.is_admin,
+        User.disabled_at,
     )
     .select_from(_PROBE)
     .outerjoin(Token, Token.key_id == _PROBE.c.key_id)
@@ -216,6 +221,8 @@ class Authenticator:
         now = utcnow()
         if entry.revoked:
             raise Unauthenticated("the token has been revoked")
+        if entry.user_disabled:
+            raise Unauthenticated(f"user {entry.principal.name!r} is disabled")
         if entry.expires_at <= now:
             raise Unauthenticated("the token has expired; create a new one")
         self._note_use(entry.token_id, now)
@@ -225,6 +232,17 @@ class Authenticator:
         """Drop a cached lookup (called on revocation in this process)."""
         with self._lock:
             self._cache.pop(key_id, None)
+
+    def forget_user(self, user_id: int) -> None:
+        """Drop the cached lookups of every token of a user (disabled or deleted here)."""
+        with self._lock:
+            stale = [
+                key_id
+                for key_id, (_, entry) in self._cache.items()
+                if entry.principal is not None and entry.principal.user_id == user_id
+            ]
+            for key_id in stale:
+                del self._cache[key_id]
 
     def _lookup(self, key_id: str) -> _CachedToken:
         now = time.monotonic()
@@ -258,6 +276,7 @@ class Authenticator:
             secret_sha256=row.secret_sha256,
             expires_at=row.expires_at,
             revoked=row.revoked_at is not None,
+            user_disabled=row.disabled_at is not None,
             principal=principal,
             token_id=row.id,
         )

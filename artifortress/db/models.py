@@ -6,7 +6,7 @@ from artifortress.blobs.models import Blob, RepoBlob, UploadSession
 from artifortress.documents.models import ChangeCounter, Document
 from artifortress.outbox.models import OutboxEvent
 from artifortress.policy.models import QuarantineEntry, RepositoryPolicy
-from artifortress.rbac.models import RoleBinding
+from artifortress.rbac.models import Group, GroupMember, GroupRoleBinding, RoleBinding
 from artifortress.repos.models import Repository
 from artifortress.search.models import SearchDocument
 from artifortress.tenants.models import Tenant
@@ -19,6 +19,9 @@ __all__ = [
     "Blob",
     "ChangeCounter",
     "Document",
+    "Group",
+    "GroupMember",
+    "GroupRoleBinding",
     "Label",
     "OutboxEvent",
     "Package",

@@ -19,6 +19,7 @@ from artifortress.blobs.digests import DIGEST
 from artifortress.http.body import SCHEMA_ATTR
 from artifortress.http.path_ids import MAX_DIGITS
 from artifortress.http.permissions import AUTHENTICATED, PUBLIC, requirement_of
+from artifortress.rbac.groups import GROUP_NAME
 from artifortress.repos.services import REPO_KEY
 
 if TYPE_CHECKING:
@@ -39,6 +40,7 @@ _ID = {"type": "string", "pattern": f"^[0-9]{{1,{MAX_DIGITS}}}$"}
 PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "repo": {"type": "string", "pattern": REPO_KEY.pattern},
     "user": {"type": "string", "pattern": USER_NAME.pattern},
+    "group": {"type": "string", "pattern": GROUP_NAME.pattern},
     "digest": {"type": "string", "pattern": DIGEST.pattern},
     "n": {"type": "string", "pattern": "^[0-9]+$", "description": "part number, from 1"},
     "draft_id": _ID,

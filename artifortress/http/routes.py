@@ -13,6 +13,7 @@ from artifortress.audit.resources import AuditResource, RepoAuditResource
 from artifortress.auth.resources import (
     TokenResource,
     TokensResource,
+    UserResource,
     UsersResource,
     WhoAmIResource,
 )
@@ -41,6 +42,12 @@ from artifortress.policy.resources import (
     QuarantineReleaseResource,
     QuarantineResource,
     RepoPolicyResource,
+)
+from artifortress.rbac.resources import (
+    GroupBindingResource,
+    GroupMemberResource,
+    GroupResource,
+    GroupsResource,
 )
 from artifortress.repos.resources import (
     BindingResource,
@@ -93,10 +100,15 @@ def core_routes(services: Services) -> list[Route]:
         Route("/v1/tokens", TokensResource(), "tokens"),
         Route("/v1/tokens/{token_id}", TokenResource(), "tokens"),
         Route("/v1/users", UsersResource(), "users"),
+        Route("/v1/users/{user}", UserResource(), "users"),
+        Route("/v1/groups", GroupsResource(), "groups"),
+        Route("/v1/groups/{group}", GroupResource(), "groups"),
+        Route("/v1/groups/{group}/members/{user}", GroupMemberResource(), "groups"),
         Route("/v1/repos", ReposResource(), "repositories"),
         Route("/v1/repos/{repo}", RepoResource(), "repositories"),
         Route("/v1/repos/{repo}/bindings", BindingsResource(), "rbac"),
         Route("/v1/repos/{repo}/bindings/{user}", BindingResource(), "rbac"),
+        Route("/v1/repos/{repo}/group-bindings/{group}", GroupBindingResource(), "rbac"),
         Route("/v1/repos/{repo}/audit", RepoAuditResource(), "audit"),
         Route("/v1/repos/{repo}/uploads", UploadsResource(), "blobs"),
         Route("/v1/repos/{repo}/uploads/{upload_id}", UploadResource(), "blobs"),

@@ -1,18 +1,18 @@
-"""Authorization decisions and role-binding management."""
+"""Authorization decisions and role-binding management (a user's roles and their groups')."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, select, union
 from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
 from artifortress.auth.models import User
 from artifortress.auth.principal import Caller, Principal
 from artifortress.errors import ValidationFailed
-from artifortress.rbac.models import RoleBinding
+from artifortress.rbac.models import GroupMember, GroupRoleBinding, RoleBinding
 from artifortress.rbac.permissions import ALL_PERMISSIONS, ROLE_GRANTS, ROLES, Permission
 from artifortress.repos.models import Repository
 
@@ -47,10 +47,21 @@ def permissions_on(db: Session, principal: Principal, repo: Guarded) -> frozense
     return frozenset(granted)
 
 
-#: Asked on most authorization decisions: built once (see repos.services).
-_ROLES_OF = select(RoleBinding.role).where(
-    RoleBinding.user_id == bindparam("user_id"),
-    RoleBinding.repository_id == bindparam("repository_id"),
+#: The groups a user is in; their bindings count as the user's own.
+_GROUPS_OF = select(GroupMember.group_id).where(GroupMember.user_id == bindparam("user_id"))
+
+#: Asked on most authorization decisions: built once (see repos.services).  The union
+#: of the user's own roles and their groups' roles, read live (memberships are never
+#: cached, so removing a member takes effect with the next request on every process).
+_ROLES_OF = union(
+    select(RoleBinding.role).where(
+        RoleBinding.user_id == bindparam("user_id"),
+        RoleBinding.repository_id == bindparam("repository_id"),
+    ),
+    select(GroupRoleBinding.role).where(
+        GroupRoleBinding.group_id.in_(_GROUPS_OF),
+        GroupRoleBinding.repository_id == bindparam("repository_id"),
+    ),
 )
 
 
@@ -71,13 +82,13 @@ def readable_repo_ids(db: Session, principal: Principal) -> set[int] | None:
         return None
     if principal.user_id is None:
         return set()
-    return set(
-        db.scalars(
-            select(RoleBinding.repository_id).where(
-                RoleBinding.user_id == principal.user_id, RoleBinding.role.in_(READ_ROLES)
-            )
-        ).all()
+    own = select(RoleBinding.repository_id).where(
+        RoleBinding.user_id == principal.user_id, RoleBinding.role.in_(READ_ROLES)
     )
+    through_groups = select(GroupRoleBinding.repository_id).where(
+        GroupRoleBinding.group_id.in_(_GROUPS_OF), GroupRoleBinding.role.in_(READ_ROLES)
+    )
+    return set(db.scalars(union(own, through_groups), {"user_id": principal.user_id}).all())
 
 
 def bindings_of(db: Session, repo: Repository) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ from artifortress.http.openapi import INSTALLED_FORMATS
 from artifortress.http.permissions import authenticated, requires, tenant_admin
 from artifortress.pagination import clamp_limit
 from artifortress.rbac import services as rbac
+from artifortress.rbac.groups import group_bindings_of
 from artifortress.rbac.permissions import ROLES, Permission
 from artifortress.repos import services
 from artifortress.repos.services import REPO_KEY
@@ -97,9 +98,17 @@ class RepoResource:
 class BindingsResource:
     @requires(Permission.ADMIN, action="binding.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """Who holds which roles on the repository (repository admins)."""
-        bindings = rbac.bindings_of(req.context.db, req.context.repo)
-        send_json(resp, {"bindings": [{"user": u, "roles": r} for u, r in bindings.items()]})
+        """Who holds which roles on the repository, users and groups (repository admins)."""
+        db, entity = req.context.db, req.context.repo
+        bindings = rbac.bindings_of(db, entity)
+        of_groups = group_bindings_of(db, entity)
+        send_json(
+            resp,
+            {
+                "bindings": [{"user": u, "roles": r} for u, r in bindings.items()],
+                "group_bindings": [{"group": g, "roles": r} for g, r in of_groups.items()],
+            },
+        )
 
 
 class BindingResource:

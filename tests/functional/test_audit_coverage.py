@@ -155,6 +155,17 @@ class World:
         assert answer.status_code == 201, answer.text
         return {"repo": key, "name": name}
 
+    def user(self) -> str:
+        """A new user (with a token, so it exists)."""
+        name = self.unique("user")
+        self.factory.token_for(name)
+        return name
+
+    def group(self) -> str:
+        name = self.unique("group")
+        assert self.admin.post("/v1/groups", {"name": name}).status_code == 201
+        return name
+
     def key_id(self, user: str = "reader") -> str:
         return _key_id(self.factory.token_for(user))
 
@@ -223,6 +234,22 @@ def _core() -> dict[tuple[str, str], Scenario]:
             {"token_id": w.key_id()}, "token.revoke", by="reader", refused_by="restricted"
         ),
         ("POST", "/v1/users"): lambda w: Attempt({}, "user.create", json={"name": w.unique("u")}),
+        ("PATCH", "/v1/users/{user}"): lambda w: Attempt(
+            {"user": w.user()},
+            "user.update",
+            json={"disabled": True},
+            success_action="user.disable",
+        ),
+        ("DELETE", "/v1/users/{user}"): lambda w: Attempt({"user": w.user()}, "user.delete"),
+        ("POST", "/v1/groups"): lambda w: Attempt({}, "group.create", json={"name": w.unique("g")}),
+        ("DELETE", "/v1/groups/{group}"): lambda w: Attempt({"group": w.group()}, "group.delete"),
+        ("PUT", "/v1/groups/{group}/members/{user}"): lambda w: Attempt(
+            {"group": w.group(), "user": w.user()}, "group.member.add"
+        ),
+        ("DELETE", "/v1/groups/{group}/members/{user}"): _member_remove,
+        ("PUT", "/v1/repos/{repo}/group-bindings/{group}"): lambda w: Attempt(
+            {"repo": w.repo(), "group": w.group()}, "group_binding.set", json={"roles": ["read"]}
+        ),
         ("POST", "/v1/repos"): lambda w: Attempt(
             {}, "repo.create", json={"key": w.unique("new"), "format": "generic"}
         ),
@@ -250,6 +277,13 @@ def _core() -> dict[tuple[str, str], Scenario]:
             {"event_id": w.dead_event()}, "outbox.retry"
         ),
     }
+
+
+def _member_remove(w: World) -> Attempt:
+    fields = {"group": w.group(), "user": w.user()}
+    added = w.admin.put("/v1/groups/{group}/members/{user}".format(**fields))
+    assert added.status_code == 200, added.text
+    return Attempt(fields, "group.member.remove")
 
 
 def _webhook_delete(w: World) -> Attempt:

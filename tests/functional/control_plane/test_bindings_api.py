@@ -57,7 +57,8 @@ def test_get_lists_every_user_with_sorted_roles(admin, api_factory, libs):
         "bindings": [
             {"user": "alice", "roles": ["read"]},
             {"user": "bob", "roles": ["promote", "write"]},
-        ]
+        ],
+        "group_bindings": [],
     }
 
 

@@ -98,6 +98,19 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/users"): Row("user.list", {NO_REPO: _TENANT_ADMIN_ONLY}),
     ("POST", "/v1/users"): Row("user.create", {NO_REPO: _TENANT_ADMIN_CREATES}),
+    ("GET", "/v1/users/{user}"): Row("user.read", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("PATCH", "/v1/users/{user}"): Row("user.update", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("DELETE", "/v1/users/{user}"): Row("user.delete", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("GET", "/v1/groups"): Row("group.list", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("POST", "/v1/groups"): Row("group.create", {NO_REPO: _TENANT_ADMIN_CREATES}),
+    ("GET", "/v1/groups/{group}"): Row("group.read", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("DELETE", "/v1/groups/{group}"): Row("group.delete", {NO_REPO: _TENANT_ADMIN_ONLY}),
+    ("PUT", "/v1/groups/{group}/members/{user}"): Row(
+        "group.member.add", {NO_REPO: _TENANT_ADMIN_ONLY}
+    ),
+    ("DELETE", "/v1/groups/{group}/members/{user}"): Row(
+        "group.member.remove", {NO_REPO: _TENANT_ADMIN_ONLY}
+    ),
     # Lists only what the caller may read (see test_repos_api); anonymous must log in.
     ("GET", "/v1/repos"): Row(None, {NO_REPO: _everyone(200)}),
     ("POST", "/v1/repos"): Row("repo.create", {NO_REPO: _TENANT_ADMIN_CREATES}),
@@ -121,6 +134,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/v1/repos/{repo}/bindings"): Row("binding.list", _REPO_ADMIN),
     ("PUT", "/v1/repos/{repo}/bindings/{user}"): Row("binding.set", _REPO_ADMIN),
+    ("PUT", "/v1/repos/{repo}/group-bindings/{group}"): Row("group_binding.set", _REPO_ADMIN),
     ("GET", "/v1/repos/{repo}/audit"): Row("audit.read", _REPO_ADMIN),
     ("GET", "/v1/audit"): Row("audit.read", {NO_REPO: _TENANT_ADMIN_ONLY}),
     # Event plane. Search answers everyone, with only what each caller may read.
@@ -150,9 +164,12 @@ MATRIX: dict[tuple[str, str], Row] = {
 BODIES: dict[tuple[str, str], Callable[[int], Any]] = {
     ("POST", "/v1/tokens"): lambda n: {"name": f"matrix {n}"},
     ("POST", "/v1/users"): lambda n: {"name": f"user{n}"},
+    ("PATCH", "/v1/users/{user}"): lambda n: {"disabled": True},
+    ("POST", "/v1/groups"): lambda n: {"name": f"group{n}"},
     ("POST", "/v1/repos"): lambda n: {"key": f"created{n}", "format": "generic"},
     ("PATCH", "/v1/repos/{repo}"): lambda n: {"description": f"edit {n}"},
     ("PUT", "/v1/repos/{repo}/bindings/{user}"): lambda n: {"roles": ["read"]},
+    ("PUT", "/v1/repos/{repo}/group-bindings/{group}"): lambda n: {"roles": ["read"]},
     ("POST", "/v1/quarantine/{quarantine_id}/reject"): lambda n: {"reason": f"matrix {n}"},
     ("PUT", "/v1/repos/{repo}/policy"): lambda n: {"typosquat": True},
     ("POST", "/v1/repos/{repo}/webhooks"): lambda n: {"url": f"https://hooks.example.com/{n}"},
@@ -261,6 +278,9 @@ class World:
         for key, public in (("priv", False), ("pub", True), ("other", False)):
             self.repo(key, public)
         self.factory.token_for("target")
+        # The group the URLs name, with the target user as its member.
+        assert admin.post("/v1/groups", {"name": "team"}).status_code == 201
+        assert admin.put("/v1/groups/team/members/target").status_code == 200
         self.callers = {
             "anonymous": api_factory.anonymous(),
             "tenant_admin": admin,
@@ -288,7 +308,9 @@ class World:
         if "{token_id}" in template:
             user = USER_OF[caller]
             token_id = key_id(self.factory.token_for(user, admin=user == "admin"))
-        return template.format(repo=key, user="target", token_id=token_id, **MISSING_IDS)
+        return template.format(
+            repo=key, user="target", group="team", token_id=token_id, **MISSING_IDS
+        )
 
 
 @pytest.mark.parametrize(
