@@ -272,6 +272,12 @@ class Settings:
         1.0, _parse_duration, "how often an idle worker looks for new events"
     )
     worker_batch: int = _setting(10, _parse_positive_int, "events a worker claims at a time")
+    embedded_worker: bool = _setting(
+        True,
+        _parse_bool,
+        "on the embedded SQLite default, `serve` runs and supervises one outbox worker itself "
+        "(production on PostgreSQL runs `artifortress worker` processes instead)",
+    )
     webhook_allow_private: bool = _setting(
         False, _parse_bool, "let webhooks reach private, loopback and link-local addresses"
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, or_, select
+from sqlalchemy import Table, false, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,8 @@ from artifortress.blobs.store import (
 )
 from artifortress.db.base import utcnow
 from artifortress.errors import Conflict
-from artifortress.rbac.models import RoleBinding
-from artifortress.rbac.permissions import ROLE_GRANTS, Permission
-from artifortress.rbac.services import permissions_on
+from artifortress.rbac.permissions import Permission
+from artifortress.rbac.services import permissions_on, readable_by_roles
 from artifortress.repos.models import Repository
 from artifortress.versions.queries import is_withheld
 
@@ -41,8 +40,6 @@ class BlobCollected(Conflict):
     code = "blob_collected"
 
 
-#: Roles whose holders may read a repository (``promote`` alone may not).
-READ_ROLES = tuple(role for role, grants in ROLE_GRANTS.items() if Permission.READ in grants)
 #: How many candidate holders the dedupe check examines in full.
 _HOLDER_CANDIDATES = 20
 
@@ -122,10 +119,9 @@ def readable_holder(
         .where(RepoBlob.digest == digest, Repository.tenant_id == principal.tenant_id)
     )
     if not principal.is_admin:
-        bound = select(RoleBinding.repository_id).where(
-            RoleBinding.user_id == principal.user_id, RoleBinding.role.in_(READ_ROLES)
-        )
-        stmt = stmt.where(or_(Repository.public.is_(True), Repository.id.in_(bound)))
+        bound = readable_by_roles(principal.user_id) if principal.user_id is not None else None
+        readable = Repository.id.in_(bound) if bound is not None else false()
+        stmt = stmt.where(or_(Repository.public.is_(True), readable))
     if principal.repo_scopes is not None:
         stmt = stmt.where(Repository.key.in_(principal.repo_scopes))
     stmt = stmt.order_by((Repository.id == prefer.id).desc(), Repository.id)

@@ -242,6 +242,15 @@ class Gateway:
         )
         return BlobRef(info.digest, info.size)
 
+    def is_stored(self, digest: str) -> bool:
+        """Whether the blob's bytes are in the store: a stat or HEAD, never a read.
+
+        A protocol that answers an identical re-upload without taking the
+        bytes asks this first, and ingests them when they are gone (a lost
+        blob, or one ``artifortress scrub`` moved aside), which heals it.
+        """
+        return self._ctx.services.blobs.size_of(digest) is not None
+
     def send_file(
         self,
         resp: falcon.Response,

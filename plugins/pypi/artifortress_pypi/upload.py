@@ -91,9 +91,12 @@ def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
     name = received.dist.metadata.normalized_name
     version = str(received.parsed.version)
     with gateway.reading():  # checks only: concurrent uploads need not wait for them
-        if _is_identical_reupload(gateway, repo, name, received):
-            return  # twine retries after 5xx, so this must succeed
-        exists = _release_exists(gateway, repo, name, version, received)
+        identical = _is_identical_reupload(gateway, repo, name, received)
+        exists = identical or _release_exists(gateway, repo, name, version, received)
+    if identical:  # twine retries after 5xx, so this must succeed
+        if not gateway.is_stored(f"sha256:{received.digests.sha256}"):
+            _files(gateway, repo, received)  # the stored file was lost: these bytes heal it
+        return
     files = _files(gateway, repo, received)
     try:
         _publish_or_append(gateway, repo, received, files, exists=exists)

@@ -17,6 +17,7 @@ from artifortress.services import Services
 from artifortress.testing.helpers import Api
 from plugins.npm.tests.test_npm_http import body as npm_body
 from plugins.pypi.tests.pypi_dists import make_wheel
+from tests.functional.blob_helpers import payload, start, upload
 from tests.functional.events.helpers import drain
 
 from .helpers import assert_error, audit_rows
@@ -279,6 +280,22 @@ def test_search_shows_what_the_groups_let_one_read(api_factory, admin, make_repo
     admin.delete("/v1/groups/team/members/bob")
     assert bob.get("/v1/search?q=findme").json["total"] == 0
     assert bob.get("/v1/repos").json["repos"] == []
+
+
+def test_a_group_reader_of_the_source_may_deduplicate_a_blob(api_factory, admin, make_repo):
+    """Blob dedupe narrows candidates in SQL: group roles must count there too."""
+    make_repo("src")
+    make_repo("dst")
+    data = payload(3000, 7)
+    digest = upload(admin, "src", data)
+    bob = api_factory.as_user("bob")
+    admin.put("/v1/repos/dst/bindings/bob", {"roles": ["write"]})
+    _team(admin, "bob")
+    assert start(bob, "dst", digest, len(data)).status_code == 201  # may not read src
+    admin.put("/v1/repos/src/group-bindings/team", {"roles": ["read"]})
+    deduped = start(bob, "dst", digest, len(data))
+    assert deduped.status_code == 200, deduped.text
+    assert deduped.json["deduplicated"] is True
 
 
 @pytest.mark.parametrize(
