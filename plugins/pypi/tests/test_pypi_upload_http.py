@@ -177,3 +177,19 @@ def test_real_sdists_still_pass(admin, repo, tmp_path, backend, requires, versio
     built = build_sdist(tmp_path, backend, requires, version)
     answer = post(admin, *form(built.read_bytes(), built.name, filetype="sdist", version=version))
     assert answer.status_code == 200, answer.status
+
+
+def test_an_identical_reupload_heals_a_lost_file(admin, repo, services, tmp_path):
+    """twine re-sending a file whose stored bytes were lost stores them again."""
+    data = wheel_bytes(tmp_path)
+    body = form(data, "foo_bar_baz-1.0-py3-none-any.whl")
+    assert post(admin, *body).status_code == 200
+    digest = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    services.blobs.delete(digest)  # the object is lost below Artifortress
+    url = "/pypi/py/files/foo-bar-baz/1.0/foo_bar_baz-1.0-py3-none-any.whl"
+    assert admin.get(url).status_code == 404
+    again = post(admin, *body)
+    assert again.status_code == 200, again.text  # as a retry
+    assert services.blobs.size_of(digest) == len(data)
+    fetched = admin.get(url)
+    assert (fetched.status_code, fetched.content) == (200, data)
