@@ -12,6 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 from sqlalchemy import exc as sa_exc
@@ -45,8 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    if settings.is_embedded:
-        # SQLite cannot create the file of a missing folder; every command may open it.
+    if settings.is_embedded and args.run in (cmd_serve, cmd_db_upgrade):
+        # SQLite cannot create the file of a missing folder; only these two create one.
         settings.home.mkdir(parents=True, exist_ok=True)
     return _guarded(settings, lambda: int(args.run(settings, args)))
 
@@ -187,7 +188,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from artifortress.server import serve
 
     def prepare() -> int:
-        _prepare_database(settings)
+        _prepare_database(settings, create=True)
         _print_first_start_hint(settings)
         return 0
 
@@ -195,13 +196,52 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         status = _in_child_process(lambda: _guarded(settings, prepare))
         if status != 0:
             raise SystemExit(status)
-        print(
-            f"Artifortress serving on http://{settings.bind}/ (database {_safe_url(settings)})",
-            flush=True,
-        )
 
-    serve(settings, before_start)
+    serve(settings, before_start, on_ready=lambda: _print_banner(settings))
     return 0
+
+
+def _print_banner(settings: Settings) -> None:
+    """Once the address is bound: where it serves, and what a second terminal needs."""
+    from artifortress.serving.arbiter import runs_embedded_worker
+
+    if runs_embedded_worker(settings):
+        events = "with its event worker"
+    else:
+        events = "no event worker: run `artifortress worker` for search and webhooks"
+    print(
+        f"Artifortress serving on http://{settings.bind}/ "
+        f"(database {_safe_url(settings)}; {events})",
+        flush=True,
+    )
+    if not settings.is_embedded:
+        print("Other artifortress commands need the same ARTIFORTRESS_* settings.", flush=True)
+        return
+    where = f"from {Path.cwd()}" if _home_is_default(settings) else "anywhere"
+    print(
+        f"Run other artifortress commands {where} as\n  {_cli_prefix(settings)} COMMAND ...",
+        flush=True,
+    )
+
+
+def _home_is_default(settings: Settings) -> bool:
+    """Whether a command run from this folder without ARTIFORTRESS_HOME finds the same home."""
+    return settings.home == Path("var").resolve()
+
+
+def _cli_prefix(settings: Settings) -> str:
+    """The start of a command line that reaches this instance's embedded database."""
+    import shlex
+
+    words = []
+    if not _home_is_default(settings):
+        words.append(f"ARTIFORTRESS_HOME={shlex.quote(str(settings.home))}")
+    program = sys.argv[0] if Path(sys.argv[0]).name == "artifortress" else "artifortress"
+    words.append(shlex.quote(program))
+    config = os.environ.get("ARTIFORTRESS_CONFIG")
+    if config:
+        words.append(f"--config {shlex.quote(str(Path(config).resolve()))}")
+    return " ".join(words)
 
 
 def _in_child_process(work: Callable[[], int]) -> int:
@@ -229,11 +269,18 @@ def _in_child_process(work: Callable[[], int]) -> int:
     return os.waitstatus_to_exitcode(wait_status)
 
 
-def _prepare_database(settings: Settings) -> None:
-    """Migrate the embedded database; refuse an outdated external one."""
+def _prepare_database(settings: Settings, *, create: bool = False) -> None:
+    """Migrate the embedded database; refuse an outdated external one.
+
+    Only *create* (``serve``) may create a missing embedded database: any other
+    command that finds none is most likely run with another home than the
+    server's, and would print tokens the server does not know.
+    """
     from artifortress.db import migrate
     from artifortress.db.engine import make_engine
 
+    if not create:
+        _require_existing_database(settings)
     engine = make_engine(settings.database_url)
     try:
         current = migrate.current_revision(engine)
@@ -255,6 +302,28 @@ def _prepare_database(settings: Settings) -> None:
         engine.dispose()
 
 
+def _require_existing_database(settings: Settings) -> None:
+    """Refuse to open an embedded database file that does not exist (SQLite would create it)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.database_url)
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    if Path(url.database).exists():
+        return
+    home = f"{settings.home}" + (
+        f" (the default ./var, relative to the current folder {Path.cwd()})"
+        if _home_is_default(settings)
+        else ""
+    )
+    raise ConfigurationError(
+        f"no Artifortress database at {url.database}; ARTIFORTRESS_HOME is {home}. Run this "
+        "command where `artifortress serve` runs or with the ARTIFORTRESS_HOME its start-up "
+        "lines show; to start a new installation here, run `artifortress serve` or "
+        "`artifortress db upgrade` first"
+    )
+
+
 def _print_first_start_hint(settings: Settings) -> None:
     from sqlalchemy import select
 
@@ -265,7 +334,7 @@ def _print_first_start_hint(settings: Settings) -> None:
     if has_admin is None:
         print(
             "\nNo administrator yet. Create one with:\n"
-            "  .venv/bin/artifortress admin create-token --user admin --admin\n"
+            f"  {_cli_prefix(settings)} admin create-token --user admin --admin\n"
             "and use the printed token as 'Authorization: Bearer TOKEN'.\n",
             flush=True,
         )
@@ -286,6 +355,7 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
     from artifortress.db import migrate
     from artifortress.db.engine import make_engine
 
+    _require_existing_database(settings)
     engine = make_engine(settings.database_url)
     current = migrate.current_revision(engine)
     print(f"current: {current or 'none'}; head: {migrate.head_revision()}")
