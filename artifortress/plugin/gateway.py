@@ -46,7 +46,6 @@ from artifortress.repos.services import RepoRef
 from artifortress.search.services import search as search_packages
 from artifortress.search.views import SearchResults
 from artifortress.versions import drafts, labels, lifecycle, lookups, queries
-from artifortress.versions import labels as version_labels
 from artifortress.versions.models import PUBLISHED, TOMBSTONED, Package, Version
 
 
@@ -323,7 +322,7 @@ class Gateway:
         """Create, fill and publish a version as one unit: all of it or none (409 if it exists).
 
         *labels* (npm dist-tags) then point at the new version, in the same
-        unit; not when a repository policy held the version back.
+        unit; if a repository policy held the version back, when it is released.
         """
         db, caller, orm_repo = self._ctx.db, self._ctx.caller, self._repo(repo)
         db.flush()
@@ -340,10 +339,7 @@ class Gateway:
                 files=[_artifact_input(new) for new in files],
             )
             plugins = self._ctx.services.plugins  # the repository's policies judge it
-            published = drafts.publish(db, caller, orm_repo, draft, plugins)
-            if published.state == PUBLISHED:
-                for label in labels:  # the publish noted the package's change already
-                    version_labels.set_label(db, caller, published, label, noted=True)
+            published = drafts.publish(db, caller, orm_repo, draft, plugins, labels)
             return _version_info(published)
 
     def append_files(

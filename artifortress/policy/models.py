@@ -47,3 +47,6 @@ class QuarantineEntry(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime, nullable=True)
     decided_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    #: The labels (npm dist-tags) the publish asked to point at the version: set on release,
+    #: so a released version ends as if it had never been held.
+    labels: Mapped[list[str] | None] = mapped_column(JsonDoc, nullable=True)

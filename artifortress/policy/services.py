@@ -42,6 +42,7 @@ from artifortress.policy.decisions import (
 from artifortress.policy.models import PENDING, RELEASED, QuarantineEntry, RepositoryPolicy
 from artifortress.policy.models import REJECTED as ENTRY_REJECTED
 from artifortress.repos.models import Repository
+from artifortress.versions.labels import set_label
 from artifortress.versions.models import (
     PUBLISHED,
     QUARANTINED,
@@ -182,9 +183,17 @@ def is_quarantined(verdict: Verdict) -> bool:
 
 
 def quarantine(
-    db: Session, caller: Caller, repo: Repository, version: Version, verdict: Verdict
+    db: Session,
+    caller: Caller,
+    repo: Repository,
+    version: Version,
+    verdict: Verdict,
+    labels: Sequence[str] = (),
 ) -> QuarantineEntry:
-    """Register a version a policy held back (already sealed as quarantined); audited, emitted."""
+    """Register a version a policy held back (already sealed as quarantined); audited, emitted.
+
+    *labels*, which the publish asked to point at the version, are kept for its release.
+    """
     reasons = [{"policy": d.policy, "reason": d.reason} for d in verdict.reasons]
     entry = QuarantineEntry(
         tenant_id=repo.tenant_id,
@@ -193,6 +202,7 @@ def quarantine(
         reasons=reasons,
         state=PENDING,
         created_by=caller.principal.name,
+        labels=list(labels) or None,
     )
     db.add(entry)
     db.flush()
@@ -223,7 +233,10 @@ Decided = tuple[QuarantineEntry, Version, Repository]
 
 
 def release(db: Session, caller: Caller, entry_id: int) -> Decided:
-    """Publish a quarantined version: visible from this commit on; audited, emitted."""
+    """Publish a quarantined version: visible from this commit on; audited, emitted.
+
+    It ends as its publish would have left it unheld: with the labels the publish asked for.
+    """
     entry, version, repo = _pending(db, caller, entry_id)
     version.state = PUBLISHED
     _decide(entry, caller, RELEASED, None)
@@ -232,6 +245,8 @@ def release(db: Session, caller: Caller, entry_id: int) -> Decided:
     audit.record(db, caller, "quarantine.release", repo_key=repo.key, target=target)
     emit_version(db, QUARANTINE_RELEASED, version, repo, caller, quarantine_id=entry.id)
     emit_version(db, VERSION_PUBLISHED, version, repo, caller, released_from_quarantine=True)
+    for label in entry.labels or ():  # the release noted the package's change already
+        set_label(db, caller, version, label, noted=True)
     return entry, version, repo
 
 

@@ -27,6 +27,7 @@ from artifortress.errors import BadRequest, Conflict, NotFound
 from artifortress.outbox.events import VERSION_FILES_ADDED, VERSION_PUBLISHED
 from artifortress.outbox.services import emit_version
 from artifortress.repos.models import Repository
+from artifortress.versions.labels import set_label
 from artifortress.versions.models import DRAFT, PUBLISHED, QUARANTINED, Artifact, Package, Version
 from artifortress.versions.validation import check_filename, check_version, clean_name
 
@@ -299,12 +300,15 @@ def publish(
     repo: Repository,
     draft: Version,
     plugins: pluggy.PluginManager | None = None,
+    labels: Sequence[str] = (),
 ) -> Version:
     """Seal a draft: all of it becomes visible at commit, or none of it.
 
     The repository's policies judge it first (*plugins*: the app's plugin
     manager; without it only the built-in policies run): a reject raises
     ``PolicyRejected``, a quarantine seals it as ``quarantined`` instead.
+    *labels* (npm dist-tags) then point at the version; a quarantined one
+    gets them when it is released.
     """
     from artifortress.policy import (
         services as policy,
@@ -329,7 +333,7 @@ def publish(
     except IntegrityError:
         raise Conflict(f"{name} already exists in {repo.key}; versions are immutable") from None
     if draft.state == QUARANTINED:
-        policy.quarantine(db, caller, repo, draft, verdict)
+        policy.quarantine(db, caller, repo, draft, verdict, labels)
         return draft
     note_change(db, repo.id, draft.package.name)
     audit.record(
@@ -341,6 +345,8 @@ def publish(
         files=[a.filename for a in draft.artifacts],
     )
     emit_version(db, VERSION_PUBLISHED, draft, repo, caller)
+    for label in labels:  # the publish noted the package's change already
+        set_label(db, caller, draft, label, noted=True)
     return draft
 
 
