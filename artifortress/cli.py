@@ -70,12 +70,45 @@ def _guarded(settings: Settings, command: Callable[[], int]) -> int:
         return 1
 
 
+#: What ``serve --help`` says: which settings it reads, and where to see them all.
+_SERVE_DESCRIPTION = (
+    "Run the API under gunicorn on ARTIFORTRESS_BIND (default 127.0.0.1:8080), with "
+    "ARTIFORTRESS_WORKERS processes of ARTIFORTRESS_THREADS threads each. The embedded default "
+    "keeps its database and blobs under ARTIFORTRESS_HOME (./var) and migrates itself; with "
+    "ARTIFORTRESS_DATABASE_URL set, run 'artifortress db upgrade' first. Every ARTIFORTRESS_* "
+    "environment variable applies (or the same key in the --config file): 'artifortress "
+    "settings' lists them all with their defaults and current values."
+)
+
+
+class _InstalledFormatsHelp(argparse.HelpFormatter):
+    """Ends the help of ``--format`` with the installed formats, looked up only for --help.
+
+    Loading the plugins while building the parser would import them for every command,
+    before ``serve`` prepares the metrics folder.
+    """
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = super()._get_help_string(action)
+        if action.dest != "format" or text is None:
+            return text
+        from artifortress.plugins import collect_formats, make_plugin_manager
+
+        installed = sorted(collect_formats(make_plugin_manager())) or ["none installed"]
+        return f"{text}: {', '.join(installed)}"
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="artifortress", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="artifortress",
+        description="The artifortress command line: serve, migrate, administer.",
+    )
     parser.add_argument("--config", help="TOML file with settings (environment wins)")
     sub = parser.add_subparsers(title="commands")
 
-    serve = sub.add_parser("serve", help="run the API under gunicorn")
+    serve = sub.add_parser(
+        "serve", help="run the API under gunicorn", description=_SERVE_DESCRIPTION
+    )
     serve.set_defaults(run=cmd_serve)
 
     db = sub.add_parser("db", help="database schema").add_subparsers(title="db commands")
@@ -89,18 +122,35 @@ def _parser() -> argparse.ArgumentParser:
 
     admin = sub.add_parser("admin", help="operator commands").add_subparsers(title="admin commands")
     create = admin.add_parser("create-token", help="create a user if missing and print a token")
-    create.add_argument("--user", required=True)
+    create.add_argument("--user", required=True, help="user name (created if missing)")
     create.add_argument("--admin", action="store_true", help="make the user a tenant admin")
-    create.add_argument("--ttl-days", type=int, default=None)
-    create.add_argument("--name", default="created by artifortress admin create-token")
-    create.add_argument("--read-only", action="store_true")
-    create.add_argument("--repo", action="append", dest="repos", help="limit to a repository")
+    create.add_argument(
+        "--ttl-days",
+        type=int,
+        default=None,
+        help="lifetime in days (default: ARTIFORTRESS_TOKEN_DEFAULT_TTL_DAYS, 90; "
+        "at most ARTIFORTRESS_TOKEN_MAX_TTL_DAYS, 365)",
+    )
+    create.add_argument(
+        "--name",
+        default="created by artifortress admin create-token",
+        help="a label to recognize the token by in listings",
+    )
+    create.add_argument(
+        "--read-only", action="store_true", help="the token may read but never change anything"
+    )
+    create.add_argument(
+        "--repo",
+        action="append",
+        dest="repos",
+        help="limit the token to this repository (repeatable)",
+    )
     create.set_defaults(run=cmd_create_token)
     revoke = admin.add_parser("revoke-token", help="revoke a token by its id")
-    revoke.add_argument("token_id")
+    revoke.add_argument("token_id", help="the token's id, as list-tokens shows it")
     revoke.set_defaults(run=cmd_revoke_token)
     tokens = admin.add_parser("list-tokens", help="list a user's tokens")
-    tokens.add_argument("--user", required=True)
+    tokens.add_argument("--user", required=True, help="user name")
     tokens.set_defaults(run=cmd_list_tokens)
     for verb, doc in (
         ("disable", "stop every token of a user (within a second), keep everything else"),
@@ -130,11 +180,16 @@ def _parser() -> argparse.ArgumentParser:
             )
 
     repo = sub.add_parser("repo", help="repositories").add_subparsers(title="repo commands")
-    rcreate = repo.add_parser("create", help="create a repository")
-    rcreate.add_argument("key")
-    rcreate.add_argument("--format", required=True)
-    rcreate.add_argument("--public", action="store_true")
-    rcreate.add_argument("--description", default="")
+    rcreate = repo.add_parser(
+        "create", help="create a repository", formatter_class=_InstalledFormatsHelp
+    )
+    rcreate.add_argument(
+        "key",
+        help="the repository's name in URLs: 1-64 lower-case letters, digits, '.', '_' or '-'",
+    )
+    rcreate.add_argument("--format", required=True, help="one of the installed formats")
+    rcreate.add_argument("--public", action="store_true", help="anyone may read it without a token")
+    rcreate.add_argument("--description", default="", help="a line saying what it holds")
     rcreate.set_defaults(run=cmd_repo_create)
     repo.add_parser("list", help="list repositories").set_defaults(run=cmd_repo_list)
 
@@ -364,22 +419,12 @@ def cmd_db_current(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_settings(settings: Settings, args: argparse.Namespace) -> int:
-    import dataclasses
+    from artifortress.settings import current, describe
 
-    from artifortress.settings import describe
-
-    current = dataclasses.asdict(settings)
+    values = dict(current(settings))
     for variable, default, meaning in describe():
-        value = _without_password(str(current[variable.removeprefix("ARTIFORTRESS_").lower()]))
-        print(f"{variable}={value}\n    {meaning} (default: {default or 'unset'})")
+        print(f"{variable}={values[variable]}\n    {meaning} (default: {default or 'unset'})")
     return 0
-
-
-def _without_password(value: str) -> str:
-    """Hide the password of a URL (``scheme://user:secret@host`` -> ``user:***``)."""
-    import re
-
-    return re.sub(r"(://[^:/@\s]*):[^@/\s]+@", r"\1:***@", value)
 
 
 def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:

@@ -30,18 +30,23 @@ _SIZE = re.compile(r"^(\d+)\s*([KMGT]i?B?|B)?$", re.IGNORECASE)
 _SIZE_UNITS = {"": 1, "B": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
 
 
-def _parse_int(raw: str) -> int:
-    value = int(raw)
-    if value < 0:
-        raise ValueError("must not be negative")
+def _whole_number(raw: str, expected: str, smallest: int) -> int:
+    """*raw* as an int of at least *smallest*; ValueError(*expected*) for anything else."""
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(expected) from None
+    if value < smallest:
+        raise ValueError(expected)
     return value
+
+
+def _parse_int(raw: str) -> int:
+    return _whole_number(raw, "expected a whole number, 0 or more", 0)
 
 
 def _parse_positive_int(raw: str) -> int:
-    value = int(raw)
-    if value < 1:
-        raise ValueError("must be at least 1")
-    return value
+    return _whole_number(raw, "expected a positive whole number", 1)
 
 
 def _parse_size(raw: str) -> int:
@@ -156,20 +161,57 @@ def _parse_accel_prefix(raw: str) -> str:
     return raw
 
 
-def _setting(default: Any, parse: Callable[[str], Any], doc: str) -> Any:
-    return dataclasses.field(default=default, metadata={"parse": parse, "doc": doc})
+def _format_duration(seconds: float) -> str:
+    """Seconds in the largest whole unit that _parse_duration reads: ``24h``, ``7d``, ``1.5s``."""
+    # At least two of a unit: 24h and 60s read better than 1d and 1m.
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= 2 * size and seconds % size == 0:
+            return f"{int(seconds // size)}{unit}"
+    return f"{seconds:g}s"
+
+
+def _format_size(count: int) -> str:
+    """Bytes as the largest whole binary unit :func:`_parse_size` reads: ``1MiB``, ``1GiB``."""
+    for unit, size in (("TiB", 1024**4), ("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if count >= size and count % size == 0:
+            return f"{count // size}{unit}"
+    return str(count)
+
+
+def _format_bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+#: How a parsed value is written back, the way an operator would type it.
+_FORMATS: dict[Callable[[str], Any], Callable[[Any], str]] = {
+    _parse_duration: _format_duration,
+    _parse_size: _format_size,
+    _parse_bool: _format_bool,
+}
+
+
+def _setting(
+    default: Any, parse: Callable[[str], Any], doc: str, *, default_text: str | None = None
+) -> Any:
+    """A field parsed by *parse*; *default_text* describes a default that is computed."""
+    metadata = {"parse": parse, "doc": doc, "default_text": default_text}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 @dataclasses.dataclass(frozen=True)
 class Settings:
     """Validated configuration; build it with :meth:`load`."""
 
-    home: Path = _setting(Path("./var"), Path, "data folder for the embedded default")
+    home: Path = _setting(
+        Path("./var"), Path, "data folder for the embedded default", default_text="./var"
+    )
     bind: str = _setting("127.0.0.1:8080", _parse_bind, "listen address (gunicorn syntax)")
     database_url: str = _setting(
-        "", _parse_database_url, "SQLAlchemy URL (default: SQLite under HOME)"
+        "", _parse_database_url, "SQLAlchemy URL", default_text="sqlite:///HOME/artifortress.db"
     )
-    blob_url: str = _setting("", _parse_blob_url, "file://PATH or s3://BUCKET[/PREFIX]")
+    blob_url: str = _setting(
+        "", _parse_blob_url, "file://PATH or s3://BUCKET[/PREFIX]", default_text="file://HOME/blobs"
+    )
     s3_endpoint_url: str = _setting("", _parse_url("http", "https"), "S3-compatible endpoint")
     redis_url: str = _setting("", _parse_url("redis", "rediss", "unix"), "Redis for caches")
     public_url: str = _setting("", _parse_url("http", "https"), "external base URL")
@@ -198,7 +240,7 @@ class Settings:
     token_max_ttl_days: int = _setting(365, _parse_positive_int, "longest token lifetime")
     token_default_ttl_days: int = _setting(90, _parse_positive_int, "token lifetime if unset")
     token_cache_seconds: float = _setting(
-        1.0, float, "how long a process trusts a cached token lookup (at most 1)"
+        1.0, _parse_duration, "how long a process trusts a cached token lookup (at most 1s)"
     )
     max_json_body: int = _setting(1024**2, _parse_size, "largest JSON request body")
     rendering_cache_size: int = _setting(
@@ -229,10 +271,10 @@ class Settings:
         "after authorization (X-Accel-Redirect, see deploy/nginx.conf)",
     )
     renderings_dir: str = _setting(
-        "", str, "where pages are written for the front proxy (default: HOME/renderings)"
+        "", str, "where pages are written for the front proxy", default_text="HOME/renderings"
     )
     # Blob data plane (artifortress.blobs).
-    s3_region: str = _setting("", str, "S3 region (default: boto3's own, else us-east-1)")
+    s3_region: str = _setting("", str, "S3 region", default_text="boto3's own, else us-east-1")
     s3_presign_downloads: bool = _setting(
         False, _parse_bool, "answer S3 blob downloads with a redirect to a presigned URL"
     )
@@ -397,13 +439,35 @@ def _parse_field(cls: type[Settings], name: str, raw: str, source: str) -> Any:
     except ValueError as exc:
         where = "" if source == "environment" else f" (set in {source})"
         raise ConfigurationError(
-            f"{PREFIX}{name.upper()}={raw!r}{where} is invalid: {exc}"
+            f"{PREFIX}{name.upper()}{where}: {exc}, got {without_password(raw)!r}"
         ) from None
 
 
 def describe() -> list[tuple[str, str, str]]:
-    """(variable, default, meaning) for every setting: used by docs and ``--help``."""
+    """(variable, default as typed, meaning) for every setting; "" for a default of unset."""
     return [
-        (PREFIX + f.name.upper(), str(f.default), f.metadata["doc"])
+        (
+            PREFIX + f.name.upper(),
+            f.metadata["default_text"] or shown(f, f.default),
+            f.metadata["doc"],
+        )
         for f in dataclasses.fields(Settings)
     ]
+
+
+def shown(field: dataclasses.Field[Any], value: Any) -> str:
+    """*value* of *field* written as an operator types it: ``24h``, ``true``, ``1MiB``."""
+    return _FORMATS.get(field.metadata["parse"], str)(value)
+
+
+def current(settings: Settings) -> list[tuple[str, str]]:
+    """(variable, value as typed) for every setting of *settings*, passwords hidden."""
+    return [
+        (PREFIX + f.name.upper(), without_password(shown(f, getattr(settings, f.name))))
+        for f in dataclasses.fields(settings)
+    ]
+
+
+def without_password(value: str) -> str:
+    """Hide the password of a URL (``scheme://user:secret@host`` -> ``user:***``)."""
+    return re.sub(r"(://[^:/@\s]*):[^@/\s]+@", r"\1:***@", value)

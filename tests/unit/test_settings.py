@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from artifortress.errors import ConfigurationError
-from artifortress.settings import Settings, describe
+from artifortress.settings import Settings, current, describe
 
 SPEC_VARIABLES = {
     "ARTIFORTRESS_HOME",
@@ -212,3 +212,89 @@ def test_a_misspelt_variable_is_reported(caplog: pytest.LogCaptureFixture) -> No
     assert "ARTIFORTRESS_WORKER" in caplog.text
     assert "did you mean ARTIFORTRESS_WORKERS" in caplog.text
     assert "TEST_POSTGRES_URL" not in caplog.text
+
+
+#: Words of Python's own errors, which tell an operator nothing about the setting.
+_PYTHON_ERRORS = ("invalid literal", "could not convert", "base 10", "object has no attribute")
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("WORKERS", "two", "ARTIFORTRESS_WORKERS: expected a positive whole number, got 'two'"),
+        ("WORKERS", "0", "ARTIFORTRESS_WORKERS: expected a positive whole number, got '0'"),
+        ("THREADS", "2.5", "ARTIFORTRESS_THREADS: expected a positive whole number, got '2.5'"),
+        ("TOKEN_CACHE_SECONDS", "soon", "ARTIFORTRESS_TOKEN_CACHE_SECONDS: expected a duration"),
+        ("DRAFT_TTL", "tomorrow", "ARTIFORTRESS_DRAFT_TTL: expected a duration such as 30s"),
+        ("MAX_JSON_BODY", "a lot", "ARTIFORTRESS_MAX_JSON_BODY: expected a byte count"),
+        ("TRUST_FORWARDED", "maybe", "ARTIFORTRESS_TRUST_FORWARDED: expected true or false"),
+    ],
+)
+def test_a_wrong_value_says_what_is_expected(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        load(**{variable.lower(): value})
+    assert str(refused.value).startswith(message)
+    assert str(refused.value).endswith(f"got {value!r}")
+
+
+@pytest.mark.parametrize("value", ["two", "-1", "§", "1e3", "nan"])
+def test_no_setting_answers_a_wrong_value_with_pythons_own_error(value: str) -> None:
+    for variable, _default, _doc in describe():
+        try:
+            Settings.load(environ={variable: value})
+        except ConfigurationError as refused:
+            message = str(refused)
+            assert message.startswith(variable), message
+            assert not any(words in message for words in _PYTHON_ERRORS), message
+
+
+def test_a_refused_url_does_not_repeat_its_password() -> None:
+    with pytest.raises(ConfigurationError) as refused:
+        load(database_url="mysql://app:s3cret-pw@db/artifacts")
+    assert "s3cret-pw" not in str(refused.value)
+    assert "mysql://app:***@db/artifacts" in str(refused.value)
+
+
+def test_defaults_are_described_as_they_are_typed() -> None:
+    defaults = {variable: default for variable, default, _doc in describe()}
+    assert defaults["ARTIFORTRESS_DRAFT_TTL"] == "24h"
+    assert defaults["ARTIFORTRESS_TOMBSTONE_RETENTION"] == "7d"
+    assert defaults["ARTIFORTRESS_CLIENT_BODY_TIMEOUT"] == "60s"
+    assert defaults["ARTIFORTRESS_S3_PRESIGN_TTL"] == "5m"
+    assert defaults["ARTIFORTRESS_MAX_JSON_BODY"] == "1MiB"
+    assert defaults["ARTIFORTRESS_UPLOAD_MIN_PART_SIZE"] == "5MiB"
+    assert defaults["ARTIFORTRESS_TRUST_FORWARDED"] == "false"
+    assert defaults["ARTIFORTRESS_HOME"] == "./var"
+    assert defaults["ARTIFORTRESS_REDIS_URL"] == ""
+
+
+def test_every_described_default_reads_back_as_the_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What ``artifortress settings`` shows, typed back in, configures the same thing."""
+    monkeypatch.chdir(tmp_path)
+    computed = {"ARTIFORTRESS_DATABASE_URL", "ARTIFORTRESS_BLOB_URL", "ARTIFORTRESS_RENDERINGS_DIR"}
+    typed = {
+        variable: default
+        for variable, default, _doc in describe()
+        if default and variable not in computed | {"ARTIFORTRESS_S3_REGION"}
+    }
+    assert Settings.load(environ=typed) == Settings.load(environ={})
+
+
+def test_current_values_are_shown_as_they_are_typed(tmp_path: Path) -> None:
+    settings = load(
+        home=str(tmp_path),
+        draft_ttl="90m",
+        max_package_upload="512MiB",
+        trust_forwarded="yes",
+        redis_url="redis://:pw@cache:6379/0",
+    )
+    shown = dict(current(settings))
+    assert shown["ARTIFORTRESS_DRAFT_TTL"] == "90m"
+    assert shown["ARTIFORTRESS_GC_GRACE"] == "24h"
+    assert shown["ARTIFORTRESS_MAX_PACKAGE_UPLOAD"] == "512MiB"
+    assert shown["ARTIFORTRESS_TRUST_FORWARDED"] == "true"
+    assert shown["ARTIFORTRESS_WORKER_POLL_INTERVAL"] == "1s"
+    assert shown["ARTIFORTRESS_REDIS_URL"] == "redis://:***@cache:6379/0"
+    assert shown["ARTIFORTRESS_HOME"] == str(tmp_path)
