@@ -1,22 +1,20 @@
-"""Audit endpoints answering "no advisories" in the shapes npm accepts.
+"""Audit endpoints saying that no audit can be done here (no advisories are known).
 
-Arborist first posts ``/-/npm/v1/security/advisories/bulk`` (``{name: [versions]}``) and
-falls back to ``/-/npm/v1/security/audits/quick`` (a lockfile-like tree); both bodies are
-sent gzip-compressed (npm-registry-fetch ``gzip: true``). An empty bulk answer is ``{}``;
-the quick answer needs ``advisories`` (arborist's ``auditToBulk`` throws without it).
+Arborist posts ``/-/npm/v1/security/advisories/bulk`` (``{name: [versions]}``); npm
+before 7 posted ``/-/npm/v1/security/audits/quick`` (a lockfile-like tree). Bodies are
+sent gzip-compressed (npm-registry-fetch ``gzip: true``). A bad body is refused (400,
+413, 415); a good one gets :func:`audit_unavailable`.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
-from collections.abc import Mapping
 from typing import Any
 
 from artifortress_npm.errors import NpmError
 
 MAX_AUDIT_BODY = 32 * 1024 * 1024  # decompressed; a big monorepo's tree is a few MB
-MAX_TREE_NODES = 500_000
 _GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -52,49 +50,27 @@ def _inflate(data: bytes, wbits: int, max_size: int) -> bytes:
     return result
 
 
-def bulk_advisories(body: Any) -> bytes:
-    """Answer the bulk endpoint: ``{}`` (no advisories) for a well-formed request."""
+def check_bulk_request(body: Any) -> None:
+    """Refuse a bulk request that is not ``{name: [versions]}`` (400)."""
     if not isinstance(body, dict) or not all(isinstance(v, list) for v in body.values()):
         raise NpmError("bulk advisory request must map package names to version lists")
-    return b"{}"
 
 
-def quick_audit(body: Any) -> bytes:
-    """Answer the quick endpoint: no advisories, with dependency counts of the request."""
+def check_quick_request(body: Any) -> None:
+    """Refuse a quick audit request that is not a JSON object (400)."""
     if not isinstance(body, dict):
         raise NpmError("quick audit request must be a JSON object")
-    counts = _count_dependencies(body.get("dependencies"))
-    document = {
-        "actions": [],
-        "advisories": {},
-        "muted": [],
-        "metadata": {
-            "vulnerabilities": {"info": 0, "low": 0, "moderate": 0, "high": 0, "critical": 0},
-            "dependencies": counts["prod"],
-            "devDependencies": counts["dev"],
-            "optionalDependencies": counts["optional"],
-            "totalDependencies": counts["prod"] + counts["dev"],
-        },
-    }
-    return json.dumps(document, separators=(",", ":")).encode()
 
 
-def _count_dependencies(tree: object) -> dict[str, int]:
-    """Count the nodes of a lockfile-v1-style ``dependencies`` tree, iteratively."""
-    counts = {"prod": 0, "dev": 0, "optional": 0}
-    pending = [tree]
-    visited = 0
-    while pending:
-        node = pending.pop()
-        if not isinstance(node, Mapping):
-            continue
-        for entry in node.values():
-            visited += 1
-            if visited > MAX_TREE_NODES:
-                raise NpmError("quick audit request has too many dependencies", 413)
-            if not isinstance(entry, Mapping):
-                continue
-            counts["dev" if entry.get("dev") else "prod"] += 1
-            counts["optional"] += 1 if entry.get("optional") else 0
-            pending.append(entry.get("dependencies"))
-    return counts
+def audit_unavailable() -> NpmError:
+    """The answer to a well-formed audit request: 404, as no advisories are known here.
+
+    An empty report would make ``npm install`` print "found 0 vulnerabilities", an
+    assurance nobody gave.  On any error status npm 11 installs as usual and says
+    nothing about vulnerabilities; ``npm audit`` fails, printing this message.  404
+    rather than 501 or 503: it is the registry's answer, not a server fault, and
+    must not count in the 5xx error rate that operators alert on.
+    """
+    return NpmError(
+        "no security advisories are available from this registry: the audit was not done", 404
+    )

@@ -6,7 +6,12 @@ import falcon
 
 from artifortress.plugin import Gateway, NotFound, Permission, SearchHit, public, requires
 from artifortress_npm import stored
-from artifortress_npm.audit import bulk_advisories, quick_audit, read_audit_body
+from artifortress_npm.audit import (
+    audit_unavailable,
+    check_bulk_request,
+    check_quick_request,
+    read_audit_body,
+)
 from artifortress_npm.dist_tags import parse_dist_tag_body, remove_dist_tag, set_dist_tag
 from artifortress_npm.names import split_dist_tags_path
 from artifortress_npm.protocol import translated
@@ -113,11 +118,11 @@ class AuditResource:
 
     @requires(Permission.READ)
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """``npm audit``: no advisories are known here (the bulk body arrives gzip-compressed)."""
+        """``npm audit``: unavailable, as no advisories are known here (404, see audit.py)."""
         raw = req.bounded_stream.read(MAX_AUDIT_BODY + 1)
         with translated():
             body = read_audit_body(
                 raw, content_encoding=req.get_header("Content-Encoding"), max_size=MAX_AUDIT_BODY
             )
-        resp.content_type = falcon.MEDIA_JSON
-        resp.data = quick_audit(body) if self._quick else bulk_advisories(body)
+            (check_quick_request if self._quick else check_bulk_request)(body)
+            raise audit_unavailable()

@@ -14,7 +14,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from artifortress_npm.audit import bulk_advisories, quick_audit, read_audit_body
+from artifortress_npm.audit import (
+    audit_unavailable,
+    check_bulk_request,
+    check_quick_request,
+    read_audit_body,
+)
 from artifortress_npm.dist_tags import (
     dist_tags_json,
     parse_dist_tag_body,
@@ -203,13 +208,11 @@ class MiniRegistry:
     def _special(self, request: Request, path: str, query: dict[str, list[str]]) -> Response:
         encoding = request.headers.get("Content-Encoding")
         if path == "/-/npm/v1/security/advisories/bulk":
-            return (
-                200,
-                JSON,
-                bulk_advisories(read_audit_body(request.body, content_encoding=encoding)),
-            )
+            check_bulk_request(read_audit_body(request.body, content_encoding=encoding))
+            raise audit_unavailable()
         if path == "/-/npm/v1/security/audits/quick":
-            return 200, JSON, quick_audit(read_audit_body(request.body, content_encoding=encoding))
+            check_quick_request(read_audit_body(request.body, content_encoding=encoding))
+            raise audit_unavailable()
         if path == "/-/v1/search":
             params = parse_search_query({k: v[0] for k, v in query.items()})
             found = [s for n, s in sorted(self.states.items()) if params.text in n]

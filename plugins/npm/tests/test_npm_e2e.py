@@ -136,6 +136,18 @@ def test_install_from_empty_cache_with_lockfile(client, published, tmp_path):
     assert scoped["resolved"] == f"{client.registry}@acme/hello/-/hello-1.0.0.tgz"
 
 
+def test_install_does_not_claim_a_clean_audit(client, published, tmp_path):
+    """No advisories are known here: npm must not print "found 0 vulnerabilities"."""
+    app = _install_project(tmp_path)
+    installed = client.run("install", "plain-pkg", cwd=app)  # exit 0: the install succeeds
+    assert "added" in installed
+    assert "vulnerabilit" not in installed
+    assert "audited" not in installed
+    audit = client.run("audit", cwd=app, fail=True)
+    assert "no security advisories are available from this registry" in audit
+    assert "audit endpoint returned an error" in audit
+
+
 def test_packument_forms_and_revalidation(client, published):
     auth = {"Authorization": f"Bearer {client.token}"}
     full = requests.get(f"{client.registry}@acme%2fhello", headers=auth, timeout=10)

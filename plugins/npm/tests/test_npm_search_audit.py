@@ -8,7 +8,12 @@ import zlib
 from datetime import UTC, datetime
 
 import pytest
-from artifortress_npm.audit import bulk_advisories, quick_audit, read_audit_body
+from artifortress_npm.audit import (
+    audit_unavailable,
+    check_bulk_request,
+    check_quick_request,
+    read_audit_body,
+)
 from artifortress_npm.errors import NpmError
 from artifortress_npm.search import (
     SearchHit,
@@ -103,7 +108,7 @@ BULK = {"left-pad": ["1.3.0"], "@acme/tool": ["1.0.0", "1.1.0"]}
 )
 def test_audit_bodies_are_decompressed(raw: bytes, encoding: str | None) -> None:
     assert read_audit_body(raw, content_encoding=encoding) == BULK
-    assert bulk_advisories(read_audit_body(raw, content_encoding=encoding)) == b"{}"
+    check_bulk_request(read_audit_body(raw, content_encoding=encoding))
 
 
 def test_audit_gzip_bomb_is_refused_quickly() -> None:
@@ -138,30 +143,20 @@ def test_deeply_nested_audit_body_is_a_400() -> None:
 @pytest.mark.parametrize("body", [[], {"a": "1.0.0"}, "x"])
 def test_bad_bulk_requests(body: object) -> None:
     with pytest.raises(NpmError):
-        bulk_advisories(body)
+        check_bulk_request(body)
 
 
-def test_quick_audit_counts_the_tree() -> None:
-    body = {
-        "name": "app",
-        "version": "1.0.0",
-        "requires": {"a": "^1"},
-        "dependencies": {
-            "a": {"version": "1.0.0", "dependencies": {"b": {"version": "2.0.0"}}},
-            "c": {"version": "1.0.0", "dev": True},
-            "d": {"version": "1.0.0", "optional": True},
-        },
-    }
-    document = json.loads(quick_audit(body))
-    assert document["advisories"] == {}
-    assert document["actions"] == []
-    assert document["muted"] == []
-    assert document["metadata"] == {
-        "vulnerabilities": {"info": 0, "low": 0, "moderate": 0, "high": 0, "critical": 0},
-        "dependencies": 3,
-        "devDependencies": 1,
-        "optionalDependencies": 1,
-        "totalDependencies": 4,
-    }
-    with pytest.raises(NpmError):
-        quick_audit([])
+@pytest.mark.parametrize("body", [[], "x", 1])
+def test_bad_quick_requests(body: object) -> None:
+    with pytest.raises(NpmError) as info:
+        check_quick_request(body)
+    assert info.value.status == 400
+
+
+def test_a_good_audit_request_is_told_no_audit_can_be_done() -> None:
+    """Not an empty report: npm would print "found 0 vulnerabilities" on it."""
+    check_bulk_request(BULK)
+    check_quick_request({"name": "app", "dependencies": {}})
+    unavailable = audit_unavailable()
+    assert unavailable.status == 404
+    assert "the audit was not done" in unavailable.message
