@@ -96,8 +96,14 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
     *extra_options*.
     """
 
-    def __init__(self, settings: Settings, extra_options: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        extra_options: dict[str, Any] | None = None,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
         self._settings = settings
+        self._on_ready = on_ready or (lambda: None)
         #: Read by each worker (artifortress.serving.worker).
         self.client_deadlines = ClientDeadlines.of(settings)
         self._options = {
@@ -145,6 +151,12 @@ class GunicornServer(BaseApplication):  # type: ignore[misc]
 
         return get_app()
 
+    def run(self) -> None:
+        """gunicorn's master, with our bind and the embedded event worker (``serving.arbiter``)."""
+        from artifortress.serving.arbiter import ArtifortressArbiter
+
+        ArtifortressArbiter(self, self._settings, self._on_ready).run()
+
 
 def prepare_metrics_dir() -> tuple[str, bool]:
     """An empty shared folder for every worker's metric samples (see ``http.metrics``).
@@ -166,18 +178,23 @@ def prepare_metrics_dir() -> tuple[str, bool]:
     return given, False
 
 
-def serve(settings: Settings, before_start: Callable[[], None] | None = None) -> None:
+def serve(
+    settings: Settings,
+    before_start: Callable[[], None] | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> None:
     """Run gunicorn until it is stopped; remove a metrics folder made for this run.
 
     *before_start* runs after the metrics folder is set up (so it may import
-    anything) and before gunicorn binds.
+    anything) and before gunicorn binds; *on_ready* runs in the master once the
+    address is bound, before the first worker starts.
     """
     path, created = prepare_metrics_dir()
     master = os.getpid()
     try:
         if before_start is not None:
             before_start()
-        GunicornServer(settings).run()
+        GunicornServer(settings, on_ready=on_ready).run()
     finally:
         # Forked workers leave through this frame too (gunicorn ends them with
         # sys.exit); only the master may remove the folder the others still use.

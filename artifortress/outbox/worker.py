@@ -47,8 +47,15 @@ class WorkerReport:
     retried: int = 0
     dead: int = 0
     deliveries: int = 0
+    #: ``--drain`` found another worker consuming this SQLite database and waited for it.
+    drained_by_another: bool = False
 
     def summary(self) -> str:
+        if self.drained_by_another:
+            return (
+                "nothing pending: another worker (on SQLite, the one `artifortress serve` "
+                "runs) consumed the outbox"
+            )
         return (
             f"{self.handled} events handled, {self.retried} to retry, {self.dead} dead-lettered; "
             f"{self.deliveries} webhook deliveries attempted"
@@ -84,17 +91,31 @@ class Worker:
     def run(self, *, drain: bool = False, stop: threading.Event | None = None) -> WorkerReport:
         """Consume until *stop* is set, or (with *drain*) until nothing is pending."""
         stop = stop or threading.Event()
-        with self._single_consumer():
-            log.info("worker %s consuming the outbox%s", self.worker_id, " (drain)" * drain)
-            while not stop.is_set():
-                if self.step():
-                    continue
-                wait = self._idle_wait(drain)
-                if wait is None:
-                    break
-                stop.wait(wait)
+        try:
+            with self._single_consumer():
+                log.info("worker %s consuming the outbox%s", self.worker_id, " (drain)" * drain)
+                while not stop.is_set():
+                    if self.step():
+                        continue
+                    wait = self._idle_wait(drain)
+                    if wait is None:
+                        break
+                    stop.wait(wait)
+        except ConsumerBusy:
+            if not drain:
+                raise
+            # Draining means "have everything pending handled": the other worker does it.
+            self._wait_until_drained(stop)
         log.info("worker %s stopped: %s", self.worker_id, self.report.summary())
         return self.report
+
+    def _wait_until_drained(self, stop: threading.Event) -> None:
+        while not stop.is_set():
+            wait = self._idle_wait(drain=True)
+            if wait is None:
+                self.report.drained_by_another = True
+                return
+            stop.wait(min(wait, 0.1))
 
     def step(self) -> int:
         """One round: a batch of events, then due webhook deliveries; returns the work done."""
@@ -192,6 +213,10 @@ class Worker:
             yield
 
 
+class ConsumerBusy(Conflict):
+    """Another worker holds the SQLite database's consumer lock."""
+
+
 @contextlib.contextmanager
 def _exclusive_lock(path: Path) -> Iterator[None]:
     """Hold an exclusive ``flock`` on *path*; another holder means another worker runs."""
@@ -199,9 +224,10 @@ def _exclusive_lock(path: Path) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise Conflict(
-                "another worker already consumes this SQLite database; the embedded "
-                "default runs one worker (use PostgreSQL to run several)"
+            raise ConsumerBusy(
+                "another worker already consumes this SQLite database (`artifortress serve` "
+                "runs one unless ARTIFORTRESS_EMBEDDED_WORKER=false); the embedded default "
+                "runs one worker (use PostgreSQL to run several)"
             ) from None
         try:
             yield

@@ -44,6 +44,23 @@ def clean_environ(extra: Mapping[str, str]) -> dict[str, str]:
     return {**inherited, **extra}
 
 
+def child_pids(pid: int) -> list[int]:
+    """The children of process *pid* (Linux ``/proc``)."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children.extend(int(child) for child in (task / "children").read_text().split())
+    return children
+
+
+def is_event_worker(pid: int) -> bool:
+    """Whether *pid* is the outbox worker ``serve`` runs on the embedded default."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"artifortress.cli" in argv and b"worker" in argv
+
+
 class PortTaken(RuntimeError):
     """The chosen port was taken before the server could bind it."""
 
@@ -100,7 +117,7 @@ class ServerProcess:
         while time.monotonic() < deadline:
             assert self.process is not None
             if self.process.poll() is not None:
-                if "Connection in use" in self.stderr:
+                if "is already in use" in self.stderr:
                     raise PortTaken(self.port)
                 raise RuntimeError(
                     f"the server exited with {self.process.returncode}:\n{self.output}"
@@ -118,6 +135,16 @@ class ServerProcess:
                 return bool(answer.status == 200)
         except (OSError, urllib.error.URLError):
             return False
+
+    def serving_workers(self) -> list[int]:
+        """The gunicorn workers (children of the master but the event worker)."""
+        assert self.process is not None
+        return [pid for pid in child_pids(self.process.pid) if not is_event_worker(pid)]
+
+    def event_workers(self) -> list[int]:
+        """The outbox worker(s) ``serve`` runs: one on the embedded default, else none."""
+        assert self.process is not None
+        return [pid for pid in child_pids(self.process.pid) if is_event_worker(pid)]
 
     def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """Run ``artifortress ARGS`` against the same home and settings."""

@@ -132,12 +132,10 @@ def upload(
 
 
 def worker_pids(master_pid: int) -> list[int]:
-    """The gunicorn workers: children of the master process."""
-    children: list[int] = []
-    for task in Path(f"/proc/{master_pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        children.extend(int(pid) for pid in text)
-    return children
+    """The gunicorn workers: children of the master process but the embedded event worker."""
+    from artifortress.testing.server import child_pids, is_event_worker
+
+    return [pid for pid in child_pids(master_pid) if not is_event_worker(pid)]
 
 
 def peak_rss(pid: int) -> int:

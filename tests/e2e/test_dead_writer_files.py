@@ -98,16 +98,7 @@ def held_files(server: ServerProcess) -> dict[Path, int]:
 
 def workers(server: ServerProcess) -> list[int]:
     """The gunicorn workers: the children of the ``artifortress serve`` process."""
-    assert server.process is not None
-    children = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == server.process.pid:
-            children.append(int(stat.parent.name))
-    return children
+    return server.serving_workers()
 
 
 def wait_for(what: str, check: Callable[[], object], timeout: float = 20) -> None:

@@ -59,9 +59,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 
 def worker_pid(server: ServerProcess) -> int:
-    assert server.process is not None
-    tasks = Path(f"/proc/{server.process.pid}/task").iterdir()
-    (pid,) = [int(child) for task in tasks for child in (task / "children").read_text().split()]
+    (pid,) = server.serving_workers()
     return pid
 
 
