@@ -205,6 +205,10 @@ def _parser() -> argparse.ArgumentParser:
         "scrub",
         help="re-hash stored blobs, reconcile the store with the database; "
         "exit 3 if a blob is corrupt or missing",
+        description="Re-hash every stored blob and reconcile the blob store with the database. "
+        "Corrupt objects are moved aside (quarantine/ in the store) so they are never served; "
+        "rows without an object are reported missing; both heal when the same bytes are "
+        "uploaded again. Exit status: 0 clean, 3 something corrupt or missing, 1 could not run.",
     )
     scrub.add_argument(
         "--dry-run", action="store_true", help="report only: move nothing aside, remove nothing"
