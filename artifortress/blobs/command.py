@@ -38,6 +38,10 @@ def summary(report: ReapReport) -> str:
     )
 
 
+#: Digests listed in a scrub's audit entry at most (a row stays small after a disaster).
+_AUDITED_DIGESTS = 100
+
+
 def run_scrub(
     settings: Settings, *, dry_run: bool, remove_orphans: bool, client_addr: str
 ) -> ScrubReport:
@@ -81,8 +85,11 @@ def scrub_and_audit(
             dry_run=dry_run,
             healthy=report.healthy,
             checked=report.checked,
-            corrupt=[bad.digest for bad in report.corrupt],
-            missing=report.missing,
+            # The first digests name the problem; the JSON report lists them all.
+            corrupt=[bad.digest for bad in report.corrupt][:_AUDITED_DIGESTS],
+            missing=report.missing[:_AUDITED_DIGESTS],
+            corrupt_count=len(report.corrupt),
+            missing_count=len(report.missing),
             orphans=len(report.orphans),
             orphans_removed=sum(orphan.removed for orphan in report.orphans),
         )
