@@ -13,7 +13,8 @@ Rules, so that the README stays a user's text rather than a test script:
 - ``127.0.0.1:8080`` becomes the test server's address.
 - ``curl`` fails on an HTTP error status (``--fail-with-body``), except where the
   line prints the status itself (``-w``): a 404 from a repository the tour
-  never created is a broken README even though curl exits 0.
+  never created is a broken README even though curl exits 0. A status a block
+  prints must be the one its line's comment promises (``... # 403``).
 - The placeholders are provided for real, in a fresh working folder: ``dist/*``
   is a wheel and an sdist of a project named ``yourpackage``, ``build/app.tar.gz``
   a small tarball, ``.venv/bin/artifortress`` the installed command, and the
@@ -53,11 +54,15 @@ _UNKNOWN_PLACEHOLDER = re.compile(r"/([A-Z][A-Z0-9_]*)(?=[/\s'\"]|$)")
 #: Starts each block's output, so a failure shows only its own block's.
 _BLOCK_OUTPUT = "--- output of README block "
 
+#: A status code a README comment promises (``# 401``), and one curl printed with -w.
+_PROMISED_STATUS = re.compile(r"#\s*(\d{3})\s*$", re.MULTILINE)
+_PRINTED_STATUS = re.compile(r"^(\d{3})$", re.MULTILINE)
+
 #: Fails on an HTTP error status unless the command prints the status itself.
 _CURL_FAILS_ON_ERRORS = """
 curl() {
   case " $* " in
-    *" -w "*|*" --write-out "*) command curl "$@" ;;
+    *" -w "*|*" --write-out "*) echo; command curl "$@" ;;  # the status on a line of its own
     *) command curl --fail-with-body "$@" ;;
   esac
 }
@@ -127,6 +132,16 @@ def run_tour(blocks: list[str], folder: Path, cwd: Path, environ: dict[str, str]
             f"--- its stderr\n{_last_block(done.stderr)}"
         )
     assert len(finished) == len(blocks), done.stdout + done.stderr
+    for number, block in enumerate(blocks, start=1):
+        promised = _PROMISED_STATUS.findall(block)
+        printed = _PRINTED_STATUS.findall(_block_output(done.stdout, number))
+        assert printed == promised, f"README block {number} printed {printed}:\n{block}"
+
+
+def _block_output(output: str, number: int) -> str:
+    """What block *number* wrote to *output*."""
+    after = output.partition(f"{_BLOCK_OUTPUT}{number}\n")[2]
+    return after.partition(f"{_BLOCK_OUTPUT}{number + 1}\n")[0]
 
 
 # -- the placeholders, for real ------------------------------------------------------------------
@@ -255,3 +270,10 @@ def test_a_failing_command_fails_the_tour_naming_its_block(tmp_path: Path) -> No
 def test_an_unset_variable_fails_the_tour(tmp_path: Path) -> None:
     with pytest.raises(AssertionError, match="README block 1 of 1 failed"):
         run_tour(["echo $UNSET_BY_ANYONE\n"], tmp_path, tmp_path, {"PATH": os.environ["PATH"]})
+
+
+def test_a_status_other_than_the_promised_one_fails_the_tour(tmp_path: Path) -> None:
+    fake_curl = "echo; echo 200  # as curl -w '%{http_code}\\n' prints it\n"
+    blocks = [f"{fake_curl}echo 403  # 403\n"]
+    with pytest.raises(AssertionError, match=r"README block 1 printed \['200', '403'\]"):
+        run_tour(blocks, tmp_path, tmp_path, {"PATH": os.environ["PATH"]})
