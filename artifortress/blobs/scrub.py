@@ -226,8 +226,16 @@ def _orphan(
     *,
     remove: bool,
 ) -> None:
+    if _recorded_since(sessions, obj.digest):
+        return  # an upload in flight during the listing: its row is there now
     removed = remove and obj.modified < cutoff and _remove_orphan(sessions, store, obj)
     report.orphans.append(Orphan(obj.digest, obj.size, obj.modified, removed))
+
+
+def _recorded_since(sessions: sessionmaker[Session], digest: str) -> bool:
+    with sessions() as db:
+        blob = db.get(Blob, digest)
+        return blob is not None and blob.collected_at is None
 
 
 def _remove_orphan(sessions: sessionmaker[Session], store: BlobStore, obj: StoredObject) -> bool:

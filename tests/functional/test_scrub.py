@@ -187,3 +187,24 @@ def test_scrub_needs_no_server_and_reports_for_people(services, settings, publis
     assert cli.main(["scrub"]) == cli.EXIT_DAMAGED
     assert printed[0].startswith(f"missing: {published}")
     assert "1 missing from the store" in printed[-1]
+
+
+def test_an_upload_recorded_during_the_pass_is_no_orphan(services, admin, make_repo):
+    make_repo("libs", format="generic")
+    data = payload(1000, seed=5)
+    services.blobs.write(iter([data]), Expectation())  # bytes written, row not yet recorded
+
+    def record_meanwhile(objects: list[Any]) -> list[Any]:
+        upload(admin, "libs", data)  # the upload's row lands after the listing
+        return objects
+
+    report = scrub(
+        services.sessions,
+        services.blobs,
+        grace_seconds=0,
+        remove_orphans=True,
+        progress=record_meanwhile,
+    )
+    assert report.orphans == []
+    fetched = admin.get(f"/v1/repos/libs/blobs/{digest_of(data)}")
+    assert (fetched.status_code, fetched.content) == (200, data)
