@@ -324,4 +324,5 @@ def entry_to_json(entry: QuarantineEntry, version: Version, repo: Repository) ->
         "decided_by": entry.decided_by,
         "note": entry.note,
         "files": [a.filename for a in version.artifacts],
+        "labels": entry.labels or [],  # what a release will point at the version
     }
