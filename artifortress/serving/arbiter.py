@@ -39,7 +39,7 @@ ADDRESS_IN_USE = "is already in use"
 
 
 class AddressInUse(SystemExit):
-    """The listen address is taken: one line on stderr, exit status 1."""
+    """The listen address cannot be bound (taken, mostly): one line on stderr, exit status 1."""
 
 
 def runs_embedded_worker(settings: Settings) -> bool:
@@ -61,11 +61,16 @@ def bind_once(cfg: Any, log: Any) -> list[Any]:
         except OSError as exc:
             sock.close_sockets(listeners, unlink=False)
             shown = ":".join(map(str, address)) if isinstance(address, tuple) else address
-            reason = f"{ADDRESS_IN_USE}" if exc.errno == errno.EADDRINUSE else exc.strerror
+            if exc.errno == errno.EADDRINUSE:
+                reason = (
+                    f"the address {ADDRESS_IN_USE} (another Artifortress, or another program, "
+                    "listens there); stop it or"
+                )
+            else:  # not ours to take (a port below 1024), or no such local address
+                reason = f"{exc.strerror};"
             raise AddressInUse(
-                f"error: cannot listen on {shown}: the address {reason} (another "
-                f"Artifortress, or another program, listens there); stop it or choose "
-                f"another address with {PREFIX}BIND=HOST:PORT"
+                f"error: cannot listen on {shown}: {reason} choose another address with "
+                f"{PREFIX}BIND=HOST:PORT"
             ) from None
     return listeners
 
@@ -208,6 +213,9 @@ class ArtifortressArbiter(Arbiter):  # type: ignore[misc]
         if self.event_worker is not None:
             self.event_worker.reap()
         super().handle_chld()
+
+    # gunicorn dispatches SIGCHLD by its alias's name; the alias must point at the override.
+    handle_cld = handle_chld
 
     def stop(self, graceful: bool = True) -> None:
         if self.event_worker is None:
