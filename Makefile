@@ -6,6 +6,10 @@ PLUGINS := plugins/pypi plugins/npm plugins/generic
 # Installed for the tests only: a third-party plugin proving the public plugin API.
 EXAMPLES := examples/helm
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# Swagger UI at /v1/docs: the files of this swagger-ui-dist release (npm), copied into the venv.
+SWAGGER_UI_VERSION := 5.36.0
+SWAGGER_UI_FILES := swagger-ui.css swagger-ui-bundle.js favicon-32x32.png LICENSE NOTICE
+SWAGGER_UI := $(VENV)/share/swagger-ui-dist
 
 .PHONY: serve test lint typecheck pytest bench clean
 
@@ -29,7 +33,18 @@ $(VENV)/.nginx: $(BIN)/python
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@touch $@
 
-serve: $(VENV)/.installed
+# Without npm the server still starts; /v1/docs then answers 404 saying how to install it.
+$(SWAGGER_UI)/.$(SWAGGER_UI_VERSION): | $(BIN)/python
+	@if command -v npm >/dev/null; then \
+		rm -rf $(VENV)/npm-swagger-ui $(SWAGGER_UI) && \
+		npm install --silent --no-save --no-package-lock --no-audit --no-fund \
+			--prefix $(VENV)/npm-swagger-ui swagger-ui-dist@$(SWAGGER_UI_VERSION) && \
+		mkdir -p $(SWAGGER_UI) && \
+		cd $(VENV)/npm-swagger-ui/node_modules/swagger-ui-dist && cp $(SWAGGER_UI_FILES) $(abspath $(SWAGGER_UI)) && \
+		rm -rf $(abspath $(VENV)/npm-swagger-ui) && touch $(abspath $@); \
+	else echo "npm not found: /v1/docs (Swagger UI) will answer 404 until npm is installed and make runs again"; fi
+
+serve: $(VENV)/.installed $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION)
 	$(BIN)/artifortress serve
 
 test: $(VENV)/.installed-dev lint typecheck pytest
@@ -43,7 +58,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(foreach p,$(PLUGINS) $(EXAMPLES),$(wildcard $(p)/artifortress_*))
 
-pytest: $(VENV)/.installed-dev $(VENV)/.nginx
+pytest: $(VENV)/.installed-dev $(VENV)/.nginx $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Side by side with pypiserver, devpi, Verdaccio and nginx; writes bench/REPORT.md (see bench/run.py

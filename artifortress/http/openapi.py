@@ -31,6 +31,10 @@ WRITES = ("post", "put", "patch", "delete")
 INSTALLED_FORMATS = "x-artifortress-installed-formats"
 #: Attribute holding the statuses a responder declares, read by the builder.
 STATUSES_ATTR = "__artifortress_statuses__"
+#: Attribute holding response objects a responder declares whole (a body that is not JSON).
+RESPONSES_ATTR = "__artifortress_responses__"
+#: Operational routes outside ``/v1/`` that the document describes too.
+OPERATIONS_PATHS = ("/healthz", "/readyz", "/metrics")
 Responder = TypeVar("Responder", bound=Callable[..., Any])
 #: A URL field as falcon writes it, with an optional converter: ``{repo}``, ``{n:int}``.
 _PARAM = re.compile(r"{(\w+)(?::(\w+)[^}]*)?}")
@@ -47,6 +51,7 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "hook_id": _ID,
     "event_id": _ID,
     "quarantine_id": _ID,
+    "asset": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"},
 }
 
 ERROR_SCHEMA = {
@@ -76,11 +81,11 @@ def responders(resource: Any) -> Iterable[tuple[str, Any]]:
 
 
 def build_document(routes: Iterable[Route], formats: Iterable[str] = ()) -> dict[str, Any]:
-    """The document of every ``/v1/`` route; *formats* are the installed format names."""
+    """The document of every ``/v1/`` and operational route; *formats*: installed format names."""
     paths: dict[str, Any] = {}
     installed = sorted(formats)
     for route in routes:
-        if not route.path.startswith("/v1/"):
+        if not route.path.startswith("/v1/") and route.path not in OPERATIONS_PATHS:
             continue
         operations = {
             method: _operation(route, method, responder, installed)
@@ -153,6 +158,21 @@ def answers(*statuses: int) -> Callable[[Responder], Responder]:
     return decorate
 
 
+def responds(responses: dict[int, dict[str, Any]]) -> Callable[[Responder], Responder]:
+    """Declare whole response objects (description, content) by status.
+
+    For answers that are not the JSON of the implied ones: an HTML page, the
+    Prometheus text, a readiness report whose 503 is not an error object.
+    Each replaces what the builder would write for its status.
+    """
+
+    def decorate(responder: Responder) -> Responder:
+        setattr(responder, RESPONSES_ATTR, {**getattr(responder, RESPONSES_ATTR, {}), **responses})
+        return answers(*responses)(responder)
+
+    return decorate
+
+
 _ERRORS = {
     400: "malformed or invalid parameters or body",
     401: "no or bad credentials",
@@ -192,6 +212,8 @@ def _responses(path: str, method: str, responder: Any) -> dict[str, Any]:
     for code in sorted(errors):
         description = _ERRORS.get(code) or http.HTTPStatus(code).phrase
         responses[str(code)] = {"description": description, **error}
+    for code, declared_whole in getattr(responder, RESPONSES_ATTR, {}).items():
+        responses[str(code)] = declared_whole
     return responses
 
 

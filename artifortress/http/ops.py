@@ -14,6 +14,7 @@ from sqlalchemy.pool import NullPool
 from artifortress.db.engine import make_engine
 from artifortress.http.body import send_json
 from artifortress.http.metrics import render
+from artifortress.http.openapi import responds
 from artifortress.http.permissions import public
 
 log = logging.getLogger("artifortress.ready")
@@ -21,9 +22,38 @@ log = logging.getLogger("artifortress.ready")
 #: A readiness check returns ``None`` when healthy, or a short reason.
 ReadinessCheck = Callable[[], "str | None"]
 
+_STATUS = {"type": "string"}
+_READINESS = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["status", "checks"],
+                "properties": {
+                    "status": {"enum": ["ready", "degraded", "unavailable"]},
+                    "checks": {"type": "object", "additionalProperties": _STATUS},
+                    "degraded": {"type": "array", "items": _STATUS},
+                },
+            }
+        }
+    }
+}
+
 
 class HealthResource:
     @public
+    @responds(
+        {
+            200: {
+                "description": "The process is up",
+                "content": {
+                    "application/json": {
+                        "schema": {"type": "object", "properties": {"status": {"const": "ok"}}}
+                    }
+                },
+            }
+        }
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The process is up (touches no backing service)."""
         send_json(resp, {"status": "ok"})
@@ -44,6 +74,12 @@ class ReadyResource:
         self._optional = optional or {}
 
     @public
+    @responds(
+        {
+            200: {"description": "Every required backing service answers", **_READINESS},
+            503: {"description": "A required backing service does not answer", **_READINESS},
+        }
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Readiness of every backing service; 503 naming the failing required ones."""
         results = {name: _run(check) for name, check in self._checks.items()}
@@ -118,6 +154,14 @@ class MetricsResource:
         self._extra = tuple(extra)
 
     @public
+    @responds(
+        {
+            200: {
+                "description": "Prometheus text exposition format 0.0.4",
+                "content": {"text/plain": {"schema": {"type": "string"}}},
+            }
+        }
+    )
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Prometheus text exposition, aggregated over every worker process."""
         body, content_type = render()

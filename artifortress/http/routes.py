@@ -25,6 +25,7 @@ from artifortress.blobs.resources import (
     UploadResource,
     UploadsResource,
 )
+from artifortress.http.docs import DocsAssetResource, DocsPageResource, default_folder
 from artifortress.http.openapi import build_document
 from artifortress.http.ops import (
     HealthResource,
@@ -76,7 +77,7 @@ class Route:
 
 
 def core_routes(services: Services) -> list[Route]:
-    """Every core route; ``/v1/openapi.json`` describes those under ``/v1/``."""
+    """Every core route; ``/v1/openapi.json`` describes those of ``/v1/`` and operations."""
     routes = [
         Route("/healthz", HealthResource(), "operations"),
         Route(
@@ -131,6 +132,8 @@ def core_routes(services: Services) -> list[Route]:
         Route("/v1/admin/outbox", OutboxResource(), "events"),
         Route("/v1/admin/outbox/{event_id}/retry", OutboxRetryResource(), "events"),
         *(Route(path, resource, "packages") for path, resource in package_routes()),
+        Route("/v1/docs", DocsPageResource(default_folder()), "operations"),
+        Route("/v1/docs/{asset}", DocsAssetResource(default_folder()), "operations"),
     ]
 
     routes.append(

@@ -1,9 +1,10 @@
-"""``/metrics`` of the real server: process, build and inventory metrics over gunicorn workers."""
+"""Operations surface of the real server: ``/metrics`` over gunicorn workers, Swagger UI."""
 
 from __future__ import annotations
 
 import hashlib
 import platform
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -105,3 +106,44 @@ def test_inventory_gauges_after_publishing(server: ServerProcess) -> None:
             ("artifortress_stored_blobs", ""): 3,
             ("artifortress_stored_bytes", ""): sum(len(data) for data in FILES.values()),
         }
+
+
+def local_references(text: str) -> list[str]:
+    """Every URL an HTML page or a stylesheet makes the browser load; fails on a foreign one."""
+    found = re.findall(r'(?:src|href)="([^"]*)"', text)
+    found += [url.strip("'\"") for url in re.findall(r"url\(([^)]*)\)", text)]
+    for url in found:
+        assert not re.match(r"^(?:[a-z][a-z0-9+.-]*:)?//", url, re.IGNORECASE), url
+        assert not url.startswith(("http:", "https:")), url
+    return found
+
+
+def test_swagger_ui_is_served_by_the_gateway_alone(server: ServerProcess) -> None:
+    page = requests.get(f"{server.base_url}/v1/docs", timeout=TIMEOUT)
+    assert page.status_code == 200, page.text
+    assert page.headers["Content-Type"].startswith("text/html")
+    policy = page.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in policy
+    assert "script-src 'self';" in policy
+    assert "unsafe" not in policy
+    assets = local_references(page.text)
+    assert {"docs/swagger-ui-bundle.js", "docs/swagger-ui.css"} <= set(assets)
+    for asset in assets:
+        answer = requests.get(f"{server.base_url}/v1/{asset}", timeout=TIMEOUT)
+        assert answer.status_code == 200, asset
+        if asset.endswith(".css"):
+            assert all(url.startswith("data:") for url in local_references(answer.text))
+        if asset == "docs/artifortress-docs.js":
+            assert '"openapi.json"' in answer.text
+            assert "http" not in answer.text
+    bundle = requests.get(f"{server.base_url}/v1/docs/swagger-ui-bundle.js", timeout=TIMEOUT)
+    assert "SwaggerUIBundle" in bundle.text
+    assert bundle.headers["Content-Type"].startswith("text/javascript")
+
+
+def test_operational_routes_are_in_the_served_document(server: ServerProcess) -> None:
+    document = requests.get(f"{server.base_url}/v1/openapi.json", timeout=TIMEOUT).json()
+    metrics = document["paths"]["/metrics"]["get"]["responses"]["200"]
+    assert list(metrics["content"]) == ["text/plain"]
+    assert {"200", "503"} <= set(document["paths"]["/readyz"]["get"]["responses"])
+    assert "200" in document["paths"]["/healthz"]["get"]["responses"]

@@ -10,7 +10,9 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from artifortress.http.openapi import METHODS, build_document
+from artifortress.http.docs import DocsAssetResource, DocsPageResource
+from artifortress.http.errors import install as install_error_handlers
+from artifortress.http.openapi import METHODS, OPERATIONS_PATHS, build_document
 from artifortress.http.permissions import public, requirement_of
 from artifortress.http.routes import Route
 from artifortress.testing.databases import fresh_sqlite
@@ -32,8 +34,12 @@ def document(client: falcon.testing.TestClient) -> dict[str, Any]:
 
 
 def served(app: Any) -> dict[tuple[str, str], Any]:
-    """``{(path, method): responder}`` of every /v1 operation the router really dispatches."""
-    return {(op.path, op.method.lower()): op.responder for op in served_operations(app, "/v1/")}
+    """``{(path, method): responder}`` of every /v1 and operational route the router dispatches."""
+    return {
+        (op.path, op.method.lower()): op.responder
+        for op in served_operations(app)
+        if op.path.startswith("/v1/") or op.path in OPERATIONS_PATHS
+    }
 
 
 def documented(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
@@ -166,3 +172,45 @@ def test_every_operation_lists_the_statuses_it_answers(document: dict[str, Any])
     publish = "/v1/repos/{repo}/packages/versions/drafts/{draft_id}/publish"
     assert {"200", "202"} <= set(document["paths"][publish]["post"]["responses"])
     assert {"201", "200"} <= set(document["paths"]["/v1/repos/{repo}/uploads"]["post"]["responses"])
+
+
+def test_operational_routes_are_documented_with_their_bodies(document: dict[str, Any]) -> None:
+    paths = document["paths"]
+    assert set(OPERATIONS_PATHS) <= set(paths)
+    metrics = paths["/metrics"]["get"]
+    assert metrics["x-artifortress-requires"] == "public"
+    assert "security" not in metrics
+    assert list(metrics["responses"]["200"]["content"]) == ["text/plain"]
+    ready = paths["/readyz"]["get"]["responses"]
+    for status in ("200", "503"):  # the readiness report, not an error object
+        schema = ready[status]["content"]["application/json"]["schema"]
+        assert schema["required"] == ["status", "checks"], status
+    assert list(paths["/v1/docs"]["get"]["responses"]["200"]["content"]) == ["text/html"]
+    assert "404" in paths["/v1/docs/{asset}"]["get"]["responses"]
+
+
+def _docs_client(folder: Path) -> falcon.testing.TestClient:
+    app = falcon.App()
+    install_error_handlers(app)
+    app.add_route("/v1/docs", DocsPageResource(folder))
+    app.add_route("/v1/docs/{asset}", DocsAssetResource(folder))
+    return falcon.testing.TestClient(app)
+
+
+def test_docs_without_swagger_ui_installed_say_how_to_install_it(client, tmp_path: Path) -> None:
+    missing = _docs_client(tmp_path / "nowhere")
+    for path in ("/v1/docs", "/v1/docs/swagger-ui.css"):
+        result = missing.simulate_get(path)
+        assert result.status_code == 404, path
+        assert "swagger-ui-dist" in result.text, path
+    served = client.simulate_get("/v1/openapi.json")  # the document itself does not need it
+    assert served.status_code == 200
+
+
+def test_docs_serve_only_their_own_files(tmp_path: Path) -> None:
+    for name in ("swagger-ui.css", "swagger-ui-bundle.js", "favicon-32x32.png", "secret.txt"):
+        (tmp_path / name).write_text(name)
+    docs = _docs_client(tmp_path)
+    assert docs.simulate_get("/v1/docs/swagger-ui.css").text == "swagger-ui.css"
+    for other in ("secret.txt", "..%2Fsecret.txt", "index.html"):
+        assert docs.simulate_get(f"/v1/docs/{other}").status_code == 404, other

@@ -257,3 +257,16 @@ def test_the_runbook_names_only_real_settings_and_commands() -> None:
     (subparsers,) = [a for a in cli._parser()._actions if isinstance(a, argparse._SubParsersAction)]
     assert commands, "no commands named?"
     assert commands <= set(subparsers.choices), commands - set(subparsers.choices)
+
+
+def test_the_image_and_make_vendor_the_same_swagger_ui(dockerfile: str) -> None:
+    """/v1/docs is the same page from ``make serve`` and from the image."""
+    from artifortress.http.docs import ASSETS
+
+    makefile = (ROOT / "Makefile").read_text()
+    (made,) = re.findall(r"^SWAGGER_UI_VERSION := (\S+)$", makefile, re.MULTILINE)
+    (built,) = re.findall(r"^ARG SWAGGER_UI_VERSION=(\S+)$", dockerfile, re.MULTILINE)
+    assert made == built
+    for name in ASSETS:  # both copy every file the page serves
+        assert name in makefile
+        assert name in dockerfile
