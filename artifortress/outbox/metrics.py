@@ -11,15 +11,14 @@ the multi-process files and be reported again, per process, forever.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client.core import GaugeMetricFamily
 from sqlalchemy.exc import SQLAlchemyError
 
 from artifortress.db.base import utcnow
+from artifortress.http.metrics import exposition
 from artifortress.outbox.services import backlog
 from artifortress.webhooks.services import pending_deliveries
 
@@ -58,18 +57,6 @@ def outbox_gauges(services: Services) -> Callable[[], bytes]:
                 ),
             )
         ]
-        registry = CollectorRegistry()
-        registry.register(_Snapshot(families))
-        return generate_latest(registry)
+        return exposition(families)
 
     return render
-
-
-class _Snapshot(Collector):
-    """Metric families computed just now, collected once."""
-
-    def __init__(self, families: list[GaugeMetricFamily]) -> None:
-        self._families = families
-
-    def collect(self) -> Iterable[Metric]:
-        return self._families
