@@ -18,7 +18,13 @@ from artifortress.auth import tokens
 from artifortress.auth.models import Token, User
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
-from artifortress.errors import NotFound, PermissionDenied, Unauthenticated, ValidationFailed
+from artifortress.errors import (
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    Unauthenticated,
+    ValidationFailed,
+)
 
 #: ``last_used_at`` is written at most this often per token and process, so
 #: authenticating a request normally costs no database write.
@@ -48,6 +54,8 @@ def issue_token(
     a new token never grants more than the one that created it.
     """
     check_manages_tokens(caller.principal)
+    if user.disabled_at is not None:  # it would not work: say so rather than hand it out
+        raise Conflict(f"user {user.name!r} is disabled; enable them before creating tokens")
     ttl = policy.default_ttl_days if ttl_days is None else ttl_days
     if not 1 <= ttl <= policy.max_ttl_days:
         raise ValidationFailed(f"ttl_days must be between 1 and {policy.max_ttl_days}")

@@ -41,6 +41,9 @@ def audit_actions(home: Path) -> list[tuple[str, str | None, str]]:
 def test_disable_enable_and_delete_a_user(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run(capsys, "admin", "create-token", "--user", "bob")[0] == 0
     assert run(capsys, "admin", "disable-user", "bob")[1].startswith("disabled bob")
+    code, _, err = run(capsys, "admin", "create-token", "--user", "bob")
+    assert code == 1
+    assert "is disabled" in err
     assert run(capsys, "admin", "enable-user", "bob")[1] == "enabled bob\n"
     code, out, _ = run(capsys, "admin", "delete-user", "bob")
     assert code == 0

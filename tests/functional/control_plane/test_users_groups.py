@@ -68,6 +68,16 @@ def test_disabling_reaches_another_process_within_one_second(api_factory, admin,
     assert _whoami(second_process, token) == 401
 
 
+def test_no_token_is_created_for_a_disabled_user(api_factory, admin):
+    api_factory.token_for("bob")
+    admin.patch("/v1/users/bob", {"disabled": True})
+    refused = admin.post("/v1/tokens", {"name": "t", "user": "bob"})
+    assert_error(refused, 409)
+    assert "disabled" in refused.json["error"]["message"]
+    admin.patch("/v1/users/bob", {"disabled": False})
+    assert admin.post("/v1/tokens", {"name": "t", "user": "bob"}).status_code == 201
+
+
 def test_disable_and_enable_are_audited(api_factory, admin, services):
     api_factory.token_for("bob")
     admin.patch("/v1/users/bob", {"disabled": True})
