@@ -33,16 +33,16 @@ $(VENV)/.nginx: $(BIN)/python
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@touch $@
 
-# Without npm the server still starts; /v1/docs then answers 404 saying how to install it.
+# Without npm (or its registry) the server still starts; /v1/docs then answers 404 saying how
+# to install it, and the next make tries again.
 $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION): | $(BIN)/python
-	@if command -v npm >/dev/null; then \
-		rm -rf $(VENV)/npm-swagger-ui $(SWAGGER_UI) && \
-		npm install --silent --no-save --no-package-lock --no-audit --no-fund \
-			--prefix $(VENV)/npm-swagger-ui swagger-ui-dist@$(SWAGGER_UI_VERSION) && \
-		mkdir -p $(SWAGGER_UI) && \
+	@rm -rf $(VENV)/npm-swagger-ui; \
+	if command -v npm >/dev/null && npm install --silent --no-save --no-package-lock --no-audit \
+			--no-fund --prefix $(VENV)/npm-swagger-ui swagger-ui-dist@$(SWAGGER_UI_VERSION); then \
+		rm -rf $(SWAGGER_UI) && mkdir -p $(SWAGGER_UI) && \
 		cd $(VENV)/npm-swagger-ui/node_modules/swagger-ui-dist && cp $(SWAGGER_UI_FILES) $(abspath $(SWAGGER_UI)) && \
 		rm -rf $(abspath $(VENV)/npm-swagger-ui) && touch $(abspath $@); \
-	else echo "npm not found: /v1/docs (Swagger UI) will answer 404 until npm is installed and make runs again"; fi
+	else echo "Swagger UI not installed (it needs npm): /v1/docs will answer 404 until make runs with it"; fi
 
 serve: $(VENV)/.installed $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION)
 	$(BIN)/artifortress serve
