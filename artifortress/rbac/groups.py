@@ -20,7 +20,7 @@ from artifortress.auth.models import User
 from artifortress.auth.principal import Caller
 from artifortress.errors import Conflict, NotFound, ValidationFailed
 from artifortress.rbac.models import Group, GroupMember, GroupRoleBinding
-from artifortress.rbac.permissions import ROLES
+from artifortress.rbac.services import checked_roles, roles_by_name
 from artifortress.repos.models import Repository
 
 GROUP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -120,20 +120,14 @@ def group_bindings_of(db: Session, repo: Repository) -> dict[str, list[str]]:
         .where(GroupRoleBinding.repository_id == repo.id)
         .order_by(Group.name, GroupRoleBinding.role)
     ).all()
-    result: dict[str, list[str]] = {}
-    for name, role in rows:
-        result.setdefault(name, []).append(role)
-    return result
+    return roles_by_name(rows)
 
 
 def set_group_bindings(
     db: Session, caller: Caller, repo: Repository, group: Group, roles: Iterable[str]
 ) -> list[str]:
     """Replace *group*'s roles on *repo* (an empty list removes the binding); audited."""
-    wanted = sorted(set(roles))
-    unknown = [role for role in wanted if role not in ROLES]
-    if unknown:
-        raise ValidationFailed(f"unknown roles {unknown}; roles are {', '.join(ROLES)}")
+    wanted = checked_roles(roles)
     db.execute(
         delete(GroupRoleBinding).where(
             GroupRoleBinding.repository_id == repo.id, GroupRoleBinding.group_id == group.id

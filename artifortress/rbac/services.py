@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy import CompoundSelect, bindparam, delete, select, union
 from sqlalchemy.orm import Session
@@ -109,20 +109,31 @@ def bindings_of(db: Session, repo: Repository) -> dict[str, list[str]]:
         .where(RoleBinding.repository_id == repo.id)
         .order_by(User.name, RoleBinding.role)
     ).all()
+    return roles_by_name(rows)
+
+
+def roles_by_name(rows: Iterable[Any]) -> dict[str, list[str]]:
+    """``{name: [roles]}`` from (name, role) rows ordered by name and role."""
     result: dict[str, list[str]] = {}
     for name, role in rows:
         result.setdefault(name, []).append(role)
     return result
 
 
-def set_bindings(
-    db: Session, caller: Caller, repo: Repository, user: User, roles: Iterable[str]
-) -> list[str]:
-    """Replace *user*'s roles on *repo* (an empty list removes the binding); audited."""
+def checked_roles(roles: Iterable[str]) -> list[str]:
+    """*roles* sorted and deduplicated; 400 naming any that is not a role."""
     wanted = sorted(set(roles))
     unknown = [role for role in wanted if role not in ROLES]
     if unknown:
         raise ValidationFailed(f"unknown roles {unknown}; roles are {', '.join(ROLES)}")
+    return wanted
+
+
+def set_bindings(
+    db: Session, caller: Caller, repo: Repository, user: User, roles: Iterable[str]
+) -> list[str]:
+    """Replace *user*'s roles on *repo* (an empty list removes the binding); audited."""
+    wanted = checked_roles(roles)
     db.execute(
         delete(RoleBinding).where(
             RoleBinding.repository_id == repo.id, RoleBinding.user_id == user.id

@@ -84,6 +84,9 @@ _REPO_ADMIN_MISSING = {
 
 MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/v1/openapi.json"): Row(None, {NO_REPO: _everyone(200, anonymous=200)}),
+    # Swagger UI's files (make test installs them), public like the document they show.
+    ("GET", "/v1/docs"): Row(None, {NO_REPO: _everyone(200, anonymous=200)}),
+    ("GET", "/v1/docs/{asset}"): Row(None, {NO_REPO: _everyone(200, anonymous=200)}),
     ("GET", "/v1/whoami"): Row(None, {NO_REPO: _everyone(200)}),
     # Managing tokens needs a full token: read-only and repo-scoped ones are refused.
     ("GET", "/v1/tokens"): Row(
@@ -176,7 +179,12 @@ BODIES: dict[tuple[str, str], Callable[[int], Any]] = {
 }
 
 #: Ids in URLs that name nothing: the row says what each caller gets for them.
-MISSING_IDS = {"event_id": "999999", "quarantine_id": "999999", "hook_id": "999999"}
+MISSING_IDS = {
+    "event_id": "999999",
+    "quarantine_id": "999999",
+    "hook_id": "999999",
+    "asset": "swagger-ui.css",
+}
 
 #: The user behind each caller's token (anonymous callers target nobody's token).
 USER_OF = {
