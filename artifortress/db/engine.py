@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -77,6 +79,22 @@ def _sqlite_begin(connection: Any) -> None:
     # Safe requests only read (a rare write, such as storing a rendering, copes
     # with being refused), so they begin deferred and never wait for writers.
     connection.exec_driver_sql("BEGIN" if sqlite_reads_only.get() else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session that only reads: on SQLite its transaction begins deferred, not IMMEDIATE.
+
+    For a question polled often (is any event due?): it neither takes nor waits
+    for SQLite's write lock, so it never makes the API's writers queue.  The
+    session ends (rolls back) with the block; writing inside it is a mistake.
+    """
+    reads_only = sqlite_reads_only.set(True)
+    try:
+        with sessions() as db:
+            yield db
+    finally:
+        sqlite_reads_only.reset(reads_only)
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -100,6 +100,20 @@ class Claimed:
     completed: frozenset[str]
 
 
+def any_due(db: Session) -> bool:
+    """Whether some event waits to be claimed: the plain read that precedes a claim.
+
+    An idle worker asks this on every poll in a read-only session, so it takes
+    no write lock (SQLite) and locks no row (PostgreSQL); only a yes is
+    followed by :func:`claim`.  An event committed just after the answer is
+    found by the next poll.
+    """
+    due = select(OutboxEvent.id).where(
+        OutboxEvent.state == PENDING, OutboxEvent.available_at <= utcnow()
+    )
+    return db.scalar(due.limit(1)) is not None
+
+
 def claim(
     db: Session, worker_id: str, *, limit: int, lease: float, max_attempts: int
 ) -> list[Claimed]:

@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from artifortress.blobs.schedule import ScrubSchedule
 from artifortress.db.base import utcnow
+from artifortress.db.engine import read_session
 from artifortress.errors import Conflict
 from artifortress.outbox import services as outbox
 from artifortress.outbox.models import DEAD
@@ -129,6 +130,9 @@ class Worker:
         return done + deliveries
 
     def _events(self) -> int:
+        with read_session(self.services.sessions) as db:
+            if not outbox.any_due(db):  # an idle poll reads and takes no lock
+                return 0
         settings = self.settings
         with self.services.sessions.begin() as db:
             batch = outbox.claim(
@@ -175,7 +179,7 @@ class Worker:
         poll = self.settings.worker_poll_interval
         if not drain:
             return poll
-        with self.services.sessions() as db:
+        with read_session(self.services.sessions) as db:  # beside serve's worker: no lock
             queue = outbox.backlog(db)
             deliveries, next_delivery = pending_deliveries(db)
         if queue.pending == 0 and deliveries == 0:

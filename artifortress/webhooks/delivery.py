@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from artifortress import __version__
+from artifortress.db.engine import read_session
 from artifortress.outbox.services import backoff
 from artifortress.services import Services
 from artifortress.webhooks import services as webhooks
@@ -67,6 +68,9 @@ def send(
 
 def deliver_due(services: Services, worker_id: str) -> int:
     """Attempt every due delivery (a batch); returns how many were attempted."""
+    with read_session(services.sessions) as db:
+        if not webhooks.any_due(db):  # an idle poll reads and takes no lock
+            return 0
     settings = services.settings
     hold = settings.worker_lease + settings.webhook_timeout
     with services.sessions.begin() as db:

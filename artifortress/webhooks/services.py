@@ -159,6 +159,14 @@ def enqueue(db: Session, event: Event) -> int:
     return created
 
 
+def any_due(db: Session) -> bool:
+    """Whether some delivery is due: read in a read-only session before :func:`claim`."""
+    due = select(WebhookDelivery.id).where(
+        WebhookDelivery.state == PENDING, WebhookDelivery.next_attempt_at <= utcnow()
+    )
+    return db.scalar(due.limit(1)) is not None
+
+
 def claim(db: Session, worker_id: str, *, limit: int, hold: float) -> list[dict[str, Any]]:
     """Take up to *limit* due deliveries for *hold* seconds; short transaction, SKIP LOCKED."""
     now = utcnow()

@@ -1,0 +1,76 @@
+"""An idle worker only reads: its polls never take the database's write lock.
+
+On SQLite, ``serve`` runs an embedded worker that polls every 0.2 s; a poll
+that began IMMEDIATE (or locked rows on PostgreSQL) would make every upload
+and publish of the server queue behind it for nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from artifortress.outbox.models import DONE
+from artifortress.outbox.services import emit
+from artifortress.outbox.worker import Worker
+from artifortress.services import Services
+
+from .helpers import FAST, events
+from .test_outbox import Recorder
+
+#: What takes a lock a concurrent writer would wait for, on either dialect.
+WRITES = re.compile(r"^\s*(BEGIN IMMEDIATE|INSERT|UPDATE|DELETE)\b|\bFOR UPDATE\b", re.I)
+IDLE_POLLS = 20
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def extra_plugins(recorder: Recorder) -> list[object]:
+    return [recorder]
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    return FAST
+
+
+@contextmanager
+def writes_to(services: Services) -> Iterator[list[str]]:
+    """The statements that take a write lock, run on the services' engine inside the block."""
+    seen: list[str] = []
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if WRITES.search(statement):
+            seen.append(statement.split("\n")[0])
+
+    event.listen(services.engine, "before_cursor_execute", on_statement)
+    try:
+        yield seen
+    finally:
+        event.remove(services.engine, "before_cursor_execute", on_statement)
+
+
+def test_idle_polls_only_read_and_a_due_event_is_still_claimed(services, recorder):
+    worker = Worker(services)
+    worker.step()  # a new worker's first round prunes (then once every ten minutes)
+    with writes_to(services) as writes:
+        for _ in range(IDLE_POLLS):
+            assert worker.step() == 0
+        # `worker --drain` beside serve's worker asks the same way whether all is done.
+        assert worker._idle_wait(drain=True) is None
+    assert writes == []
+
+    with services.sessions.begin() as db:
+        emit(db, "test.due", {"n": 1}, tenant_id=services.default_tenant_id())
+    assert worker.step() == 1
+    assert [t for _, t, _ in recorder.seen] == ["test.due"]
+    assert [e.state for e in events(services, "test.due")] == [DONE]
