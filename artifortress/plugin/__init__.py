@@ -5,9 +5,15 @@ Everything a format plugin needs is re-exported here; importing any other
 A plugin declares its format and routes through hooks (``artifortress.hookspecs``),
 declares what each responder needs with :func:`requires` or :func:`public`,
 and does its work through a :class:`Gateway` bound to the request.
+
+``API_VERSION`` versions this surface (see "API versions and deprecation" in
+docs/plugins.md); a renamed name keeps working under its old name, with a
+``DeprecationWarning``, until the next major version.
 """
 
 from __future__ import annotations
+
+import warnings
 
 from artifortress import hookimpl
 from artifortress.auth.principal import Principal
@@ -30,6 +36,7 @@ from artifortress.formats import FormatSpec, PluginRoute
 from artifortress.http.body import read_json
 from artifortress.http.permissions import authenticated, public, requires
 from artifortress.outbox.events import Event
+from artifortress.plugin.api_version import API_VERSION, API_VERSION_INFO
 from artifortress.plugin.gateway import Gateway
 from artifortress.plugin.translation import error_for_status, raised_as
 from artifortress.plugin.views import (
@@ -47,6 +54,8 @@ from artifortress.search.views import SearchHit, SearchResults
 from artifortress.versions.validation import clean_name
 
 __all__ = [
+    "API_VERSION",
+    "API_VERSION_INFO",
     "ArtifactInfo",
     "ArtifortressError",
     "BadRequest",
@@ -86,3 +95,21 @@ __all__ = [
     "read_json",
     "requires",
 ]
+
+# Old name -> current name. An entry stays (and the old name stays in __all__ and
+# in tests/unit/test_plugin_api_names.py) until the next major API version.
+_DEPRECATED_ALIASES: dict[str, str] = {}
+
+
+def __getattr__(name: str) -> object:
+    """Serve a deprecated name, warning the plugin author which name replaces it."""
+    current = _DEPRECATED_ALIASES.get(name)
+    if current is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    warnings.warn(
+        f"artifortress.plugin.{name} is deprecated, use artifortress.plugin.{current}; "
+        f"it goes away in plugin API {API_VERSION_INFO[0] + 1}.0.0",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    return globals()[current]

@@ -12,6 +12,9 @@ from artifortress_helm.resources import (
     UploadResource,
 )
 
+# The plugin API versions this plugin works with (docs/plugins.md, "API versions").
+ARTIFORTRESS_API = ">=1.0,<2"
+
 
 @hookimpl
 def artifortress_formats() -> Sequence[FormatSpec]:

@@ -16,6 +16,9 @@ FORMAT = FormatSpec(
     append_files=True,  # a version collects files over several PUTs
 )
 
+# The plugin API versions this plugin works with (docs/plugins.md, "API versions").
+ARTIFORTRESS_API = ">=1.0,<2"
+
 
 @hookimpl
 def artifortress_formats() -> Sequence[FormatSpec]:

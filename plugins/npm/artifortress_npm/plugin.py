@@ -27,6 +27,9 @@ FORMAT = FormatSpec(
     name="npm", description="npm registry for npm, pnpm and yarn", render_error=render_error
 )
 
+# The plugin API versions this plugin works with (docs/plugins.md, "API versions").
+ARTIFORTRESS_API = ">=1.0,<2"
+
 
 @hookimpl
 def artifortress_formats() -> Sequence[FormatSpec]:

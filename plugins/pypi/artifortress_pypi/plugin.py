@@ -23,6 +23,9 @@ FORMAT = FormatSpec(
     append_files=True,  # a release gains wheels over several uploads, as on PyPI
 )
 
+# The plugin API versions this plugin works with (docs/plugins.md, "API versions").
+ARTIFORTRESS_API = ">=1.0,<2"
+
 
 @hookimpl
 def artifortress_formats() -> Sequence[FormatSpec]:
