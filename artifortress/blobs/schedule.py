@@ -25,6 +25,7 @@ from artifortress.audit import services as audit
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
+from artifortress.db.dialects import is_postgres
 from artifortress.services import Services
 
 log = logging.getLogger("artifortress.blobs.scrub")
@@ -64,7 +65,7 @@ class ScrubSchedule:
     def _claim(self, now: dt.datetime) -> bool:
         """Record a start unless a scrub started or finished within the interval."""
         with self._services.sessions.begin() as db:
-            if db.get_bind().dialect.name == "postgresql":
+            if is_postgres(db):
                 db.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             last = last_scrub(db)
             if last is not None and now - last < self._interval:

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Table, false, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
@@ -27,6 +26,7 @@ from artifortress.blobs.store import (
     SizeMismatch,
 )
 from artifortress.db.base import utcnow
+from artifortress.db.dialects import insert_for
 from artifortress.errors import Conflict
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on, readable_by_roles
@@ -56,9 +56,7 @@ def end_transaction(db: Session) -> None:
 
 
 def _insert_ignoring_duplicates(db: Session, table: Table, **values: Any) -> None:
-    dialect = db.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.execute(insert(table).values(**values).on_conflict_do_nothing())
+    db.execute(insert_for(db)(table).values(**values).on_conflict_do_nothing())
 
 
 def record_blob(db: Session, repo: Repository, info: BlobInfo, store: BlobStore) -> None:

@@ -59,6 +59,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 text of *value* for a JSON document; ``None`` stays ``None``."""
+    return value.isoformat() if value is not None else None
+
+
 class Base(DeclarativeBase):
     """Base class of every mapped table."""
 

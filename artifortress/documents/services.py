@@ -13,12 +13,12 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from sqlalchemy import bindparam, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from artifortress.db.base import utcnow
+from artifortress.db.dialects import dialect_name, insert_for, insert_for_dialect
 from artifortress.documents.models import REPO_SCOPE, ChangeCounter, Document
 
 log = logging.getLogger("artifortress.documents")
@@ -46,10 +46,6 @@ class Rendered:
     last_modified: dt.datetime
 
 
-def _upsert(db: Session):  # type: ignore[no-untyped-def]
-    return postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
-
-
 def note_change(db: Session, repository_id: int, package: str | None) -> None:
     """Bump the counters of *package* (if given) and of the repository, in the caller's txn.
 
@@ -59,13 +55,13 @@ def note_change(db: Session, repository_id: int, package: str | None) -> None:
     scopes = (REPO_SCOPE, package) if package is not None else (REPO_SCOPE,)
     params = {"repository_id_": repository_id, "now": utcnow()}
     params.update({f"scope_{n}": scope for n, scope in enumerate(scopes)})
-    db.connection().execute(_bump(db.get_bind().dialect.name, len(scopes)), params)
+    db.connection().execute(_bump(dialect_name(db), len(scopes)), params)
 
 
 @functools.cache
 def _bump(dialect: str, scopes: int) -> Executable:
     """The upsert of *scopes* counters for *dialect*, built once (it runs on every change)."""
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = insert_for_dialect(dialect)
     rows = [
         {
             "repository_id": bindparam("repository_id_"),
@@ -75,7 +71,7 @@ def _bump(dialect: str, scopes: int) -> Executable:
         }
         for n in range(scopes)
     ]
-    upsert = insert(ChangeCounter.__table__).values(rows)  # type: ignore[arg-type]
+    upsert = insert(ChangeCounter.__table__).values(rows)
     return upsert.on_conflict_do_update(
         index_elements=["repository_id", "scope"],
         set_={"revision": ChangeCounter.revision + 1, "changed_at": bindparam("now")},
@@ -187,13 +183,13 @@ def _rebuild(
         "changed_at": changed_at,
         "built_at": utcnow(),
     }
-    insert = _upsert(db)(Document).values(repository_id=repository_id, key=key, **values)
+    insert = insert_for(db)(Document).values(repository_id=repository_id, key=key, **values)
     upsert = insert.on_conflict_do_update(index_elements=["repository_id", "key"], set_=values)
     try:
         with db.begin_nested():
             db.execute(upsert)
     except OperationalError:
-        if db.get_bind().dialect.name != "sqlite":
+        if dialect_name(db) != "sqlite":
             raise
         # A read-only SQLite transaction lost the race for the write lock: the
         # rendering is still correct, it is simply stored by a later request.

@@ -20,7 +20,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
-from artifortress.db.base import utcnow
+from artifortress.db.base import iso, utcnow
+from artifortress.db.dialects import is_postgres
 from artifortress.errors import BadRequest, Conflict, NotFound
 from artifortress.outbox.events import Event, version_payload
 from artifortress.outbox.models import DEAD, DONE, EVENT_STATES, PENDING, OutboxEvent
@@ -131,7 +132,7 @@ def claim(
         .order_by(OutboxEvent.id)
         .limit(limit)
     )
-    if db.get_bind().dialect.name == "postgresql":
+    if is_postgres(db):
         stmt = stmt.with_for_update(skip_locked=True)
     claimed = []
     for row in db.scalars(stmt).all():
@@ -281,9 +282,6 @@ def retry_dead(db: Session, caller: Caller, event_id: int) -> OutboxEvent:
 
 
 def event_to_json(row: OutboxEvent) -> dict[str, Any]:
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
     return {
         "id": row.id,
         "type": row.event_type,

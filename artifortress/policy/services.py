@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
 from artifortress.auth.principal import Caller
-from artifortress.db.base import utcnow
+from artifortress.db.base import iso, utcnow
 from artifortress.documents.services import note_change
 from artifortress.errors import Conflict, NotFound, PolicyRejected
 from artifortress.outbox.events import (
@@ -306,9 +306,6 @@ def list_entries(
 
 
 def entry_to_json(entry: QuarantineEntry, version: Version, repo: Repository) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
     return {
         "id": entry.id,
         "repo": repo.key,

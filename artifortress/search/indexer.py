@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 import pluggy
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress import hookimpl
 from artifortress.db.base import utcnow
+from artifortress.db.dialects import insert_for, is_postgres
 from artifortress.outbox.events import REPOSITORY_DELETED, Event
 from artifortress.plugin.gateway import _version_info
 from artifortress.search import schema
@@ -58,7 +58,7 @@ class SearchIndexer:
 
 def project(db: Session, pm: pluggy.PluginManager, package_id: int) -> bool:
     """Rewrite (or remove) the row of one package from the truth; True if it is indexed."""
-    if db.get_bind().dialect.name == "postgresql":
+    if is_postgres(db):
         db.execute(select(func.pg_advisory_xact_lock(_LOCK_SPACE, package_id % 2**31)))
     package = db.get(Package, package_id)
     current = current_version(db, package) if package is not None else None
@@ -78,7 +78,7 @@ def project(db: Session, pm: pluggy.PluginManager, package_id: int) -> bool:
         "indexed_at": utcnow(),
         **fields,
     }
-    insert = (postgresql.insert if _is_postgres(db) else sqlite.insert)(SearchDocument)
+    insert = insert_for(db)(SearchDocument)
     db.execute(
         insert.values(package_id=package_id, **values).on_conflict_do_update(
             index_elements=["package_id"], set_=values
@@ -110,10 +110,6 @@ def _tenant_of(db: Session, repository_id: int) -> int:
     repo = db.get(Repository, repository_id)
     assert repo is not None
     return repo.tenant_id
-
-
-def _is_postgres(db: Session) -> bool:
-    return db.get_bind().dialect.name == "postgresql"
 
 
 Progress = Callable[[Sequence[int]], Iterable[int]]

@@ -15,6 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from artifortress.db.dialects import is_postgres
+
 TABLE = "search_documents"
 FTS = "search_fts"
 PG_COLUMN = "document"
@@ -82,18 +84,14 @@ SQLITE_DROP = [
 _SQLITE_TRIGGERS = {f"{FTS}_insert", f"{FTS}_delete", f"{FTS}_update"}
 
 
-def _is_postgres(conn: Connection) -> bool:
-    return conn.dialect.name == "postgresql"
-
-
 def create_fulltext(conn: Connection) -> None:
     """Add the dialect's full-text objects to an existing ``search_documents`` table."""
-    for statement in POSTGRES_CREATE if _is_postgres(conn) else SQLITE_CREATE:
+    for statement in POSTGRES_CREATE if is_postgres(conn) else SQLITE_CREATE:
         conn.execute(text(statement))
 
 
 def drop_fulltext(conn: Connection) -> None:
-    for statement in POSTGRES_DROP if _is_postgres(conn) else SQLITE_DROP:
+    for statement in POSTGRES_DROP if is_postgres(conn) else SQLITE_DROP:
         conn.execute(text(statement))
 
 
@@ -101,7 +99,7 @@ def recreate(conn: Connection) -> None:
     """Drop and create the table and its full-text objects, empty (the index is derived data)."""
     from artifortress.search.models import SearchDocument
 
-    if not _is_postgres(conn):
+    if not is_postgres(conn):
         drop_fulltext(conn)  # on PostgreSQL the column and index go with the table
     conn.execute(text(f"DROP TABLE IF EXISTS {TABLE}"))
     SearchDocument.metadata.tables[TABLE].create(conn)
@@ -115,7 +113,7 @@ def problem(conn: Connection) -> str | None:
     inspector = inspect(conn)
     if not inspector.has_table(TABLE):
         return f"the table {TABLE} is missing"
-    if _is_postgres(conn):
+    if is_postgres(conn):
         columns = {c["name"] for c in inspector.get_columns(TABLE)}
         return None if PG_COLUMN in columns else f"the column {TABLE}.{PG_COLUMN} is missing"
     if not inspector.has_table(FTS):

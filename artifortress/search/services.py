@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from artifortress.auth.principal import Principal
+from artifortress.db.dialects import is_postgres
 from artifortress.errors import ServiceUnavailable
 from artifortress.rbac.services import readable_repo_ids
 from artifortress.repos.models import Repository
@@ -64,7 +65,7 @@ def search(
 ) -> SearchResults:
     """Packages matching every word of *text* (prefixes too), best first; 503 if the index fails."""
     words = query_words(text)
-    postgres = db.get_bind().dialect.name == "postgresql"
+    postgres = is_postgres(db)
     score = _score(words, postgres)
     stmt: Select[Any] = (
         select(SearchDocument, Repository.key, score.label("score"))

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
 from artifortress.blobs.models import Blob
+from artifortress.db.base import iso
 from artifortress.errors import NotFound
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.repos.models import Repository
@@ -144,9 +145,6 @@ def artifact_to_json(artifact: Artifact) -> dict[str, Any]:
 
 
 def version_to_json(version: Version) -> dict[str, Any]:
-    def iso(value: Any) -> str | None:
-        return value.isoformat() if value is not None else None
-
     return {
         "id": version.id,
         "package": version.package.name,

@@ -10,12 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from artifortress.audit import services as audit
 from artifortress.auth.principal import Caller
-from artifortress.db.base import utcnow
+from artifortress.db.base import iso, utcnow
+from artifortress.db.dialects import insert_for, is_postgres
 from artifortress.errors import NotFound, ValidationFailed
 from artifortress.outbox.events import EVENT_TYPES, Event
 from artifortress.repos.models import Repository
@@ -136,7 +136,7 @@ def enqueue(db: Session, event: Event) -> int:
         },
         sort_keys=True,
     )
-    insert = postgresql.insert if db.get_bind().dialect.name == "postgresql" else sqlite.insert
+    insert = insert_for(db)
     created = 0
     for subscription in subscriptions:
         if ALL_EVENTS not in subscription.events and event.type not in subscription.events:
@@ -177,7 +177,7 @@ def claim(db: Session, worker_id: str, *, limit: int, hold: float) -> list[dict[
         .order_by(WebhookDelivery.id)
         .limit(limit)
     )
-    if db.get_bind().dialect.name == "postgresql":
+    if is_postgres(db):
         stmt = stmt.with_for_update(skip_locked=True, of=WebhookDelivery)
     claimed = []
     for delivery, subscription in db.execute(stmt).all():
@@ -269,9 +269,6 @@ def subscription_to_json(
 
 
 def delivery_to_json(delivery: WebhookDelivery) -> dict[str, Any]:
-    def iso(value: dt.datetime | None) -> str | None:
-        return value.isoformat() if value is not None else None
-
     return {
         "id": delivery.id,
         "delivery_id": delivery.delivery_id,
