@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from artifortress.blobs.local import LocalBlobStore
 from artifortress.blobs.store import BlobStore
 from artifortress.errors import ConfigurationError
 from artifortress.settings import PREFIX, Settings
-
-if TYPE_CHECKING:
-    from artifortress.http.ops import ReadinessCheck
-    from artifortress.services import Services
 
 
 def make_store(settings: Settings) -> BlobStore:
@@ -30,13 +25,3 @@ def make_store(settings: Settings) -> BlobStore:
         client = make_client(settings.s3_endpoint_url, settings.s3_region, settings.threads + 4)
         return S3BlobStore(client, url.netloc, unquote(url.path))
     raise ConfigurationError(f"{PREFIX}BLOB_URL={settings.blob_url!r}: use file:// or s3://")
-
-
-def readiness_check(services: Services) -> ReadinessCheck:
-    """``/readyz``'s blob-store probe: a write under the folder, or HEAD on the bucket."""
-
-    def check() -> str | None:
-        services.blobs.check()
-        return None
-
-    return check

@@ -11,6 +11,7 @@ import falcon
 from sqlalchemy import Engine, text
 from sqlalchemy.pool import NullPool
 
+from artifortress.blobs.store import BlobStore
 from artifortress.db.engine import make_engine
 from artifortress.http.body import send_json
 from artifortress.http.metrics import render
@@ -105,8 +106,8 @@ def _run(check: ReadinessCheck) -> str | None:
         return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".strip()
 
 
-def database_check(services: Any) -> ReadinessCheck:
-    """Open a new connection and run ``SELECT 1``.
+def database_check(engine: Engine) -> ReadinessCheck:
+    """Open a new connection to *engine*'s database and run ``SELECT 1``.
 
     The probe has its own unpooled engine: through the request pool it would
     queue behind busy requests and report a loaded server as unready, which
@@ -116,10 +117,20 @@ def database_check(services: Any) -> ReadinessCheck:
 
     def check() -> str | None:
         if not probe:
-            url = services.engine.url.render_as_string(hide_password=False)
+            url = engine.url.render_as_string(hide_password=False)
             probe.append(make_engine(url, poolclass=NullPool))
         with probe[0].connect() as conn:
             conn.execute(text("SELECT 1"))
+        return None
+
+    return check
+
+
+def blob_store_check(store: BlobStore) -> ReadinessCheck:
+    """A write under the local folder, or HEAD on the bucket (:meth:`BlobStore.check`)."""
+
+    def check() -> str | None:
+        store.check()
         return None
 
     return check

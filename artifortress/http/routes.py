@@ -17,7 +17,6 @@ from artifortress.auth.resources import (
     UsersResource,
     WhoAmIResource,
 )
-from artifortress.blobs.factory import readiness_check as blob_store_check
 from artifortress.blobs.resources import (
     BlobResource,
     UploadCompleteResource,
@@ -32,6 +31,7 @@ from artifortress.http.ops import (
     MetricsResource,
     OpenAPIResource,
     ReadyResource,
+    blob_store_check,
     database_check,
     redis_check,
 )
@@ -83,7 +83,10 @@ def core_routes(services: Services) -> list[Route]:
         Route(
             "/readyz",
             ReadyResource(
-                {"database": database_check(services), "blob_store": blob_store_check(services)},
+                {
+                    "database": database_check(services.engine),
+                    "blob_store": blob_store_check(services.blobs),
+                },
                 optional=(
                     {"redis": redis_check(services.settings.redis_url)}
                     if services.settings.redis_url
