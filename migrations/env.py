@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-import artifortress.db.models  # noqa: F401  (registers every table on the metadata)
-from artifortress.db.base import metadata
+from artifortress.all_tables import metadata
 from artifortress.db.engine import make_engine
 from artifortress.search.schema import include_name
 

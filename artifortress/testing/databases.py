@@ -18,8 +18,8 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 
+from artifortress.all_tables import metadata
 from artifortress.db import migrate
-from artifortress.db.base import metadata
 from artifortress.db.engine import make_engine
 
 POSTGRES_ADMIN_URL = os.environ.get(

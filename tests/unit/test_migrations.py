@@ -13,12 +13,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-import artifortress.db.models  # noqa: F401  (registers every table on the metadata)
+from artifortress.all_tables import metadata
 from artifortress.auth.principal import Caller, Principal
 from artifortress.auth.services import TokenPolicy, issue_token
 from artifortress.auth.users import ensure_user
 from artifortress.db import migrate
-from artifortress.db.base import metadata
 from artifortress.db.engine import make_engine, make_session_factory
 from artifortress.search.schema import include_name
 from artifortress.tenants.services import get_or_create_tenant

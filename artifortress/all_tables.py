@@ -1,8 +1,17 @@
-"""Imports every plane's tables so that ``metadata`` knows all of them."""
+"""``metadata`` with every plane's tables: for what compares or empties them all.
+
+A plane's tables join :data:`artifortress.db.base.metadata` when its ``models``
+module is imported.  The running app imports every plane through its route
+table, but Alembic's environment (``migrations/env.py``), the migration test
+and the test database reset read the metadata without the app: they take it
+from here, so that no table is missing (a missing one would look dropped).
+This module sits above the planes, not in ``db/``, which they all build on.
+"""
 
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.models import Token, User
 from artifortress.blobs.models import Blob, RepoBlob, UploadSession
+from artifortress.db.base import metadata
 from artifortress.documents.models import ChangeCounter, Document
 from artifortress.outbox.models import OutboxEvent
 from artifortress.policy.models import QuarantineEntry, RepositoryPolicy
@@ -38,4 +47,5 @@ __all__ = [
     "Version",
     "WebhookDelivery",
     "WebhookSubscription",
+    "metadata",
 ]
