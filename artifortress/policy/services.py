@@ -30,7 +30,7 @@ from artifortress.outbox.events import (
     VERSION_QUARANTINED,
 )
 from artifortress.outbox.services import emit_version
-from artifortress.plugin.gateway import _repo_info, _version_info
+from artifortress.plugin.gateway.base import _repo_info, _version_info
 from artifortress.policy.decisions import (
     ALLOW,
     QUARANTINE,

@@ -19,7 +19,7 @@ from artifortress import hookimpl
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import insert_for, is_postgres
 from artifortress.outbox.events import REPOSITORY_DELETED, Event
-from artifortress.plugin.gateway import _version_info
+from artifortress.plugin.gateway.base import _version_info
 from artifortress.search import schema
 from artifortress.search.fields import search_fields
 from artifortress.search.models import SearchDocument

@@ -1,0 +1,18 @@
+"""``Gateway``: everything a format plugin may ask of the core, bound to one request.
+
+A plugin never touches tables or the blob store directly; it calls these
+methods, which check permissions, audit, keep the outbox and renderings in
+step, and answer in views rather than ORM objects.
+"""
+
+from artifortress.plugin.gateway.publishing import PublishingGateway
+from artifortress.plugin.gateway.reading import ReadingGateway
+from artifortress.plugin.gateway.renderings import RenderingsGateway
+from artifortress.plugin.gateway.tokens import TokensGateway
+from artifortress.plugin.gateway.transfer import TransferGateway
+
+__all__ = ["Gateway"]
+
+
+class Gateway(ReadingGateway, TransferGateway, PublishingGateway, TokensGateway, RenderingsGateway):
+    """The core's services as one request's caller may use them."""

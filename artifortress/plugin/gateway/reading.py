@@ -1,0 +1,93 @@
+"""Reading published packages, versions and labels, and searching."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+
+from artifortress.plugin.gateway.base import GatewayBase, _version_info
+from artifortress.plugin.views import PackageInfo, RepoInfo, VersionInfo
+from artifortress.search.services import search as search_packages
+from artifortress.search.views import SearchResults
+from artifortress.versions import labels, lookups, queries
+from artifortress.versions.models import PUBLISHED, TOMBSTONED, Package, Version
+
+
+class ReadingGateway(GatewayBase):
+    """What is published: packages, versions, labels, search."""
+
+    def packages(self, repo: RepoInfo) -> list[PackageInfo]:
+        """Packages with at least one published version, by name."""
+        live = select(Version.package_id).where(
+            Version.repository_id == repo.id, Version.state == PUBLISHED
+        )
+        rows = self._ctx.db.scalars(
+            select(Package)
+            .where(Package.repository_id == repo.id, Package.id.in_(live))
+            .order_by(Package.name)
+        )
+        return [PackageInfo(p.name, p.display_name) for p in rows]
+
+    def versions(
+        self, repo: RepoInfo, name: str, *, include_deleted: bool = False
+    ) -> list[VersionInfo]:
+        """Published versions of *name* (and deleted ones if asked), oldest first."""
+        package = self._package(repo, name)
+        if package is None:
+            return []
+        states = (PUBLISHED, TOMBSTONED) if include_deleted else (PUBLISHED,)
+        return [_version_info(v) for v in queries.versions_of(self._ctx.db, package, states)]
+
+    def version(self, repo: RepoInfo, name: str, version: str) -> VersionInfo | None:
+        found = self._version(repo, name, version, (PUBLISHED,))
+        return _version_info(found) if found is not None else None
+
+    def version_with_file(
+        self, repo: RepoInfo, name: str, filename: str, *, include_deleted: bool = False
+    ) -> VersionInfo | None:
+        """The version of *name* that has a file named *filename* (deleted ones too if asked).
+
+        One indexed lookup, however long the package's history: the check
+        "was this file name ever used?" of formats that never reuse names.
+        """
+        states = (PUBLISHED, TOMBSTONED) if include_deleted else (PUBLISHED,)
+        found = lookups.version_holding(self._ctx.db, repo.id, name, filename, states)
+        return _version_info(found) if found is not None else None
+
+    def sealed_versions(self, repo: RepoInfo, name: str, versions: Iterable[str]) -> dict[str, str]:
+        """Which of *versions* of *name* were ever published, each with its state now.
+
+        States: ``published``, ``tombstoned``, ``quarantined`` or ``rejected``; a
+        number missing from the answer was never used. The cost follows the
+        numbers asked about, not how many versions the package has.
+        """
+        return lookups.sealed_states(self._ctx.db, repo.id, name, list(versions))
+
+    def labels(self, repo: RepoInfo, name: str) -> dict[str, str]:
+        """``{label: version}`` of the package's labels that point at published versions."""
+        return labels.labels_named(self._ctx.db, repo.id, name)
+
+    def search(
+        self,
+        text: str,
+        *,
+        repo: RepoInfo | None = None,
+        format: str | None = None,
+        offset: int = 0,
+        limit: int = 20,
+    ) -> SearchResults:
+        """Packages matching *text* that the caller may read, best first (``npm search``).
+
+        Every word must match (as a prefix too); *repo* and *format* narrow it.
+        Raises :class:`ServiceUnavailable` (503) while the search index is unusable.
+        """
+        return search_packages(
+            self._ctx.db,
+            self.principal,
+            text,
+            format=format,
+            repo=repo.key if repo is not None else None,
+            offset=offset,
+            limit=limit,
+        )
