@@ -3,6 +3,10 @@
 Every 500 is a bug (the server's own output is checked the same way by
 ``ServerProcess``); a test that provokes one on purpose says so with
 ``@pytest.mark.provokes_traceback``.
+
+The S3 fixtures (``moto_s3``, ``s3_blob_settings``, ``blob_settings``) come
+from ``tests.support.s3``: the core's own test support, not the plugin
+author's kit.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+
+pytest_plugins = ["tests.support.s3"]
 
 
 class _Errors(logging.Handler):

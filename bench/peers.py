@@ -18,11 +18,11 @@ import shutil
 import sys
 from pathlib import Path
 
-from artifortress.testing.nginx import runnable_config
 from artifortress.testing.server import ServerProcess
 from bench.clients import Http, basic, publish_tarballs, upload_wheels
 from bench.model import SUBJECT_ACCEL
 from bench.procs import Daemon, children, free_port, run
+from tests.support.nginx import runnable_config
 
 #: The shipped front-proxy configuration the "behind nginx" column runs.
 DEPLOY_NGINX = Path(__file__).resolve().parent.parent / "deploy" / "nginx.conf"

@@ -31,10 +31,6 @@ from artifortress.testing.databases import (
     truncate_all,
 )
 from artifortress.testing.helpers import Api, ApiFactory
-from artifortress.testing.s3 import blob_settings, moto_s3, s3_blob_settings
-
-#: Fixtures defined elsewhere, offered by this plugin too.
-__all__ = ["blob_settings", "moto_s3", "s3_blob_settings"]
 
 DIALECTS = ("sqlite", "postgresql")
 

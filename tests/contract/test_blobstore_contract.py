@@ -18,7 +18,6 @@ from pathlib import Path
 
 import pytest
 
-from artifortress.blobs.faulty import FaultyBlobStore
 from artifortress.blobs.local import LocalBlobStore
 from artifortress.blobs.s3 import S3BlobStore
 from artifortress.blobs.s3io import make_client
@@ -33,7 +32,8 @@ from artifortress.blobs.store import (
     SizeMismatch,
     UploadNotFound,
 )
-from artifortress.testing.s3 import MotoS3, start_moto, use_test_credentials
+from tests.support.faulty_blobs import FaultyBlobStore
+from tests.support.s3 import MotoS3, start_moto, use_test_credentials
 
 MiB = 1024 * 1024
 #: S3's smallest part but the last; the local store accepts smaller ones.

@@ -22,13 +22,13 @@ import redis
 import requests
 
 from artifortress.testing.databases import postgres_database, service_missing
-from artifortress.testing.s3 import CREDENTIALS, MotoS3
 from artifortress.testing.server import (
     ServerProcess,
     artifortress_command,
     clean_environ,
     run_cli,
 )
+from tests.support.s3 import CREDENTIALS, MotoS3
 
 DEPLOY_CONF = Path(__file__).resolve().parents[2] / "deploy" / "gunicorn.conf.py"
 #: Redis database of this test alone, emptied before and after: the cache keys of a

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from artifortress.testing.s3 import CREDENTIALS, MotoS3
 from artifortress.testing.server import ServerProcess
 from artifortress.testing.transfer import Client, Payload, peak_rss, upload, worker_pids
+from tests.support.s3 import CREDENTIALS, MotoS3
 
 pytestmark = [pytest.mark.e2e]
 

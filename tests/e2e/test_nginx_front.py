@@ -19,10 +19,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from artifortress.testing.nginx import shipped_front
 from artifortress.testing.server import ServerProcess
 from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
 from plugins.pypi.tests.test_pypi_upload_http import form
+from tests.support.nginx import shipped_front
 
 pytestmark = [pytest.mark.e2e]
 

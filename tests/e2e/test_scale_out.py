@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 import requests
 
-from artifortress.testing.s3 import MotoS3
 from plugins.npm.tests.test_npm_http import body as npm_body
 from tests.e2e.scale_out_cluster import Cluster, Node, cluster, sha256, wait_until
+from tests.support.s3 import MotoS3
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
 

@@ -27,8 +27,8 @@ import pytest
 import requests
 
 from artifortress.server import WORKER_CLASS
-from artifortress.testing.nginx import shipped_front
 from artifortress.testing.server import ServerProcess, free_port
+from tests.support.nginx import shipped_front
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

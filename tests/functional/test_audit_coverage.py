@@ -31,10 +31,10 @@ from artifortress.audit.models import AuditEntry
 from artifortress.auth import tokens
 from artifortress.services import Services
 from artifortress.testing.helpers import Api, ApiFactory
-from artifortress.testing.routes import example_path, served_operations
 from plugins.npm.tests.test_npm_http import body as npm_body
 from plugins.pypi.tests.pypi_dists import make_sdist, make_wheel, metadata_text
 from tests.functional.versions_helpers import add_file, draft, release, upload
+from tests.support.routes import example_path, served_operations
 
 MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 

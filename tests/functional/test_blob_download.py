@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from artifortress.blobs.faulty import FaultyBlobStore
 from artifortress.blobs.files import FileRange
 from tests.functional.blob_helpers import digest_of, payload, upload
 from tests.functional.control_plane.helpers import assert_error
+from tests.support.faulty_blobs import FaultyBlobStore
 
 LOCAL_ONLY = pytest.mark.parametrize("blob_settings", ["local"], indirect=True)
 S3_ONLY = pytest.mark.parametrize("blob_settings", ["s3"], indirect=True)

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 import falcon.testing
 import pytest
 
-from artifortress.testing.s3 import MotoS3, start_moto, use_test_credentials
 from tests.functional.blob_helpers import (
     PART,
     blob_rows,
@@ -22,6 +21,7 @@ from tests.functional.blob_helpers import (
     upload,
 )
 from tests.functional.control_plane.helpers import assert_error
+from tests.support.s3 import MotoS3, start_moto, use_test_credentials
 
 #: No request may hang while S3 is away (connect timeout and retries are bounded).
 MAX_SECONDS = 10.0

@@ -28,8 +28,8 @@ from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.testing.databases import postgres_database
 from artifortress.testing.helpers import Api, ApiFactory
-from artifortress.testing.proxy import TcpProxy
-from artifortress.testing.routes import example_path, served_operations
+from tests.support.proxy import TcpProxy
+from tests.support.routes import example_path, served_operations
 
 pytestmark = pytest.mark.postgres
 

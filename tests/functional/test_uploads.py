@@ -17,7 +17,6 @@ from sqlalchemy import update
 
 from artifortress import cli
 from artifortress.blobs import services as blob_services
-from artifortress.blobs.faulty import FaultyBlobStore
 from artifortress.blobs.models import UploadSession
 from artifortress.blobs.reaper import reap
 from artifortress.blobs.store import DigestMismatch, Expectation, UploadNotFound
@@ -38,6 +37,7 @@ from tests.functional.blob_helpers import (
     upload,
 )
 from tests.functional.control_plane.helpers import assert_error, audit_rows
+from tests.support.faulty_blobs import FaultyBlobStore
 
 LOCAL_ONLY = pytest.mark.parametrize("blob_settings", ["local"], indirect=True)
 
