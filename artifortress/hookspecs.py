@@ -15,8 +15,8 @@ import pluggy
 if TYPE_CHECKING:
     from artifortress.formats import FormatSpec, PluginRoute
     from artifortress.outbox.events import Event
-    from artifortress.plugin.views import VersionInfo
     from artifortress.policy.decisions import PolicyDecision, PolicyRequest
+    from artifortress.versions.views import VersionInfo
 
 hookspec = pluggy.HookspecMarker("artifortress")
 

@@ -17,6 +17,7 @@ import warnings
 
 from artifortress import hookimpl
 from artifortress.auth.principal import Principal
+from artifortress.auth.views import TokenInfo
 from artifortress.documents.services import Rendered
 from artifortress.errors import (
     ArtifortressError,
@@ -39,19 +40,12 @@ from artifortress.outbox.events import Event
 from artifortress.plugin.api_version import API_VERSION, API_VERSION_INFO
 from artifortress.plugin.gateway import Gateway
 from artifortress.plugin.translation import error_for_status, raised_as
-from artifortress.plugin.views import (
-    ArtifactInfo,
-    BlobRef,
-    NewFile,
-    PackageInfo,
-    RepoInfo,
-    TokenInfo,
-    VersionInfo,
-)
 from artifortress.policy.decisions import PolicyDecision, PolicyRequest
 from artifortress.rbac.permissions import Permission
+from artifortress.repos.views import RepoInfo
 from artifortress.search.views import SearchHit, SearchResults
 from artifortress.versions.validation import clean_name
+from artifortress.versions.views import ArtifactInfo, BlobRef, NewFile, PackageInfo, VersionInfo
 
 __all__ = [
     "API_VERSION",

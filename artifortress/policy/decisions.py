@@ -6,8 +6,9 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # the plugin package imports this module: no import at run time
-    from artifortress.plugin.views import RepoInfo, VersionInfo
+if TYPE_CHECKING:
+    from artifortress.repos.views import RepoInfo
+    from artifortress.versions.views import VersionInfo
 
 ALLOW = "allow"
 QUARANTINE = "quarantine"

@@ -30,7 +30,6 @@ from artifortress.outbox.events import (
     VERSION_QUARANTINED,
 )
 from artifortress.outbox.services import emit_version
-from artifortress.plugin.gateway.base import _repo_info, _version_info
 from artifortress.policy.decisions import (
     ALLOW,
     QUARANTINE,
@@ -42,6 +41,7 @@ from artifortress.policy.decisions import (
 from artifortress.policy.models import PENDING, RELEASED, QuarantineEntry, RepositoryPolicy
 from artifortress.policy.models import REJECTED as ENTRY_REJECTED
 from artifortress.repos.models import Repository
+from artifortress.repos.views import repo_info
 from artifortress.versions.labels import set_label
 from artifortress.versions.models import (
     PUBLISHED,
@@ -51,6 +51,7 @@ from artifortress.versions.models import (
     Package,
     Version,
 )
+from artifortress.versions.views import version_info
 
 #: The settings a repository without a stored policy has: nothing enforced.
 DEFAULT_CONFIG: dict[str, Any] = {
@@ -107,8 +108,8 @@ def evaluate(
     """Ask every policy about *draft*; raise :class:`PolicyRejected` on a reject."""
     package = draft.package
     request = PolicyRequest(
-        _repo_info(repo),
-        _version_info(draft),
+        repo_info(repo),
+        version_info(draft),
         get_config(db, repo.id),
         new_package=not _name_taken(db, repo.tenant_id, package.name),
         tenant_names=lambda spread: _tenant_names(db, repo.tenant_id, package.name, spread),
@@ -132,8 +133,8 @@ def check_append(db: Session, version: Version, plugins: pluggy.PluginManager | 
     repo = db.get(Repository, version.repository_id)
     assert repo is not None
     request = PolicyRequest(
-        _repo_info(repo),
-        _version_info(version),
+        repo_info(repo),
+        version_info(version),
         get_config(db, repo.id),
         new_package=False,
         tenant_names=lambda spread: (),

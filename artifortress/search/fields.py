@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from artifortress.plugin.views import VersionInfo
+    from artifortress.versions.views import VersionInfo
 
 FIELDS = ("summary", "description", "keywords")
 MAX_SUMMARY = 1000

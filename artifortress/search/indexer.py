@@ -19,12 +19,12 @@ from artifortress import hookimpl
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import insert_for, is_postgres
 from artifortress.outbox.events import REPOSITORY_DELETED, Event
-from artifortress.plugin.gateway.base import _version_info
 from artifortress.search import schema
 from artifortress.search.fields import search_fields
 from artifortress.search.models import SearchDocument
 from artifortress.services import Services
 from artifortress.versions.models import PUBLISHED, Label, Package, Version
+from artifortress.versions.views import version_info
 
 #: First key of the advisory locks taken per package (the second is the package id).
 _LOCK_SPACE = 0x5EA7
@@ -65,7 +65,7 @@ def project(db: Session, pm: pluggy.PluginManager, package_id: int) -> bool:
     if package is None or current is None:
         db.execute(delete(SearchDocument).where(SearchDocument.package_id == package_id))
         return False
-    fields = search_fields(pm, package.format, _version_info(current))
+    fields = search_fields(pm, package.format, version_info(current))
     values = {
         "repository_id": package.repository_id,
         "tenant_id": _tenant_of(db, package.repository_id),

@@ -10,11 +10,10 @@ from artifortress.errors import NotFound
 from artifortress.formats import normalize_name
 from artifortress.http.context import RequestContext
 from artifortress.http.permissions import authorize
-from artifortress.plugin.views import ArtifactInfo, RepoInfo, VersionInfo
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
 from artifortress.repos.models import Repository
-from artifortress.repos.services import RepoRef
+from artifortress.repos.views import RepoInfo, repo_info
 from artifortress.versions.models import PUBLISHED, Package, Version
 
 
@@ -36,12 +35,12 @@ class GatewayBase:
     @property
     def repo(self) -> RepoInfo:
         """The repository of the URL, as resolved by the responder's ``@requires``."""
-        return _repo_info(self._ctx.repo_ref)
+        return repo_info(self._ctx.repo_ref)
 
     def repository(self, key: str, permission: Permission) -> RepoInfo:
         """The repository *key* if the caller holds *permission* on it (else 401/403/404)."""
         repo, _granted = authorize(self._req, key, permission)
-        return _repo_info(repo)
+        return repo_info(repo)
 
     def may(self, repo: RepoInfo, permission: Permission) -> bool:
         return permission in permissions_on(self._ctx.db, self.principal, self._repo(repo))
@@ -96,27 +95,3 @@ class GatewayBase:
         if found is None:
             raise NotFound(f"no version {version!r} of {name!r} in {repo.key}")
         return found
-
-
-def _repo_info(repo: Repository | RepoRef) -> RepoInfo:
-    return RepoInfo(repo.id, repo.key, repo.format, repo.public, repo.description)
-
-
-def _version_info(version: Version) -> VersionInfo:
-    return VersionInfo(
-        package=version.package.name,
-        display_name=version.package.display_name,
-        version=version.version,
-        state=version.state,
-        metadata=version.metadata_,
-        published_at=version.published_at,
-        published_by=version.published_by,
-        yanked=version.yanked,
-        yank_reason=version.yank_reason,
-        deprecated=version.deprecated,
-        tombstoned_at=version.tombstoned_at,
-        artifacts=tuple(
-            ArtifactInfo(a.filename, a.digest, a.size, a.media_type, a.metadata_, a.created_at)
-            for a in version.artifacts
-        ),
-    )

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from artifortress.errors import Conflict, NotFound
-from artifortress.plugin.gateway.base import GatewayBase, _version_info
-from artifortress.plugin.views import NewFile, RepoInfo, VersionInfo
+from artifortress.plugin.gateway.base import GatewayBase
+from artifortress.repos.views import RepoInfo
 from artifortress.versions import drafts, labels, lifecycle
+from artifortress.versions.views import NewFile, VersionInfo, version_info
 
 
 class PublishingGateway(GatewayBase):
@@ -46,7 +47,7 @@ class PublishingGateway(GatewayBase):
             )
             plugins = self._ctx.services.plugins  # the repository's policies judge it
             published = drafts.publish(db, caller, orm_repo, draft, plugins, labels)
-            return _version_info(published)
+            return version_info(published)
 
     def append_files(
         self, repo: RepoInfo, name: str, version: str, files: Sequence[NewFile]
@@ -59,7 +60,7 @@ class PublishingGateway(GatewayBase):
         plugins = self._ctx.services.plugins  # the repository's policies judge new files too
         entries = [_artifact_input(new) for new in files]
         drafts.add_artifacts(self._ctx.db, self._ctx.caller, found, entries, plugins)
-        return _version_info(found)
+        return version_info(found)
 
     # -- lifecycle -----------------------------------------------------------------
 

@@ -6,12 +6,13 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from artifortress.plugin.gateway.base import GatewayBase, _version_info
-from artifortress.plugin.views import PackageInfo, RepoInfo, VersionInfo
+from artifortress.plugin.gateway.base import GatewayBase
+from artifortress.repos.views import RepoInfo
 from artifortress.search.services import search as search_packages
 from artifortress.search.views import SearchResults
 from artifortress.versions import labels, lookups, queries
 from artifortress.versions.models import PUBLISHED, TOMBSTONED, Package, Version
+from artifortress.versions.views import PackageInfo, VersionInfo, version_info
 
 
 class ReadingGateway(GatewayBase):
@@ -37,11 +38,11 @@ class ReadingGateway(GatewayBase):
         if package is None:
             return []
         states = (PUBLISHED, TOMBSTONED) if include_deleted else (PUBLISHED,)
-        return [_version_info(v) for v in queries.versions_of(self._ctx.db, package, states)]
+        return [version_info(v) for v in queries.versions_of(self._ctx.db, package, states)]
 
     def version(self, repo: RepoInfo, name: str, version: str) -> VersionInfo | None:
         found = self._version(repo, name, version, (PUBLISHED,))
-        return _version_info(found) if found is not None else None
+        return version_info(found) if found is not None else None
 
     def version_with_file(
         self, repo: RepoInfo, name: str, filename: str, *, include_deleted: bool = False
@@ -53,7 +54,7 @@ class ReadingGateway(GatewayBase):
         """
         states = (PUBLISHED, TOMBSTONED) if include_deleted else (PUBLISHED,)
         found = lookups.version_holding(self._ctx.db, repo.id, name, filename, states)
-        return _version_info(found) if found is not None else None
+        return version_info(found) if found is not None else None
 
     def sealed_versions(self, repo: RepoInfo, name: str, versions: Iterable[str]) -> dict[str, str]:
         """Which of *versions* of *name* were ever published, each with its state now.

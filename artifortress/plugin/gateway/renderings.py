@@ -9,7 +9,7 @@ import falcon
 
 from artifortress.documents.services import Rendered, rendered
 from artifortress.plugin.gateway.base import GatewayBase
-from artifortress.plugin.views import RepoInfo
+from artifortress.repos.views import RepoInfo
 
 
 class RenderingsGateway(GatewayBase):

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from artifortress.auth import services as auth
 from artifortress.auth import users
-from artifortress.auth.models import Token
 from artifortress.auth.principal import Caller, Principal
 from artifortress.auth.tokens import parse_token
+from artifortress.auth.views import TokenInfo, token_info
 from artifortress.errors import Unauthenticated
 from artifortress.plugin.gateway.base import GatewayBase
-from artifortress.plugin.views import TokenInfo
 
 
 class TokensGateway(GatewayBase):
@@ -38,7 +37,7 @@ class TokensGateway(GatewayBase):
             name=name,
             read_only=read_only,
         )
-        return _token_info(token), secret
+        return token_info(token), secret
 
     def authenticate(self, user: str, secret: str) -> Principal:
         """The principal of *secret* if it is a valid token of *user* (a password check)."""
@@ -61,7 +60,7 @@ class TokensGateway(GatewayBase):
         """The caller's tokens; needs a full token (else :class:`PermissionDenied`)."""
         if self.principal.user_id is None:
             raise Unauthenticated("log in first")
-        return [_token_info(t) for t in auth.own_tokens(self._ctx.db, self.principal)]
+        return [token_info(t) for t in auth.own_tokens(self._ctx.db, self.principal)]
 
     def revoke_token(self, token: str) -> None:
         """Revoke one of the caller's tokens, given its id or the token itself.
@@ -72,15 +71,3 @@ class TokensGateway(GatewayBase):
         key_id = parsed[0] if parsed is not None else token
         revoked = auth.revoke_token(self._ctx.db, self._ctx.caller, key_id)
         self._ctx.services.authenticator.forget(revoked.key_id)
-
-
-def _token_info(token: Token) -> TokenInfo:
-    return TokenInfo(
-        id=token.key_id,
-        name=token.name,
-        read_only=token.read_only,
-        repos=tuple(token.repo_scopes) if token.repo_scopes is not None else None,
-        created_at=token.created_at,
-        expires_at=token.expires_at,
-        revoked=token.revoked_at is not None,
-    )

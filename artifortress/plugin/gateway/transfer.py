@@ -14,8 +14,9 @@ from artifortress.blobs.store import Expectation
 from artifortress.db.engine import sqlite_reads_only
 from artifortress.errors import NotFound
 from artifortress.plugin.gateway.base import GatewayBase
-from artifortress.plugin.views import BlobRef, RepoInfo
+from artifortress.repos.views import RepoInfo
 from artifortress.versions import queries
+from artifortress.versions.views import BlobRef
 
 
 class TransferGateway(GatewayBase):

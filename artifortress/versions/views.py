@@ -1,4 +1,8 @@
-"""Read-only views of core records handed to plugins (never ORM objects they could mutate)."""
+"""Read-only views of packages, versions and files handed to plugins, policies and search.
+
+Never ORM objects a plugin could mutate. They sit below the plugin API and the
+policy and search planes, which build them from rows with :func:`version_info`.
+"""
 
 from __future__ import annotations
 
@@ -7,14 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-
-@dataclasses.dataclass(frozen=True)
-class RepoInfo:
-    id: int
-    key: str
-    format: str
-    public: bool
-    description: str
+from artifortress.versions.models import Version
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,14 +73,21 @@ class PackageInfo:
     display_name: str
 
 
-@dataclasses.dataclass(frozen=True)
-class TokenInfo:
-    """A personal access token as its owner may see it (never the secret)."""
-
-    id: str
-    name: str
-    read_only: bool
-    repos: tuple[str, ...] | None
-    created_at: dt.datetime
-    expires_at: dt.datetime
-    revoked: bool
+def version_info(version: Version) -> VersionInfo:
+    return VersionInfo(
+        package=version.package.name,
+        display_name=version.package.display_name,
+        version=version.version,
+        state=version.state,
+        metadata=version.metadata_,
+        published_at=version.published_at,
+        published_by=version.published_by,
+        yanked=version.yanked,
+        yank_reason=version.yank_reason,
+        deprecated=version.deprecated,
+        tombstoned_at=version.tombstoned_at,
+        artifacts=tuple(
+            ArtifactInfo(a.filename, a.digest, a.size, a.media_type, a.metadata_, a.created_at)
+            for a in version.artifacts
+        ),
+    )
