@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 PLUGINS := plugins/pypi plugins/npm plugins/generic
 # Installed for the tests only: a third-party plugin proving the public plugin API.
-EXAMPLES := examples/helm
+EXAMPLES := examples/helm examples/goproxy
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # Swagger UI at /v1/docs: the files of this swagger-ui-dist release (npm), copied into the venv.
 SWAGGER_UI_VERSION := 5.36.0
@@ -33,6 +33,13 @@ $(VENV)/.nginx: $(BIN)/python
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light)
 	@touch $@
 
+# The go command for the end-to-end test of the Go module proxy example
+# (examples/goproxy/tests/test_goproxy_e2e.py), from Debian.
+$(VENV)/.golang: $(BIN)/python
+	@command -v go >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go)
+	@touch $@
+
 # Without npm (or its registry) the server still starts; /v1/docs then answers 404 saying how
 # to install it, and the next make tries again.
 $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION): | $(BIN)/python
@@ -58,7 +65,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(foreach p,$(PLUGINS) $(EXAMPLES),$(wildcard $(p)/artifortress_*))
 
-pytest: $(VENV)/.installed-dev $(VENV)/.nginx $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION)
+pytest: $(VENV)/.installed-dev $(VENV)/.nginx $(VENV)/.golang $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Side by side with pypiserver, devpi, Verdaccio and nginx; writes bench/REPORT.md (see bench/run.py

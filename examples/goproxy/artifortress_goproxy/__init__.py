@@ -1,0 +1,1 @@
+"""Example third-party plugin: a Go module proxy speaking the GOPROXY protocol."""

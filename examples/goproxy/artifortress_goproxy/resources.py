@@ -1,0 +1,49 @@
+"""The one resource under ``/go/{repo}/``: a GOPROXY for reads, PUT of module zips for writes."""
+
+from __future__ import annotations
+
+import falcon
+
+from artifortress.plugin import (
+    ArtifortressError,
+    BadRequest,
+    Gateway,
+    Permission,
+    raised_as,
+    requires,
+)
+from artifortress_goproxy.errors import GoProxyError
+from artifortress_goproxy.protocol import GoRequest, parse_url
+from artifortress_goproxy.reads import SENDERS
+from artifortress_goproxy.upload import publish_zip
+
+
+class ModuleResource:
+    """``/go/{repo}/{module}/@v/...`` and ``/go/{repo}/{module}/@latest``."""
+
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        wanted = _parsed(path)
+        SENDERS[wanted.kind](Gateway(req), resp, wanted)
+
+    # Gateway.send_artifact answers HEAD only when the resource routes HEAD here.
+    on_head = on_get
+
+    @requires(Permission.WRITE, action="version.publish")
+    def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        wanted = _parsed(path)
+        if wanted.kind != "zip":
+            raise BadRequest("upload a module by PUT of its zip: $module/@v/$version.zip")
+        publish_zip(Gateway(req), resp, wanted)
+
+
+def _parsed(path: str) -> GoRequest:
+    with raised_as(GoProxyError):
+        return parse_url(path)
+
+
+def render_error(req: falcon.Request, resp: falcon.Response, error: ArtifortressError) -> None:
+    """Errors as plain text: the go command prints a text/plain body as "server response"."""
+    resp.status = error.status
+    resp.content_type = "text/plain; charset=utf-8"
+    resp.text = error.message + "\n"
