@@ -20,6 +20,7 @@ from artifortress.outbox.services import emit
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.rbac.services import readable_repo_ids
 from artifortress.repos.models import Repository
+from artifortress.repos.views import RepoInfo
 
 REPO_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 #: Fields ``PATCH /v1/repos/{repo}`` may change; key and format are identity.
@@ -81,7 +82,7 @@ def lookup_repo(db: Session, tenant_id: int, key: str) -> RepoRef | None:
     return RepoRef(*row) if row is not None else None
 
 
-def entity_of(db: Session, ref: RepoRef) -> Repository:
+def entity_of(db: Session, ref: RepoRef | RepoInfo) -> Repository:
     """The entity behind *ref*; 404 if it was deleted since *ref* was read."""
     found = db.get(Repository, ref.id)
     if found is None:

@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import bindparam, exists, select
+from sqlalchemy import Select, bindparam, exists, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Exists
 
@@ -16,6 +16,7 @@ from artifortress.db.base import iso
 from artifortress.errors import NotFound
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.repos.models import Repository
+from artifortress.repos.views import RepoInfo
 from artifortress.versions.models import (
     PUBLISHED,
     QUARANTINED,
@@ -27,24 +28,38 @@ from artifortress.versions.models import (
 )
 
 
+def _live_packages(repository_id: int) -> Select[Package]:
+    """Packages with at least one published version."""
+    live = select(Version.package_id).where(
+        Version.repository_id == repository_id, Version.state == PUBLISHED
+    )
+    return select(Package).where(Package.repository_id == repository_id, Package.id.in_(live))
+
+
 def list_packages(
     db: Session, repo: Repository, *, cursor: str | None, limit: int
 ) -> tuple[Sequence[Package], str | None]:
     """Packages with at least one published version, by name."""
-    live = select(Version.package_id).where(
-        Version.repository_id == repo.id, Version.state == PUBLISHED
-    )
-    stmt = select(Package).where(Package.repository_id == repo.id, Package.id.in_(live))
+    stmt = _live_packages(repo.id)
     if cursor is not None:
         stmt = stmt.where(Package.name > decode_str_cursor(cursor))
     rows = db.scalars(stmt.order_by(Package.name).limit(limit + 1)).all()
     return rows[:limit], encode_cursor(rows[limit - 1].name) if len(rows) > limit else None
 
 
-def get_package(db: Session, repo: Repository, name: str) -> Package:
-    package = db.scalars(
-        select(Package).where(Package.repository_id == repo.id, Package.name == name)
+def live_packages(db: Session, repository_id: int) -> Sequence[Package]:
+    """Every package with at least one published version, by name."""
+    return db.scalars(_live_packages(repository_id).order_by(Package.name)).all()
+
+
+def find_package(db: Session, repository_id: int, name: str) -> Package | None:
+    return db.scalars(
+        select(Package).where(Package.repository_id == repository_id, Package.name == name)
     ).one_or_none()
+
+
+def get_package(db: Session, repo: Repository | RepoInfo, name: str) -> Package:
+    package = find_package(db, repo.id, name)
     if package is None:
         raise NotFound(f"no package {name!r} in {repo.key}")
     return package
@@ -61,24 +76,35 @@ def versions_of(
     ).all()
 
 
-def get_version(
+def find_version(
     db: Session,
-    repo: Repository,
+    repository_id: int,
     package: str,
     version: str,
     states: tuple[str, ...] = (PUBLISHED,),
-) -> Version:
-    """One version of a package in *repo*; 404 unless it is in one of *states*."""
-    found = db.scalars(
+) -> Version | None:
+    """One version of a package in the repository if it is in one of *states*."""
+    return db.scalars(
         select(Version)
         .join(Package)
         .where(
-            Package.repository_id == repo.id,
+            Package.repository_id == repository_id,
             Package.name == package,
             Version.version == version,
             Version.state.in_(states),
         )
     ).one_or_none()
+
+
+def get_version(
+    db: Session,
+    repo: Repository | RepoInfo,
+    package: str,
+    version: str,
+    states: tuple[str, ...] = (PUBLISHED,),
+) -> Version:
+    """One version of a package in *repo*; 404 unless it is in one of *states*."""
+    found = find_version(db, repo.id, package, version, states)
     if found is None:
         raise NotFound(f"no version {version!r} of {package!r} in {repo.key}")
     return found

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import falcon
-from sqlalchemy import select
 
 from artifortress.auth.principal import Principal
-from artifortress.errors import NotFound
 from artifortress.formats import normalize_name
 from artifortress.http.context import RequestContext
 from artifortress.http.permissions import authorize
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
 from artifortress.repos.models import Repository
+from artifortress.repos.services import entity_of
 from artifortress.repos.views import RepoInfo, repo_info
-from artifortress.versions.models import PUBLISHED, Package, Version
+from artifortress.versions import queries
+from artifortress.versions.models import Version
 
 
 class GatewayBase:
@@ -66,32 +66,8 @@ class GatewayBase:
             # Held by the request: the session's identity map holds objects only
             # weakly, so a second lookup would otherwise query again.
             return self._ctx.repo
-        found = self._ctx.db.get(Repository, repo.id)
-        if found is None:
-            raise NotFound(f"no repository {repo.key!r}")
-        return found
-
-    def _package(self, repo: RepoInfo, name: str) -> Package | None:
-        return self._ctx.db.scalars(
-            select(Package).where(Package.repository_id == repo.id, Package.name == name)
-        ).one_or_none()
-
-    def _version(
-        self, repo: RepoInfo, name: str, version: str, states: tuple[str, ...]
-    ) -> Version | None:
-        return self._ctx.db.scalars(
-            select(Version)
-            .join(Package)
-            .where(
-                Package.repository_id == repo.id,
-                Package.name == name,
-                Version.version == version,
-                Version.state.in_(states),
-            )
-        ).one_or_none()
+        return entity_of(self._ctx.db, repo)
 
     def _require_version(self, repo: RepoInfo, name: str, version: str) -> Version:
-        found = self._version(repo, name, version, (PUBLISHED,))
-        if found is None:
-            raise NotFound(f"no version {version!r} of {name!r} in {repo.key}")
-        return found
+        """Published *version* of *name*; 404 otherwise."""
+        return queries.get_version(self._ctx.db, repo, name, version)

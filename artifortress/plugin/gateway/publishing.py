@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from artifortress.errors import Conflict, NotFound
+from artifortress.errors import Conflict
 from artifortress.plugin.gateway.base import GatewayBase
 from artifortress.repos.views import RepoInfo
-from artifortress.versions import drafts, labels, lifecycle
+from artifortress.versions import drafts, labels, lifecycle, queries
 from artifortress.versions.views import NewFile, VersionInfo, version_info
 
 
@@ -92,9 +92,7 @@ class PublishingGateway(GatewayBase):
         )
 
     def delete_label(self, repo: RepoInfo, name: str, label: str) -> None:
-        package = self._package(repo, name)
-        if package is None:
-            raise NotFound(f"no package {name!r} in {repo.key}")
+        package = queries.get_package(self._ctx.db, repo, name)
         labels.delete_label(self._ctx.db, self._ctx.caller, self._repo(repo), package, label)
 
 

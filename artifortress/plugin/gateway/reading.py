@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
-
 from artifortress.plugin.gateway.base import GatewayBase
 from artifortress.repos.views import RepoInfo
 from artifortress.search.services import search as search_packages
 from artifortress.search.views import SearchResults
 from artifortress.versions import labels, lookups, queries
-from artifortress.versions.models import PUBLISHED, TOMBSTONED, Package, Version
+from artifortress.versions.models import PUBLISHED, TOMBSTONED
 from artifortress.versions.views import PackageInfo, VersionInfo, version_info
 
 
@@ -20,28 +18,21 @@ class ReadingGateway(GatewayBase):
 
     def packages(self, repo: RepoInfo) -> list[PackageInfo]:
         """Packages with at least one published version, by name."""
-        live = select(Version.package_id).where(
-            Version.repository_id == repo.id, Version.state == PUBLISHED
-        )
-        rows = self._ctx.db.scalars(
-            select(Package)
-            .where(Package.repository_id == repo.id, Package.id.in_(live))
-            .order_by(Package.name)
-        )
+        rows = queries.live_packages(self._ctx.db, repo.id)
         return [PackageInfo(p.name, p.display_name) for p in rows]
 
     def versions(
         self, repo: RepoInfo, name: str, *, include_deleted: bool = False
     ) -> list[VersionInfo]:
         """Published versions of *name* (and deleted ones if asked), oldest first."""
-        package = self._package(repo, name)
+        package = queries.find_package(self._ctx.db, repo.id, name)
         if package is None:
             return []
         states = (PUBLISHED, TOMBSTONED) if include_deleted else (PUBLISHED,)
         return [version_info(v) for v in queries.versions_of(self._ctx.db, package, states)]
 
     def version(self, repo: RepoInfo, name: str, version: str) -> VersionInfo | None:
-        found = self._version(repo, name, version, (PUBLISHED,))
+        found = queries.find_version(self._ctx.db, repo.id, name, version)
         return version_info(found) if found is not None else None
 
     def version_with_file(
