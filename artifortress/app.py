@@ -14,11 +14,11 @@ from artifortress.blobs.reaper import reclaim_dead_writes
 from artifortress.http import errors
 from artifortress.http.context import Request
 from artifortress.http.middleware import RequestMiddleware, SessionMiddleware
-from artifortress.http.plugin_routes import mount, plugin_routes
-from artifortress.http.routes import core_routes
 from artifortress.logs import configure as configure_logging
 from artifortress.services import Services
 from artifortress.settings import Settings
+from artifortress.web.plugin_routes import mount, plugin_routes
+from artifortress.web.routes import core_routes
 
 if TYPE_CHECKING:
     WsgiApp = falcon.App[Request, falcon.Response]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import http
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import falcon
@@ -33,6 +33,7 @@ from artifortress.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
+from artifortress.formats import FormatSpec
 
 log = logging.getLogger("artifortress.errors")
 
@@ -40,6 +41,13 @@ log = logging.getLogger("artifortress.errors")
 WWW_AUTHENTICATE = 'Basic realm="artifortress"'
 
 ErrorRenderer = Callable[[falcon.Request, falcon.Response, ArtifortressError], None]
+
+
+def error_renderer_for(path: str, formats: Mapping[str, FormatSpec]) -> ErrorRenderer | None:
+    """The renderer of the format whose prefix *path* is under, if it has one."""
+    first = path.split("/", 2)[1] if path.count("/") >= 1 else ""
+    spec = formats.get(first)
+    return spec.render_error if spec is not None else None
 
 
 def render_json_error(req: falcon.Request, resp: falcon.Response, error: ArtifortressError) -> None:

@@ -13,8 +13,8 @@ import falcon
 from artifortress.auth.tokens import redact_tokens
 from artifortress.blobs.wsgibody import ClientInput
 from artifortress.db.engine import sqlite_reads_only
+from artifortress.http.errors import error_renderer_for
 from artifortress.http.metrics import observe_request
-from artifortress.http.plugin_routes import error_renderer_for
 from artifortress.logs import request_id_var
 
 if TYPE_CHECKING:

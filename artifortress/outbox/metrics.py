@@ -29,7 +29,7 @@ log = logging.getLogger("artifortress.metrics")
 
 
 def outbox_gauges(services: Services) -> Callable[[], bytes]:
-    """A renderer of the backlog gauges for :class:`~artifortress.http.ops.MetricsResource`."""
+    """A renderer of the backlog gauges, added to ``/metrics`` at scrape time."""
 
     def render() -> bytes:
         try:

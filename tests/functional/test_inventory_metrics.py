@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from artifortress.http.product_metrics import InventoryGauges
+from artifortress.web.product_metrics import InventoryGauges
 from tests.functional.versions_helpers import release
 
 

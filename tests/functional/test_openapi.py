@@ -10,12 +10,12 @@ import pytest
 from openapi_spec_validator import validate
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
 
-from artifortress.http.docs import DocsAssetResource, DocsPageResource
 from artifortress.http.errors import install as install_error_handlers
-from artifortress.http.openapi import METHODS, OPERATIONS_PATHS, build_document
 from artifortress.http.permissions import public, requirement_of
-from artifortress.http.routes import Route
 from artifortress.testing.databases import fresh_sqlite
+from artifortress.web.docs import DocsAssetResource, DocsPageResource
+from artifortress.web.openapi import METHODS, OPERATIONS_PATHS, build_document
+from artifortress.web.route import Route
 from tests.support.routes import FIELD, served_operations
 
 

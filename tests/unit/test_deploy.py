@@ -261,7 +261,7 @@ def test_the_runbook_names_only_real_settings_and_commands() -> None:
 
 def test_the_image_and_make_vendor_the_same_swagger_ui(dockerfile: str) -> None:
     """/v1/docs is the same page from ``make serve`` and from the image."""
-    from artifortress.http.docs import ASSETS
+    from artifortress.web.docs import ASSETS
 
     makefile = (ROOT / "Makefile").read_text()
     (made,) = re.findall(r"^SWAGGER_UI_VERSION := (\S+)$", makefile, re.MULTILINE)

@@ -27,9 +27,9 @@ import pytest
 
 from artifortress.http.permissions import AUTHENTICATED, TENANT_ADMIN, requirement_of
 from artifortress.http.permissions import PUBLIC as PUBLIC_REQ
-from artifortress.http.routes import core_routes
 from artifortress.rbac.permissions import Permission
 from artifortress.testing.helpers import Api, ApiFactory
+from artifortress.web.routes import core_routes
 
 from .helpers import assert_error, audit_rows, key_id
 

@@ -1,4 +1,4 @@
-"""Mounting format plugins' routes, and answering errors under them in their protocol."""
+"""Mounting format plugins' routes beside the core's route table."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 from artifortress.errors import ConfigurationError
-from artifortress.formats import ErrorRenderer, FormatSpec, PluginRoute
+from artifortress.formats import FormatSpec, PluginRoute
 
 if TYPE_CHECKING:
     import falcon
@@ -27,13 +27,6 @@ def plugin_routes(pm: pluggy.PluginManager, formats: Mapping[str, FormatSpec]) -
                 raise ConfigurationError(f"plugin route {route.template!r} must start with '/'")
             routes.append(route)
     return routes
-
-
-def error_renderer_for(path: str, formats: Mapping[str, FormatSpec]) -> ErrorRenderer | None:
-    """The renderer of the format whose prefix *path* is under, if it has one."""
-    first = path.split("/", 2)[1] if path.count("/") >= 1 else ""
-    spec = formats.get(first)
-    return spec.render_error if spec is not None else None
 
 
 def mount(app: falcon.App[Any, Any], routes: list[PluginRoute]) -> None:

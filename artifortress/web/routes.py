@@ -1,13 +1,12 @@
 """The route table: every core URL in one place.
 
-Format plugins mount their own routes under ``/{format}/`` (a later plugin
-hook); they cannot shadow anything listed here.
+Format plugins mount their own routes under ``/{format}/``
+(:mod:`artifortress.web.plugin_routes`); they cannot shadow anything listed here.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from artifortress.audit.resources import AuditResource, RepoAuditResource
 from artifortress.auth.resources import (
@@ -24,18 +23,6 @@ from artifortress.blobs.resources import (
     UploadResource,
     UploadsResource,
 )
-from artifortress.http.docs import DocsAssetResource, DocsPageResource, default_folder
-from artifortress.http.openapi import build_document
-from artifortress.http.ops import (
-    HealthResource,
-    MetricsResource,
-    OpenAPIResource,
-    ReadyResource,
-    blob_store_check,
-    database_check,
-    redis_check,
-)
-from artifortress.http.product_metrics import InventoryGauges
 from artifortress.outbox.metrics import outbox_gauges
 from artifortress.outbox.resources import OutboxResource, OutboxRetryResource
 from artifortress.policy.resources import (
@@ -58,6 +45,19 @@ from artifortress.repos.resources import (
 )
 from artifortress.search.resources import SearchResource
 from artifortress.versions.resources import package_routes
+from artifortress.web.docs import DocsAssetResource, DocsPageResource, default_folder
+from artifortress.web.openapi import build_document
+from artifortress.web.ops import (
+    HealthResource,
+    MetricsResource,
+    OpenAPIResource,
+    ReadyResource,
+    blob_store_check,
+    database_check,
+    redis_check,
+)
+from artifortress.web.product_metrics import InventoryGauges
+from artifortress.web.route import Route
 from artifortress.webhooks.resources import (
     WebhookDeliveriesResource,
     WebhookResource,
@@ -66,14 +66,6 @@ from artifortress.webhooks.resources import (
 
 if TYPE_CHECKING:
     from artifortress.services import Services
-
-
-@dataclasses.dataclass(frozen=True)
-class Route:
-    path: str
-    resource: Any
-    #: Group in the OpenAPI document.
-    tag: str
 
 
 def core_routes(services: Services) -> list[Route]:
