@@ -14,18 +14,7 @@ import datetime as dt
 import email.utils
 import re
 
-from artifortress.blobs.wsgibody import body_chunks, declared_length
 from artifortress.errors import RangeNotSatisfiable
-
-# The request-body readers lived here first; plugin code imports them from here.
-__all__ = [
-    "ByteRange",
-    "body_chunks",
-    "declared_length",
-    "none_match",
-    "parse_range",
-    "range_applies",
-]
 
 _RANGE = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
 

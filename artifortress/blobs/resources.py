@@ -9,7 +9,13 @@ from artifortress.blobs.digests import DIGEST, parse_digest
 from artifortress.blobs.download import Presentation, send_blob
 from artifortress.blobs.models import UploadSession
 from artifortress.blobs.services import blob_to_json, find_linked_blob
-from artifortress.blobs.store import BlobNotFound, BlobStore, InvalidDigest, InvalidParts
+from artifortress.blobs.store import (
+    BlobNotFound,
+    BlobStore,
+    InvalidDigest,
+    InvalidParts,
+    PartTooLarge,
+)
 from artifortress.blobs.wsgibody import body_chunks, declared_length
 from artifortress.http.body import ERROR_CODE, json_body, send_json
 from artifortress.http.openapi import answers
@@ -104,9 +110,13 @@ class UploadPartResource:
         number = _part_number(n)
         session = _session(req, upload_id)
         limit = sessions.part_limit(session, _limits(req))
-        declared_length(req, limit, f"part {number}")
+        declared_length(req, limit, f"part {number}", PartTooLarge)
         part = sessions.write_part(
-            ctx.db, _store(req), session, number, body_chunks(req, limit, f"part {number}")
+            ctx.db,
+            _store(req),
+            session,
+            number,
+            body_chunks(req, limit, f"part {number}", PartTooLarge),
         )
         send_json(resp, {"number": part.number, "size": part.size})
 

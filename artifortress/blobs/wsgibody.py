@@ -21,14 +21,15 @@ from typing import Any
 import falcon
 from gunicorn.http.errors import ParseException
 
-from artifortress.blobs.store import CHUNK_SIZE, IncompleteBody, MalformedBody, PartTooLarge
+from artifortress.blobs.store import CHUNK_SIZE, IncompleteBody, MalformedBody
+from artifortress.errors import PayloadTooLarge
 
 
 class ClientInput:
     """``wsgi.input`` whose failures are the client's: reading it fails only with a 400.
 
-    Every reader of a body (:func:`body_chunks`, falcon's ``bounded_stream``,
-    a plugin's parser) reads through this, installed for each request by the
+    Every reader of a body (:class:`~artifortress.blobs.request_body.RequestBody`
+    and the blob parts' :func:`body_chunks`) reads through this, installed for each request by the
     request middleware.  A broken chunked encoding (gunicorn's parser errors)
     becomes :class:`MalformedBody`; a connection that fails, or ends before its
     ``Content-Length``, :class:`IncompleteBody`.  So no route answers 500 for
@@ -79,15 +80,19 @@ class ClientInput:
         return data
 
 
-def declared_length(req: falcon.Request, limit: int, what: str) -> int | None:
-    """``Content-Length`` if any; 413 at once when it announces more than *limit*."""
+def declared_length(
+    req: falcon.Request, limit: int, what: str, too_large: type[PayloadTooLarge] = PayloadTooLarge
+) -> int | None:
+    """``Content-Length`` if any; 413 (*too_large*) at once when it announces more than *limit*."""
     length = req.content_length
     if length is not None and length > limit:
-        raise PartTooLarge(f"the {what} is {length} bytes; the limit is {limit}")
+        raise too_large(f"the {what} is {length} bytes; the limit is {limit}")
     return length
 
 
-def body_chunks(req: falcon.Request, limit: int, what: str) -> Iterator[bytes]:
+def body_chunks(
+    req: falcon.Request, limit: int, what: str, too_large: type[PayloadTooLarge] = PayloadTooLarge
+) -> Iterator[bytes]:
     """The request body in chunks of at most 1 MiB, never more than *limit* bytes in all.
 
     A body that ends early (the client went away) raises IncompleteBody
@@ -108,7 +113,7 @@ def body_chunks(req: falcon.Request, limit: int, what: str) -> Iterator[bytes]:
             return
         received += len(data)
         if received > limit:
-            raise PartTooLarge(f"the {what} exceeds the limit of {limit} bytes")
+            raise too_large(f"the {what} exceeds the limit of {limit} bytes")
         yield data
 
 

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import falcon
 import jsonschema
 
-from artifortress.errors import BadRequest, PayloadTooLarge, ValidationFailed
+from artifortress.blobs.request_body import read_body
+from artifortress.errors import BadRequest, ValidationFailed
 
 Responder = TypeVar("Responder", bound=Callable[..., Any])
 
@@ -48,13 +49,7 @@ def read_json(req: falcon.Request, schema: dict[str, Any]) -> Any:
 
 
 def _read_json(req: falcon.Request) -> Any:
-    limit = req.context.services.settings.max_json_body
-    length = req.content_length
-    if length is not None and length > limit:
-        raise PayloadTooLarge(f"the JSON body is {length} bytes; the limit is {limit}")
-    raw = req.bounded_stream.read(limit + 1)
-    if len(raw) > limit:
-        raise PayloadTooLarge(f"the JSON body exceeds the limit of {limit} bytes")
+    raw = read_body(req, req.context.services.settings.max_json_body, "JSON body")
     if not raw.strip():
         raise BadRequest("this endpoint needs a JSON body")
     try:

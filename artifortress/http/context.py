@@ -12,6 +12,7 @@ import falcon
 from sqlalchemy.orm import Session
 
 from artifortress.auth.principal import Caller, Principal
+from artifortress.db.engine import sqlite_reads_only
 from artifortress.http.credentials import token_from_header
 from artifortress.repos.services import RepoRef, entity_of
 
@@ -39,6 +40,7 @@ class RequestContext:
         self.request_id = "-"
         #: Set when the response embeds a URL built from the request's Host header.
         self.client_chosen_url = False
+        self._reads_until_write = False
 
     @property
     def db(self) -> Session:
@@ -50,6 +52,36 @@ class RequestContext:
     @property
     def db_if_open(self) -> Session | None:
         return self._db
+
+    def end_transaction(self) -> None:
+        """Commit what the request did so far; its next statement begins a new transaction."""
+        if self._db is not None:
+            self._db.commit()
+
+    def read_until_write(self) -> None:
+        """End the transaction so far; those that follow only read until :meth:`begin_writing`.
+
+        For a responder that receives a large body, checks it, then stores it
+        (``@requires(..., publishes=True)``): its authorization's transaction
+        would hold SQLite's write lock (or a pooled PostgreSQL connection)
+        while the body streams in, and its checks would queue behind every
+        concurrent writer.  On SQLite a reading transaction begins deferred.
+        """
+        self.end_transaction()
+        sqlite_reads_only.set(True)
+        self._reads_until_write = True
+
+    def begin_writing(self) -> None:
+        """Before a change: end a reading transaction, so the next one may write.
+
+        Writing inside a deferred SQLite transaction could fail as busy
+        instead of waiting for the lock; the write transaction begins here
+        and lasts until the request ends (the middleware commits it).
+        """
+        if self._reads_until_write:
+            self._reads_until_write = False
+            self.end_transaction()
+            sqlite_reads_only.set(False)
 
     @property
     def repo(self) -> Repository:

@@ -158,17 +158,26 @@ def tenant_admin(action: str) -> Callable[[Responder], Responder]:
     return _declare(TENANT_ADMIN, check, action)
 
 
-def requires(permission: Permission, action: str | None = None) -> Callable[[Responder], Responder]:
+def requires(
+    permission: Permission, action: str | None = None, *, publishes: bool = False
+) -> Callable[[Responder], Responder]:
     """The caller needs *permission* on the repository named by ``{repo}``.
 
     *action* names the privileged action in the audit log (``version.publish``).
     Refusals of a responder needing more than ``read`` are audited even
     without one, as ``request.<permission>``: a plugin that forgets to name
     its action must not leave refused writes out of the log.
+
+    *publishes* declares a responder that receives a (large) body, checks it
+    and stores it: the core then ends the authorization's transaction before
+    the body streams in, runs the checks in reading transactions and begins
+    the write transaction at the first change (ingest, publish, ...).
     """
 
     def check(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
         req.context.repo_ref, req.context.permissions = authorize(req, params["repo"], permission)
+        if publishes:
+            req.context.read_until_write()
 
     if action is None and permission != Permission.READ:
         action = f"request.{permission}"

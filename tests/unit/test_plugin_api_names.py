@@ -61,6 +61,9 @@ ADDED_IN: dict[str, frozenset[str]] = {
             "requires",
         }
     ),
+    # No new names: Gateway.read_body() and requires(..., publishes=True) are new;
+    # Gateway.end_transaction() and Gateway.reading() are deprecated (they warn).
+    "1.1.0": frozenset(),
 }
 REMOVED_IN: dict[str, frozenset[str]] = {}
 

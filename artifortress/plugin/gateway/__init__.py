@@ -9,10 +9,18 @@ from artifortress.plugin.gateway.publishing import PublishingGateway
 from artifortress.plugin.gateway.reading import ReadingGateway
 from artifortress.plugin.gateway.renderings import RenderingsGateway
 from artifortress.plugin.gateway.tokens import TokensGateway
+from artifortress.plugin.gateway.transactions import TransactionsGateway
 from artifortress.plugin.gateway.transfer import TransferGateway
 
 __all__ = ["Gateway"]
 
 
-class Gateway(ReadingGateway, TransferGateway, PublishingGateway, TokensGateway, RenderingsGateway):
+class Gateway(
+    ReadingGateway,
+    TransferGateway,
+    PublishingGateway,
+    TokensGateway,
+    RenderingsGateway,
+    TransactionsGateway,
+):
     """The core's services as one request's caller may use them."""

@@ -7,6 +7,7 @@ from typing import Any
 
 from artifortress.errors import Conflict
 from artifortress.plugin.gateway.base import GatewayBase
+from artifortress.plugin.gateway.transactions import writes
 from artifortress.repos.views import RepoInfo
 from artifortress.versions import drafts, labels, lifecycle, queries
 from artifortress.versions.views import NewFile, VersionInfo, version_info
@@ -15,6 +16,7 @@ from artifortress.versions.views import NewFile, VersionInfo, version_info
 class PublishingGateway(GatewayBase):
     """Publishing versions and their lifecycle afterwards."""
 
+    @writes
     def publish(
         self,
         repo: RepoInfo,
@@ -49,6 +51,7 @@ class PublishingGateway(GatewayBase):
             published = drafts.publish(db, caller, orm_repo, draft, plugins, labels)
             return version_info(published)
 
+    @writes
     def append_files(
         self, repo: RepoInfo, name: str, version: str, files: Sequence[NewFile]
     ) -> VersionInfo:
@@ -64,33 +67,39 @@ class PublishingGateway(GatewayBase):
 
     # -- lifecycle -----------------------------------------------------------------
 
+    @writes
     def yank(self, repo: RepoInfo, name: str, version: str, reason: str | None = None) -> None:
         lifecycle.set_yanked(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), True, reason
         )
 
+    @writes
     def unyank(self, repo: RepoInfo, name: str, version: str) -> None:
         lifecycle.set_yanked(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), False
         )
 
+    @writes
     def deprecate(self, repo: RepoInfo, name: str, version: str, message: str | None) -> None:
         """Deprecate with *message*, or un-deprecate with ``None``."""
         lifecycle.set_deprecated(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), message
         )
 
+    @writes
     def delete_version(self, repo: RepoInfo, name: str, version: str) -> None:
         """Tombstone delete: hidden at once; its number is never reused."""
         lifecycle.tombstone(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version)
         )
 
+    @writes
     def set_label(self, repo: RepoInfo, name: str, label: str, version: str) -> None:
         labels.set_label(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), label
         )
 
+    @writes
     def delete_label(self, repo: RepoInfo, name: str, label: str) -> None:
         package = queries.get_package(self._ctx.db, repo, name)
         labels.delete_label(self._ctx.db, self._ctx.caller, self._repo(repo), package, label)

@@ -9,11 +9,13 @@ from artifortress.auth.tokens import parse_token
 from artifortress.auth.views import TokenInfo, token_info
 from artifortress.errors import Unauthenticated
 from artifortress.plugin.gateway.base import GatewayBase
+from artifortress.plugin.gateway.transactions import writes
 
 
 class TokensGateway(GatewayBase):
     """Issuing, checking and revoking the caller's tokens."""
 
+    @writes
     def issue_token(
         self, name: str, *, read_only: bool = False, as_principal: Principal | None = None
     ) -> tuple[TokenInfo, str]:
@@ -62,6 +64,7 @@ class TokensGateway(GatewayBase):
             raise Unauthenticated("log in first")
         return [token_info(t) for t in auth.own_tokens(self._ctx.db, self.principal)]
 
+    @writes
     def revoke_token(self, token: str) -> None:
         """Revoke one of the caller's tokens, given its id or the token itself.
 

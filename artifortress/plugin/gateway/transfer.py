@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 import falcon
 
 from artifortress.blobs import services as blobs
 from artifortress.blobs.download import Presentation, send_blob
-from artifortress.blobs.httpio import body_chunks, declared_length
+from artifortress.blobs.request_body import RequestBody, read_body
 from artifortress.blobs.store import Expectation
-from artifortress.db.engine import sqlite_reads_only
 from artifortress.errors import NotFound
 from artifortress.plugin.gateway.base import GatewayBase
+from artifortress.plugin.gateway.transactions import reading_transaction, writes
 from artifortress.repos.views import RepoInfo
 from artifortress.versions import queries
 from artifortress.versions.views import BlobRef
@@ -27,46 +26,22 @@ class TransferGateway(GatewayBase):
         """The limit of one package upload body (``ARTIFORTRESS_MAX_PACKAGE_UPLOAD``)."""
         return self._ctx.services.settings.max_package_upload
 
-    def request_body(self, limit: int | None = None) -> Iterator[bytes]:
-        """The request body in bounded chunks; 413 past *limit* (default: the blob limit).
+    def request_body(self, limit: int | None = None) -> RequestBody:
+        """The request body: iterate it in chunks (at most 1 MiB) or ``read(size)`` it.
 
-        A body that ends before its ``Content-Length`` raises a 400 instead of
-        passing for a complete one, so a disconnect never commits anything.
+        413 past *limit* (default: the blob limit), announced or while it
+        streams, chunked or not; a body that ends before its ``Content-Length``
+        or breaks its chunked encoding is a 400, so a disconnect never commits
+        anything.  Errors are answered in the client's protocol.
         """
         limit = self._ctx.services.settings.max_blob_size if limit is None else limit
-        declared_length(self._req, limit, "request body")
-        return body_chunks(self._req, limit, "request body")
+        return RequestBody(self._req, limit)
 
-    def end_transaction(self) -> None:
-        """Commit what the request did so far (its authorization), before a long receive.
+    def read_body(self, limit: int) -> bytes:
+        """The whole (small) request body, such as a JSON document; 413 past *limit*."""
+        return read_body(self._req, limit)
 
-        A writing request's transaction holds SQLite's write lock, or a pooled
-        PostgreSQL connection, from its first statement: end it before reading
-        a large body into a scratch file, so other uploads proceed meanwhile.
-        The next call that needs the database opens a new transaction.
-        """
-        db = self._ctx.db_if_open
-        if db is not None:
-            blobs.end_transaction(db)
-
-    @contextlib.contextmanager
-    def reading(self) -> Iterator[None]:
-        """A block that only reads: on SQLite it waits for no writer (ends the transaction).
-
-        A writing request's transactions take SQLite's write lock as they
-        begin, so concurrent uploads queue even for the questions they ask
-        before storing anything ("was this file name used?"). Inside this
-        block a transaction begins as a reader instead; it ends with the
-        block. Writing inside it is a mistake: the write may fail as busy.
-        """
-        self.end_transaction()
-        reads_only = sqlite_reads_only.set(True)
-        try:
-            yield
-        finally:
-            sqlite_reads_only.reset(reads_only)
-            self.end_transaction()
-
+    @writes
     def ingest(
         self,
         repo: RepoInfo,
@@ -80,10 +55,8 @@ class TransferGateway(GatewayBase):
         Commits the request's transaction so far first (no lock is held while
         bytes flow); call it before changing anything else.
         """
-        # The ingest ends the transaction first anyway: looking the repository
-        # up must not begin one that waits for SQLite's write lock.
-        with self.reading():
-            orm_repo = self._repo(repo)
+        with reading_transaction(self._ctx):  # the ingest ends it first anyway:
+            orm_repo = self._repo(repo)  # no waiting for SQLite's write lock to look it up
         info = blobs.ingest(
             self._ctx.db,
             self._ctx.caller,

@@ -49,7 +49,7 @@ class ChartResource:
 
 
 class UploadResource:
-    @requires(Permission.WRITE, action="version.publish")
+    @requires(Permission.WRITE, action="version.publish", publishes=True)
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Upload a chart archive (the request body); its Chart.yaml names it."""
         gateway = Gateway(req)

@@ -27,7 +27,7 @@ class FileResource:
     there is refused like any path that names no file (it used to be a 500).
     """
 
-    @requires(Permission.WRITE, action="version.publish")
+    @requires(Permission.WRITE, action="version.publish", publishes=True)
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str = "") -> None:
         """Upload a file; X-Checksum-Sha256/-Sha1/-Md5 are verified; 409 over an existing path."""
         gateway = Gateway(req)

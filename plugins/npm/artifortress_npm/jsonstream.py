@@ -60,12 +60,12 @@ class StreamingJsonParser:
         *,
         hook: StreamHook,
         content_length: int | None,
-        max_body_size: int,
+        max_body_size: int | None,
         max_document_size: int,
         chunk_size: int = 256 * 1024,
         max_depth: int = 64,
     ) -> None:
-        if content_length is not None and content_length > max_body_size:
+        if max_body_size is not None and (content_length or 0) > max_body_size:
             raise NpmError(f"request body exceeds the limit of {max_body_size} bytes", 413)
         self._stream = stream
         self._hook = hook
@@ -109,7 +109,7 @@ class StreamingJsonParser:
         self._read_total += len(data)
         if self._remaining is not None:
             self._remaining = max(self._remaining - len(data), 0)
-        if self._read_total > self._max_body:
+        if self._max_body is not None and self._read_total > self._max_body:
             raise NpmError(f"request body exceeds the limit of {self._max_body} bytes", 413)
         self._buf = self._buf[self._pos :] + data
         self._pos = 0

@@ -19,6 +19,8 @@ from artifortress_npm.publishing import sync_tags
 from artifortress_npm.search import hit_from_manifest, parse_search_query, render_search
 
 MAX_AUDIT_BODY = 16 * 1024 * 1024
+#: A dist-tag body is one JSON string: a version number.
+MAX_DIST_TAG_BODY = 4096
 
 
 class PingResource:
@@ -75,9 +77,8 @@ class DistTagsResource:
             if remove:
                 wanted = remove_dist_tag(state, tag)
             else:
-                wanted = set_dist_tag(
-                    state, tag, parse_dist_tag_body(req.bounded_stream.read(4096))
-                )
+                raw = gateway.read_body(MAX_DIST_TAG_BODY)
+                wanted = set_dist_tag(state, tag, parse_dist_tag_body(raw))
         sync_tags(gateway, gateway.repo, name, current=state.dist_tags, wanted=wanted)
         resp.media = wanted
 
@@ -119,7 +120,7 @@ class AuditResource:
     @requires(Permission.READ)
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """``npm audit``: unavailable, as no advisories are known here (404, see audit.py)."""
-        raw = req.bounded_stream.read(MAX_AUDIT_BODY + 1)
+        raw = Gateway(req).read_body(MAX_AUDIT_BODY)
         with translated():
             body = read_audit_body(
                 raw, content_encoding=req.get_header("Content-Encoding"), max_size=MAX_AUDIT_BODY

@@ -64,7 +64,7 @@ class PackageResource:
 
     on_head = on_get
 
-    @requires(Permission.WRITE, action="version.publish")
+    @requires(Permission.WRITE, action="version.publish", publishes=True)
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
         """Publish, or update metadata (deprecate, unpublish versions, dist-tags)."""
         gateway = Gateway(req)
@@ -74,7 +74,6 @@ class PackageResource:
         if target.kind not in ("packument", "rev"):
             raise NotFound("not found")
         put_package(
-            req,
             gateway,
             npm_path.name,
             with_rev=target.kind == "rev",

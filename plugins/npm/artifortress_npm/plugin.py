@@ -28,7 +28,7 @@ FORMAT = FormatSpec(
 )
 
 # The plugin API versions this plugin works with (docs/plugins.md, "API versions").
-ARTIFORTRESS_API = ">=1.0,<2"
+ARTIFORTRESS_API = ">=1.1,<2"
 
 
 @hookimpl

@@ -170,16 +170,18 @@ def parse_publish_body(
     stream: Readable,
     sink: AttachmentSink,
     *,
-    content_length: int | None,
-    max_body_size: int,
+    content_length: int | None = None,
+    max_body_size: int | None = None,
     max_document_size: int = DEFAULT_MAX_DOCUMENT_SIZE,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
 ) -> PublishBody:
     """Parse a publish body from ``stream``, streaming attachment data into ``sink(name)``.
 
-    ``content_length`` is the request's Content-Length (None for a chunked body); a body
-    over ``max_body_size`` is refused with 413 before or while reading, and so is a
-    document whose non-attachment part exceeds ``max_document_size``. Malformed JSON,
+    ``content_length`` is the body's length if the stream does not end there (None: the
+    stream ends with the body, as the core's request body does); a body over
+    ``max_body_size`` (if given: the core's reader bounds it) is refused with 413 before or
+    while reading, and so is a document whose non-attachment part exceeds
+    ``max_document_size``. Malformed JSON,
     bad base64, a ``length`` that disagrees with the data and a truncated body are 400s.
     """
     decoders: dict[str, _Decoder] = {}

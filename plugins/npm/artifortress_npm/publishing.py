@@ -19,8 +19,6 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
-import falcon
-
 from artifortress.plugin import BlobRef, Conflict, Gateway, NewFile, NotFound, RepoInfo
 from artifortress_npm import stored
 from artifortress_npm.dist_tags import tags_after_publish
@@ -45,15 +43,11 @@ CHUNK = 1024 * 1024
 SPOOL = 1024 * 1024
 
 
-def put_package(
-    req: falcon.Request, gateway: Gateway, name: str, *, with_rev: bool, limit: int
-) -> None:
-    """Handle ``PUT /{name}`` and ``PUT /{name}/-rev/{rev}``."""
+def put_package(gateway: Gateway, name: str, *, with_rev: bool, limit: int) -> None:
+    """Handle ``PUT /{name}`` and ``PUT /{name}/-rev/{rev}`` (declared ``publishes=True``)."""
     repo = gateway.repo
-    # Authorization is done: hold no database lock while the body streams in.
-    gateway.end_transaction()
     with contextlib.ExitStack() as scratch:
-        body, files = _receive(req, scratch, limit)
+        body, files = _receive(gateway, scratch, limit)
         if has_attachments(body.document):
             _publish(gateway, repo, name, body, files)
             return
@@ -66,7 +60,7 @@ def put_package(
 
 
 def _receive(
-    req: falcon.Request, scratch: contextlib.ExitStack, limit: int
+    gateway: Gateway, scratch: contextlib.ExitStack, limit: int
 ) -> tuple[PublishBody, dict[str, IO[bytes]]]:
     """The parsed body and its attachments' bytes, by name (closed when *scratch* is)."""
     files: dict[str, IO[bytes]] = {}
@@ -77,9 +71,7 @@ def _receive(
         return files[attachment]
 
     with translated():
-        body = parse_publish_body(
-            req.bounded_stream, sink, content_length=req.content_length, max_body_size=limit
-        )
+        body = parse_publish_body(gateway.request_body(limit), sink)
     return body, files
 
 
@@ -102,8 +94,8 @@ def _publish(
     files: Mapping[str, IO[bytes]],
 ) -> None:
     now = datetime.now(UTC)
-    with gateway.reading():  # a check only: concurrent publishes need not wait for it
-        request = _checked_request(gateway, repo, name, body)
+    # A check only (a reading transaction): concurrent publishes need not wait for it.
+    request = _checked_request(gateway, repo, name, body)
     with translated():
         attachment = body.attachments[request.tarball]
         tarball_file = files[request.tarball]

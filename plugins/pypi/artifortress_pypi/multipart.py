@@ -1,18 +1,18 @@
-"""A streaming multipart/form-data parser for WSGI uploads (RFC 7578), with bounded memory.
+"""A streaming multipart/form-data parser for uploads (RFC 7578), with bounded memory.
 
 Small fields are collected in memory under a total bound; the one file field is passed chunk
 by chunk to a caller's sink as it arrives, so memory stays near ``chunk_size`` plus the field
 bound whatever the file's size. Boundaries split across reads, a missing closing boundary
-(client disconnect), oversize bodies and a second file are all detected.
+(client disconnect) and a second file are all detected. The body's own bounds (its size,
+its ``Content-Length``) are the reader's: the core's request body in production.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO, Final
+from typing import IO, Final, Protocol
 
-from .body import BodyReader, Readable, too_large_message
 from .errors import PayloadTooLarge, PypiError
 from .headers import parse_content_disposition, parse_content_type
 
@@ -25,11 +25,16 @@ SMALL_FILE_FIELDS: Final = frozenset({"gpg_signature"})
 Sink = Callable[[bytes], object] | IO[bytes]
 
 
+class Readable(Protocol):
+    """The body as the parser reads it: an empty result means its end."""
+
+    def read(self, size: int, /) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Bounds on one request: whole body, all small fields together, and the read size."""
+    """Bounds on one request: all small fields together, and the read size."""
 
-    max_body: int = 1024 * MiB
     max_fields: int = 1 * MiB
     chunk_size: int = 256 * 1024
 
@@ -45,9 +50,8 @@ class MultipartResult:
 
 
 def parse_form(
-    stream: Readable,
+    body: Readable,
     content_type: str | None,
-    content_length: int | None,
     sink: Sink,
     *,
     file_field: str = "content",
@@ -55,15 +59,12 @@ def parse_form(
 ) -> MultipartResult:
     """Parse a multipart/form-data body, streaming the ``file_field`` part into ``sink``.
 
-    ``content_length`` None means a body delimited by end of stream (chunked transfer).
-    Raises PayloadTooLarge (413) past ``limits`` and PypiError (400) for a malformed or
-    truncated body, a missing boundary, a missing file or a second file part.
+    *body* is read to its end. Raises PayloadTooLarge (413) past ``limits`` and
+    PypiError (400) for a malformed or truncated body, a missing boundary, a missing
+    file or a second file part.
     """
-    boundary = _boundary(content_type)
-    if content_length is not None and content_length > limits.max_body:
-        raise PayloadTooLarge(too_large_message(limits.max_body))
-    parser = _Parser(boundary, _writer(sink), file_field, limits)
-    for chunk in BodyReader(stream, content_length, limits.max_body, limits.chunk_size):
+    parser = _Parser(_boundary(content_type), _writer(sink), file_field, limits)
+    for chunk in iter(lambda: body.read(limits.chunk_size), b""):
         parser.feed(chunk)
     return parser.finish()
 

@@ -33,7 +33,7 @@ from artifortress_pypi.digests import DigestingWriter, FileDigests
 from artifortress_pypi.filenames import ParsedFilename, parse_filename
 from artifortress_pypi.form import UploadForm, validate_upload_form
 from artifortress_pypi.metadata import DistributionMetadata, load_distribution_metadata
-from artifortress_pypi.multipart import Limits, parse_form
+from artifortress_pypi.multipart import Readable, parse_form
 from artifortress_pypi.protocol import translated
 
 CHUNK = 1024 * 1024
@@ -55,29 +55,22 @@ class Received:
 
 
 class UploadResource:
-    @requires(Permission.WRITE, action="version.publish")
+    # publishes: no database lock while the body streams in, and checks that only read.
+    @requires(Permission.WRITE, action="version.publish", publishes=True)
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Upload one distribution file; identical re-uploads succeed, other bytes are 409."""
         gateway = Gateway(req)
-        # Authorization is done: hold no database lock while the body streams in.
-        gateway.end_transaction()
         with scratch_file() as path:  # a killed worker's is removed by the next to start
-            received = self._receive(req, path, Limits(max_body=gateway.max_package_upload))
+            received = self._receive(req, path, gateway.request_body(gateway.max_package_upload))
             _store(gateway, gateway.repo, received)
         resp.status = falcon.HTTP_200
         resp.content_type = falcon.MEDIA_TEXT
         resp.text = "OK"
 
-    def _receive(self, req: falcon.Request, path: Path, limits: Limits) -> Received:
+    def _receive(self, req: falcon.Request, path: Path, body: Readable) -> Received:
         with path.open("wb") as out, translated():
             writer = DigestingWriter(out)
-            result = parse_form(
-                req.bounded_stream,
-                req.content_type,
-                req.content_length,
-                writer.write,
-                limits=limits,
-            )
+            result = parse_form(body, req.content_type, writer.write)
             if not result.filename:
                 raise BadRequest("the upload has no file in its 'content' field")
             parsed = parse_filename(result.filename)
@@ -90,9 +83,9 @@ class UploadResource:
 def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
     name = received.dist.metadata.normalized_name
     version = str(received.parsed.version)
-    with gateway.reading():  # checks only: concurrent uploads need not wait for them
-        identical = _is_identical_reupload(gateway, repo, name, received)
-        exists = identical or _release_exists(gateway, repo, name, version, received)
+    # Checks only (reading transactions): concurrent uploads need not wait for them.
+    identical = _is_identical_reupload(gateway, repo, name, received)
+    exists = identical or _release_exists(gateway, repo, name, version, received)
     if identical:  # twine retries after 5xx, so this must succeed
         if not gateway.is_stored(f"sha256:{received.digests.sha256}"):
             _files(gateway, repo, received)  # the stored file was lost: these bytes heal it

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from artifortress_pypi.errors import PypiError
 from artifortress_pypi.filenames import parse_filename
 from artifortress_pypi.form import UploadForm, validate_upload_form
 from artifortress_pypi.metadata import DistributionMetadata, load_distribution_metadata
-from artifortress_pypi.multipart import Limits, parse_form
+from artifortress_pypi.multipart import parse_form
 
 
 @dataclass
@@ -40,9 +41,9 @@ def upload_app(received: Received, tmp: Path) -> Any:
         try:
             with tempfile.NamedTemporaryFile(dir=tmp, delete=False) as spool:
                 writer = DigestingWriter(spool)
-                result = parse_form(environ["wsgi.input"], environ.get("CONTENT_TYPE"),
-                                    int(length) if length else None, writer,
-                                    limits=Limits(max_body=10 * 1024 * 1024))  # fmt: skip
+                # wsgiref's input blocks past the body: read exactly Content-Length.
+                raw = environ["wsgi.input"].read(int(length) if length else -1)
+                result = parse_form(io.BytesIO(raw), environ.get("CONTENT_TYPE"), writer)
             parsed = parse_filename(result.filename or "")
             form = validate_upload_form(result.fields, parsed, writer.digests())
             meta = load_distribution_metadata(spool.name, parsed)
