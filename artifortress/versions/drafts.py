@@ -25,6 +25,7 @@ from artifortress.db.base import utcnow
 from artifortress.documents.services import note_change
 from artifortress.errors import BadRequest, Conflict, NotFound
 from artifortress.outbox.events import VERSION_FILES_ADDED, VERSION_PUBLISHED
+from artifortress.policy import services as policy
 from artifortress.outbox.services import emit_version
 from artifortress.repos.models import Repository
 from artifortress.versions.labels import set_label
@@ -189,9 +190,7 @@ def add_artifacts(
     except IntegrityError:
         raise Conflict(f"{_files_phrase(names)} already exists in this version") from None
     if version.state == PUBLISHED:  # appended to a live version: clients must see it
-        from artifortress.policy.services import check_append
-
-        check_append(db, version, plugins)
+        policy.check_append(db, version, plugins)
         note_change(db, version.repository_id, version.package.name)
         emit_version(db, VERSION_FILES_ADDED, version, None, caller, files=names)
     action = "version.add_files" if version.state == PUBLISHED else "draft.add_file"
@@ -310,10 +309,6 @@ def publish(
     *labels* (npm dist-tags) then point at the version; a quarantined one
     gets them when it is released.
     """
-    from artifortress.policy import (
-        services as policy,
-    )  # it imports the plugin API, which imports us
-
     if draft.state != DRAFT:
         raise Conflict("this version is already published")
     if not draft.artifacts:
