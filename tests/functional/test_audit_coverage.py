@@ -1,7 +1,7 @@
 """Every mutating route writes an audit row when it succeeds and when it is refused.
 
 The routes come from the live router (core, format plugins and the Helm
-example alike), so a new mutating route without a scenario in ``SCENARIOS``
+and Go examples alike), so a new mutating route without a scenario in ``SCENARIOS``
 fails :func:`test_every_mutating_route_has_a_scenario`.  A scenario prepares
 what its route needs and says which action the audit log must show; the walk
 then sends the request twice: first as a caller the route must refuse (a
@@ -31,6 +31,7 @@ from artifortress.audit.models import AuditEntry
 from artifortress.auth import tokens
 from artifortress.services import Services
 from artifortress.testing.helpers import Api, ApiFactory
+from examples.goproxy.tests.goproxy_zips import greeter
 from plugins.npm.tests.test_npm_http import body as npm_body
 from plugins.pypi.tests.pypi_dists import make_sdist, make_wheel, metadata_text
 from tests.functional.versions_helpers import add_file, draft, release, upload
@@ -552,6 +553,17 @@ def _helm() -> dict[tuple[str, str], Scenario]:
     }
 
 
+def _go() -> dict[tuple[str, str], Scenario]:
+    module = "example.com/hello"
+    return {
+        ("PUT", "/go/{repo}/{path}"): lambda w: Attempt(
+            {"repo": w.repo("go"), "path": f"{module}/@v/v1.0.0.zip"},
+            "version.publish",
+            body=greeter(module, "v1.0.0"),
+        ),
+    }
+
+
 def scenarios(w: World, tmp: Path) -> dict[tuple[str, str], Scenario]:
     return {
         **_core(),
@@ -563,6 +575,7 @@ def scenarios(w: World, tmp: Path) -> dict[tuple[str, str], Scenario]:
         **_pypi(tmp),
         **_npm(),
         **_helm(),
+        **_go(),
     }
 
 

@@ -15,20 +15,23 @@ from pathlib import Path
 
 import pytest
 
-HELM_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "helm"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.mark.slow
-def test_helm_example_passes_mypy_strict_out_of_tree(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("example", "package"), [("helm", "artifortress_helm"), ("goproxy", "artifortress_goproxy")]
+)
+def test_example_passes_mypy_strict_out_of_tree(tmp_path: Path, example: str, package: str) -> None:
     # A copy outside the repository: mypy finds no project configuration and
     # resolves artifortress as an installed package, as a third party's would.
     copy = shutil.copytree(
-        HELM_EXAMPLE, tmp_path / "helm", ignore=shutil.ignore_patterns("__pycache__", ".*")
+        EXAMPLES / example, tmp_path / example, ignore=shutil.ignore_patterns("__pycache__", ".*")
     )
     environ = {k: v for k, v in os.environ.items() if k not in ("MYPYPATH", "PYTHONPATH")}
     command = [sys.executable, "-m", "mypy", "--strict", "--cache-dir", str(tmp_path / "cache")]
     result = subprocess.run(
-        [*command, "artifortress_helm"],
+        [*command, package],
         cwd=copy,
         env=environ,
         capture_output=True,

@@ -7,11 +7,13 @@ import zipfile
 
 
 def module_zip(module: str, version: str, files: dict[str, str]) -> bytes:
-    """A zip holding *files* under ``{module}@{version}/``."""
+    """A zip holding *files* under ``{module}@{version}/``; the same bytes every time."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in files.items():
-            archive.writestr(f"{module}@{version}/{name}", text)
+            # A fixed time (as the go command's zips have): no clock in the bytes.
+            entry = zipfile.ZipInfo(f"{module}@{version}/{name}", date_time=(1980, 1, 1, 0, 0, 0))
+            archive.writestr(entry, text, zipfile.ZIP_DEFLATED)
     return buffer.getvalue()
 
 
