@@ -12,7 +12,7 @@ from __future__ import annotations
 import http
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import falcon
@@ -33,14 +33,12 @@ from artifortress.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
-from artifortress.formats import FormatSpec
+from artifortress.formats import ErrorRenderer, FormatSpec
 
 log = logging.getLogger("artifortress.errors")
 
 #: pip and uv only send credentials after a 401 carrying this header.
 WWW_AUTHENTICATE = 'Basic realm="artifortress"'
-
-ErrorRenderer = Callable[[falcon.Request, falcon.Response, ArtifortressError], None]
 
 
 def error_renderer_for(path: str, formats: Mapping[str, FormatSpec]) -> ErrorRenderer | None:
