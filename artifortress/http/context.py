@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.engine import sqlite_reads_only
 from artifortress.http.credentials import token_from_header
-from artifortress.repos.services import RepoRef, entity_of
+from artifortress.repos.services import entity_of
+from artifortress.repos.views import RepoRef
 
 if TYPE_CHECKING:
     from artifortress.repos.models import Repository

@@ -25,7 +25,8 @@ from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
 from artifortress.http.body import reject_nul_params
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
-from artifortress.repos.services import RepoRef, lookup_repo
+from artifortress.repos.services import lookup_repo
+from artifortress.repos.views import RepoRef
 
 Responder = TypeVar("Responder", bound=Callable[..., Any])
 

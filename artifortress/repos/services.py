@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -20,7 +19,7 @@ from artifortress.outbox.services import emit
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.rbac.services import readable_repo_ids
 from artifortress.repos.models import Repository
-from artifortress.repos.views import RepoInfo
+from artifortress.repos.views import RepoInfo, RepoRef
 
 REPO_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 #: Fields ``PATCH /v1/repos/{repo}`` may change; key and format are identity.
@@ -47,23 +46,6 @@ _FIND_REPO = select(Repository).where(
 
 def find_repo(db: Session, tenant_id: int, key: str) -> Repository | None:
     return db.scalars(_FIND_REPO, {"tenant_id": tenant_id, "key": key}).one_or_none()
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class RepoRef:
-    """What authorizing a request needs of a repository, read as a plain row.
-
-    Every request resolves one; loading it through the ORM (identity map,
-    instance state, events) cost more than the query itself.  Responders that
-    change the repository load the entity by id (``RequestContext.repo``).
-    """
-
-    id: int
-    tenant_id: int
-    key: str
-    format: str
-    public: bool
-    description: str
 
 
 _LOOKUP_REPO = select(

@@ -1,4 +1,7 @@
-"""The read-only view of a repository handed to plugins and policies (never the ORM row)."""
+"""Read-only views of a repository, never the ORM row.
+
+``RepoInfo`` is what plugins and policies see; ``RepoRef`` is what authorizing a request reads.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +10,28 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from artifortress.repos.models import Repository
-    from artifortress.repos.services import RepoRef
 
 
 @dataclasses.dataclass(frozen=True)
 class RepoInfo:
     id: int
+    key: str
+    format: str
+    public: bool
+    description: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RepoRef:
+    """What authorizing a request needs of a repository, read as a plain row.
+
+    Every request resolves one; loading it through the ORM (identity map,
+    instance state, events) cost more than the query itself.  Responders that
+    change the repository load the entity by id (``RequestContext.repo``).
+    """
+
+    id: int
+    tenant_id: int
     key: str
     format: str
     public: bool
