@@ -115,7 +115,18 @@ def _parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply migrations").set_defaults(run=cmd_db_upgrade)
     db.add_parser("current", help="show the schema revision").set_defaults(run=cmd_db_current)
 
-    sub.add_parser("plugins", help="list installed format plugins").set_defaults(run=cmd_plugins)
+    plugins = sub.add_parser("plugins", help="list installed format plugins")
+    plugins.set_defaults(run=cmd_plugins)
+    check = plugins.add_subparsers(title="plugins commands").add_parser(
+        "check",
+        help="check that a plugin's source imports only artifortress.plugin",
+        description="Read every .py file under PATH (hidden folders and virtual environments "
+        "aside) and name each import a plugin may not make: anything of artifortress but "
+        "artifortress.plugin, and artifortress.testing outside tests. Nothing is imported. "
+        "Exit status: 0 clean, 1 a forbidden import (or no Python file).",
+    )
+    check.add_argument("path", help="the plugin's source folder (or one file)")
+    check.set_defaults(run=cmd_plugins_check)
     sub.add_parser(
         "settings", help="list every ARTIFORTRESS_* setting with its default and current value"
     ).set_defaults(run=cmd_settings)
@@ -439,6 +450,26 @@ def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
         print(f"{name}\t{version}")
     print("formats: " + (", ".join(sorted(collect_formats(pm))) or "none"))
     return 0
+
+
+def cmd_plugins_check(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.imports_contract import PUBLIC_API, check_plugin
+
+    found = check_plugin(Path(args.path))
+    for problem in found.problems:
+        print(problem)
+    if found.problems:
+        print(f"{_count(len(found.problems), 'forbidden import')} in {args.path}", file=sys.stderr)
+        return 1
+    if not found.files:
+        print(f"error: no Python file under {args.path}", file=sys.stderr)
+        return 1
+    print(f"OK: {args.path} imports only {PUBLIC_API} ({_count(found.files, 'file')} read)")
+    return 0
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
 
 
 def cmd_create_token(settings: Settings, args: argparse.Namespace) -> int:
