@@ -555,12 +555,21 @@ def _helm() -> dict[tuple[str, str], Scenario]:
 
 def _go() -> dict[tuple[str, str], Scenario]:
     module = "example.com/hello"
+    url = f"{module}/@v/v1.0.0.zip"
+
+    def delete(w: World) -> Attempt:
+        key = w.repo("go")
+        uploaded = _raw(
+            w.admin, "PUT", f"/go/{key}/{url}", greeter(module, "v1.0.0"), "application/zip"
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        return Attempt({"repo": key, "path": url}, "version.delete")
+
     return {
         ("PUT", "/go/{repo}/{path}"): lambda w: Attempt(
-            {"repo": w.repo("go"), "path": f"{module}/@v/v1.0.0.zip"},
-            "version.publish",
-            body=greeter(module, "v1.0.0"),
+            {"repo": w.repo("go"), "path": url}, "version.publish", body=greeter(module, "v1.0.0")
         ),
+        ("DELETE", "/go/{repo}/{path}"): delete,
     }
 
 

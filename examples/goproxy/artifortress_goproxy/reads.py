@@ -10,14 +10,7 @@ from collections.abc import Callable
 
 import falcon
 
-from artifortress.plugin import (
-    ArtifortressError,
-    Gateway,
-    Gone,
-    NotFound,
-    RepoInfo,
-    VersionInfo,
-)
+from artifortress.plugin import ArtifortressError, Gateway, Gone, NotFound, RepoInfo, VersionInfo
 from artifortress_goproxy import semver
 from artifortress_goproxy.protocol import GoRequest, info, version_list
 

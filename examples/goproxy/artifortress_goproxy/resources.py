@@ -31,15 +31,27 @@ class ModuleResource:
 
     @requires(Permission.WRITE, action="version.publish")
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
-        wanted = _parsed(path)
-        if wanted.kind != "zip":
-            raise BadRequest("upload a module by PUT of its zip: $module/@v/$version.zip")
-        publish_zip(Gateway(req), resp, wanted)
+        publish_zip(Gateway(req), resp, _zip_url(path, "upload a module by PUT of its zip"))
+
+    @requires(Permission.WRITE, action="version.delete")
+    def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
+        """Delete a version: its URLs then answer 410 and its number is never used again."""
+        wanted = _zip_url(path, "delete a version by DELETE of its zip")
+        gateway = Gateway(req)
+        gateway.delete_version(gateway.repo, wanted.module, wanted.version)
+        resp.media = {"deleted": f"{wanted.module}@{wanted.version}"}
 
 
 def _parsed(path: str) -> GoRequest:
     with raised_as(GoProxyError):
         return parse_url(path)
+
+
+def _zip_url(path: str, what: str) -> GoRequest:
+    wanted = _parsed(path)
+    if wanted.kind != "zip":
+        raise BadRequest(f"{what}: $module/@v/$version.zip")
+    return wanted
 
 
 def render_error(req: falcon.Request, resp: falcon.Response, error: ArtifortressError) -> None:

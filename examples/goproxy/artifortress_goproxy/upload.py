@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from artifortress.plugin import (
-    BlobRef,
-    Conflict,
-    Gateway,
-    NewFile,
-    RepoInfo,
-    raised_as,
-)
+from artifortress.plugin import BlobRef, Conflict, Gateway, NewFile, RepoInfo, raised_as
 from artifortress.plugin.scratch import scratch_file
 from artifortress_goproxy import modpath, modzip, semver
 from artifortress_goproxy.errors import GoProxyError

@@ -72,6 +72,20 @@ def test_case_escaped_paths_and_versions(admin, repo):
     assert admin.get(f"{repo}/example.com/azure/hello/@v/list").status_code == 404
 
 
+def test_deleted_versions_are_gone(admin, repo):
+    put(admin, f"{MODULE}/@v/v1.0.0.zip", greeter(MODULE, "v1.0.0"))
+    put(admin, f"{MODULE}/@v/v1.1.0.zip", greeter(MODULE, "v1.1.0"))
+    assert admin.delete(f"{repo}/{MODULE}/@v/v1.1.0.zip").status_code == 200
+    for suffix in ("info", "mod", "zip"):
+        assert admin.get(f"{repo}/{MODULE}/@v/v1.1.0.{suffix}").status_code == 410
+    assert admin.get(f"{repo}/{MODULE}/@v/list").text == "v1.0.0\n"
+    assert admin.get(f"{repo}/{MODULE}/@latest").json["Version"] == "v1.0.0"
+    again = put(admin, f"{MODULE}/@v/v1.1.0.zip", greeter(MODULE, "v1.1.0"))
+    assert again.status_code == 409, "a version number is never used twice"
+    assert admin.delete(f"{repo}/{MODULE}/@v/v9.0.0.zip").status_code == 404
+    assert admin.delete(f"{repo}/{MODULE}/@v/list").status_code == 400
+
+
 def test_misses_are_404_in_plain_text(admin, repo):
     put(admin, f"{MODULE}/@v/v1.0.0.zip", greeter(MODULE, "v1.0.0"))
     for path in ("example.com/@v/list", "example.com/@latest", f"{MODULE}/@v/master.info"):
@@ -88,7 +102,7 @@ def test_misses_are_404_in_plain_text(admin, repo):
     [
         (f"{MODULE}/@v/1.0.0.zip", greeter(MODULE, "1.0.0"), "is not canonical"),
         (f"{MODULE}/@v/v2.0.0.zip", greeter(MODULE, "v2.0.0"), "a v2 module path ends in /v2"),
-        (f"{MODULE}/@v/list", b"", "upload a module by PUT of its zip"),
+        (f"{MODULE}/@v/list", b"", "upload a module by PUT of its zip: $module/@v/$version.zip"),
         (f"{MODULE}/@v/v1.0.0.zip", b"not a zip", "not a valid zip file"),
         (f"{MODULE}/@v/v1.0.0.zip", greeter(MODULE, "v1.0.1"), "is not under"),
         (
