@@ -3,6 +3,12 @@
 A plugin never touches tables or the blob store directly; it calls these
 methods, which check permissions, audit, keep the outbox and renderings in
 step, and answer in views rather than ORM objects.
+
+Each concern is a module of this package (reading, transfer of bytes,
+publishing and lifecycle, tokens, stored renderings, transactions), composed
+into one class here. None runs SQL of its own: they delegate to the planes'
+services and queries, so the facade stays the top of the core and nothing
+below imports it.
 """
 
 from artifortress.plugin.gateway.publishing import PublishingGateway
