@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import String, bindparam, cast, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth import tokens
 from artifortress.auth.models import Token, User
 from artifortress.auth.principal import Caller, Principal
@@ -75,8 +75,7 @@ def issue_token(
     )
     db.add(token)
     db.flush()
-    audit.record(
-        db,
+    changes.of(db).audit(
         caller,
         "token.create",
         target=key_id,
@@ -133,7 +132,7 @@ def revoke_token(db: Session, caller: Caller, key_id: str) -> Token:
         raise NotFound(f"no token {key_id!r} among yours")
     if token.revoked_at is None:
         token.revoked_at = utcnow()
-        audit.record(db, caller, "token.revoke", target=key_id, user=token.user.name)
+        changes.of(db).audit(caller, "token.revoke", target=key_id, user=token.user.name)
     return token
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.models import Token, User
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
@@ -67,7 +67,7 @@ def create_user(db: Session, caller: Caller, name: str, *, is_admin: bool = Fals
     user = User(tenant_id=tenant_id, name=name, is_admin=is_admin)
     db.add(user)
     db.flush()
-    audit.record(db, caller, "user.create", target=name, admin=is_admin)
+    changes.of(db).audit(caller, "user.create", target=name, admin=is_admin)
     return user
 
 
@@ -106,7 +106,7 @@ def set_disabled(db: Session, caller: Caller, user: User, disabled: bool) -> Use
         user.disabled_at = utcnow()
     elif not disabled:
         user.disabled_at = None
-    audit.record(db, caller, "user.disable" if disabled else "user.enable", target=user.name)
+    changes.of(db).audit(caller, "user.disable" if disabled else "user.enable", target=user.name)
     return user
 
 
@@ -134,7 +134,7 @@ def delete_user(db: Session, caller: Caller, user: User) -> dict[str, int]:
         "bindings_removed": _count(bindings),
         "memberships_removed": _count(memberships),
     }
-    audit.record(db, caller, "user.delete", target=user.name, removed=removed)
+    changes.of(db).audit(caller, "user.delete", target=user.name, removed=removed)
     return removed
 
 

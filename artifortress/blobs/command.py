@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from tqdm import tqdm
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
 from artifortress.blobs.reaper import ReapReport, reap
 from artifortress.blobs.scrub import ScrubReport, scrub
@@ -78,8 +78,7 @@ def scrub_and_audit(
     )
     with services.sessions.begin() as db:
         caller = Caller(Principal.operator(services.default_tenant_id()), client_addr=client_addr)
-        audit.record(
-            db,
+        changes.of(db).audit(
             caller,
             "blob.scrub",
             dry_run=dry_run,

@@ -18,7 +18,7 @@ import logging
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
 from artifortress.blobs.heldfiles import reclaim_scratch
 from artifortress.blobs.models import UploadSession
@@ -106,7 +106,7 @@ def _expire(
         session.finished_at = utcnow()
         repo_key = db.scalar(select(Repository.key).where(Repository.id == session.repository_id))
         caller = Caller(Principal.operator(session.tenant_id), client_addr=client_addr)
-        audit.record(db, caller, "upload.expire", repo_key=repo_key, target=session.id)
+        changes.of(db).audit(caller, "upload.expire", repo_key=repo_key, target=session.id)
     return 1
 
 

@@ -21,7 +21,7 @@ import threading
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
@@ -70,7 +70,7 @@ class ScrubSchedule:
             last = last_scrub(db)
             if last is not None and now - last < self._interval:
                 return False
-            audit.record(db, self._caller(), STARTED)
+            changes.of(db).audit(self._caller(), STARTED)
         return True
 
     def _run(self) -> None:

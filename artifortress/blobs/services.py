@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Table, false, or_, select
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
 from artifortress.blobs.digests import hex_of
 from artifortress.blobs.models import Blob, RepoBlob
@@ -158,8 +158,7 @@ def deduplicate(
         return None
     info = BlobInfo(blob.digest, blob.size)
     record_blob(db, repo, info, store)
-    audit.record(
-        db,
+    changes.of(db).audit(
         caller,
         "upload.commit",
         repo_key=repo.key,
@@ -189,7 +188,9 @@ def ingest(
     end_transaction(db)
     info = store.write(chunks, expected or Expectation())
     record_blob(db, repo, info, store)
-    audit.record(db, caller, "blob.ingest", repo_key=repo.key, target=info.digest, size=info.size)
+    changes.of(db).audit(
+        caller, "blob.ingest", repo_key=repo.key, target=info.digest, size=info.size
+    )
     return info
 
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
 from artifortress.blobs.models import UploadSession
 from artifortress.blobs.services import deduplicate, end_transaction, record_blob
@@ -108,8 +108,8 @@ def create_session(
     )
     db.add(session)
     db.flush()
-    audit.record(
-        db, caller, "upload.create", repo_key=repo.key, target=upload_id, digest=digest, size=size
+    changes.of(db).audit(
+        caller, "upload.create", repo_key=repo.key, target=upload_id, digest=digest, size=size
     )
     return Created(session=session)
 
@@ -227,8 +227,7 @@ def _commit(
     record_blob(db, repo, info, store)
     locked.state = COMMITTED
     locked.finished_at = utcnow()
-    audit.record(
-        db,
+    changes.of(db).audit(
         caller,
         "upload.commit",
         repo_key=repo.key,
@@ -251,8 +250,7 @@ def _fail(
     if locked is not None and locked.state == OPEN:
         locked.state = FAILED
         locked.finished_at = utcnow()
-        audit.record(
-            db,
+        changes.of(db).audit(
             caller,
             "upload.commit",
             repo_key=repo.key,
@@ -282,7 +280,7 @@ def abort_session(
     store.abort_upload(session.id, session.backend_handle)
     session.state = ABORTED
     session.finished_at = utcnow()
-    audit.record(db, caller, "upload.abort", repo_key=repo.key, target=session.id)
+    changes.of(db).audit(caller, "upload.abort", repo_key=repo.key, target=session.id)
 
 
 def session_to_json(

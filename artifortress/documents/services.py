@@ -46,13 +46,14 @@ class Rendered:
     last_modified: dt.datetime
 
 
-def note_change(db: Session, repository_id: int, package: str | None) -> None:
-    """Bump the counters of *package* (if given) and of the repository, in the caller's txn.
+def note_change(db: Session, repository_id: int, *packages: str) -> None:
+    """Bump the counters of the repository and of *packages*, in the caller's txn.
 
-    One statement for both rows; the repository's row always comes first, so
-    concurrent writers take the row locks in the same order.
+    One statement for all rows; the repository's row always comes first, so
+    concurrent writers take the row locks in the same order (callers pass
+    *packages* sorted).  Mutations note through ``artifortress.changes``.
     """
-    scopes = (REPO_SCOPE, package) if package is not None else (REPO_SCOPE,)
+    scopes = (REPO_SCOPE, *packages)
     params = {"repository_id_": repository_id, "now": utcnow()}
     params.update({f"scope_{n}": scope for n, scope in enumerate(scopes)})
     db.connection().execute(_bump(dialect_name(db), len(scopes)), params)

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from tqdm import tqdm
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
 from artifortress.gc.services import GcReport, collect
 from artifortress.services import Services
@@ -30,8 +30,7 @@ def run(settings: Settings, *, dry_run: bool, client_addr: str) -> GcReport:
             caller = Caller(
                 Principal.operator(services.default_tenant_id()), client_addr=client_addr
             )
-            audit.record(
-                db,
+            changes.of(db).audit(
                 caller,
                 "gc.run",
                 dry_run=dry_run,

@@ -23,7 +23,7 @@ QUARANTINE_REJECTED = "quarantine.rejected"
 LABEL_SET = "label.set"
 LABEL_DELETED = "label.deleted"
 
-#: The event of each audited lifecycle action (``versions.lifecycle.record_change``).
+#: The event of each audited lifecycle action (``changes.Change.version_changed``).
 ACTION_EVENTS = {
     "version.yank": "version.yanked",
     "version.unyank": "version.unyanked",

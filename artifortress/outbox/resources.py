@@ -9,6 +9,7 @@ from artifortress.http.openapi import answers
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import tenant_admin
 from artifortress.outbox import services as outbox
+from artifortress.outbox.dead_letters import retry_dead
 from artifortress.outbox.models import DEAD
 from artifortress.pagination import clamp_limit
 
@@ -35,5 +36,5 @@ class OutboxRetryResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
         """Queue a dead-lettered event again; handlers that succeeded before are skipped."""
         ctx = req.context
-        row = outbox.retry_dead(ctx.db, ctx.caller, path_id(event_id, "event"))
+        row = retry_dead(ctx.db, ctx.caller, path_id(event_id, "event"))
         send_json(resp, outbox.event_to_json(row))

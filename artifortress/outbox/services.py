@@ -14,22 +14,16 @@ import dataclasses
 import datetime as dt
 import random
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
 from artifortress.db.base import iso, utcnow
 from artifortress.db.dialects import is_postgres
-from artifortress.errors import BadRequest, Conflict, NotFound
-from artifortress.outbox.events import Event, version_payload
+from artifortress.errors import BadRequest
+from artifortress.outbox.events import Event
 from artifortress.outbox.models import DEAD, DONE, EVENT_STATES, PENDING, OutboxEvent
-from artifortress.repos.models import Repository
-
-if TYPE_CHECKING:
-    from artifortress.auth.principal import Caller
-    from artifortress.versions.models import Version
 
 #: Errors are cut to this many characters in the row (a traceback can be huge).
 MAX_ERROR = 4000
@@ -56,26 +50,6 @@ def emit(
     )
     db.add(event)
     return event
-
-
-def emit_version(
-    db: Session,
-    event_type: str,
-    version: Version,
-    repo: Repository | None,
-    caller: Caller | None = None,
-    **details: Any,
-) -> OutboxEvent:
-    """Emit a version event with the standard payload (see ``version_payload``)."""
-    repo = repo if repo is not None else db.get(Repository, version.repository_id)
-    assert repo is not None, f"the repository of version {version.id} vanished"
-    return emit(
-        db,
-        event_type,
-        version_payload(version, repo, caller, **details),
-        tenant_id=repo.tenant_id,
-        repo_key=repo.key,
-    )
 
 
 def to_event(row: OutboxEvent) -> Event:
@@ -257,28 +231,6 @@ def list_events(
     if before is not None:
         stmt = stmt.where(OutboxEvent.id < before)
     return list(db.scalars(stmt.order_by(OutboxEvent.id.desc()).limit(limit)))
-
-
-def retry_dead(db: Session, caller: Caller, event_id: int) -> OutboxEvent:
-    """Put a dead-lettered event back in the queue with fresh attempts; audited."""
-    row = db.get(OutboxEvent, event_id)
-    if row is None or row.tenant_id != caller.principal.tenant_id:
-        raise NotFound(f"no event {event_id}")
-    if row.state != DEAD:
-        raise Conflict(f"event {event_id} is {row.state}; only dead events can be retried")
-    row.state = PENDING
-    row.attempts = 0
-    row.available_at = utcnow()
-    row.processed_at = None
-    audit.record(
-        db,
-        caller,
-        "outbox.retry",
-        repo_key=row.repo_key,
-        target=str(event_id),
-        event_type=row.event_type,
-    )
-    return row
 
 
 def event_to_json(row: OutboxEvent) -> dict[str, Any]:

@@ -18,10 +18,9 @@ import pluggy
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller
 from artifortress.db.base import iso, utcnow
-from artifortress.documents.services import note_change
 from artifortress.errors import Conflict, NotFound, PolicyRejected
 from artifortress.outbox.events import (
     QUARANTINE_REJECTED,
@@ -29,7 +28,6 @@ from artifortress.outbox.events import (
     VERSION_PUBLISHED,
     VERSION_QUARANTINED,
 )
-from artifortress.outbox.services import emit_version
 from artifortress.policy.decisions import (
     ALLOW,
     QUARANTINE,
@@ -83,7 +81,7 @@ def set_config(
     stored.config = dict(config)
     stored.updated_at = utcnow()
     stored.updated_by = caller.principal.name
-    audit.record(db, caller, "policy.set", repo_key=repo.key, config=config)
+    changes.of(db).audit(caller, "policy.set", repo_key=repo.key, config=config)
     return get_config_of(stored)
 
 
@@ -211,11 +209,10 @@ def quarantine(
     # Policy names only in the audit row and the event (repository admins and webhook
     # receivers see those): a typosquat reason names another package, maybe a private one.
     policies = sorted({d.policy for d in verdict.reasons})
-    audit.record(
-        db, caller, "version.quarantine", repo_key=repo.key, target=target, policies=policies
-    )
-    emit_version(
-        db, VERSION_QUARANTINED, version, repo, caller, quarantine_id=entry.id, policies=policies
+    change = changes.of(db)
+    change.audit(caller, "version.quarantine", repo_key=repo.key, target=target, policies=policies)
+    change.version_event(
+        VERSION_QUARANTINED, version, repo, caller, quarantine_id=entry.id, policies=policies
     )
     return entry
 
@@ -241,13 +238,14 @@ def release(db: Session, caller: Caller, entry_id: int) -> Decided:
     entry, version, repo = _pending(db, caller, entry_id)
     version.state = PUBLISHED
     _decide(entry, caller, RELEASED, None)
-    note_change(db, repo.id, version.package.name)
+    change = changes.of(db)
+    change.touch(repo.id, version.package.name)
     target = f"{version.package.name}@{version.version}"
-    audit.record(db, caller, "quarantine.release", repo_key=repo.key, target=target)
-    emit_version(db, QUARANTINE_RELEASED, version, repo, caller, quarantine_id=entry.id)
-    emit_version(db, VERSION_PUBLISHED, version, repo, caller, released_from_quarantine=True)
-    for label in entry.labels or ():  # the release noted the package's change already
-        set_label(db, caller, version, label, noted=True)
+    change.audit(caller, "quarantine.release", repo_key=repo.key, target=target)
+    change.version_event(QUARANTINE_RELEASED, version, repo, caller, quarantine_id=entry.id)
+    change.version_event(VERSION_PUBLISHED, version, repo, caller, released_from_quarantine=True)
+    for label in entry.labels or ():
+        set_label(db, caller, version, label)
     return entry, version, repo
 
 
@@ -257,8 +255,11 @@ def reject(db: Session, caller: Caller, entry_id: int, note: str) -> Decided:
     version.state = REJECTED
     _decide(entry, caller, ENTRY_REJECTED, note)
     target = f"{version.package.name}@{version.version}"
-    audit.record(db, caller, "quarantine.reject", repo_key=repo.key, target=target, note=note)
-    emit_version(db, QUARANTINE_REJECTED, version, repo, caller, quarantine_id=entry.id, note=note)
+    change = changes.of(db)
+    change.audit(caller, "quarantine.reject", repo_key=repo.key, target=target, note=note)
+    change.version_event(
+        QUARANTINE_REJECTED, version, repo, caller, quarantine_id=entry.id, note=note
+    )
     return entry, version, repo
 
 

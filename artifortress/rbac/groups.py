@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.models import User
 from artifortress.auth.principal import Caller
 from artifortress.errors import Conflict, NotFound, ValidationFailed
@@ -57,7 +57,7 @@ def create_group(db: Session, caller: Caller, name: str) -> Group:
     group = Group(tenant_id=tenant_id, name=name)
     db.add(group)
     db.flush()
-    audit.record(db, caller, "group.create", target=name)
+    changes.of(db).audit(caller, "group.create", target=name)
     return group
 
 
@@ -66,7 +66,7 @@ def delete_group(db: Session, caller: Caller, group: Group) -> None:
     db.execute(delete(GroupRoleBinding).where(GroupRoleBinding.group_id == group.id))
     db.execute(delete(GroupMember).where(GroupMember.group_id == group.id))
     db.delete(group)
-    audit.record(db, caller, "group.delete", target=group.name)
+    changes.of(db).audit(caller, "group.delete", target=group.name)
 
 
 def list_groups(db: Session, tenant_id: int) -> Sequence[Group]:
@@ -92,7 +92,7 @@ def add_member(db: Session, caller: Caller, group: Group, user: User) -> None:
     """Add *user* to *group* (audited); adding a member again changes nothing."""
     if _membership(db, group, user) is None:
         db.add(GroupMember(group_id=group.id, user_id=user.id))
-    audit.record(db, caller, "group.member.add", target=group.name, user=user.name)
+    changes.of(db).audit(caller, "group.member.add", target=group.name, user=user.name)
 
 
 def remove_member(db: Session, caller: Caller, group: Group, user: User) -> None:
@@ -101,7 +101,7 @@ def remove_member(db: Session, caller: Caller, group: Group, user: User) -> None
     if membership is None:
         raise NotFound(f"user {user.name!r} is no member of group {group.name!r}")
     db.delete(membership)
-    audit.record(db, caller, "group.member.remove", target=group.name, user=user.name)
+    changes.of(db).audit(caller, "group.member.remove", target=group.name, user=user.name)
 
 
 def group_to_json(db: Session, group: Group) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def set_group_bindings(
         )
     )
     db.add_all(GroupRoleBinding(repository_id=repo.id, group_id=group.id, role=r) for r in wanted)
-    audit.record(
-        db, caller, "group_binding.set", repo_key=repo.key, target=group.name, roles=wanted
+    changes.of(db).audit(
+        caller, "group_binding.set", repo_key=repo.key, target=group.name, roles=wanted
     )
     return wanted

@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from sqlalchemy import CompoundSelect, bindparam, delete, select, union
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.models import User
 from artifortress.auth.principal import Caller, Principal
 from artifortress.errors import ValidationFailed
@@ -140,5 +140,5 @@ def set_bindings(
         )
     )
     db.add_all(RoleBinding(repository_id=repo.id, user_id=user.id, role=r) for r in wanted)
-    audit.record(db, caller, "binding.set", repo_key=repo.key, target=user.name, roles=wanted)
+    changes.of(db).audit(caller, "binding.set", repo_key=repo.key, target=user.name, roles=wanted)
     return wanted

@@ -10,12 +10,11 @@ from sqlalchemy import bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
 from artifortress.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from artifortress.outbox import events
-from artifortress.outbox.services import emit
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.rbac.services import readable_repo_ids
 from artifortress.repos.models import Repository
@@ -104,24 +103,25 @@ def create_repo(
     )
     db.add(repo)
     db.flush()
-    audit.record(db, caller, "repo.create", repo_key=key, format=format, public=public)
-    emit(db, events.REPOSITORY_CREATED, _payload(repo), tenant_id=tenant_id, repo_key=key)
+    change = changes.of(db)
+    change.audit(caller, "repo.create", repo_key=key, format=format, public=public)
+    change.event(events.REPOSITORY_CREATED, _payload(repo), tenant_id=tenant_id, repo_key=key)
     return repo
 
 
 def update_repo(
-    db: Session, caller: Caller, repo: Repository, changes: dict[str, Any]
+    db: Session, caller: Caller, repo: Repository, fields: dict[str, Any]
 ) -> Repository:
-    """Apply a PATCH of the mutable fields; audited with the changed values."""
-    changed = {k: v for k, v in changes.items() if getattr(repo, k) != v}
+    """Apply a PATCH of the mutable *fields*; audited with the changed values."""
+    changed = {k: v for k, v in fields.items() if getattr(repo, k) != v}
     for name, value in changed.items():
         setattr(repo, name, value)
     if changed:
         repo.updated_at = utcnow()
-    audit.record(db, caller, "repo.update", repo_key=repo.key, changes=changed)
+    change = changes.of(db)
+    change.audit(caller, "repo.update", repo_key=repo.key, changes=changed)
     if changed:
-        emit(
-            db,
+        change.event(
             events.REPOSITORY_UPDATED,
             _payload(repo, changes=changed),
             tenant_id=repo.tenant_id,
@@ -145,8 +145,10 @@ def delete_repo(db: Session, caller: Caller, repo: Repository) -> None:
         raise Conflict(
             f"repository {repo.key!r} still holds package versions or drafts; delete those first"
         ) from None
-    audit.record(db, caller, "repo.delete", repo_key=repo.key, format=repo.format)
-    emit(db, events.REPOSITORY_DELETED, _payload(repo), tenant_id=repo.tenant_id, repo_key=repo.key)
+    change = changes.of(db)
+    change.audit(caller, "repo.delete", repo_key=repo.key, format=repo.format)
+    payload = _payload(repo)
+    change.event(events.REPOSITORY_DELETED, payload, tenant_id=repo.tenant_id, repo_key=repo.key)
 
 
 def _payload(repo: Repository, **details: Any) -> dict[str, Any]:

@@ -18,15 +18,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller
 from artifortress.blobs.models import Blob, RepoBlob
 from artifortress.db.base import utcnow
-from artifortress.documents.services import note_change
 from artifortress.errors import BadRequest, Conflict, NotFound
 from artifortress.outbox.events import VERSION_FILES_ADDED, VERSION_PUBLISHED
 from artifortress.policy import services as policy
-from artifortress.outbox.services import emit_version
 from artifortress.repos.models import Repository
 from artifortress.versions.labels import set_label
 from artifortress.versions.models import DRAFT, PUBLISHED, QUARANTINED, Artifact, Package, Version
@@ -134,7 +132,7 @@ def create_draft(
         blobs = _held_blobs(db, repo.id, {entry.digest for entry in files})
         draft.artifacts.extend(_artifact(entry, blobs) for entry in files)
     db.add(draft)
-    audit.record(db, caller, "draft.create", repo_key=repo.key, target=f"{package}@{version}")
+    changes.of(db).audit(caller, "draft.create", repo_key=repo.key, target=f"{package}@{version}")
     db.flush()
     return draft
 
@@ -191,21 +189,33 @@ def add_artifacts(
         raise Conflict(f"{_files_phrase(names)} already exists in this version") from None
     if version.state == PUBLISHED:  # appended to a live version: clients must see it
         policy.check_append(db, version, plugins)
-        note_change(db, version.repository_id, version.package.name)
-        emit_version(db, VERSION_FILES_ADDED, version, None, caller, files=names)
-    action = "version.add_files" if version.state == PUBLISHED else "draft.add_file"
-    _audit_files(db, caller, action, version, names)
+        _files_added(db, caller, version, names)
+    else:
+        _audit_files(db, caller, "draft.add_file", version, names)
     return artifacts
+
+
+def _files_added(db: Session, caller: Caller, version: Version, names: list[str]) -> None:
+    """The traces of files appended to a live version: clients must see them."""
+    repo = _repo_of(db, version)
+    change = changes.of(db)
+    change.touch(repo.id, version.package.name)
+    change.version_event(VERSION_FILES_ADDED, version, repo, caller, files=names)
+    _audit_files(db, caller, "version.add_files", version, names)
 
 
 def _audit_files(
     db: Session, caller: Caller, action: str, version: Version, names: list[str]
 ) -> None:
-    repo = db.get(Repository, version.repository_id)
     target = f"{version.package.name}@{version.version}"
-    audit.record(
-        db, caller, action, repo_key=repo.key if repo else None, target=target, files=names
-    )
+    repo_key = _repo_of(db, version).key
+    changes.of(db).audit(caller, action, repo_key=repo_key, target=target, files=names)
+
+
+def _repo_of(db: Session, version: Version) -> Repository:
+    repo = db.get(Repository, version.repository_id)
+    assert repo is not None, f"the repository of version {version.id} vanished"
+    return repo
 
 
 def _checked_names(version: Version, entries: Sequence[ArtifactInput]) -> list[str]:
@@ -329,26 +339,28 @@ def publish(
         raise Conflict(f"{name} already exists in {repo.key}; versions are immutable") from None
     if draft.state == QUARANTINED:
         policy.quarantine(db, caller, repo, draft, verdict, labels)
-        return draft
-    note_change(db, repo.id, draft.package.name)
-    audit.record(
-        db,
-        caller,
-        "version.publish",
-        repo_key=repo.key,
-        target=f"{draft.package.name}@{draft.version}",
-        files=[a.filename for a in draft.artifacts],
-    )
-    emit_version(db, VERSION_PUBLISHED, draft, repo, caller)
-    for label in labels:  # the publish noted the package's change already
-        set_label(db, caller, draft, label, noted=True)
+    else:
+        _published(db, caller, repo, draft, labels)
     return draft
+
+
+def _published(
+    db: Session, caller: Caller, repo: Repository, draft: Version, labels: Sequence[str]
+) -> None:
+    """The traces of a publish; its *labels* are one more change to the same package."""
+    files = [a.filename for a in draft.artifacts]
+    change = changes.of(db)
+    change.touch(repo.id, draft.package.name)
+    target = f"{draft.package.name}@{draft.version}"
+    change.audit(caller, "version.publish", repo_key=repo.key, target=target, files=files)
+    change.version_event(VERSION_PUBLISHED, draft, repo, caller)
+    for label in labels:
+        set_label(db, caller, draft, label)
 
 
 def discard_draft(db: Session, caller: Caller, repo: Repository, draft: Version) -> None:
     db.delete(draft)  # its artifact entries go with it (delete-orphan)
-    audit.record(
-        db,
+    changes.of(db).audit(
         caller,
         "draft.discard",
         repo_key=repo.key,

@@ -7,13 +7,11 @@ import re
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller
 from artifortress.db.base import utcnow
-from artifortress.documents.services import note_change
 from artifortress.errors import NotFound, ValidationFailed
 from artifortress.outbox.events import LABEL_DELETED, LABEL_SET
-from artifortress.outbox.services import emit, emit_version
 from artifortress.repos.models import Repository
 from artifortress.versions.models import PUBLISHED, Label, Package, Version
 
@@ -54,15 +52,8 @@ def labels_named(db: Session, repository_id: int, package: str) -> dict[str, str
     return {name: version for name, version in rows}
 
 
-def set_label(
-    db: Session, caller: Caller, version: Version, name: str, *, noted: bool = False
-) -> None:
-    """Point label *name* at *version*; audited.
-
-    *noted*: the caller already noted a change of the package in this same
-    transaction (a publish that sets its dist-tags), so the renderings are
-    invalidated once instead of twice.
-    """
+def set_label(db: Session, caller: Caller, version: Version, name: str) -> None:
+    """Point label *name* at *version*; audited."""
     if not _LABEL.fullmatch(name):  # match() would let a trailing newline through
         raise ValidationFailed(
             f"label {name!r} is invalid: start with a letter, then letters, digits, '.', '_', '-'"
@@ -73,18 +64,13 @@ def set_label(
     else:
         label.version_id = version.id
         label.updated_at = utcnow()
-    if not noted:
-        note_change(db, version.repository_id, version.package.name)
     repo = db.get(Repository, version.repository_id)
-    audit.record(
-        db,
-        caller,
-        "label.set",
-        repo_key=repo.key if repo else None,
-        target=f"{version.package.name}:{name}",
-        version=version.version,
-    )
-    emit_version(db, LABEL_SET, version, repo, caller, label=name)
+    assert repo is not None, f"the repository of version {version.id} vanished"
+    change = changes.of(db)
+    change.touch(repo.id, version.package.name)
+    target = f"{version.package.name}:{name}"
+    change.audit(caller, "label.set", repo_key=repo.key, target=target, version=version.version)
+    change.version_event(LABEL_SET, version, repo, caller, label=name)
 
 
 def delete_label(
@@ -94,10 +80,11 @@ def delete_label(
     if label is None:
         raise NotFound(f"no label {name!r} on {package.name}")
     db.delete(label)
-    note_change(db, repo.id, package.name)
-    audit.record(db, caller, "label.delete", repo_key=repo.key, target=f"{package.name}:{name}")
+    change = changes.of(db)
+    change.touch(repo.id, package.name)
+    change.audit(caller, "label.delete", repo_key=repo.key, target=f"{package.name}:{name}")
     payload = {"repo": repo.key, "package": package.name, "package_id": package.id, "label": name}
-    emit(db, LABEL_DELETED, payload, tenant_id=repo.tenant_id, repo_key=repo.key)
+    change.event(LABEL_DELETED, payload, tenant_id=repo.tenant_id, repo_key=repo.key)
 
 
 def _find(db: Session, package_id: int, name: str) -> Label | None:

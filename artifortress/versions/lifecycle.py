@@ -14,14 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller
 from artifortress.blobs.models import RepoBlob
 from artifortress.db.base import utcnow
-from artifortress.documents.services import note_change
 from artifortress.errors import BadRequest, Conflict, Gone
-from artifortress.outbox.events import ACTION_EVENTS
-from artifortress.outbox.services import emit_version
+from artifortress.policy import services as policy
 from artifortress.repos.models import Repository
 from artifortress.versions.drafts import get_or_create_package
 from artifortress.versions.models import (
@@ -39,16 +37,11 @@ def _target(version: Version) -> str:
     return f"{version.package.name}@{version.version}"
 
 
-def record_change(
-    db: Session, caller: Caller, action: str, version: Version, **details: Any
-) -> None:
-    """Audit a change to *version*, invalidate the renderings that show it, emit its event."""
-    note_change(db, version.repository_id, version.package.name)
+def _record(db: Session, caller: Caller, action: str, version: Version, **details: Any) -> None:
+    """Note, audit and emit a change to *version* (see ``changes.Change.version_changed``)."""
     repo = db.get(Repository, version.repository_id)
-    audit.record(
-        db, caller, action, repo_key=repo.key if repo else None, target=_target(version), **details
-    )
-    emit_version(db, ACTION_EVENTS.get(action, action), version, repo, caller, **details)
+    assert repo is not None, f"the repository of version {version.id} vanished"
+    changes.of(db).version_changed(caller, action, version, repo, **details)
 
 
 def set_yanked(
@@ -57,9 +50,7 @@ def set_yanked(
     """Yank (installers skip it unless pinned) or un-yank; reversible, audited."""
     version.yanked = yanked
     version.yank_reason = reason if yanked else None
-    record_change(
-        db, caller, "version.yank" if yanked else "version.unyank", version, reason=reason
-    )
+    _record(db, caller, "version.yank" if yanked else "version.unyank", version, reason=reason)
     return version
 
 
@@ -67,7 +58,7 @@ def set_deprecated(db: Session, caller: Caller, version: Version, message: str |
     """Deprecate with a message, or un-deprecate with ``None``; audited."""
     version.deprecated = message or None
     action = "version.deprecate" if message else "version.undeprecate"
-    record_change(db, caller, action, version, message=message)
+    _record(db, caller, action, version, message=message)
     return version
 
 
@@ -78,7 +69,7 @@ def tombstone(db: Session, caller: Caller, version: Version) -> Version:
     version.state = TOMBSTONED
     version.tombstoned_at = utcnow()
     version.tombstoned_by = caller.principal.name
-    record_change(db, caller, "version.delete", version)
+    _record(db, caller, "version.delete", version)
     return version
 
 
@@ -92,7 +83,7 @@ def restore(db: Session, caller: Caller, version: Version, retention_seconds: fl
     version.state = PUBLISHED
     version.tombstoned_at = None
     version.tombstoned_by = None
-    record_change(db, caller, "version.restore", version)
+    _record(db, caller, "version.restore", version)
     return version
 
 
@@ -112,9 +103,6 @@ def promote(
     invisible until a tenant administrator releases it.  Otherwise promotion
     would launder a version the target refuses through a laxer repository.
     """
-    # Imported here: the policy plane imports the plugin API, which imports this module.
-    from artifortress.policy import services as policy
-
     _check_promotable(source_repo, target_repo)
     package = get_or_create_package(
         db, target_repo, version.package.name, version.package.display_name
@@ -127,8 +115,7 @@ def promote(
     if copy.state == QUARANTINED:
         policy.quarantine(db, caller, target_repo, copy, verdict)
         # Audited as a promotion too, but no event: receivers must not see it yet.
-        audit.record(
-            db,
+        changes.of(db).audit(
             caller,
             "version.promote",
             repo_key=target_repo.key,
@@ -137,7 +124,7 @@ def promote(
             quarantined=True,
         )
         return copy
-    record_change(db, caller, "version.promote", copy, source=source_repo.key)
+    _record(db, caller, "version.promote", copy, source=source_repo.key)
     return copy
 
 

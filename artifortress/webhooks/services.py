@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from artifortress.audit import services as audit
+from artifortress import changes
 from artifortress.auth.principal import Caller
 from artifortress.db.base import iso, utcnow
 from artifortress.db.dialects import insert_for, is_postgres
@@ -61,8 +61,7 @@ def create_subscription(
     )
     db.add(subscription)
     db.flush()
-    audit.record(
-        db,
+    changes.of(db).audit(
         caller,
         "webhook.create",
         repo_key=repo.key,
@@ -93,8 +92,8 @@ def delete_subscription(db: Session, caller: Caller, repo: Repository, hook_id: 
     found = get_subscription(db, repo, hook_id)
     db.execute(delete(WebhookDelivery).where(WebhookDelivery.subscription_id == found.id))
     db.delete(found)
-    audit.record(
-        db, caller, "webhook.delete", repo_key=repo.key, target=str(hook_id), url=found.url
+    changes.of(db).audit(
+        caller, "webhook.delete", repo_key=repo.key, target=str(hook_id), url=found.url
     )
 
 
