@@ -29,7 +29,8 @@ class ModuleResource:
     # Gateway.send_artifact answers HEAD only when the resource routes HEAD here.
     on_head = on_get
 
-    @requires(Permission.WRITE, action="version.publish")
+    # publishes: no transaction is held while the zip streams in and is checked.
+    @requires(Permission.WRITE, action="version.publish", publishes=True)
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
         publish_zip(Gateway(req), resp, _zip_url(path, "upload a module by PUT of its zip"))
 
