@@ -142,7 +142,9 @@ def test_go_get_and_build(zips, go_env, tmp_path):
     consumer.mkdir()
     (consumer / "go.mod").write_text("module example.com/consumer\n\ngo 1.19\n")
     (consumer / "main.go").write_text(CONSUMER)
-    go(go_env, consumer, "get", "example.com/hello@v1.0.0", "example.com/hello/v2")
+    # A package path: go also asks whether example.com/hello/greet is a module, and
+    # must take the 404 as "no such module" to settle on example.com/hello.
+    go(go_env, consumer, "get", "example.com/hello/greet@v1.0.0", "example.com/hello/v2")
     requirements = (consumer / "go.mod").read_text()
     assert "example.com/hello v1.0.0" in requirements
     assert "example.com/hello/v2 v2.0.0" in requirements, "@latest through the proxy"
