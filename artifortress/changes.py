@@ -103,9 +103,18 @@ class Change:
         version: Version,
         repo: Repository,
         caller: Caller | None = None,
+        *,
+        visible: bool = True,
         **details: Any,
     ) -> None:
-        """Emit a version event; its payload describes *version* as it is now."""
+        """Emit a version event; its payload describes *version* as it is now.
+
+        Unless the version stays hidden from clients (*visible* false: held in
+        quarantine, rejected), its package's renderings are noted stale too,
+        so no visible change can forget that.
+        """
+        if visible:
+            self.touch(version.repository_id, version.package.name)
         payload = version_payload(version, repo, caller, **details)
         self.event(event_type, payload, tenant_id=repo.tenant_id, repo_key=repo.key)
 
@@ -120,9 +129,7 @@ class Change:
 
         The event is the action's (``ACTION_EVENTS``), or the action itself.
         """
-        package = version.package.name
-        self.touch(version.repository_id, package)
-        target = f"{package}@{version.version}"
+        target = f"{version.package.name}@{version.version}"
         self.audit(caller, action, repo_key=repo.key, target=target, **details)
         event_type = ACTION_EVENTS.get(action, action)
         self.version_event(event_type, version, repo, caller, **details)

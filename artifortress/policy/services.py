@@ -212,7 +212,13 @@ def quarantine(
     change = changes.of(db)
     change.audit(caller, "version.quarantine", repo_key=repo.key, target=target, policies=policies)
     change.version_event(
-        VERSION_QUARANTINED, version, repo, caller, quarantine_id=entry.id, policies=policies
+        VERSION_QUARANTINED,
+        version,
+        repo,
+        caller,
+        visible=False,
+        quarantine_id=entry.id,
+        policies=policies,
     )
     return entry
 
@@ -239,7 +245,6 @@ def release(db: Session, caller: Caller, entry_id: int) -> Decided:
     version.state = PUBLISHED
     _decide(entry, caller, RELEASED, None)
     change = changes.of(db)
-    change.touch(repo.id, version.package.name)
     target = f"{version.package.name}@{version.version}"
     change.audit(caller, "quarantine.release", repo_key=repo.key, target=target)
     change.version_event(QUARANTINE_RELEASED, version, repo, caller, quarantine_id=entry.id)
@@ -258,7 +263,7 @@ def reject(db: Session, caller: Caller, entry_id: int, note: str) -> Decided:
     change = changes.of(db)
     change.audit(caller, "quarantine.reject", repo_key=repo.key, target=target, note=note)
     change.version_event(
-        QUARANTINE_REJECTED, version, repo, caller, quarantine_id=entry.id, note=note
+        QUARANTINE_REJECTED, version, repo, caller, visible=False, quarantine_id=entry.id, note=note
     )
     return entry, version, repo
 

@@ -198,9 +198,7 @@ def add_artifacts(
 def _files_added(db: Session, caller: Caller, version: Version, names: list[str]) -> None:
     """The traces of files appended to a live version: clients must see them."""
     repo = _repo_of(db, version)
-    change = changes.of(db)
-    change.touch(repo.id, version.package.name)
-    change.version_event(VERSION_FILES_ADDED, version, repo, caller, files=names)
+    changes.of(db).version_event(VERSION_FILES_ADDED, version, repo, caller, files=names)
     _audit_files(db, caller, "version.add_files", version, names)
 
 
@@ -350,7 +348,6 @@ def _published(
     """The traces of a publish; its *labels* are one more change to the same package."""
     files = [a.filename for a in draft.artifacts]
     change = changes.of(db)
-    change.touch(repo.id, draft.package.name)
     target = f"{draft.package.name}@{draft.version}"
     change.audit(caller, "version.publish", repo_key=repo.key, target=target, files=files)
     change.version_event(VERSION_PUBLISHED, draft, repo, caller)

@@ -67,7 +67,6 @@ def set_label(db: Session, caller: Caller, version: Version, name: str) -> None:
     repo = db.get(Repository, version.repository_id)
     assert repo is not None, f"the repository of version {version.id} vanished"
     change = changes.of(db)
-    change.touch(repo.id, version.package.name)
     target = f"{version.package.name}:{name}"
     change.audit(caller, "label.set", repo_key=repo.key, target=target, version=version.version)
     change.version_event(LABEL_SET, version, repo, caller, label=name)
