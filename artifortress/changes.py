@@ -147,6 +147,9 @@ class Change:
             emit(db, ev.event_type, ev.payload, tenant_id=ev.tenant_id, repo_key=ev.repo_key)
         self._audit, self._events, self._notes = [], [], {}
 
+    def _collected(self) -> bool:
+        return bool(self._audit or self._events or self._notes)
+
     def _describe(self) -> str:
         events = [ev.event_type for ev in self._events]
         return f"a change noting {sorted(self._notes)} and emitting {events}"
@@ -193,6 +196,15 @@ def _committing(db: Session) -> None:
     change = _pending(db)
     if change is not None and not db.in_nested_transaction():
         change._write(db)
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(db: Session) -> None:
+    change = _pending(db)
+    if change is not None and not db.in_nested_transaction() and change._collected():
+        # Only a commit of the outer transaction while a savepoint that collected
+        # was still open gets here: say so rather than lose the traces quietly.
+        raise IncompleteChange(f"{change._describe()} was committed unwritten (savepoint open)")
 
 
 @event.listens_for(Session, "after_transaction_end")

@@ -147,3 +147,15 @@ def test_a_change_without_an_audit_row_is_refused(services, opened, trace):
     with pytest.raises(changes.IncompleteChange):
         _unaudited(services, opened, trace)
     assert _traces(services) == before
+
+
+def _commit_with_open_savepoint(services: Services) -> None:
+    """Commit the outer transaction while a savepoint that collected an audit row is open."""
+    with services.sessions.begin() as db:
+        db.begin_nested()
+        changes.of(db).audit(_caller(services), "test.lost")
+
+
+def test_traces_left_unwritten_by_a_commit_are_caught(services, opened):
+    with pytest.raises(changes.IncompleteChange, match="unwritten"):
+        _commit_with_open_savepoint(services)
