@@ -1,9 +1,13 @@
 """pytest fixtures for Artifortress and its plugins (the ``pytest11`` entry point).
 
 ``db_url`` runs each test against SQLite and PostgreSQL.  ``services``,
-``app`` and ``client`` build the real application on that database; the
-helpers ``make_user``, ``make_token`` and ``make_repo`` go through the same
-services the API uses, so their effects are audited like any other.
+``app`` and ``client`` build the real application on that database;
+``admin``, ``anonymous`` and ``api_factory`` call it as a user, and
+``make_repo`` creates repositories through the same API, so their effects are
+audited like any other.  ``drain_events`` runs the outbox worker in process.
+Override ``settings_overrides`` or ``extra_plugins`` in a test module or
+conftest to change the settings or register unpackaged plugins.  Documented
+in "Testing your plugin" (docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ if TYPE_CHECKING:
     from artifortress.app import WsgiApp
 from artifortress.db import migrate
 from artifortress.db.engine import make_engine
+from artifortress.outbox.worker import WorkerReport
 from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.testing.databases import (
@@ -30,6 +35,7 @@ from artifortress.testing.databases import (
     postgres_database,
     truncate_all,
 )
+from artifortress.testing.events import drain_events as drain
 from artifortress.testing.helpers import Api, ApiFactory
 
 DIALECTS = ("sqlite", "postgresql")
@@ -135,3 +141,9 @@ def make_repo(admin: Api) -> Callable[..., dict[str, Any]]:
         return dict(result.json)
 
     return make
+
+
+@pytest.fixture
+def drain_events(services: Services) -> Callable[[], WorkerReport]:
+    """Call it to handle, in this process, every event due now (search, webhooks, on_event)."""
+    return lambda: drain(services)

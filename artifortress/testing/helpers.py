@@ -1,8 +1,15 @@
-"""Small API clients for tests: a token holder talking to a ``falcon.testing`` client."""
+"""API clients for tests: a token holder talking to a ``falcon.testing`` client.
+
+``Api`` sends requests as one user (or anonymously); ``ApiFactory`` mints the
+users, their role bindings and their tokens through the services, as the
+operator's CLI does.  Both are part of the plugin author's kit (see
+"Testing your plugin" in docs/plugins.md).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import falcon.testing
@@ -10,18 +17,26 @@ import falcon.testing
 from artifortress.auth.principal import Caller, Principal
 from artifortress.auth.services import issue_token
 from artifortress.auth.users import ensure_user
+from artifortress.rbac import services as rbac
+from artifortress.repos.services import get_repo
 from artifortress.services import Services
 
 
 @dataclasses.dataclass
 class Api:
-    """Calls the app with one user's token (or none)."""
+    """Calls the app with one user's token (or none).
+
+    A *body* of ``bytes`` is sent as it is (give its ``Content-Type`` in
+    *headers* if the route needs one); any other body is sent as JSON.
+    Further keyword arguments go to ``falcon.testing.TestClient.simulate_request``
+    (``params``, ``query_string``, ...).
+    """
 
     client: falcon.testing.TestClient
     token: str | None
     user: str | None = None
 
-    def headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+    def headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         return {**headers, **(extra or {})}
 
@@ -31,15 +46,20 @@ class Api:
         path: str,
         body: Any = None,
         *,
-        headers: dict[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> falcon.testing.Result:
-        if body is not None:
+        if isinstance(body, bytes | bytearray | memoryview):
+            kwargs["body"] = bytes(body)
+        elif body is not None:
             kwargs["json"] = body
         return self.client.simulate_request(method, path, headers=self.headers(headers), **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> falcon.testing.Result:
         return self.request("GET", path, **kwargs)
+
+    def head(self, path: str, **kwargs: Any) -> falcon.testing.Result:
+        return self.request("HEAD", path, **kwargs)
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> falcon.testing.Result:
         return self.request("POST", path, body, **kwargs)
@@ -56,7 +76,7 @@ class Api:
 
 @dataclasses.dataclass
 class ApiFactory:
-    """Mints users and tokens directly through the services (as the CLI does)."""
+    """Mints users, role bindings and tokens directly through the services (as the CLI does)."""
 
     client: falcon.testing.TestClient
     services: Services
@@ -69,10 +89,15 @@ class ApiFactory:
         read_only: bool = False,
         repos: list[str] | None = None,
         ttl_days: int | None = None,
+        roles: Mapping[str, Sequence[str]] | None = None,
     ) -> str:
+        """A new token of *user*, created if missing, bound to *roles* ``{repo: [role]}``."""
         with self.services.sessions.begin() as db:
             caller = Caller(Principal.operator(self.services.default_tenant_id()))
-            account = ensure_user(db, caller.principal.tenant_id, user, is_admin=admin)
+            tenant_id = caller.principal.tenant_id
+            account = ensure_user(db, tenant_id, user, is_admin=admin)
+            for repo, granted in (roles or {}).items():
+                rbac.set_bindings(db, caller, get_repo(db, tenant_id, repo), account, granted)
             _token, secret = issue_token(
                 db,
                 caller,
@@ -86,6 +111,7 @@ class ApiFactory:
         return secret
 
     def as_user(self, user: str, **kwargs: Any) -> Api:
+        """An ``Api`` acting as *user* (created if missing); takes ``token_for``'s options."""
         return Api(self.client, self.token_for(user, **kwargs), user)
 
     def anonymous(self) -> Api:
