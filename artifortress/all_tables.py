@@ -12,10 +12,10 @@ from artifortress.audit.models import AuditEntry
 from artifortress.auth.models import Token, User
 from artifortress.blobs.models import Blob, RepoBlob, UploadSession
 from artifortress.db.base import metadata
-from artifortress.documents.models import ChangeCounter, Document
 from artifortress.outbox.models import OutboxEvent
 from artifortress.policy.models import QuarantineEntry, RepositoryPolicy
 from artifortress.rbac.models import Group, GroupMember, GroupRoleBinding, RoleBinding
+from artifortress.renderings.models import ChangeCounter, Document
 from artifortress.repos.models import Repository
 from artifortress.search.models import SearchDocument
 from artifortress.tenants.models import Tenant

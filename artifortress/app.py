@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 import falcon
 
 from artifortress.blobs.reaper import reclaim_dead_writes
+from artifortress.container import Services
 from artifortress.http import errors
 from artifortress.http.context import Request
 from artifortress.http.middleware import RequestMiddleware, SessionMiddleware
 from artifortress.logs import configure as configure_logging
-from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.web.plugin_routes import mount, plugin_routes
 from artifortress.web.routes import core_routes

@@ -28,9 +28,9 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
 from artifortress.audit import services as audit
-from artifortress.documents.services import note_change
 from artifortress.outbox.events import ACTION_EVENTS, version_payload
 from artifortress.outbox.services import emit
+from artifortress.renderings.store import note_change
 
 if TYPE_CHECKING:
     from artifortress.auth.principal import Caller

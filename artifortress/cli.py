@@ -92,7 +92,7 @@ class _InstalledFormatsHelp(argparse.HelpFormatter):
         text = super()._get_help_string(action)
         if action.dest != "format" or text is None:
             return text
-        from artifortress.plugins import collect_formats, make_plugin_manager
+        from artifortress.plugin_manager import collect_formats, make_plugin_manager
 
         installed = sorted(collect_formats(make_plugin_manager())) or ["none installed"]
         return f"{text}: {', '.join(installed)}"
@@ -443,7 +443,7 @@ def cmd_settings(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_plugins(settings: Settings, args: argparse.Namespace) -> int:
-    from artifortress.plugins import collect_formats, describe_plugins, make_plugin_manager
+    from artifortress.plugin_manager import collect_formats, describe_plugins, make_plugin_manager
 
     pm = make_plugin_manager()
     for name, version in describe_plugins(pm):
@@ -539,7 +539,7 @@ def _rbac_command(name: str) -> Callable[[Settings, argparse.Namespace], int]:
 
 
 def cmd_repo_create(settings: Settings, args: argparse.Namespace) -> int:
-    from artifortress.plugins import collect_formats, make_plugin_manager
+    from artifortress.plugin_manager import collect_formats, make_plugin_manager
     from artifortress.repos.services import create_repo
 
     formats = collect_formats(make_plugin_manager())

@@ -30,7 +30,7 @@ from pathlib import Path
 CORE = "artifortress"
 PUBLIC_API = "artifortress.plugin"
 TEST_KIT = "artifortress.testing"
-PLUGIN_MANAGER = "artifortress.plugins"
+PLUGIN_MANAGER = "artifortress.plugin_manager"
 #: The core's package folder, which says which dotted names are modules of the core.
 CORE_DIR = Path(__file__).resolve().parent
 

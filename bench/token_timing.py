@@ -20,9 +20,9 @@ import falcon.testing
 
 from artifortress.app import create_app
 from artifortress.auth import tokens
+from artifortress.container import Services
 from artifortress.db import migrate
 from artifortress.db.engine import make_engine
-from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.testing.helpers import ApiFactory
 

@@ -13,7 +13,7 @@ from artifortress.auth.principal import Caller, Principal
 from artifortress.blobs.reaper import ReapReport, reap
 from artifortress.blobs.scrub import ScrubReport, scrub
 from artifortress.blobs.store import StoredObject
-from artifortress.services import Services
+from artifortress.container import Services
 from artifortress.settings import Settings
 
 

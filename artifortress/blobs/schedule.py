@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from artifortress import changes
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.principal import Caller, Principal
+from artifortress.container import Services
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import is_postgres
-from artifortress.services import Services
 
 log = logging.getLogger("artifortress.blobs.scrub")
 

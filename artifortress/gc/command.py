@@ -9,8 +9,8 @@ from tqdm import tqdm
 
 from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
+from artifortress.container import Services
 from artifortress.gc.services import GcReport, collect
-from artifortress.services import Services
 from artifortress.settings import Settings
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from artifortress.blobs.digests import fan_out
 from artifortress.blobs.local import LocalBlobStore
 from artifortress.blobs.store import BlobStore
-from artifortress.documents.services import Rendered
+from artifortress.renderings.store import Rendered
 from artifortress.settings import Settings
 
 log = logging.getLogger("artifortress.accel")

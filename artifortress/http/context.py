@@ -18,8 +18,8 @@ from artifortress.repos.services import entity_of
 from artifortress.repos.views import RepoRef
 
 if TYPE_CHECKING:
+    from artifortress.container import Services
     from artifortress.repos.models import Repository
-    from artifortress.services import Services
 
 
 class RequestContext:

@@ -18,7 +18,7 @@ from artifortress.http.metrics import observe_request
 from artifortress.logs import request_id_var
 
 if TYPE_CHECKING:
-    from artifortress.services import Services
+    from artifortress.container import Services
 
 log = logging.getLogger("artifortress.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")

@@ -6,9 +6,9 @@ import signal
 import threading
 from types import FrameType
 
+from artifortress.container import Services
 from artifortress.logs import configure as configure_logging
 from artifortress.outbox.worker import Worker, WorkerReport
-from artifortress.services import Services
 from artifortress.settings import Settings
 
 

@@ -23,7 +23,7 @@ from artifortress.outbox.services import backlog
 from artifortress.webhooks.services import pending_deliveries
 
 if TYPE_CHECKING:
-    from artifortress.services import Services
+    from artifortress.container import Services
 
 log = logging.getLogger("artifortress.metrics")
 

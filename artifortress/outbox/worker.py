@@ -29,12 +29,12 @@ import pluggy
 from sqlalchemy.engine import make_url
 
 from artifortress.blobs.schedule import ScrubSchedule
+from artifortress.container import Services
 from artifortress.db.base import utcnow
 from artifortress.db.engine import read_session
 from artifortress.errors import Conflict
 from artifortress.outbox import services as outbox
 from artifortress.outbox.models import DEAD
-from artifortress.services import Services
 
 log = logging.getLogger("artifortress.worker")
 

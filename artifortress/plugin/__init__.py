@@ -18,7 +18,6 @@ import warnings
 from artifortress import hookimpl
 from artifortress.auth.principal import Principal
 from artifortress.auth.views import TokenInfo
-from artifortress.documents.services import Rendered
 from artifortress.errors import (
     ArtifortressError,
     BadRequest,
@@ -42,6 +41,7 @@ from artifortress.plugin.gateway import Gateway
 from artifortress.plugin.translation import error_for_status, raised_as
 from artifortress.policy.decisions import PolicyDecision, PolicyRequest
 from artifortress.rbac.permissions import Permission
+from artifortress.renderings.store import Rendered
 from artifortress.repos.views import RepoInfo
 from artifortress.search.views import SearchHit, SearchResults
 from artifortress.versions.validation import clean_name

@@ -95,7 +95,7 @@ def get_config_of(stored: RepositoryPolicy) -> dict[str, Any]:
 @functools.cache
 def builtin_manager() -> pluggy.PluginManager:
     """Hook specs plus the built-in policies: for publishes made without the app's plugins."""
-    from artifortress.plugins import make_plugin_manager
+    from artifortress.plugin_manager import make_plugin_manager
 
     return make_plugin_manager(entry_points=False)
 

@@ -7,8 +7,8 @@ from collections.abc import Iterable, Sequence
 
 from tqdm import tqdm
 
+from artifortress.container import Services
 from artifortress.search.indexer import rebuild
-from artifortress.services import Services
 from artifortress.settings import Settings
 
 

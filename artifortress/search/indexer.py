@@ -16,13 +16,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress import hookimpl
+from artifortress.container import Services
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import insert_for, is_postgres
 from artifortress.outbox.events import REPOSITORY_DELETED, Event
 from artifortress.search import schema
 from artifortress.search.fields import search_fields
 from artifortress.search.models import SearchDocument
-from artifortress.services import Services
 from artifortress.versions.models import PUBLISHED, Label, Package, Version
 from artifortress.versions.views import version_info
 

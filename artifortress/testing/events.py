@@ -8,8 +8,8 @@ worker process and without waiting for retries.
 
 from __future__ import annotations
 
+from artifortress.container import Services
 from artifortress.outbox.worker import Worker, WorkerReport
-from artifortress.services import Services
 
 
 def drain_events(services: Services) -> WorkerReport:

@@ -24,10 +24,10 @@ from artifortress.app import create_app
 
 if TYPE_CHECKING:
     from artifortress.app import WsgiApp
+from artifortress.container import Services
 from artifortress.db import migrate
 from artifortress.db.engine import make_engine
 from artifortress.outbox.worker import WorkerReport
-from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.testing.databases import (
     fresh_sqlite,

@@ -17,9 +17,9 @@ import falcon.testing
 from artifortress.auth.principal import Caller, Principal
 from artifortress.auth.services import issue_token
 from artifortress.auth.users import ensure_user
+from artifortress.container import Services
 from artifortress.rbac import services as rbac
 from artifortress.repos.services import get_repo
-from artifortress.services import Services
 
 
 @dataclasses.dataclass

@@ -65,7 +65,7 @@ from artifortress.webhooks.resources import (
 )
 
 if TYPE_CHECKING:
-    from artifortress.services import Services
+    from artifortress.container import Services
 
 
 def core_routes(services: Services) -> list[Route]:

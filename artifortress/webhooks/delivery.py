@@ -18,9 +18,9 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session
 
 from artifortress import __version__
+from artifortress.container import Services
 from artifortress.db.engine import read_session
 from artifortress.outbox.services import backoff
-from artifortress.services import Services
 from artifortress.webhooks import services as webhooks
 from artifortress.webhooks.targets import TargetRefused, connection
 

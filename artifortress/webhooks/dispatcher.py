@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from artifortress import hookimpl
+from artifortress.container import Services
 from artifortress.outbox.events import Event
-from artifortress.services import Services
 from artifortress.webhooks.services import enqueue
 
 

@@ -11,7 +11,7 @@ import falcon.testing
 from sqlalchemy import select
 
 from artifortress.blobs.models import Blob, RepoBlob, UploadSession
-from artifortress.services import Services
+from artifortress.container import Services
 from artifortress.testing.helpers import Api
 
 MiB = 1024 * 1024

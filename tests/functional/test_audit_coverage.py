@@ -29,7 +29,7 @@ from urllib3 import encode_multipart_formdata
 
 from artifortress.audit.models import AuditEntry
 from artifortress.auth import tokens
-from artifortress.services import Services
+from artifortress.container import Services
 from artifortress.testing.helpers import Api, ApiFactory
 from examples.goproxy.tests.goproxy_zips import greeter
 from plugins.npm.tests.test_npm_http import body as npm_body

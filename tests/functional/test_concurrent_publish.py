@@ -6,9 +6,9 @@ import multiprocessing
 from pathlib import Path
 
 from artifortress.auth.principal import Caller, Principal
+from artifortress.container import Services
 from artifortress.errors import Conflict
 from artifortress.repos.services import get_repo
-from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.versions import drafts
 from tests.functional.versions_helpers import upload

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from artifortress.container import Services
 from artifortress.db.engine import make_engine
 from artifortress.repos.models import Repository
-from artifortress.services import Services
 from artifortress.testing.databases import fresh_sqlite, truncate_all
 from artifortress.testing.helpers import Api
 

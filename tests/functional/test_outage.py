@@ -21,10 +21,10 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from artifortress.app import create_app
+from artifortress.container import Services
 from artifortress.db import migrate
 from artifortress.db.engine import make_engine
 from artifortress.http.permissions import PUBLIC
-from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.testing.databases import postgres_database
 from artifortress.testing.helpers import Api, ApiFactory

@@ -7,7 +7,7 @@ from contextlib import ExitStack
 
 import falcon.testing
 
-from artifortress.services import Services
+from artifortress.container import Services
 
 
 def test_health_and_readiness_when_all_is_well(client: falcon.testing.TestClient) -> None:

@@ -13,8 +13,8 @@ import pytest
 import redis
 from sqlalchemy import event
 
-from artifortress.cache.renderings import MemoryCache, RedisCache, TieredCache, make_cache
-from artifortress.documents.services import Rendered, note_change, rendered
+from artifortress.renderings.cache import MemoryCache, RedisCache, TieredCache, make_cache
+from artifortress.renderings.store import Rendered, note_change, rendered
 from artifortress.testing.databases import service_missing
 from artifortress.testing.server import free_port
 

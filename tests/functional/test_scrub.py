@@ -19,7 +19,7 @@ from artifortress.blobs.models import Blob
 from artifortress.blobs.s3 import S3BlobStore
 from artifortress.blobs.scrub import ScrubReport, scrub
 from artifortress.blobs.store import BlobStore, Expectation
-from artifortress.services import Services
+from artifortress.container import Services
 from artifortress.settings import Settings
 from artifortress.testing.helpers import Api
 from tests.functional.blob_helpers import digest_of, payload, start, upload

@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 from artifortress import changes
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.principal import Caller, Principal
-from artifortress.documents.models import REPO_SCOPE, ChangeCounter
+from artifortress.container import Services
 from artifortress.outbox.models import OutboxEvent
+from artifortress.renderings.models import REPO_SCOPE, ChangeCounter
 from artifortress.repos.models import Repository
-from artifortress.services import Services
 from artifortress.versions import drafts, labels
 from artifortress.versions.models import Version
 from tests.functional.versions_helpers import add_file, draft, upload

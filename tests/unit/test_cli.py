@@ -407,7 +407,7 @@ def _help(capsys: pytest.CaptureFixture[str], *command: str) -> str:
 
 
 def test_format_help_lists_the_installed_formats(capsys: pytest.CaptureFixture[str]) -> None:
-    from artifortress.plugins import collect_formats, make_plugin_manager
+    from artifortress.plugin_manager import collect_formats, make_plugin_manager
 
     installed = sorted(collect_formats(make_plugin_manager()))
     assert {"pypi", "npm", "generic"} <= set(installed)

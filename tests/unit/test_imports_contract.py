@@ -47,7 +47,7 @@ def test_a_clean_core_passes(tmp_path: Path) -> None:
             "db/base.py": "import os\n",
             "versions/services.py": "from artifortress.db import base\n",
             "plugin/__init__.py": "from artifortress.versions.services import base\n",
-            "plugins.py": "from artifortress.plugin import API_VERSION\n",
+            "plugin_manager.py": "from artifortress.plugin import API_VERSION\n",
             "web/routes.py": "from artifortress.versions import services\n",
             "app.py": "from artifortress.web.routes import ROUTES\n",
         },
@@ -106,7 +106,7 @@ def test_the_facade_is_imported_by_the_plugin_manager_only(tmp_path: Path) -> No
         {
             "plugin/__init__.py": "from artifortress.plugin.views import RepoInfo\n",
             "plugin/views.py": "class RepoInfo: ...\n",
-            "plugins.py": "from artifortress.plugin import api_version\n",
+            "plugin_manager.py": "from artifortress.plugin import api_version\n",
             "search/indexer.py": "from artifortress.plugin.views import RepoInfo\n",
         },
     )

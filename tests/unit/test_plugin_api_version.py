@@ -13,7 +13,7 @@ from artifortress import cli
 from artifortress.errors import ConfigurationError
 from artifortress.plugin import API_VERSION, API_VERSION_INFO
 from artifortress.plugin.api_version import api_range_admits, parse_version
-from artifortress.plugins import describe_plugins, make_plugin_manager
+from artifortress.plugin_manager import describe_plugins, make_plugin_manager
 
 
 def _plugin(name: str, api_range: object) -> types.ModuleType:

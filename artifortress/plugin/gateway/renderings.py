@@ -7,8 +7,8 @@ from collections.abc import Callable, Sequence
 
 import falcon
 
-from artifortress.documents.services import Rendered, rendered
 from artifortress.plugin.gateway.base import GatewayBase
+from artifortress.renderings.store import Rendered, rendered
 from artifortress.repos.views import RepoInfo
 
 

@@ -9,8 +9,8 @@ from sqlalchemy import inspect, select, text
 
 from artifortress.audit.models import AuditEntry
 from artifortress.auth import tokens
+from artifortress.container import Services
 from artifortress.http.errors import WWW_AUTHENTICATE
-from artifortress.services import Services
 
 
 def key_id(token: str) -> str:

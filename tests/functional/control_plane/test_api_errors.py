@@ -8,8 +8,8 @@ import falcon.testing
 import pytest
 
 from artifortress.app import create_app
+from artifortress.container import Services
 from artifortress.pagination import encode_cursor
-from artifortress.services import Services
 from artifortress.settings import Settings
 from artifortress.testing.helpers import ApiFactory
 

@@ -12,7 +12,7 @@ from sqlalchemy import event
 
 from artifortress.app import create_app
 from artifortress.auth import services as auth_services
-from artifortress.services import Services
+from artifortress.container import Services
 
 from .helpers import key_id
 

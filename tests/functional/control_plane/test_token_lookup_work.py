@@ -13,8 +13,8 @@ import dataclasses
 import pytest
 
 from artifortress.auth import tokens
+from artifortress.container import Services
 from artifortress.errors import Unauthenticated
-from artifortress.services import Services
 from artifortress.testing.dbwork import WorkMeter
 
 

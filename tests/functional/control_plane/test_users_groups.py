@@ -12,8 +12,8 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 from artifortress.app import create_app
+from artifortress.container import Services
 from artifortress.errors import Conflict
-from artifortress.services import Services
 from artifortress.testing.helpers import Api
 from plugins.npm.tests.test_npm_http import body as npm_body
 from plugins.pypi.tests.pypi_dists import make_wheel

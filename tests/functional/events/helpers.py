@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from artifortress.container import Services
 from artifortress.outbox.models import OutboxEvent
 from artifortress.outbox.worker import Worker, WorkerReport
-from artifortress.services import Services
 from artifortress.testing.helpers import Api
 from tests.functional.versions_helpers import add_file, publish, upload
 

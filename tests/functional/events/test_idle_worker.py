@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from artifortress.container import Services
 from artifortress.outbox.models import DONE
 from artifortress.outbox.services import emit
 from artifortress.outbox.worker import Worker
-from artifortress.services import Services
 
 from .helpers import FAST, events
 from .test_outbox import Recorder

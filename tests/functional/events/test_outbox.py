@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import func, select
 
 from artifortress import hookimpl
+from artifortress.container import Services
 from artifortress.outbox.events import Event
 from artifortress.outbox.models import DEAD, DONE, PENDING, OutboxEvent
 from artifortress.outbox.services import emit
-from artifortress.services import Services
 
 from .helpers import FAST, drain, events, gauge, release
 

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import text
 
 from artifortress import hookimpl
+from artifortress.container import Services
 from artifortress.plugin import FormatSpec, Gateway, Permission, PluginRoute, VersionInfo, requires
 from artifortress.search import schema
 from artifortress.search.indexer import rebuild
-from artifortress.services import Services
 
 from .helpers import FAST, drain, release
 

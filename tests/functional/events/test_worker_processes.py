@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from artifortress.container import Services
 from artifortress.outbox.models import DONE, PENDING
 from artifortress.outbox.services import emit
-from artifortress.services import Services
 from artifortress.testing.server import clean_environ, run_cli
 
 from .helpers import FAST, drain, events, release

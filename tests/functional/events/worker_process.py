@@ -21,9 +21,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from artifortress import hookimpl
+from artifortress.container import Services
 from artifortress.outbox.events import Event
 from artifortress.outbox.worker import Worker
-from artifortress.services import Services
 from artifortress.settings import Settings
 
 

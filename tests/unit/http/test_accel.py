@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from artifortress.documents.services import Rendered
 from artifortress.http.accel import AccelRedirect, prune
+from artifortress.renderings.store import Rendered
 
 CHANGED = dt.datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=dt.UTC)
 

@@ -7,17 +7,11 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Protocol
+from typing import Any
 
-from artifortress.documents.services import Rendered, RenderingKey
+from artifortress.renderings.store import Rendered, RenderingKey
 
-log = logging.getLogger("artifortress.cache")
-
-
-class RenderingCache(Protocol):
-    def get(self, key: RenderingKey) -> Rendered | None: ...
-
-    def put(self, key: RenderingKey, value: Rendered) -> None: ...
+log = logging.getLogger("artifortress.renderings")
 
 
 class MemoryCache:

@@ -13,11 +13,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from artifortress.auth.services import Authenticator, TokenPolicy
 from artifortress.blobs.factory import make_store
 from artifortress.blobs.store import BlobStore
-from artifortress.cache.renderings import TieredCache, make_cache
 from artifortress.db.engine import make_engine, make_session_factory
 from artifortress.formats import FormatSpec
 from artifortress.http.accel import AccelRedirect, make_accel
-from artifortress.plugins import collect_formats, make_plugin_manager
+from artifortress.plugin_manager import collect_formats, make_plugin_manager
+from artifortress.renderings.cache import TieredCache, make_cache
 from artifortress.settings import Settings
 from artifortress.tenants.models import DEFAULT_TENANT
 from artifortress.tenants.services import get_or_create_tenant

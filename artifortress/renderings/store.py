@@ -19,9 +19,9 @@ from sqlalchemy.sql.expression import Executable
 
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import dialect_name, insert_for, insert_for_dialect
-from artifortress.documents.models import REPO_SCOPE, ChangeCounter, Document
+from artifortress.renderings.models import REPO_SCOPE, ChangeCounter, Document
 
-log = logging.getLogger("artifortress.documents")
+log = logging.getLogger("artifortress.renderings")
 
 #: (repository id, rendering key, revision, change time in µs): unique per content.
 #: The change time keeps keys unique even when revisions count up again from an

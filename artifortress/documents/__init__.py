@@ -1,1 +1,0 @@
-"""Rendered documents (index pages, packuments) stored once per change, shared by all nodes."""
