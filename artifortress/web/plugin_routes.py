@@ -30,5 +30,19 @@ def plugin_routes(pm: pluggy.PluginManager, formats: Mapping[str, FormatSpec]) -
 
 
 def mount(app: falcon.App[Any, Any], routes: list[PluginRoute]) -> None:
+    """Add each plugin route to *app*, with HEAD answered wherever GET is."""
     for route in routes:
+        answer_head_like_get(route.resource)
         app.add_route(route.path, route.resource)
+
+
+def answer_head_like_get(resource: Any) -> None:
+    """Give a resource that answers GET and declares no HEAD one that runs the GET.
+
+    Every client may ask HEAD where it may GET (Helm and Go tooling probe
+    with it); falcon sends the GET's status and headers without the body and,
+    when the GET set no ``Content-Length``, the length of the body it left out.
+    """
+    on_get = getattr(resource, "on_get", None)
+    if on_get is not None and getattr(resource, "on_head", None) is None:
+        resource.on_head = on_get

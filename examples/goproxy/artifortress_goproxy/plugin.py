@@ -8,7 +8,7 @@ from artifortress.plugin import FormatSpec, PluginRoute, hookimpl
 from artifortress_goproxy.resources import ModuleResource, render_error
 
 # The plugin API versions this plugin works with (docs/plugins.md, "API versions").
-ARTIFORTRESS_API = ">=1.1,<2"  # 1.1: @requires(..., publishes=True)
+ARTIFORTRESS_API = ">=1.2,<2"  # 1.1: @requires(..., publishes=True); 1.2: HEAD by itself
 
 
 @hookimpl

@@ -26,9 +26,6 @@ class ModuleResource:
         wanted = _parsed(path)
         SENDERS[wanted.kind](Gateway(req), resp, wanted)
 
-    # Gateway.send_artifact answers HEAD only when the resource routes HEAD here.
-    on_head = on_get
-
     # publishes: no transaction is held while the zip streams in and is checked.
     @requires(Permission.WRITE, action="version.publish", publishes=True)
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:

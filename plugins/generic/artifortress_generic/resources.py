@@ -71,8 +71,6 @@ class FileResource:
             resp, where, digest, media_type=_media_type(target.filename), filename=target.filename
         )
 
-    on_head = on_get
-
     @requires(Permission.WRITE, action="version.delete")
     def on_delete(
         self, req: falcon.Request, resp: falcon.Response, repo: str, path: str = ""

@@ -62,8 +62,6 @@ class PackageResource:
         else:
             raise NotFound("not found")
 
-    on_head = on_get
-
     @requires(Permission.WRITE, action="version.publish", publishes=True)
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str) -> None:
         """Publish, or update metadata (deprecate, unpublish versions, dist-tags)."""

@@ -22,5 +22,3 @@ class FileResource:
         """A distribution or one of its companion files, with ranges (uv and poetry use them)."""
         gateway = Gateway(req)
         gateway.send_artifact(resp, gateway.repo, normalize(project), version, filename)
-
-    on_head = on_get
