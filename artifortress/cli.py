@@ -117,7 +117,8 @@ def _parser() -> argparse.ArgumentParser:
 
     plugins = sub.add_parser("plugins", help="list installed format plugins")
     plugins.set_defaults(run=cmd_plugins)
-    check = plugins.add_subparsers(title="plugins commands").add_parser(
+    plugin_commands = plugins.add_subparsers(title="plugins commands")
+    check = plugin_commands.add_parser(
         "check",
         help="check that a plugin's source imports only artifortress.plugin",
         description="Read every .py file under PATH (hidden folders and virtual environments "
@@ -127,6 +128,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("path", help="the plugin's source folder (or one file)")
     check.set_defaults(run=cmd_plugins_check)
+    new_plugin = plugin_commands.add_parser(
+        "new",
+        help="write a working plugin project to start a format from",
+        description="Write a plugin project for format NAME into a new folder: a "
+        "distribution with the artifortress.plugins entry point, a plugin module with one "
+        "route, and tests using the test kit. An existing folder is never overwritten. "
+        "Next steps: docs/plugins.md, 'Writing a format plugin'.",
+    )
+    new_plugin.add_argument("name", help="the format name (lower-case letters and digits)")
+    new_plugin.add_argument(
+        "--dir", help="the project folder to create (default: ./artifortress-NAME)"
+    )
+    new_plugin.set_defaults(run=cmd_plugins_new)
     sub.add_parser(
         "settings", help="list every ARTIFORTRESS_* setting with its default and current value"
     ).set_defaults(run=cmd_settings)
@@ -465,6 +479,18 @@ def cmd_plugins_check(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: no Python file under {args.path}", file=sys.stderr)
         return 1
     print(f"OK: {args.path} imports only {PUBLIC_API} ({_count(found.files, 'file')} read)")
+    return 0
+
+
+def cmd_plugins_new(settings: Settings, args: argparse.Namespace) -> int:
+    from artifortress.scaffold import new_plugin, plugin_names
+
+    target = Path(args.dir or plugin_names(args.name).distribution)
+    for path in new_plugin(args.name, target):
+        print(path)
+    print(
+        f"next: cd {target} && pip install -e '.[test]' && pytest && artifortress plugins check ."
+    )
     return 0
 
 
