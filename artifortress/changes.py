@@ -15,7 +15,7 @@ inside the transaction, so they commit with the change or not at all:
   is refused at commit (:class:`IncompleteChange`): nothing may change
   without saying who changed it.
 
-This module knows the writers of the audit, outbox and documents planes
+This module knows the writers of the audit, outbox and renderings planes
 and nothing above them; those planes never import it.
 """
 
