@@ -6,6 +6,7 @@ Format plugins mount their own routes under ``/{format}/``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from artifortress.audit.resources import AuditResource, RepoAuditResource
@@ -71,27 +72,7 @@ if TYPE_CHECKING:
 def core_routes(services: Services) -> list[Route]:
     """Every core route; ``/v1/openapi.json`` describes those of ``/v1/`` and operations."""
     routes = [
-        Route("/healthz", HealthResource(), "operations"),
-        Route(
-            "/readyz",
-            ReadyResource(
-                {
-                    "database": database_check(services.engine),
-                    "blob_store": blob_store_check(services.blobs),
-                },
-                optional=(
-                    {"redis": redis_check(services.settings.redis_url)}
-                    if services.settings.redis_url
-                    else {}
-                ),
-            ),
-            "operations",
-        ),
-        Route(
-            "/metrics",
-            MetricsResource([outbox_gauges(services), InventoryGauges(services.sessions)]),
-            "operations",
-        ),
+        *operations_routes(services),
         Route("/v1/whoami", WhoAmIResource(), "tokens"),
         Route("/v1/tokens", TokensResource(), "tokens"),
         Route("/v1/tokens/{token_id}", TokenResource(), "tokens"),
@@ -139,3 +120,23 @@ def core_routes(services: Services) -> list[Route]:
         )
     )
     return routes
+
+
+def operations_routes(services: Services) -> list[Route]:
+    """``/healthz``, ``/readyz`` (what each probe checks) and ``/metrics``."""
+    optional = (
+        {"redis": redis_check(services.settings.redis_url)} if services.settings.redis_url else {}
+    )
+    checks = {
+        "database": database_check(services.engine),
+        "blob_store": blob_store_check(services.blobs),
+    }
+    gauges: list[Callable[[], bytes]] = [
+        outbox_gauges(services),
+        InventoryGauges(services.sessions),
+    ]
+    return [
+        Route("/healthz", HealthResource(), "operations"),
+        Route("/readyz", ReadyResource(checks, optional=optional), "operations"),
+        Route("/metrics", MetricsResource(gauges), "operations"),
+    ]
