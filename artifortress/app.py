@@ -17,6 +17,7 @@ from artifortress.http.context import Request
 from artifortress.http.middleware import RequestMiddleware, SessionMiddleware
 from artifortress.logs import configure as configure_logging
 from artifortress.settings import Settings
+from artifortress.versions.package_paths import PackagePathMiddleware
 from artifortress.web.plugin_routes import mount, plugin_routes
 from artifortress.web.routes import core_routes
 
@@ -26,7 +27,11 @@ if TYPE_CHECKING:
 
 def create_app(services: Services) -> WsgiApp:
     """A Falcon app serving the core API with the given services."""
-    middleware: list[Any] = [RequestMiddleware(services), SessionMiddleware()]
+    middleware: list[Any] = [
+        RequestMiddleware(services),
+        PackagePathMiddleware(),
+        SessionMiddleware(),
+    ]
     app: WsgiApp = falcon.App(
         request_type=Request,
         middleware=middleware,

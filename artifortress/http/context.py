@@ -42,6 +42,9 @@ class RequestContext:
         #: Set when the response embeds a URL built from the request's Host header.
         self.client_chosen_url = False
         self._reads_until_write = False
+        #: A package name with slashes, taken from the URL before routing
+        #: (:mod:`artifortress.versions.package_paths`).
+        self.package_path: str | None = None
 
     @property
     def db(self) -> Session:

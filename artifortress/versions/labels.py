@@ -15,7 +15,7 @@ from artifortress.outbox.events import LABEL_DELETED, LABEL_SET
 from artifortress.repos.models import Repository
 from artifortress.versions.models import PUBLISHED, Label, Package, Version
 
-_LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
+LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
 
 
 def labels_of(db: Session, package: Package) -> dict[str, str]:
@@ -54,7 +54,7 @@ def labels_named(db: Session, repository_id: int, package: str) -> dict[str, str
 
 def set_label(db: Session, caller: Caller, version: Version, name: str) -> None:
     """Point label *name* at *version*; audited."""
-    if not _LABEL.fullmatch(name):  # match() would let a trailing newline through
+    if not LABEL.fullmatch(name):  # match() would let a trailing newline through
         raise ValidationFailed(
             f"label {name!r} is invalid: start with a letter, then letters, digits, '.', '_', '-'"
         )

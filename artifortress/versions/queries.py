@@ -155,7 +155,9 @@ def published_file(
     return PublishedFile(*row) if row is not None else None
 
 
-def tombstoned_version(db: Session, repo: Repository, package: str, version: str) -> Version:
+def tombstoned_version(
+    db: Session, repo: Repository | RepoInfo, package: str, version: str
+) -> Version:
     return get_version(db, repo, package, version, states=(TOMBSTONED,))
 
 

@@ -1,9 +1,10 @@
 """REST for packages and versions under ``/v1/repos/{repo}/packages/{package}/...``.
 
-Package names containing ``/`` (npm scopes) are addressed as two path
-segments, ``/packages/@scope/name/...`` (``subname`` is the part after the
-slash); every package route is registered in both shapes (see
-:func:`package_routes`).  Responders take the URL fields as ``**url``.
+A package name containing ``/`` (an npm scope, a Go module path) is
+addressed as ``/packages/{name}/-/...`` (see :mod:`~artifortress.versions.package_paths`);
+a two-segment one also as ``/packages/{package}/{subname}/...``, so every
+package route is registered in both shapes (see :func:`package_routes`).
+Responders take the URL fields as ``**url``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from typing import Any
 
 import falcon
 
-from artifortress.errors import NotFound
 from artifortress.formats import normalize_name
 from artifortress.http.body import json_body, query_param, send_json
 from artifortress.http.openapi import answers
@@ -54,11 +54,15 @@ LABEL_PUT = {
 
 
 def _package_name(req: falcon.Request, url: Mapping[str, str]) -> str:
-    """The package of the URL; the two-segment form is only for ``@scope/name``."""
-    package, subname = url["package"], url.get("subname")
-    if subname is not None and not package.startswith("@"):
-        raise NotFound(f"no package {package}/{subname}: only @scope/name has two segments")
-    name = f"{package}/{subname}" if subname else package
+    """The package of the URL, in its format's spelling; the format's names decide what exists.
+
+    A name of one or two segments comes as ``{package}[/{subname}]``; any name
+    as ``{name}/-/...``, folded before routing (:mod:`~artifortress.versions.package_paths`).
+    """
+    name = req.context.package_path
+    if name is None:
+        subname = url.get("subname")
+        name = url["package"] if subname is None else f"{url['package']}/{subname}"
     return normalize_name(req.context.services.plugins, req.context.repo.format, name)
 
 

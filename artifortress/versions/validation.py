@@ -7,7 +7,7 @@ import re
 from artifortress.errors import ValidationFailed
 from artifortress.text import name_problem, nfc
 
-_VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_!-]{0,127}$")
+VERSION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+_!-]{0,127}$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 MAX_FILENAME = 255
 
@@ -26,7 +26,7 @@ def clean_name(name: str, what: str = "package name") -> str:
 
 
 def check_version(version: str) -> str:
-    if not _VERSION.fullmatch(version):  # match() would let a trailing newline through
+    if not VERSION.fullmatch(version):  # match() would let a trailing newline through
         raise ValidationFailed(
             f"version {version!r} is invalid: use 1-128 letters, digits, '.', '+', '_', '!' "
             "or '-', starting with a letter or digit"

@@ -23,6 +23,8 @@ from artifortress.http.path_ids import MAX_DIGITS
 from artifortress.http.permissions import AUTHENTICATED, PUBLIC, requirement_of
 from artifortress.rbac.groups import GROUP_NAME
 from artifortress.repos.services import REPO_KEY
+from artifortress.versions.labels import LABEL
+from artifortress.versions.validation import VERSION
 from artifortress.web.route import Route
 
 METHODS = ("get", "head", "post", "put", "patch", "delete")
@@ -45,6 +47,29 @@ PATH_PARAMETERS: dict[str, dict[str, Any]] = {
     "event_id": _ID,
     "quarantine_id": _ID,
     "asset": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*$"},
+    "package": {
+        "type": "string",
+        "description": (
+            "A package name as its format spells it (the format normalizes it: PEP 503 for "
+            "pypi). Any text in Unicode NFC without control or invisible characters or "
+            "look-alikes of '.', '/' and '\\'; it may hold '/' where its format's names do "
+            "(npm @scope/name, Go module example.com/mod/v2, Maven group/artifact). Such a "
+            "name is sent as it is and ended by a '-' segment: "
+            "/packages/example.com/mod/v2/-/versions/v2.0.0, /packages/example.com/mod/v2/- "
+            "(the last '-' segment ends the name). A name of two segments also works without "
+            "it, as {package}/{subname}."
+        ),
+    },
+    "subname": {
+        "type": "string",
+        "description": "the part of a two-segment package name after its '/' (@scope/name)",
+    },
+    "version": {
+        "type": "string",
+        "pattern": VERSION.pattern,
+        "description": "1 to 128 letters, digits and '.+_!-', from a letter or digit: no '/'",
+    },
+    "label": {"type": "string", "pattern": LABEL.pattern},
 }
 
 ERROR_SCHEMA = {

@@ -64,7 +64,8 @@ ADDED_IN: dict[str, frozenset[str]] = {
     # No new names: Gateway.read_body() and requires(..., publishes=True) are new;
     # Gateway.end_transaction() and Gateway.reading() are deprecated (they warn).
     "1.1.0": frozenset(),
-    # No new names: the core answers HEAD on every plugin route that answers GET.
+    # No new names: Gateway.restore() and Gateway.promote() are new, and the core
+    # answers HEAD on every plugin route that answers GET.
     "1.2.0": frozenset(),
 }
 REMOVED_IN: dict[str, frozenset[str]] = {}

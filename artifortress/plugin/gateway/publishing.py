@@ -1,4 +1,4 @@
-"""Publishing versions and changing them afterwards (yank, deprecate, delete, labels)."""
+"""Publishing versions and their lifecycle: yank, deprecate, delete, restore, promote, labels."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from artifortress.errors import Conflict
+from artifortress.http.permissions import authorize
 from artifortress.plugin.gateway.base import GatewayBase
 from artifortress.plugin.gateway.transactions import writes
+from artifortress.rbac.permissions import Permission
 from artifortress.repos.views import RepoInfo
 from artifortress.versions import drafts, labels, lifecycle, queries
 from artifortress.versions.views import NewFile, VersionInfo, version_info
@@ -92,6 +94,41 @@ class PublishingGateway(GatewayBase):
         lifecycle.tombstone(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version)
         )
+
+    @writes
+    def restore(self, repo: RepoInfo, name: str, version: str) -> VersionInfo:
+        """Bring back a deleted *version* within the retention window, as ``POST .../restore``.
+
+        Needs ``admin`` on *repo*, whatever the responder declared (403
+        otherwise); 404 if the version is not deleted, 410 once the retention
+        (``ARTIFORTRESS_TOMBSTONE_RETENTION``) has passed.
+        """
+        authorize(self._req, repo.key, Permission.ADMIN)
+        found = queries.tombstoned_version(self._ctx.db, repo, name, version)
+        retention = self._ctx.services.settings.tombstone_retention
+        return version_info(lifecycle.restore(self._ctx.db, self._ctx.caller, found, retention))
+
+    @writes
+    def promote(self, repo: RepoInfo, name: str, version: str, target: RepoInfo) -> VersionInfo:
+        """Copy published *version* into *target* by reference, as ``POST .../promote``.
+
+        Needs ``promote`` on *repo* and ``write`` on *target*, whatever the
+        responder declared (403 otherwise); 400 across formats, 409 if *target*
+        has (or had) the number. The target's policies judge the copy as a
+        publish there: ``PolicyRejected`` copies nothing, a quarantine returns
+        the copy in state ``quarantined``, invisible until released.
+        """
+        authorize(self._req, repo.key, Permission.PROMOTE)
+        authorize(self._req, target.key, Permission.WRITE)
+        copy = lifecycle.promote(
+            self._ctx.db,
+            self._ctx.caller,
+            self._repo(repo),
+            self._require_version(repo, name, version),
+            self._repo(target),
+            self._ctx.services.plugins,
+        )
+        return version_info(copy)
 
     @writes
     def set_label(self, repo: RepoInfo, name: str, label: str, version: str) -> None:
