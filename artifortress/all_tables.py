@@ -16,7 +16,12 @@ from artifortress.outbox.models import OutboxEvent
 from artifortress.policy.models import QuarantineEntry, RepositoryPolicy
 from artifortress.rbac.models import Group, GroupMember, GroupRoleBinding, RoleBinding
 from artifortress.renderings.models import ChangeCounter, Document
-from artifortress.repos.models import Repository
+from artifortress.repos.models import (
+    Repository,
+    RepositoryUpstream,
+    RepositoryVirtual,
+    VirtualMember,
+)
 from artifortress.search.models import SearchDocument
 from artifortress.tenants.models import Tenant
 from artifortress.versions.models import Artifact, Label, Package, Version
@@ -38,6 +43,8 @@ __all__ = [
     "RepoBlob",
     "Repository",
     "RepositoryPolicy",
+    "RepositoryUpstream",
+    "RepositoryVirtual",
     "RoleBinding",
     "SearchDocument",
     "Tenant",
@@ -45,6 +52,7 @@ __all__ = [
     "UploadSession",
     "User",
     "Version",
+    "VirtualMember",
     "WebhookDelivery",
     "WebhookSubscription",
     "metadata",

@@ -18,6 +18,7 @@ from artifortress.formats import FormatSpec
 from artifortress.http.accel import AccelRedirect, make_accel
 from artifortress.plugin_manager import collect_formats, make_plugin_manager
 from artifortress.renderings.cache import TieredCache, make_cache
+from artifortress.secretbox import session_info
 from artifortress.settings import Settings
 from artifortress.tenants.models import DEFAULT_TENANT
 from artifortress.tenants.services import get_or_create_tenant
@@ -47,7 +48,7 @@ class Services:
         cls, settings: Settings, *, extra_plugins: Iterable[object] = (), entry_points: bool = True
     ) -> Services:
         engine = make_engine(settings.database_url)
-        sessions = make_session_factory(engine)
+        sessions = make_session_factory(engine, info=session_info(settings))
         pm = make_plugin_manager(extra_plugins, entry_points=entry_points)
         blobs = make_store(settings)
         return cls(

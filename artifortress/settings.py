@@ -9,6 +9,8 @@ variable, so start-up stops with a message an operator can act on.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import difflib
 import logging
@@ -153,6 +155,20 @@ def _parse_bool(raw: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError("expected true or false")
+
+
+def _parse_secret_key(raw: str) -> str:
+    """A Fernet key: 32 bytes in URL-safe base64 (``Fernet.generate_key()``)."""
+    try:
+        key = base64.urlsafe_b64decode(raw.strip().encode("ascii"))
+    except (ValueError, binascii.Error):
+        key = b""
+    if len(key) != 32:
+        raise ValueError(
+            "expected 32 bytes in URL-safe base64, e.g. from python -c 'from "
+            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
+        )
+    return raw.strip()
 
 
 def _parse_accel_prefix(raw: str) -> str:
@@ -326,6 +342,13 @@ class Settings:
     webhook_timeout: float = _setting(
         10.0, _parse_duration, "how long a webhook receiver may take to answer"
     )
+    secret_key: str = _setting(
+        "",
+        _parse_secret_key,
+        "key that encrypts stored secrets such as upstream passwords (Fernet; every node "
+        "must share it)",
+        default_text="generated once in HOME/secret.key",
+    )
 
     @classmethod
     def load(
@@ -439,7 +462,8 @@ def _parse_field(cls: type[Settings], name: str, raw: str, source: str) -> Any:
     except ValueError as exc:
         where = "" if source == "environment" else f" (set in {source})"
         raise ConfigurationError(
-            f"{PREFIX}{name.upper()}{where}: {exc}, got {without_password(raw)!r}"
+            f"{PREFIX}{name.upper()}{where}: {exc}, got "
+            + ("a value not shown (a secret)" if name in _SECRETS else repr(without_password(raw)))
         ) from None
 
 
@@ -460,12 +484,22 @@ def shown(field: dataclasses.Field[Any], value: Any) -> str:
     return _FORMATS.get(field.metadata["parse"], str)(value)
 
 
+#: Settings whose value is a secret as a whole: shown as ``***`` when set.
+_SECRETS = frozenset({"secret_key"})
+
+
 def current(settings: Settings) -> list[tuple[str, str]]:
     """(variable, value as typed) for every setting of *settings*, passwords hidden."""
     return [
-        (PREFIX + f.name.upper(), without_password(shown(f, getattr(settings, f.name))))
-        for f in dataclasses.fields(settings)
+        (PREFIX + f.name.upper(), _shown_safely(settings, f)) for f in dataclasses.fields(settings)
     ]
+
+
+def _shown_safely(settings: Settings, field: dataclasses.Field[Any]) -> str:
+    value = getattr(settings, field.name)
+    if field.name in _SECRETS:
+        return "***" if value else ""
+    return without_password(shown(field, value))
 
 
 def without_password(value: str) -> str:

@@ -97,6 +97,8 @@ def read_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
         sqlite_reads_only.reset(reads_only)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    """Sessions that keep loaded objects usable after commit."""
-    return sessionmaker(bind=engine, expire_on_commit=False)
+def make_session_factory(
+    engine: Engine, *, info: dict[str, object] | None = None
+) -> sessionmaker[Session]:
+    """Sessions that keep loaded objects usable after commit, each with a copy of *info*."""
+    return sessionmaker(bind=engine, expire_on_commit=False, info=info)

@@ -54,6 +54,7 @@ _LOOKUP_REPO = select(
     Repository.format,
     Repository.public,
     Repository.description,
+    Repository.kind,
 ).where(Repository.tenant_id == bindparam("tenant_id"), Repository.key == bindparam("key"))
 
 

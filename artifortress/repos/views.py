@@ -8,6 +8,8 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from artifortress.repos.kinds import HOSTED
+
 if TYPE_CHECKING:
     from artifortress.repos.models import Repository
 
@@ -19,6 +21,8 @@ class RepoInfo:
     format: str
     public: bool
     description: str
+    #: hosted, remote or virtual (:mod:`artifortress.repos.kinds`).
+    kind: str = HOSTED
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -36,7 +40,8 @@ class RepoRef:
     format: str
     public: bool
     description: str
+    kind: str
 
 
 def repo_info(repo: Repository | RepoRef) -> RepoInfo:
-    return RepoInfo(repo.id, repo.key, repo.format, repo.public, repo.description)
+    return RepoInfo(repo.id, repo.key, repo.format, repo.public, repo.description, repo.kind)

@@ -139,3 +139,29 @@ def test_a_sqlite_table_rebuild_keeps_the_rows_that_reference_it(tmp_path: Path)
     with pytest.raises(IntegrityError), sessions.begin() as db:  # enforcement is back on
         db.execute(text("UPDATE tokens SET user_id = 999"))
     engine.dispose()
+
+
+def test_repository_kinds_keep_existing_repositories_hosted(empty_engine: Engine) -> None:
+    """0009: repositories created before kinds existed are hosted; the step reverts cleanly."""
+    migrate.upgrade(empty_engine, "0008")
+    with empty_engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO tenants (id, name, created_at) VALUES (1, 't', :at)"),
+            {"at": "2026-01-01 00:00:00"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO repositories (id, tenant_id, key, format, public, description,"
+                " created_at, updated_at) VALUES (1, 1, 'py', 'pypi', false, '', :at, :at)"
+            ),
+            {"at": "2026-01-01 00:00:00"},
+        )
+    migrate.upgrade(empty_engine, "0009")
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT kind FROM repositories")).scalar() == "hosted"
+    migrate.downgrade(empty_engine, "0008")
+    with empty_engine.connect() as conn:
+        assert conn.execute(text("SELECT key FROM repositories")).scalar() == "py"
+    assert not {"repository_upstreams", "repository_virtuals", "virtual_members"} & tables(
+        empty_engine
+    )

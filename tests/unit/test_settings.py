@@ -273,7 +273,12 @@ def test_every_described_default_reads_back_as_the_default(
 ) -> None:
     """What ``artifortress settings`` shows, typed back in, configures the same thing."""
     monkeypatch.chdir(tmp_path)
-    computed = {"ARTIFORTRESS_DATABASE_URL", "ARTIFORTRESS_BLOB_URL", "ARTIFORTRESS_RENDERINGS_DIR"}
+    computed = {
+        "ARTIFORTRESS_DATABASE_URL",
+        "ARTIFORTRESS_BLOB_URL",
+        "ARTIFORTRESS_RENDERINGS_DIR",
+        "ARTIFORTRESS_SECRET_KEY",
+    }
     typed = {
         variable: default
         for variable, default, _doc in describe()
@@ -298,3 +303,14 @@ def test_current_values_are_shown_as_they_are_typed(tmp_path: Path) -> None:
     assert shown["ARTIFORTRESS_WORKER_POLL_INTERVAL"] == "1s"
     assert shown["ARTIFORTRESS_REDIS_URL"] == "redis://:***@cache:6379/0"
     assert shown["ARTIFORTRESS_HOME"] == str(tmp_path)
+
+
+def test_the_secret_key_is_never_shown(tmp_path: Path) -> None:
+    key = "x" * 43 + "="
+    assert (
+        dict(current(load(home=str(tmp_path), secret_key=key)))["ARTIFORTRESS_SECRET_KEY"] == "***"
+    )
+    with pytest.raises(ConfigurationError) as caught:
+        load(home=str(tmp_path), secret_key="not-a-key-but-a-secret")
+    assert "not-a-key-but-a-secret" not in str(caught.value)
+    assert "ARTIFORTRESS_SECRET_KEY" in str(caught.value)

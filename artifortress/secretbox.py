@@ -1,0 +1,85 @@
+"""Secrets stored in the database (upstream passwords), encrypted with one key per installation.
+
+The key is ``ARTIFORTRESS_SECRET_KEY`` (a Fernet key: 32 bytes, URL-safe
+base64) or, when unset, a key file created once in the data folder
+(``HOME/secret.key``, mode 0600). Every node of an installation must use the
+same key, or the secrets one node stored cannot be read by the others.
+
+The process's box travels with each database session (``Session.info``), so
+code that reads a stored secret needs nothing but the session.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy.orm import Session
+
+from artifortress.errors import ConfigurationError
+from artifortress.settings import Settings
+
+#: Where the box is kept in a session's ``info``.
+INFO_KEY = "artifortress.secretbox"
+KEY_FILE = "secret.key"
+
+
+class SecretBox:
+    """Seals and opens short secrets; the key is read (or created) on first use."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._fernet: Fernet | None = None
+        self._lock = threading.Lock()
+
+    def seal(self, secret: str) -> str:
+        return self._cipher().encrypt(secret.encode()).decode("ascii")
+
+    def open(self, sealed: str) -> str:
+        try:
+            return self._cipher().decrypt(sealed.encode("ascii")).decode()
+        except InvalidToken:
+            raise ConfigurationError(
+                "a stored secret cannot be decrypted with this node's key: every node must "
+                "share ARTIFORTRESS_SECRET_KEY (or the same HOME/secret.key)"
+            ) from None
+
+    def _cipher(self) -> Fernet:
+        with self._lock:
+            if self._fernet is None:
+                self._fernet = Fernet(self._settings.secret_key or _key_file(self._settings.home))
+            return self._fernet
+
+
+def _key_file(home: Path) -> str:
+    """The key in ``HOME/secret.key``, created (0600) by the first process that needs it."""
+    path = home / KEY_FILE
+    if not path.exists():
+        home.mkdir(parents=True, exist_ok=True)
+        fd, scratch = tempfile.mkstemp(dir=home, prefix=".secret-")  # created 0600
+        try:
+            with os.fdopen(fd, "wb") as file:
+                file.write(Fernet.generate_key())
+            # link() fails if another process won the race: both then read its key.
+            os.link(scratch, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(scratch)
+    return path.read_text().strip()
+
+
+def session_info(settings: Settings) -> dict[str, object]:
+    """What every session of the process carries (``sessionmaker(info=...)``)."""
+    return {INFO_KEY: SecretBox(settings)}
+
+
+def box_of(db: Session) -> SecretBox:
+    """The secret box of the process that opened *db*."""
+    box = db.info.get(INFO_KEY)
+    if not isinstance(box, SecretBox):
+        raise ConfigurationError("this database session was opened without the secret box")
+    return box
