@@ -6,7 +6,8 @@ not help here: the tests run in a virtual environment, whose packages are not
 the system's.  The child instead gets a ``.pth`` file adding this
 environment's site-packages after its own, so Artifortress, pytest, pip and
 hatchling are importable there and what the child installs stays in it.
-Installs run offline: no index, no build isolation.
+Installs run offline: no build isolation, and the default index is a closed
+local port (an ``--index-url`` given on the command line still applies).
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import sysconfig
 from pathlib import Path
 
 #: Commands the child environment offers on its PATH, each run by its own python.
-COMMANDS = {"pip": "pip", "pytest": "pytest", "artifortress": "artifortress.cli"}
+COMMANDS = {
+    "pip": "pip",
+    "pytest": "pytest",
+    "twine": "twine",
+    "artifortress": "artifortress.cli",
+}
 
 
 def child_venv(path: Path) -> Path:
@@ -55,7 +61,8 @@ def child_environ(bin_dir: Path) -> dict[str, str]:
     environ.update(
         PATH=f"{bin_dir}{os.pathsep}{environ.get('PATH', '')}",
         VIRTUAL_ENV=str(bin_dir.parent),
-        PIP_NO_INDEX="1",
+        PIP_INDEX_URL="http://127.0.0.1:9/simple/",  # the discard port: refused at once
+        PIP_RETRIES="0",
         PIP_NO_BUILD_ISOLATION="0",  # pip's spelling of --no-build-isolation
         PIP_DISABLE_PIP_VERSION_CHECK="1",
     )
