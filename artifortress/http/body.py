@@ -122,11 +122,26 @@ def _validated(validator: Any, doc: Any) -> Any:
     error = jsonschema.exceptions.best_match(validator.iter_errors(doc))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "body"
-        failure = ValidationFailed(f"{where}: {error.message}")
+        message = error.message
+        if any(secret in message for secret in _secrets(validator.schema, doc)):
+            message = "invalid (the value is not shown: it holds a secret)"
+        failure = ValidationFailed(f"{where}: {message}")
         if isinstance(error.schema, dict) and ERROR_CODE in error.schema:
             failure.code = error.schema[ERROR_CODE]
         raise failure
     return doc
+
+
+def _secrets(schema: Any, doc: Any) -> Iterator[str]:
+    """Strings of *doc* that *schema* marks ``writeOnly`` (passwords), as given and as repr."""
+    if not isinstance(schema, dict):
+        return
+    if schema.get("writeOnly") and isinstance(doc, str) and doc:
+        yield from (doc, repr(doc))
+    elif isinstance(doc, dict):
+        for name, subschema in schema.get("properties", {}).items():
+            if name in doc:
+                yield from _secrets(subschema, doc[name])
 
 
 T = TypeVar("T")

@@ -14,7 +14,46 @@ from artifortress.rbac import services as rbac
 from artifortress.rbac.groups import group_bindings_of
 from artifortress.rbac.permissions import ROLES, Permission
 from artifortress.repos import services
+from artifortress.repos.kinds import KINDS
 from artifortress.repos.services import REPO_KEY
+from artifortress.repos.upstreams import MAX_METADATA_TTL
+
+#: Where a remote repository fetches from. ``writeOnly``: the password is never answered
+#: (``password_set`` says whether one is stored) nor echoed by a validation error.
+UPSTREAM = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        "url": {"type": "string", "maxLength": 2000, "pattern": "^https?://[^/?#@]+"},
+        "username": {"type": ["string", "null"], "maxLength": 256},
+        "password": {"type": ["string", "null"], "maxLength": 1024, "writeOnly": True},
+    },
+}
+
+#: What a repository's kind adds, on create and PATCH (the service refuses another kind's).
+KIND_FIELDS = {
+    "upstream": UPSTREAM,
+    "metadata_ttl": {
+        "description": "seconds, or a duration such as 30s, 10m, 1h (remote metadata TTL)",
+        "anyOf": [
+            {"type": "integer", "minimum": 0, "maximum": MAX_METADATA_TTL},
+            {"type": "string", "pattern": r"^[0-9]{1,7}[smhd]?$"},
+        ],
+    },
+    "members": {
+        "description": "a virtual's members by key, in lookup order",
+        "type": "array",
+        "items": {"type": "string", "pattern": REPO_KEY.pattern},
+        "maxItems": 100,
+    },
+    "merge_patterns": {
+        "description": "package name patterns (fnmatch) whose remote versions merge despite "
+        "a hosted package of that name",
+        "type": "array",
+        "items": {"type": "string", "minLength": 1, "maxLength": 200},
+        "maxItems": 100,
+    },
+}
 
 REPO_CREATE = {
     "type": "object",
@@ -24,8 +63,10 @@ REPO_CREATE = {
         "key": {"type": "string", "pattern": REPO_KEY.pattern},
         # The document lists the installed formats; the service refuses the others (400).
         "format": {"type": "string", "pattern": FORMAT_NAME.pattern, INSTALLED_FORMATS: True},
+        "kind": {"enum": list(KINDS)},
         "public": {"type": "boolean"},
         "description": {"type": "string", "maxLength": 2000},
+        **KIND_FIELDS,
     },
 }
 
@@ -36,6 +77,7 @@ REPO_PATCH = {
     "properties": {
         "public": {"type": "boolean"},
         "description": {"type": "string", "maxLength": 2000},
+        **KIND_FIELDS,
     },
 }
 
@@ -69,22 +111,25 @@ class ReposResource:
         ctx = req.context
         repo = services.create_repo(ctx.db, ctx.caller, ctx.services.formats, **ctx.body)
         resp.location = f"/v1/repos/{repo.key}"
-        send_json(resp, services.repo_to_json(repo), status=201)
+        send_json(resp, services.repo_detail_json(ctx.db, repo), status=201)
 
 
 class RepoResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """One repository."""
-        send_json(resp, services.repo_to_json(req.context.repo))
+        """One repository, with its upstream (never the password) or members."""
+        send_json(resp, services.repo_detail_json(req.context.db, req.context.repo))
 
     @requires(Permission.ADMIN, action="repo.update")
     @json_body(REPO_PATCH)
     def on_patch(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """Change a repository's public flag or description (repository admins)."""
+        """Change a repository's public flag, description, upstream or members (repository admins).
+
+        Key, format and kind cannot change: create another repository instead.
+        """
         ctx = req.context
         updated = services.update_repo(ctx.db, ctx.caller, ctx.repo, ctx.body)
-        send_json(resp, services.repo_to_json(updated))
+        send_json(resp, services.repo_detail_json(ctx.db, updated))
 
     @tenant_admin("repo.delete")
     def on_delete(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:

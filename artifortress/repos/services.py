@@ -17,12 +17,21 @@ from artifortress.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from artifortress.outbox import events
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.rbac.services import readable_repo_ids
+from artifortress.repos.kinds import HOSTED, KINDS, REMOTE, VIRTUAL
 from artifortress.repos.models import Repository
+from artifortress.repos.upstreams import configure_upstream, upstream_to_json
 from artifortress.repos.views import RepoInfo, RepoRef
+from artifortress.repos.virtuals import configure_virtual, refuse_if_member, virtual_to_json
 
 REPO_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
-#: Fields ``PATCH /v1/repos/{repo}`` may change; key and format are identity.
+#: Fields ``PATCH /v1/repos/{repo}`` may change; key, format and kind are identity.
 MUTABLE_FIELDS = ("public", "description")
+#: Fields that configure a repository of each kind (on create and PATCH).
+_KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    HOSTED: (),
+    REMOTE: ("upstream", "metadata_ttl"),
+    VIRTUAL: ("members", "merge_patterns"),
+}
 
 
 def check_key(key: str) -> str:
@@ -88,35 +97,69 @@ def create_repo(
     format: str,
     public: bool = False,
     description: str = "",
+    kind: str = HOSTED,
+    **kind_fields: Any,
 ) -> Repository:
-    """Create a repository of an installed format; 409 if the key is taken."""
+    """Create a repository of an installed format; 409 if the key is taken.
+
+    *kind_fields* configure a remote (``upstream``, ``metadata_ttl``) or a
+    virtual (``members``, ``merge_patterns``); 400 for those of another kind.
+    """
     check_key(key)
+    _check_format(format, known_formats)
+    if kind not in KINDS:
+        raise ValidationFailed(f"kind {kind!r} is unknown: use one of {', '.join(KINDS)}")
+    tenant_id = caller.principal.tenant_id
+    if find_repo(db, tenant_id, key) is not None:
+        raise Conflict(f"repository {key!r} already exists")
+    repo = Repository(
+        tenant_id=tenant_id,
+        key=key,
+        format=format,
+        public=public,
+        description=description,
+        kind=kind,
+    )
+    db.add(repo)
+    db.flush()
+    configured = configure_kind(db, repo, kind_fields)
+    change = changes.of(db)
+    change.audit(
+        caller, "repo.create", repo_key=key, format=format, public=public, kind=kind, **configured
+    )
+    change.event(events.REPOSITORY_CREATED, _payload(repo), tenant_id=tenant_id, repo_key=key)
+    return repo
+
+
+def _check_format(format: str, known_formats: Collection[str]) -> None:
     if format not in known_formats:
         raise BadRequest(
             f"no installed plugin provides format {format!r}; installed: "
             f"{', '.join(sorted(known_formats)) or 'none'} (see `artifortress plugins`)"
         )
-    tenant_id = caller.principal.tenant_id
-    if find_repo(db, tenant_id, key) is not None:
-        raise Conflict(f"repository {key!r} already exists")
-    repo = Repository(
-        tenant_id=tenant_id, key=key, format=format, public=public, description=description
-    )
-    db.add(repo)
-    db.flush()
-    change = changes.of(db)
-    change.audit(caller, "repo.create", repo_key=key, format=format, public=public)
-    change.event(events.REPOSITORY_CREATED, _payload(repo), tenant_id=tenant_id, repo_key=key)
-    return repo
+
+
+def configure_kind(db: Session, repo: Repository, fields: dict[str, Any]) -> dict[str, Any]:
+    """Apply the fields of *repo*'s kind; what changed (for audit, never a password)."""
+    stray = sorted(set(fields) - set(_KIND_FIELDS[repo.kind]))
+    if stray:
+        raise ValidationFailed(f"{', '.join(stray)}: not for a {repo.kind} repository")
+    if repo.kind == REMOTE:
+        return configure_upstream(db, repo, fields.get("upstream", {}), fields.get("metadata_ttl"))
+    if repo.kind == VIRTUAL:
+        return configure_virtual(db, repo, fields.get("members"), fields.get("merge_patterns"))
+    return {}
 
 
 def update_repo(
     db: Session, caller: Caller, repo: Repository, fields: dict[str, Any]
 ) -> Repository:
     """Apply a PATCH of the mutable *fields*; audited with the changed values."""
-    changed = {k: v for k, v in fields.items() if getattr(repo, k) != v}
+    own = {k: v for k, v in fields.items() if k in MUTABLE_FIELDS}
+    changed = {k: v for k, v in own.items() if getattr(repo, k) != v}
     for name, value in changed.items():
         setattr(repo, name, value)
+    changed.update(configure_kind(db, repo, {k: fields[k] for k in fields.keys() - own.keys()}))
     if changed:
         repo.updated_at = utcnow()
     change = changes.of(db)
@@ -134,10 +177,14 @@ def update_repo(
 def delete_repo(db: Session, caller: Caller, repo: Repository) -> None:
     """Delete an empty repository (bindings and unfinished uploads go with it); audited.
 
+    A member of a virtual repository is refused (409 naming the virtual): it
+    must leave the virtual first, so a virtual never loses a member silently.
+
     Package versions and drafts keep a repository alive: they are deleted
     tombstone-first by their own plane, so the database refuses the delete.
     That refusal is a 409 saying what to do, not a "concurrent change".
     """
+    refuse_if_member(db, repo)
     try:
         with db.begin_nested():
             db.delete(repo)
@@ -159,6 +206,7 @@ def _payload(repo: Repository, **details: Any) -> dict[str, Any]:
         "repository_id": repo.id,
         "format": repo.format,
         "public": repo.public,
+        "kind": repo.kind,
         **details,
     }
 
@@ -190,11 +238,23 @@ def _cursor_key(cursor: str) -> str:
 
 
 def repo_to_json(repo: Repository) -> dict[str, Any]:
+    """A repository as lists show it."""
     return {
         "key": repo.key,
         "format": repo.format,
+        "kind": repo.kind,
         "public": repo.public,
         "description": repo.description,
         "created_at": repo.created_at.isoformat(),
         "updated_at": repo.updated_at.isoformat(),
     }
+
+
+def repo_detail_json(db: Session, repo: Repository) -> dict[str, Any]:
+    """One repository with what its kind adds: upstream (never its password) or members."""
+    doc = repo_to_json(repo)
+    if repo.kind == REMOTE:
+        doc.update(upstream_to_json(db, repo))
+    elif repo.kind == VIRTUAL:
+        doc.update(virtual_to_json(db, repo))
+    return doc

@@ -1,0 +1,199 @@
+"""Remote and virtual repositories through ``/v1/repos``: validation, secrets, members."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select, text
+
+from artifortress.outbox.models import OutboxEvent
+from artifortress.repos.models import RepositoryUpstream
+
+from .helpers import assert_error, audit_rows, snapshot
+
+PASSWORD = "hunter2-upstream-Pa55"
+UPSTREAM = {"url": "https://pypi.example/simple/", "username": "bot", "password": PASSWORD}
+
+
+def remote(admin, key="up", format="pypi", **extra):
+    body = {"key": key, "format": format, "kind": "remote", "upstream": UPSTREAM, **extra}
+    created = admin.post("/v1/repos", body)
+    assert created.status_code == 201, created.text
+    return created.json
+
+
+def virtual(admin, key, members, format="pypi", **extra):
+    body = {"key": key, "format": format, "kind": "virtual", "members": members, **extra}
+    created = admin.post("/v1/repos", body)
+    assert created.status_code == 201, created.text
+    return created.json
+
+
+def test_hosted_is_the_default_kind(admin, make_repo):
+    assert make_repo("libs")["kind"] == "hosted"
+    assert admin.get("/v1/repos").json["repos"][0]["kind"] == "hosted"
+
+
+def test_a_remote_shows_its_upstream_but_only_whether_a_password_is_set(admin):
+    created = remote(admin, metadata_ttl="10m")
+    assert created["kind"] == "remote"
+    assert created["upstream"] == {
+        "url": UPSTREAM["url"],
+        "username": "bot",
+        "password_set": True,
+    }
+    assert created["metadata_ttl"] == 600
+    assert admin.get("/v1/repos/up").json == created
+    assert [r["kind"] for r in admin.get("/v1/repos").json["repos"]] == ["remote"]
+
+
+@pytest.mark.parametrize(("ttl", "seconds"), [("30s", 30), ("10m", 600), ("1h", 3600), (45, 45)])
+def test_metadata_ttl_takes_durations_and_seconds(admin, ttl, seconds):
+    assert remote(admin, metadata_ttl=ttl)["metadata_ttl"] == seconds
+
+
+def test_a_virtual_lists_members_in_order_and_its_merge_patterns(admin, make_repo):
+    make_repo("py", "pypi")
+    remote(admin)
+    created = virtual(admin, "all", ["py", "up"], merge_patterns=["setuptools*"])
+    assert (created["members"], created["merge_patterns"]) == (["py", "up"], ["setuptools*"])
+    patched = admin.patch("/v1/repos/all", {"members": ["up", "py"], "merge_patterns": []})
+    assert (patched.json["members"], patched.json["merge_patterns"]) == (["up", "py"], [])
+
+
+INVALID = [
+    {"kind": "mirror"},
+    {"kind": "remote"},
+    {"kind": "remote", "upstream": {"username": "bot"}},
+    {"kind": "remote", "upstream": {"url": "ftp://pypi.example/simple/"}},
+    {"kind": "remote", "upstream": {"url": "file:///etc/passwd"}},
+    {"kind": "remote", "upstream": {"url": "https://bot:secret@pypi.example/simple/"}},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/"}, "metadata_ttl": "10x"},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/"}, "metadata_ttl": "8d"},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/"}, "members": ["py"]},
+    {"kind": "hosted", "upstream": {"url": "https://pypi.example/"}},
+    {"kind": "hosted", "members": ["py"]},
+    {"kind": "virtual", "members": ["nope"]},
+    {"kind": "virtual", "members": ["js"]},
+    {"kind": "virtual", "members": ["py", "py"]},
+    {"kind": "virtual", "members": ["new"]},
+    {"kind": "virtual", "upstream": {"url": "https://pypi.example/"}},
+]
+
+
+def test_invalid_kinds_and_settings_are_400_and_create_nothing(admin, make_repo, services):
+    make_repo("py", "pypi")
+    make_repo("js", "npm")
+    before = snapshot(services)
+    for body in INVALID:
+        answer = admin.post("/v1/repos", {"key": "new", "format": "pypi", **body})
+        assert_error(answer, 400)
+    assert snapshot(services) == before
+
+
+def test_a_virtual_cannot_contain_itself_even_through_another(admin, make_repo, services):
+    make_repo("py", "pypi")
+    virtual(admin, "a", ["py"])
+    virtual(admin, "b", ["a"])
+    before = snapshot(services)
+    assert_error(admin.patch("/v1/repos/a", {"members": ["a"]}), 400)
+    answer = admin.patch("/v1/repos/a", {"members": ["py", "b"]})
+    assert_error(answer, 400)
+    assert "contain itself" in answer.json["error"]["message"]
+    assert snapshot(services) == before
+
+
+def test_kind_format_and_other_kinds_settings_cannot_be_patched(admin, make_repo, services):
+    make_repo("py", "pypi")
+    remote(admin)
+    before = snapshot(services)
+    for key, body in [
+        ("up", {"kind": "hosted"}),
+        ("up", {"members": ["py"]}),
+        ("py", {"upstream": {"url": "https://pypi.example/"}}),
+        ("py", {"merge_patterns": ["*"]}),
+        ("up", {"upstream": {"url": "gopher://pypi.example/"}}),
+    ]:
+        assert_error(admin.patch(f"/v1/repos/{key}", body), 400)
+    assert snapshot(services) == before
+
+
+def test_patching_an_upstream_keeps_the_password_unless_asked(admin, services):
+    remote(admin)
+    moved = admin.patch("/v1/repos/up", {"upstream": {"url": "http://mirror.example/simple/"}})
+    assert moved.json["upstream"]["password_set"] is True
+    cleared = admin.patch("/v1/repos/up", {"upstream": {"password": None}, "metadata_ttl": 60})
+    assert cleared.json["upstream"] == {
+        "url": "http://mirror.example/simple/",
+        "username": "bot",
+        "password_set": False,
+    }
+    assert cleared.json["metadata_ttl"] == 60
+    row = audit_rows(services, action="repo.update")[-1]
+    assert row.details["changes"] == {"upstream_password": "removed", "metadata_ttl": 60}
+
+
+def test_the_password_is_never_answered_logged_audited_or_stored_in_clear(admin, services, caplog):
+    caplog.set_level(logging.DEBUG)
+    answers = [
+        admin.post(
+            "/v1/repos",
+            {"key": "up", "format": "pypi", "kind": "remote", "upstream": UPSTREAM},
+        ),
+        admin.get("/v1/repos/up"),
+        admin.get("/v1/repos"),
+        admin.patch("/v1/repos/up", {"upstream": {"password": PASSWORD + "-2"}}),
+        # Refusals must not echo it either.
+        admin.patch("/v1/repos/up", {"upstream": {"password": PASSWORD * 100}}),
+        admin.post("/v1/repos", {"key": "x", "format": "pypi", "upstream": UPSTREAM}),
+        admin.patch("/v1/repos/up", {"upstream": {"password": PASSWORD, "url": "ftp://x"}}),
+    ]
+    assert [a.status_code for a in answers] == [201, 200, 200, 200, 400, 400, 400]
+    for answer in answers:
+        assert PASSWORD not in answer.text
+    assert PASSWORD not in caplog.text
+    with services.sessions() as db:
+        (sealed,) = db.scalars(select(RepositoryUpstream.password_encrypted))
+        assert sealed is not None
+        assert PASSWORD not in sealed
+        events = [e.payload for e in db.scalars(select(OutboxEvent))]
+        raw = repr(db.execute(text("SELECT * FROM repository_upstreams")).all())
+    assert PASSWORD not in raw
+    assert PASSWORD not in repr(events)
+    assert PASSWORD not in repr([(r.action, r.details) for r in audit_rows(services)])
+
+
+def test_creating_and_changing_kinds_is_audited(admin, make_repo, services):
+    make_repo("py", "pypi")
+    remote(admin, metadata_ttl="1h")
+    virtual(admin, "all", ["py", "up"])
+    up, all_ = audit_rows(services, action="repo.create")[1:]
+    assert up.details["kind"] == "remote"
+    assert up.details["upstream_url"] == UPSTREAM["url"]
+    assert up.details["upstream_password"] == "set"
+    assert up.details["metadata_ttl"] == 3600
+    assert (all_.details["kind"], all_.details["members"]) == ("virtual", ["py", "up"])
+    admin.patch("/v1/repos/all", {"members": ["up"]})
+    row = audit_rows(services, action="repo.update")[-1]
+    assert row.details["changes"] == {"members": ["up"]}
+
+
+def test_a_member_of_a_virtual_is_not_deleted(admin, make_repo):
+    make_repo("py", "pypi")
+    virtual(admin, "all", ["py"])
+    virtual(admin, "more", ["py"])
+    refused = admin.delete("/v1/repos/py")
+    assert_error(refused, 409, "conflict")
+    assert "'all', 'more'" in refused.json["error"]["message"]
+    admin.patch("/v1/repos/all", {"members": []})
+    assert admin.delete("/v1/repos/more").status_code == 200
+    assert admin.delete("/v1/repos/py").status_code == 200
+    assert admin.get("/v1/repos/all").json["members"] == []
+
+
+def test_a_deleted_remote_takes_its_upstream_along(admin, services):
+    remote(admin)
+    assert admin.delete("/v1/repos/up").status_code == 200
+    with services.sessions() as db:
+        assert db.scalars(select(RepositoryUpstream)).all() == []
