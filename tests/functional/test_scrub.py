@@ -19,6 +19,7 @@ from artifortress.blobs.models import Blob
 from artifortress.blobs.s3 import S3BlobStore
 from artifortress.blobs.scrub import ScrubReport, scrub
 from artifortress.blobs.store import BlobStore, Expectation
+from artifortress.cli.maintenance import EXIT_DAMAGED
 from artifortress.container import Services
 from artifortress.settings import Settings
 from artifortress.testing.helpers import Api
@@ -91,7 +92,7 @@ def test_a_lost_object_is_reported_then_healed_by_a_generic_put(
 ):
     lose(services.blobs, published)
     status, report = run_scrub(settings, monkeypatch=monkeypatch)
-    assert status == cli.EXIT_DAMAGED
+    assert status == EXIT_DAMAGED
     assert report["missing"] == [published]
     assert admin.get(FILE).status_code == 404
 
@@ -121,7 +122,7 @@ def test_a_flipped_byte_is_moved_aside_and_never_served(
 ):
     corrupt(services.blobs, published, DATA)
     status, report = run_scrub(settings, monkeypatch=monkeypatch)
-    assert status == cli.EXIT_DAMAGED
+    assert status == EXIT_DAMAGED
     [bad] = report["corrupt"]
     assert bad["digest"] == published
     assert bad["actual_digest"] != published
@@ -139,7 +140,7 @@ def test_a_flipped_byte_is_moved_aside_and_never_served(
 def test_a_dry_run_reports_but_moves_nothing(services, settings, published, monkeypatch):
     corrupt(services.blobs, published, DATA)
     status, report = run_scrub(settings, "--dry-run", monkeypatch=monkeypatch)
-    assert status == cli.EXIT_DAMAGED
+    assert status == EXIT_DAMAGED
     assert report["corrupt"][0]["moved_to"] is None
     assert services.blobs.size_of(published) == len(DATA)  # still there, for inspection
 
@@ -184,7 +185,7 @@ def test_scrub_needs_no_server_and_reports_for_people(services, settings, publis
         monkeypatch.setenv(f"ARTIFORTRESS_{name.upper()}", str(getattr(settings, name)))
     printed: list[str] = []
     monkeypatch.setattr("builtins.print", lambda *a, **k: printed.append(" ".join(map(str, a))))
-    assert cli.main(["scrub"]) == cli.EXIT_DAMAGED
+    assert cli.main(["scrub"]) == EXIT_DAMAGED
     assert printed[0].startswith(f"missing: {published}")
     assert "1 missing from the store" in printed[-1]
 

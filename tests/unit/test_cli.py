@@ -381,7 +381,7 @@ def _texts(parser: argparse.ArgumentParser) -> Iterator[str]:
 def test_every_option_has_help() -> None:
     missing = [
         f"{parser.prog} {action.option_strings[0]}"
-        for parser in _parsers(cli._parser())
+        for parser in _parsers(cli.build_parser())
         for action in parser._actions
         if action.option_strings and not action.help
     ]
@@ -392,7 +392,7 @@ def test_help_has_no_restructuredtext_markup() -> None:
     markup = re.compile(r"``|:(func|class|meth|mod|attr):`")
     marked = [
         (parser.prog, text)
-        for parser in _parsers(cli._parser())
+        for parser in _parsers(cli.build_parser())
         for text in _texts(parser)
         if markup.search(text)
     ]
