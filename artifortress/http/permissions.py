@@ -7,8 +7,11 @@ authenticated callers without the permission.  A missing repository is 404
 for authenticated callers and 401 for anonymous ones, so anonymous probing
 cannot tell a private repository from a missing one.  Refused privileged
 attempts (responders declared with an ``action``) are written to the audit
-log, whether the decorator or the service below refused them; a responder
-needing more than ``read`` is privileged even if it names no action.
+log, whether the decorator or the service below refused them (a 401 is not:
+it asks for credentials, and there is no one to name); a responder needing
+more than ``read`` is privileged even if it names no action, and its refusals
+are audited as ``<format>.<permission>`` under a format's URLs (``npm.write``),
+``request.<permission>`` elsewhere.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
 from artifortress.http.body import reject_nul_params
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
+from artifortress.repos.kinds import refuse_by_kind
 from artifortress.repos.services import lookup_repo
 from artifortress.repos.views import RepoRef
 
@@ -38,8 +42,12 @@ AUTHENTICATED = "authenticated"
 TENANT_ADMIN = "tenant-admin"
 
 
+#: The audit action of a refusal: named by the responder, or derived from the request.
+Action = str | Callable[[falcon.Request], str]
+
+
 def _declare(
-    requirement: str, hook: Callable[..., None], action: str | None = None
+    requirement: str, hook: Callable[..., None], action: Action | None = None
 ) -> Callable[[Responder], Responder]:
     def checked(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
         reject_nul_params(req, params)
@@ -55,7 +63,7 @@ def _declare(
     return decorate
 
 
-def _audit_refusals(responder: Responder, action: str) -> Responder:
+def _audit_refusals(responder: Responder, action: Action) -> Responder:
     """Record a :class:`PermissionDenied` from the hook or the responder as a denied *action*."""
 
     @functools.wraps(responder)
@@ -63,10 +71,22 @@ def _audit_refusals(responder: Responder, action: str) -> Responder:
         try:
             responder(resource, req, resp, **params)
         except PermissionDenied as refused:
-            _record_denied(req, action, params, refused.message)
+            named = action if isinstance(action, str) else action(req)
+            _record_denied(req, named, params, refused.message)
             raise
 
     return call  # type: ignore[return-value]
+
+
+def _derived_action(permission: Permission) -> Callable[[falcon.Request], str]:
+    """``<format>.<permission>`` under a format's URLs, ``request.<permission>`` elsewhere."""
+
+    def action(req: falcon.Request) -> str:
+        first_segment = req.path.split("/", 2)[1]
+        owner = first_segment if first_segment in req.context.services.formats else "request"
+        return f"{owner}.{permission}"
+
+    return action
 
 
 def _record_denied(req: falcon.Request, action: str, params: dict[str, Any], reason: str) -> None:
@@ -166,8 +186,9 @@ def requires(
 
     *action* names the privileged action in the audit log (``version.publish``).
     Refusals of a responder needing more than ``read`` are audited even
-    without one, as ``request.<permission>``: a plugin that forgets to name
-    its action must not leave refused writes out of the log.
+    without one, as ``<format>.<permission>`` (``helm.write``) under a
+    format's URLs and ``request.<permission>`` elsewhere: a plugin that
+    forgets to name its action must not leave refused writes out of the log.
 
     *publishes* declares a responder that receives a (large) body, checks it
     and stores it: the core then ends the authorization's transaction before
@@ -180,9 +201,10 @@ def requires(
         if publishes:
             req.context.read_until_write()
 
+    audited: Action | None = action
     if action is None and permission != Permission.READ:
-        action = f"request.{permission}"
-    return _declare(str(permission), check, action)
+        audited = _derived_action(permission)
+    return _declare(str(permission), check, audited)
 
 
 def authorize(
@@ -192,6 +214,7 @@ def authorize(
 
     :func:`requires` uses it for the URL's ``{repo}``; a responder calls it
     directly for a second repository (e.g. the target of a promotion).
+    What no one may do in a repository of its kind (upload to a remote) is 405.
     """
     ctx = req.context
     principal = ctx.principal
@@ -201,6 +224,8 @@ def authorize(
             raise Unauthenticated(f"repository {key!r} needs credentials")
         raise NotFound(f"no repository {key!r}")
     granted = permissions_on(ctx.db, principal, repo)
+    if Permission.READ in granted:  # who may not read it learns nothing of its kind
+        refuse_by_kind(repo.kind, key, permission)
     if permission not in granted:
         if principal.is_anonymous:
             raise Unauthenticated(f"repository {key!r} needs credentials")

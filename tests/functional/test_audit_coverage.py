@@ -70,6 +70,8 @@ class Attempt:
     refused_by: str = "reader"
     #: A body for the refused attempt if it differs (npm log-in: the restricted token).
     refused_json: Any = None
+    #: The actor of the denied row, if not the refused caller's user (npm log-in: the token's).
+    refused_actor: str | None = None
     success_action: str | None = None
     #: ``False`` where nothing can succeed (the generic root); the attempt is a 4xx then.
     succeeds: bool = True
@@ -479,6 +481,7 @@ def _npm() -> dict[tuple[str, str], Scenario]:
             by="anonymous",
             refused_by="anonymous",
             refused_json=password("restricted"),
+            refused_actor="reader",
         )
 
     def publish(w: World) -> Attempt:
@@ -626,15 +629,23 @@ def _send(
     return api.request(method, path, body, headers=attempt.headers)
 
 
-def _rows_since(services: Services, last_id: int) -> list[tuple[str, str]]:
-    """(action, outcome) of the rows written after *last_id*, in order."""
+@dataclasses.dataclass(frozen=True)
+class Row:
+    action: str
+    outcome: str
+    actor: str
+    repo_key: str | None
+
+
+def _rows_since(services: Services, last_id: int) -> list[Row]:
+    """The rows written after *last_id*, in order."""
     with services.sessions() as db:
         rows = db.execute(
-            select(AuditEntry.action, AuditEntry.outcome)
+            select(AuditEntry.action, AuditEntry.outcome, AuditEntry.actor, AuditEntry.repo_key)
             .where(AuditEntry.id > last_id)
             .order_by(AuditEntry.id)
         )
-        return [(action, outcome) for action, outcome in rows]
+        return [Row(*row) for row in rows]
 
 
 def _last_id(services: Services) -> int:
@@ -649,14 +660,16 @@ def _callers(world: World) -> dict[str, Api]:
 def _refusal_problems(
     services: Services, api: Api, route: tuple[str, str], url: str, attempt: Attempt
 ) -> list[str]:
-    """The refused attempt must be a 403 that adds one denied row of the action."""
+    """The refused attempt must be a 403 that adds one denied row: action, actor, repository."""
     before = _last_id(services)
     result = _send(api, route[0], url, attempt, refused=True)
     rows = _rows_since(services, before)
     if result.status_code != 403:
         return [f"{route} by {attempt.refused_by}: {result.status_code}, want 403"]
-    if rows != [(attempt.action, "denied")]:
-        return [f"{route} refused: audit rows {rows}, want {attempt.action!r} denied"]
+    actor = attempt.refused_actor or api.user or "anonymous"
+    wanted = Row(attempt.action, "denied", actor, attempt.fields.get("repo"))
+    if rows != [wanted]:
+        return [f"{route} refused: audit rows {rows}, want [{wanted}]"]
     return []
 
 
@@ -669,12 +682,14 @@ def _success_problems(
     rows = _rows_since(services, before)
     answer = f"{route} by {attempt.by}: {result.status_code} {result.text[:200]} {rows}"
     if not attempt.succeeds:
-        succeeded = any(outcome == "success" for _action, outcome in rows)
+        succeeded = any(row.outcome == "success" for row in rows)
         return [f"{answer}, want a 4xx"] if succeeded or not 400 <= result.status_code < 500 else []
     if not 200 <= result.status_code < 300:
         return [answer]
     wanted = attempt.success_action or attempt.action
-    if route not in AUDITED_ELSEWHERE and (wanted, "success") not in rows:
+    if route not in AUDITED_ELSEWHERE and (wanted, "success") not in {
+        (row.action, row.outcome) for row in rows
+    }:
         return [f"{answer}: want a {wanted!r} success row"]
     return []
 
@@ -694,3 +709,34 @@ def test_every_mutating_route_audits_success_and_refusal(app, world, services, t
         walked += 1
     assert wrong == []
     assert walked == len(set(live) - set(NOT_MUTATING))
+
+
+def _npm_change(w: World, package: dict[str, str], change: str) -> tuple[str, str, bytes | None]:
+    """(method, path, body) of what npm sends to deprecate or unpublish one version."""
+    name, repo = package["name"], package["repo"]
+    if change == "tarball":
+        return "DELETE", f"/npm/{repo}/{name}/-/{name}-1.0.0.tgz/-rev/2", None
+    doc = w.admin.get(f"/npm/{repo}/{name}?write=true").json
+    if change == "deprecate":
+        doc["versions"]["1.0.0"]["deprecated"] = "use 2"
+        return "PUT", f"/npm/{repo}/{name}", json.dumps(doc).encode()
+    doc["versions"].pop("1.0.0")
+    return "PUT", f"/npm/{repo}/{name}/-rev/1", json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    ("change", "action"),
+    [
+        ("deprecate", "version.publish"),
+        ("unpublish", "version.publish"),
+        ("tarball", "version.delete"),
+    ],
+)
+def test_npm_flows_sharing_a_route_audit_their_refusals(world, services, change, action):
+    """npm deprecate and unpublish use the routes the walk covers with other bodies and paths."""
+    package = world.npm_package()
+    method, path, body = _npm_change(world, package, change)
+    before = _last_id(services)
+    refused = _raw(world.reader, method, path, body or b"")
+    assert refused.status_code == 403, refused.text
+    assert _rows_since(services, before) == [Row(action, "denied", "reader", package["repo"])]

@@ -1,4 +1,7 @@
-"""A plugin responder that needs more than ``read`` is audited on refusal, action named or not."""
+"""A plugin responder that needs more than ``read`` is audited on refusal, action named or not.
+
+Unnamed, the action is ``<format>.<permission>``.
+"""
 
 from __future__ import annotations
 
@@ -51,4 +54,4 @@ def test_refusals_of_unnamed_privileged_responders_are_audited(
     assert reader.delete("/toy/box/thing").status_code == 403
     assert reader.get("/toy/box/thing").status_code == 200
     denied = [(r.action, r.actor, r.repo_key) for r in audit_rows(services, outcome="denied")]
-    assert denied == [("request.write", "reader", "box"), ("request.admin", "reader", "box")]
+    assert denied == [("toy.write", "reader", "box"), ("toy.admin", "reader", "box")]
