@@ -15,6 +15,7 @@ from artifortress.db.base import metadata
 from artifortress.outbox.models import OutboxEvent
 from artifortress.policy.models import QuarantineEntry, RepositoryPolicy
 from artifortress.rbac.models import Group, GroupMember, GroupRoleBinding, RoleBinding
+from artifortress.remote.models import RemoteDocument, RemoteFetch
 from artifortress.renderings.models import ChangeCounter, Document
 from artifortress.repos.models import (
     Repository,
@@ -40,6 +41,8 @@ __all__ = [
     "OutboxEvent",
     "Package",
     "QuarantineEntry",
+    "RemoteDocument",
+    "RemoteFetch",
     "RepoBlob",
     "Repository",
     "RepositoryPolicy",

@@ -17,6 +17,7 @@ from artifortress.db.engine import make_engine, make_session_factory
 from artifortress.formats import FormatSpec
 from artifortress.http.accel import AccelRedirect, make_accel
 from artifortress.plugin_manager import collect_formats, make_plugin_manager
+from artifortress.remote.services import RemoteEngine
 from artifortress.renderings.cache import TieredCache, make_cache
 from artifortress.secretbox import session_info
 from artifortress.settings import Settings
@@ -38,6 +39,8 @@ class Services:
     #: Where blob bytes live (``ARTIFORTRESS_BLOB_URL``).
     blobs: BlobStore
     renderings: TieredCache
+    #: Fetches for remote repositories (one upstream connection pool per process).
+    remote: RemoteEngine
     #: The front proxy's hand-off of response bodies (``ARTIFORTRESS_ACCEL_REDIRECT``).
     accel: AccelRedirect | None = None
     _default_tenant_id: int | None = None
@@ -51,16 +54,18 @@ class Services:
         sessions = make_session_factory(engine, info=session_info(settings))
         pm = make_plugin_manager(extra_plugins, entry_points=entry_points)
         blobs = make_store(settings)
+        formats = collect_formats(pm)
         return cls(
             settings=settings,
             engine=engine,
             sessions=sessions,
             authenticator=Authenticator(sessions, settings.token_cache_seconds),
             plugins=pm,
-            formats=collect_formats(pm),
+            formats=formats,
             token_policy=TokenPolicy(settings.token_default_ttl_days, settings.token_max_ttl_days),
             blobs=blobs,
             renderings=make_cache(settings.redis_url, settings.rendering_cache_size),
+            remote=RemoteEngine(settings, sessions, blobs, formats, pm),
             accel=make_accel(settings, blobs),
         )
 
@@ -78,3 +83,4 @@ class Services:
     def close(self) -> None:
         self.engine.dispose()
         self.blobs.close()
+        self.remote.close()

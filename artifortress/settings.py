@@ -342,6 +342,18 @@ class Settings:
     webhook_timeout: float = _setting(
         10.0, _parse_duration, "how long a webhook receiver may take to answer"
     )
+    # Remote repositories (artifortress.remote).
+    upstream_connect_timeout: float = _setting(
+        5.0, _parse_duration, "how long a connection to an upstream may take to open"
+    )
+    upstream_read_timeout: float = _setting(
+        30.0,
+        _parse_duration,
+        "how long an upstream may take to answer, and stay silent while sending",
+    )
+    upstream_retries: int = _setting(
+        2, _parse_int, "retries of an upstream GET on connection failures and 502/503/504"
+    )
     secret_key: str = _setting(
         "",
         _parse_secret_key,

@@ -97,6 +97,22 @@ def read_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
         sqlite_reads_only.reset(reads_only)
 
 
+@contextmanager
+def write_session(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose transaction may write and commits at the end of the block.
+
+    For work a request does on the side, in a session of its own: a GET's
+    reads begin deferred on SQLite (``sqlite_reads_only``), but this one
+    takes the write lock up front, as writers must, and holds it briefly.
+    """
+    reads_only = sqlite_reads_only.set(False)
+    try:
+        with sessions.begin() as db:
+            yield db
+    finally:
+        sqlite_reads_only.reset(reads_only)
+
+
 def make_session_factory(
     engine: Engine, *, info: dict[str, object] | None = None
 ) -> sessionmaker[Session]:

@@ -41,6 +41,8 @@ from artifortress.plugin.gateway import Gateway
 from artifortress.plugin.translation import error_for_status, raised_as
 from artifortress.policy.decisions import PolicyDecision, PolicyRequest
 from artifortress.rbac.permissions import Permission
+from artifortress.remote.documents import UpstreamDocument
+from artifortress.remote.errors import UpstreamMismatch, UpstreamUnavailable
 from artifortress.renderings.store import Rendered
 from artifortress.repos.views import RepoInfo
 from artifortress.search.views import SearchHit, SearchResults
@@ -78,6 +80,9 @@ __all__ = [
     "TokenInfo",
     "Unauthenticated",
     "UnsupportedMediaType",
+    "UpstreamDocument",
+    "UpstreamMismatch",
+    "UpstreamUnavailable",
     "ValidationFailed",
     "VersionInfo",
     "authenticated",

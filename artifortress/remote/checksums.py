@@ -1,0 +1,77 @@
+"""What an upstream's metadata promises about a file's bytes, checked while they stream.
+
+The promise is a sha256 (hex, as PyPI's index gives it) and/or an npm
+``integrity`` string (Subresource Integrity: ``sha512-<base64>``, several
+hashes separated by spaces). As SRI prescribes, the strongest algorithm
+present decides, and any of its hashes matching is enough.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from collections.abc import Iterable
+
+#: SRI algorithms we verify, weakest first (npm's old packages carry only sha1).
+SRI_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
+
+
+class BadIntegrity(ValueError):
+    """The integrity string names no algorithm we know, or is not base64."""
+
+
+def parse_integrity(integrity: str) -> tuple[str, frozenset[bytes]]:
+    """The strongest algorithm of *integrity* and the digests it accepts."""
+    found: dict[str, set[bytes]] = {}
+    for token in integrity.split():
+        algorithm, _, value = token.partition("-")
+        if algorithm not in SRI_ALGORITHMS:
+            continue  # unknown algorithms are ignored, as SRI says
+        try:
+            digest = base64.b64decode(value.split("?", 1)[0], validate=True)
+        except binascii.Error:
+            raise BadIntegrity(f"integrity {token[:80]!r} is not base64") from None
+        found.setdefault(algorithm, set()).add(digest)
+    if not found:
+        raise BadIntegrity(f"integrity {integrity[:80]!r} names no hash of {SRI_ALGORITHMS}")
+    strongest = max(found, key=SRI_ALGORITHMS.index)
+    return strongest, frozenset(found[strongest])
+
+
+class Checksums:
+    """Hashes the bytes once, for the blob's sha256 and whatever else was promised."""
+
+    def __init__(self, sha256: str | None = None, integrity: str | None = None) -> None:
+        self._sha256_expected = sha256.lower() if sha256 else None
+        self._sri = parse_integrity(integrity) if integrity else None
+        self._hashes = {"sha256": hashlib.sha256()}
+        if self._sri is not None and self._sri[0] != "sha256":
+            self._hashes[self._sri[0]] = hashlib.new(self._sri[0])
+        self.size = 0
+
+    def update(self, chunk: bytes) -> None:
+        for hasher in self._hashes.values():
+            hasher.update(chunk)
+        self.size += len(chunk)
+
+    def through(self, chunks: Iterable[bytes]) -> Iterable[bytes]:
+        for chunk in chunks:
+            self.update(chunk)
+            yield chunk
+
+    @property
+    def sha256(self) -> str:
+        return self._hashes["sha256"].hexdigest()
+
+    def mismatch(self) -> str | None:
+        """Why the bytes are not the promised ones, or ``None`` if they are."""
+        if self._sha256_expected is not None and self.sha256 != self._sha256_expected:
+            return f"sha256 {self.sha256} instead of {self._sha256_expected}"
+        if self._sri is not None:
+            algorithm, accepted = self._sri
+            actual = self._hashes[algorithm].digest()
+            if actual not in accepted:
+                shown = base64.b64encode(actual).decode()
+                return f"{algorithm} {shown} does not match the integrity announced"
+        return None

@@ -1,0 +1,231 @@
+"""HTTP to upstreams: one urllib3 pool per process, bounded waits, retries, streaming bodies.
+
+Every fetch has a deadline: an upstream that accepts no connection or sends
+no answer fails the fetch within ``connect + read`` timeout (retries
+included), and a stalled body within one read timeout.  Idempotent GETs are
+retried on connection failures and 502/503/504, with backoff, while time
+remains.  Credentials go to the upstream's own origin only (never to a file
+host its metadata points at) and appear in no message: errors name the host.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    HTTPError,
+    MaxRetryError,
+    NewConnectionError,
+    ProtocolError,
+    ReadTimeoutError,
+)
+
+from artifortress.remote.errors import UpstreamUnavailable
+
+log = logging.getLogger("artifortress.remote")
+
+#: Statuses worth another try: the upstream's proxy or itself is briefly unwell.
+RETRY_STATUSES = frozenset({502, 503, 504})
+#: Bytes read from an upstream at a time (memory per fetch stays at this).
+CHUNK_SIZE = 1024 * 1024
+_FIRST_BACKOFF = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class Timeouts:
+    """``ARTIFORTRESS_UPSTREAM_CONNECT_TIMEOUT``, ``_READ_TIMEOUT`` and ``_RETRIES``."""
+
+    connect: float
+    read: float
+    retries: int
+
+    @property
+    def answer(self) -> float:
+        """The longest an upstream may take to answer a request, retries included."""
+        return self.connect + self.read
+
+
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """Basic auth for the upstream's origin; ``repr`` never shows the password."""
+
+    username: str
+    password: str = dataclasses.field(repr=False)
+
+
+def host_of(url: str) -> str:
+    """``host[:port]`` of *url*: what messages and logs name (never user information)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "?"
+    return f"{host}:{parts.port}" if parts.port else host
+
+
+def same_origin(url: str, base: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+class UpstreamResponse:
+    """An upstream's answer: status, headers, and a body read in chunks once."""
+
+    def __init__(self, url: str, raw: urllib3.BaseHTTPResponse, deadline: float | None) -> None:
+        self.url = url
+        self._raw = raw
+        self._deadline = deadline
+        self._finished = False
+
+    @property
+    def status(self) -> int:
+        return self._raw.status
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return self._raw.headers
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body; a broken or stalled body raises :class:`UpstreamUnavailable`."""
+        host = host_of(self.url)
+        try:
+            while True:
+                self._bound_next_read()
+                chunk = self._raw.read(CHUNK_SIZE, decode_content=True)
+                if not chunk:
+                    self._finished = True
+                    return
+                yield chunk
+        except ReadTimeoutError:
+            raise UpstreamUnavailable(host, f"upstream {host} stalled while sending") from None
+        except (ProtocolError, HTTPError, OSError) as exc:
+            raise UpstreamUnavailable(
+                host, f"upstream {host} broke off while sending ({type(exc).__name__})"
+            ) from None
+
+    def read(self, limit: int) -> bytes:
+        """The whole body, at most *limit* bytes (a larger one is an error)."""
+        body = bytearray()
+        for chunk in self.chunks():
+            body += chunk
+            if len(body) > limit:
+                host = host_of(self.url)
+                raise UpstreamUnavailable(host, f"upstream {host} sent more than {limit} bytes")
+        return bytes(body)
+
+    def close(self) -> None:
+        """Give the connection back to the pool, or drop it if the body was not read to its end."""
+        if not self._finished:
+            self._raw.close()  # unread bytes would garble the next request on it
+        self._raw.release_conn()
+
+    def _bound_next_read(self) -> None:
+        """Past the deadline, fail; else let the socket wait no longer than what remains."""
+        if self._deadline is None:
+            return
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise ReadTimeoutError(None, self.url, "deadline")  # type: ignore[arg-type]
+        sock = getattr(self._raw.connection, "sock", None)
+        if sock is not None:
+            sock.settimeout(min(remaining, sock.gettimeout() or remaining))
+
+
+class UpstreamClient:
+    """GETs to upstreams through one connection pool per process."""
+
+    def __init__(self, timeouts: Timeouts, pool: urllib3.PoolManager | None = None) -> None:
+        self.timeouts = timeouts
+        # Redirects are followed (Authorization is dropped on a change of host),
+        # failures are retried here, where the deadline is known.
+        no_retries = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
+        self._pool = pool or urllib3.PoolManager(num_pools=32, maxsize=16, retries=no_retries)
+
+    def get(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        credentials: Credentials | None = None,
+        whole_deadline: bool = True,
+    ) -> UpstreamResponse:
+        """GET *url*; its headers arrive within ``connect + read`` timeout or it fails.
+
+        *whole_deadline* extends that bound to the whole body (metadata);
+        without it (files of any size) each read of the body waits at most
+        the read timeout. Raises :class:`UpstreamUnavailable`.
+        """
+        sent = dict(headers or {})
+        if credentials is not None:
+            sent.update(
+                urllib3.make_headers(basic_auth=f"{credentials.username}:{credentials.password}")
+            )
+        deadline = time.monotonic() + self.timeouts.answer
+        raw = self._answer(url, sent, deadline)
+        return UpstreamResponse(url, raw, deadline if whole_deadline else None)
+
+    def _answer(
+        self, url: str, headers: dict[str, str], deadline: float
+    ) -> urllib3.BaseHTTPResponse:
+        host = host_of(url)
+        for attempt in range(self.timeouts.retries + 1):
+            last = attempt == self.timeouts.retries
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                raw = self._pool.request(
+                    "GET",
+                    url,
+                    headers=headers,
+                    preload_content=False,
+                    decode_content=True,
+                    timeout=urllib3.Timeout(
+                        total=remaining,
+                        connect=min(self.timeouts.connect, remaining),
+                        read=min(self.timeouts.read, remaining),
+                    ),
+                )
+            except HTTPError as exc:
+                reason = _reason(exc)
+                if last or not _retryable(exc):
+                    raise UpstreamUnavailable(host, f"upstream {host} {reason}") from None
+                log.info("upstream %s %s; retrying", host, reason)
+            else:
+                if raw.status not in RETRY_STATUSES or last:
+                    return raw
+                raw.drain_conn()
+                log.info("upstream %s answered %s; retrying", host, raw.status)
+            time.sleep(min(_FIRST_BACKOFF * 2**attempt, max(0.0, deadline - time.monotonic())))
+        raise UpstreamUnavailable(
+            host, f"upstream {host} did not answer within {self.timeouts.answer:g}s"
+        )
+
+    def close(self) -> None:
+        self._pool.clear()
+
+
+def _cause(exc: HTTPError) -> BaseException:
+    return exc.reason if isinstance(exc, MaxRetryError) and exc.reason is not None else exc
+
+
+def _retryable(exc: HTTPError) -> bool:
+    """Connection failures only: the request never reached the upstream."""
+    return isinstance(_cause(exc), ConnectTimeoutError)  # NewConnectionError is one too
+
+
+def _reason(exc: HTTPError) -> str:
+    """What happened, in words that name no URL (a URL could carry user information)."""
+    cause = _cause(exc)
+    if isinstance(cause, ReadTimeoutError):
+        return "did not answer in time (read timeout)"
+    if isinstance(cause, NewConnectionError):
+        return "refused or could not be reached (connection failed)"
+    if isinstance(cause, ConnectTimeoutError):
+        return "could not be reached in time (connect timeout)"
+    if isinstance(cause, MaxRetryError) or "redirect" in str(cause).lower():
+        return "redirected too often"
+    return f"failed ({type(cause).__name__})"

@@ -1,0 +1,265 @@
+"""Upstream metadata (index pages, packuments), cached per remote repository for its TTL.
+
+A document younger than the remote's ``metadata_ttl`` is served from
+``remote_documents`` without asking upstream.  An older one is revalidated
+with the upstream's ``ETag`` / ``Last-Modified`` (a 304 keeps the body), one
+fetch at a time per key (:mod:`~artifortress.remote.singleflight`).  If
+upstream fails or times out, the old copy is served, marked stale
+(stale-if-error); without a copy the caller gets :class:`UpstreamUnavailable`.
+A 404 or 410 is remembered briefly (:data:`NEGATIVE_TTL`), so a client probing
+for names that do not exist does not reach upstream every time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import logging
+from urllib.parse import urljoin
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from artifortress.db.base import utcnow
+from artifortress.db.dialects import insert_for
+from artifortress.db.engine import read_session, write_session
+from artifortress.errors import NotFound
+from artifortress.remote import metrics
+from artifortress.remote.client import Credentials, UpstreamClient, host_of, same_origin
+from artifortress.remote.errors import UpstreamUnavailable
+from artifortress.remote.models import KEY_LENGTH, RemoteDocument
+from artifortress.remote.singleflight import SingleFlight
+from artifortress.repos.upstreams import Upstream
+from artifortress.repos.views import RepoInfo
+
+log = logging.getLogger("artifortress.remote")
+
+#: How long an upstream's "no such document" is believed (at most the remote's TTL).
+NEGATIVE_TTL = 60
+#: The largest metadata document accepted from upstream.
+MAX_DOCUMENT = 128 * 1024**2
+
+
+@dataclasses.dataclass(frozen=True)
+class UpstreamDocument:
+    """A metadata document of a remote's upstream, fresh or from the cache."""
+
+    body: bytes
+    content_type: str
+    #: When these bytes came from upstream (a revalidation that found them current keeps it).
+    fetched_at: dt.datetime
+    #: Served from the cache because upstream failed (stale-if-error).
+    stale: bool
+    #: Where it came from.
+    url: str
+
+
+def stored_key(key: str) -> str:
+    """*key* as stored: itself, or its sha256 when too long for the column."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
+
+
+def credentials_for(upstream: Upstream, url: str) -> Credentials | None:
+    """The upstream's credentials, for its own origin only (never a file host it points at)."""
+    if upstream.username is None or not same_origin(url, upstream.url):
+        return None
+    return Credentials(upstream.username, upstream.password or "")
+
+
+class DocumentCache:
+    """Upstream metadata through ``remote_documents``."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], client: UpstreamClient, flights: SingleFlight
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._flights = flights
+
+    def lookup(
+        self, db: Session, repo: RepoInfo, upstream: Upstream, path: str, key: str | None = None
+    ) -> UpstreamDocument | None:
+        """The cached document while it is fresh (NotFound for a fresh 404), else ``None``.
+
+        In the caller's session *db*: a hit costs one indexed read.
+        """
+        stored = stored_key(key or path)
+        url = urljoin(upstream.url, path)
+        current = _current(_select(db, repo.id, stored), upstream, url)
+        if current is not None:
+            metrics.hit(repo.key, metrics.DOCUMENT)
+        return current
+
+    def fetch(
+        self,
+        repo: RepoInfo,
+        upstream: Upstream,
+        path: str,
+        *,
+        accept: str | None = None,
+        key: str | None = None,
+    ) -> UpstreamDocument:
+        """The document at *path* under the upstream URL, (re)fetched unless one just was.
+
+        Call it with no transaction open; raises NotFound or UpstreamUnavailable.
+        """
+        url = urljoin(upstream.url, path)
+        stored = stored_key(key or path)
+        metrics.miss(repo.key, metrics.DOCUMENT)
+        timeouts = self._client.timeouts
+        return self._flights.run(
+            repo.id,
+            "document:" + stored,
+            produce=lambda _lease: self._refresh(
+                repo, upstream, url, stored, accept, self._load(repo.id, stored)
+            ),
+            settled=lambda: _current(self._load(repo.id, stored), upstream, url),
+            lease_seconds=2 * timeouts.answer,
+            max_wait=2 * timeouts.answer,
+        )
+
+    def _refresh(
+        self,
+        repo: RepoInfo,
+        upstream: Upstream,
+        url: str,
+        key: str,
+        accept: str | None,
+        cached: RemoteDocument | None,
+    ) -> UpstreamDocument:
+        try:
+            return self._fetch(repo, upstream, url, key, accept, cached)
+        except UpstreamUnavailable as exc:
+            metrics.failed(repo.key, metrics.DOCUMENT, "unavailable")
+            if cached is None or cached.status != 200:
+                raise
+            log.warning("%s; serving the copy of %s fetched at %s", exc, key, cached.fetched_at)
+            metrics.served_stale(repo.key)
+            return _document(cached, url, stale=True)
+
+    def _fetch(
+        self,
+        repo: RepoInfo,
+        upstream: Upstream,
+        url: str,
+        key: str,
+        accept: str | None,
+        cached: RemoteDocument | None,
+    ) -> UpstreamDocument:
+        headers = {"Accept": accept or "*/*", "Accept-Encoding": "gzip"}
+        if cached is not None and cached.status == 200:
+            headers.update(_validators(cached))
+        response = self._client.get(
+            url, headers=headers, credentials=credentials_for(upstream, url)
+        )
+        host = host_of(url)
+        try:
+            if response.status == 304 and cached is not None and cached.status == 200:
+                metrics.fetched(repo.key, metrics.DOCUMENT, "not_modified")
+                return _document(self._confirm(repo.id, key), url, stale=False)
+            if response.status in (404, 410):
+                metrics.fetched(repo.key, metrics.DOCUMENT, "not_found")
+                self._store(repo.id, key, 404, b"", "", None, None)
+                raise NotFound(f"{key} does not exist upstream ({host})")
+            if response.status != 200:
+                raise UpstreamUnavailable(host, f"upstream {host} answered {response.status}")
+            body = response.read(MAX_DOCUMENT)
+            content_type = response.headers.get("Content-Type", "application/octet-stream")
+            metrics.fetched(repo.key, metrics.DOCUMENT, "ok", len(body))
+            row = self._store(
+                repo.id,
+                key,
+                200,
+                body,
+                content_type,
+                response.headers.get("ETag"),
+                response.headers.get("Last-Modified"),
+            )
+            return _document(row, url, stale=False)
+        finally:
+            response.close()
+
+    def _load(self, repository_id: int, key: str) -> RemoteDocument | None:
+        with read_session(self._sessions) as db:
+            return _select(db, repository_id, key)
+
+    def _confirm(self, repository_id: int, key: str) -> RemoteDocument:
+        """Upstream says the copy is current: it is fresh again for a TTL."""
+        with write_session(self._sessions) as db:
+            db.execute(
+                update(RemoteDocument)
+                .where(RemoteDocument.repository_id == repository_id, RemoteDocument.key == key)
+                .values(checked_at=utcnow())
+            )
+        found = self._load(repository_id, key)
+        assert found is not None  # rows go only with their repository
+        return found
+
+    def _store(
+        self,
+        repository_id: int,
+        key: str,
+        status: int,
+        body: bytes,
+        content_type: str,
+        etag: str | None,
+        last_modified: str | None,
+    ) -> RemoteDocument:
+        now = utcnow()
+        values = {
+            "status": status,
+            "body": body,
+            "content_type": content_type[:255],
+            "etag": etag[:255] if etag else None,
+            "last_modified": last_modified[:64] if last_modified else None,
+            "fetched_at": now,
+            "checked_at": now,
+        }
+        with write_session(self._sessions) as db:
+            insert = insert_for(db)(RemoteDocument.__table__)
+            db.execute(
+                insert.values(repository_id=repository_id, key=key, **values).on_conflict_do_update(
+                    index_elements=["repository_id", "key"], set_=values
+                )
+            )
+        return RemoteDocument(repository_id=repository_id, key=key, **values)
+
+
+def _select(db: Session, repository_id: int, key: str) -> RemoteDocument | None:
+    return db.scalar(
+        select(RemoteDocument).where(
+            RemoteDocument.repository_id == repository_id, RemoteDocument.key == key
+        )
+    )
+
+
+def _current(
+    cached: RemoteDocument | None, upstream: Upstream, url: str
+) -> UpstreamDocument | None:
+    """The cached document while it is fresh (NotFound for a fresh 404); else ``None``."""
+    if cached is None:
+        return None
+    ttl = (
+        upstream.metadata_ttl if cached.status == 200 else min(NEGATIVE_TTL, upstream.metadata_ttl)
+    )
+    if utcnow() - cached.checked_at >= dt.timedelta(seconds=ttl):
+        return None
+    if cached.status != 200:
+        raise NotFound(f"{cached.key} does not exist upstream ({host_of(url)})")
+    return _document(cached, url, stale=False)
+
+
+def _document(row: RemoteDocument, url: str, *, stale: bool) -> UpstreamDocument:
+    return UpstreamDocument(row.body, row.content_type, row.fetched_at, stale, url)
+
+
+def _validators(cached: RemoteDocument) -> dict[str, str]:
+    headers = {}
+    if cached.etag:
+        headers["If-None-Match"] = cached.etag
+    if cached.last_modified:
+        headers["If-Modified-Since"] = cached.last_modified
+    return headers

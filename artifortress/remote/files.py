@@ -1,0 +1,306 @@
+"""Upstream files as published artifacts of a remote repository, fetched once and verified.
+
+A file already in the remote is answered at once.  Otherwise one fetch per
+file runs across threads, processes and nodes
+(:mod:`~artifortress.remote.singleflight`): the bytes stream into a scratch
+file while they are hashed (memory stays at one chunk, whatever the size),
+are checked against the sha256 / npm ``integrity`` the upstream's metadata
+announced (a mismatch is a 502 and nothing is stored, so the next request
+fetches again), go into the blob plane, and are published, or appended for
+formats with ``append_files``, by the system principal ``remote:<repo key>``,
+with the upstream URL and fetch time as provenance.  The repository's
+policies judge them as they judge uploads.  No database transaction is open
+while bytes flow; the publish is one short transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pluggy
+from sqlalchemy.orm import Session, sessionmaker
+
+from artifortress import changes
+from artifortress.auth.principal import Caller, Principal
+from artifortress.blobs.heldfiles import scratch_file
+from artifortress.blobs.services import record_blob
+from artifortress.blobs.store import CHUNK_SIZE, BlobInfo, BlobStore, Expectation
+from artifortress.db.base import iso, utcnow
+from artifortress.db.engine import read_session, write_session
+from artifortress.errors import Conflict, Gone, NotFound
+from artifortress.formats import FormatSpec
+from artifortress.remote import metrics
+from artifortress.remote.checksums import BadIntegrity, Checksums
+from artifortress.remote.client import UpstreamClient, UpstreamResponse, host_of
+from artifortress.remote.documents import credentials_for, stored_key
+from artifortress.remote.errors import HeldByPolicy, UpstreamMismatch, UpstreamUnavailable
+from artifortress.remote.singleflight import Lease, SingleFlight
+from artifortress.repos.models import Repository
+from artifortress.repos.services import entity_of
+from artifortress.repos.upstreams import Upstream
+from artifortress.repos.views import RepoInfo
+from artifortress.versions import drafts, queries
+from artifortress.versions.models import PUBLISHED, QUARANTINED, REJECTED, TOMBSTONED
+from artifortress.versions.views import VersionInfo, version_info
+
+log = logging.getLogger("artifortress.remote")
+
+#: How long a request waits for a fetch another one started (large files take long).
+FILE_WAIT = 900.0
+_SEALED = (PUBLISHED, QUARANTINED, TOMBSTONED, REJECTED)
+
+
+@dataclasses.dataclass(frozen=True)
+class WantedFile:
+    """A file of the upstream as the remote repository holds it, and what it must hash to."""
+
+    #: The package's normalized name.
+    package: str
+    version: str
+    filename: str
+    sha256: str | None = None
+    integrity: str | None = None
+    media_type: str = "application/octet-stream"
+    #: Version metadata, for a version this file creates.
+    metadata: Mapping[str, Any] | None = None
+    display_name: str | None = None
+
+
+class FileFetcher:
+    """Upstream files into the blob plane and the remote repository's versions."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        client: UpstreamClient,
+        flights: SingleFlight,
+        store: BlobStore,
+        formats: Mapping[str, FormatSpec],
+        plugins: pluggy.PluginManager,
+        draft_ttl: float,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._flights = flights
+        self._store = store
+        self._formats = formats
+        self._plugins = plugins
+        self._draft_ttl = draft_ttl
+
+    def lookup(self, db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
+        """The published version holding *wanted* if the remote has it, in the caller's *db*.
+
+        Raises if the version is held by a policy or was deleted.
+        """
+        found = _holding(db, repo, wanted)
+        if found is not None:
+            metrics.hit(repo.key, metrics.FILE)
+        return found
+
+    def fetch(
+        self,
+        repo: RepoInfo,
+        upstream: Upstream,
+        url: str,
+        wanted: WantedFile,
+        request_id: str | None,
+    ) -> VersionInfo:
+        """Fetch *wanted* from *url* into the remote, once however many ask.
+
+        Call it with no transaction open.
+        """
+        metrics.miss(repo.key, metrics.FILE)
+        key = stored_key(f"file:{wanted.package}/{wanted.version}/{wanted.filename}")
+        return self._flights.run(
+            repo.id,
+            key,
+            produce=lambda lease: self._fetch(repo, upstream, url, wanted, lease, request_id),
+            settled=lambda: self._settled(repo, wanted),
+            lease_seconds=2 * self._client.timeouts.answer,
+            max_wait=FILE_WAIT,
+        )
+
+    def _settled(self, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
+        with read_session(self._sessions) as db:
+            return _holding(db, repo, wanted)
+
+    def _fetch(
+        self,
+        repo: RepoInfo,
+        upstream: Upstream,
+        url: str,
+        wanted: WantedFile,
+        lease: Lease,
+        request_id: str | None,
+    ) -> VersionInfo:
+        host = host_of(url)
+        try:
+            checks = Checksums(wanted.sha256, wanted.integrity)
+        except BadIntegrity as exc:
+            raise UpstreamMismatch(host, f"upstream {host}: {exc}") from None
+        try:
+            response = self._client.get(
+                url,
+                headers={"Accept-Encoding": "identity"},
+                credentials=credentials_for(upstream, url),
+                whole_deadline=False,
+            )
+            try:
+                with scratch_file() as path:
+                    self._download(repo, wanted, response, path, checks, lease)
+                    info = self._store.write(
+                        _read(path, lease),
+                        Expectation(digest=f"sha256:{checks.sha256}", size=checks.size),
+                    )
+            finally:
+                response.close()
+        except UpstreamUnavailable:
+            metrics.failed(repo.key, metrics.FILE, "unavailable")
+            raise
+        provenance = {"upstream": {"url": url, "fetched_at": iso(utcnow())}}
+        published = self._publish(repo, wanted, info, provenance, request_id)
+        _refuse_unpublished(repo.key, wanted, published.state)
+        return published
+
+    def _download(
+        self,
+        repo: RepoInfo,
+        wanted: WantedFile,
+        response: UpstreamResponse,
+        path: Path,
+        checks: Checksums,
+        lease: Lease,
+    ) -> None:
+        """The body into *path*, hashed on the way; raises unless it is what was announced."""
+        host = host_of(response.url)
+        if response.status in (404, 410):
+            metrics.fetched(repo.key, metrics.FILE, "not_found")
+            raise NotFound(f"{wanted.filename} does not exist upstream ({host})")
+        if response.status != 200:
+            raise UpstreamUnavailable(
+                host, f"upstream {host} answered {response.status} for {wanted.filename}"
+            )
+        with path.open("wb") as out:
+            for chunk in checks.through(response.chunks()):
+                out.write(chunk)
+                lease.keep_alive()
+        metrics.fetched(repo.key, metrics.FILE, "ok", checks.size)
+        problem = checks.mismatch()
+        if problem is not None:
+            metrics.failed(repo.key, metrics.FILE, "mismatch")
+            raise UpstreamMismatch(
+                host,
+                f"upstream {host} sent {wanted.filename} with {problem}; nothing was stored",
+            )
+
+    def _publish(
+        self,
+        repo: RepoInfo,
+        wanted: WantedFile,
+        blob: BlobInfo,
+        provenance: dict[str, Any],
+        request_id: str | None,
+    ) -> VersionInfo:
+        """Record the blob and publish (or append) the file, in one short transaction."""
+        try:
+            return self._publish_once(repo, wanted, blob, provenance, request_id)
+        except Conflict:
+            # A concurrent fetch of another file of the version published it first:
+            # this file is now appended to it (or refused, as for a sequential one).
+            return self._publish_once(repo, wanted, blob, provenance, request_id)
+
+    def _publish_once(
+        self,
+        repo: RepoInfo,
+        wanted: WantedFile,
+        blob: BlobInfo,
+        provenance: dict[str, Any],
+        request_id: str | None,
+    ) -> VersionInfo:
+        with write_session(self._sessions) as db:
+            orm_repo = entity_of(db, repo)
+            caller = Caller(_system_principal(orm_repo), request_id)
+            record_blob(db, orm_repo, blob, self._store)
+            changes.of(db).audit(
+                caller, "blob.ingest", repo_key=repo.key, target=blob.digest, size=blob.size
+            )
+            return self._place(db, caller, orm_repo, wanted, blob, provenance)
+
+    def _place(
+        self,
+        db: Session,
+        caller: Caller,
+        repo: Repository,
+        wanted: WantedFile,
+        blob: BlobInfo,
+        provenance: dict[str, Any],
+    ) -> VersionInfo:
+        entry = drafts.ArtifactInput(
+            filename=wanted.filename,
+            digest=blob.digest,
+            size=blob.size,
+            media_type=wanted.media_type,
+            metadata=provenance,
+        )
+        existing = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
+        if existing is None:
+            draft = drafts.create_draft(
+                db,
+                caller,
+                repo,
+                package=wanted.package,
+                version=wanted.version,
+                ttl_seconds=self._draft_ttl,
+                display_name=wanted.display_name,
+                metadata={**(wanted.metadata or {}), **provenance},
+                files=[entry],
+            )
+            return version_info(drafts.publish(db, caller, repo, draft, self._plugins))
+        spec = self._formats.get(repo.format)
+        if existing.state == PUBLISHED and spec is not None and spec.append_files:
+            drafts.add_artifacts(db, caller, existing, [entry], self._plugins)
+            return version_info(existing)
+        _refuse_unpublished(repo.key, wanted, existing.state)
+        raise Conflict(
+            f"{wanted.package} {wanted.version} of {repo.key} has no file {wanted.filename}, "
+            f"and {repo.format} versions take no files after publication"
+        )
+
+
+def _holding(db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
+    """The version of *wanted* if it has the file; raises if it is not published."""
+    found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
+    if found is None or not any(a.filename == wanted.filename for a in found.artifacts):
+        return None
+    _refuse_unpublished(repo.key, wanted, found.state)
+    return version_info(found)
+
+
+def _system_principal(repo: Repository) -> Principal:
+    """Who publishes what a remote fetches: named after the repository in the audit log."""
+    return Principal(tenant_id=repo.tenant_id, name=f"remote:{repo.key}")
+
+
+def _refuse_unpublished(repo_key: str, wanted: WantedFile, state: str) -> None:
+    """Raise unless the version is published: held or rejected by a policy, or deleted."""
+    what = f"{wanted.package} {wanted.version} of {repo_key}"
+    if state == QUARANTINED:
+        raise HeldByPolicy(
+            f"{what} came from upstream and is held in quarantine by a repository policy; "
+            "a tenant administrator may release it (/v1/quarantine)"
+        )
+    if state == REJECTED:
+        raise HeldByPolicy(f"{what} came from upstream and was rejected by a repository policy")
+    if state == TOMBSTONED:
+        raise Gone(f"{what} was deleted from the remote repository; numbers are never reused")
+
+
+def _read(path: Path, lease: Lease) -> Iterator[bytes]:
+    with path.open("rb") as source:
+        while chunk := source.read(CHUNK_SIZE):
+            lease.keep_alive()  # copying gigabytes into the store takes a while too
+            yield chunk

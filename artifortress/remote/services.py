@@ -1,0 +1,43 @@
+"""The remote engine of one process: its upstream connection pool, single-flight and caches."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pluggy
+from sqlalchemy.orm import Session, sessionmaker
+
+from artifortress.blobs.store import BlobStore
+from artifortress.formats import FormatSpec
+from artifortress.remote.client import Timeouts, UpstreamClient
+from artifortress.remote.documents import DocumentCache
+from artifortress.remote.files import FileFetcher
+from artifortress.remote.singleflight import SingleFlight
+from artifortress.settings import Settings
+
+
+class RemoteEngine:
+    """Fetches for remote repositories: metadata documents and files."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: sessionmaker[Session],
+        store: BlobStore,
+        formats: Mapping[str, FormatSpec],
+        plugins: pluggy.PluginManager,
+    ) -> None:
+        timeouts = Timeouts(
+            connect=settings.upstream_connect_timeout,
+            read=settings.upstream_read_timeout,
+            retries=settings.upstream_retries,
+        )
+        self.client = UpstreamClient(timeouts)
+        flights = SingleFlight(sessions)
+        self.documents = DocumentCache(sessions, self.client, flights)
+        self.files = FileFetcher(
+            sessions, self.client, flights, store, formats, plugins, settings.draft_ttl
+        )
+
+    def close(self) -> None:
+        self.client.close()

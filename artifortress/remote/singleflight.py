@@ -1,0 +1,220 @@
+"""One upstream fetch per (repository, key), however many threads, processes and nodes ask.
+
+Threads of one process wait on the leader's event and share its result or
+error.  Across processes and nodes the leader holds a lease row in
+``remote_fetches`` (``INSERT ... ON CONFLICT DO NOTHING``: one insert wins)
+which it renews while bytes flow; the others poll for the result the leader
+commits, within a bounded wait.  A leader that dies stops renewing: its lease
+expires and the next asker takes it over.  Before fetching, a new leader
+looks once more for a result (one may have been committed since the caller
+looked), so a fetch that just finished elsewhere is not repeated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from typing import TypeVar, cast
+
+from sqlalchemy import ColumnElement, Update, delete, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from artifortress.db.base import utcnow
+from artifortress.db.dialects import insert_for
+from artifortress.db.engine import read_session, write_session
+from artifortress.errors import ServiceUnavailable
+from artifortress.remote.models import RemoteFetch
+
+T = TypeVar("T")
+
+_FETCHES = RemoteFetch.__table__
+
+
+@dataclasses.dataclass
+class _Flight:
+    """One in-process fetch that other threads wait for."""
+
+    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    result: object = None
+    error: BaseException | None = None
+
+
+class Lease:
+    """The right to fetch one key, held in ``remote_fetches`` until released or expired."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], repository_id: int, key: str, seconds: float
+    ) -> None:
+        self._sessions = sessions
+        self.repository_id = repository_id
+        self.key = key
+        self.seconds = seconds
+        self.owner = f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+        self._renewed = time.monotonic()
+
+    def acquire(self) -> bool:
+        """Take the lease if nobody holds it, or if its holder let it expire."""
+        with write_session(self._sessions) as db:
+            now = utcnow()
+            row = {"owner": self.owner, "expires_at": self._expiry(now)}
+            inserted = db.execute(
+                insert_for(db)(_FETCHES)
+                .values(repository_id=self.repository_id, key=self.key, **row)
+                .on_conflict_do_nothing()
+                .returning(_FETCHES.c.owner)  # rowcount is -1 here on psycopg
+            ).first()
+            if inserted is not None:
+                return True
+            taken = db.execute(
+                self._mine_if(RemoteFetch.expires_at < now)
+                .values(**row)
+                .returning(RemoteFetch.owner)
+            ).first()
+            return taken is not None
+
+    def keep_alive(self) -> None:
+        """Renew the lease when a third of it has passed (call it while bytes flow)."""
+        if time.monotonic() - self._renewed < self.seconds / 3:
+            return
+        with write_session(self._sessions) as db:
+            db.execute(
+                self._mine_if(RemoteFetch.owner == self.owner).values(
+                    expires_at=self._expiry(utcnow())
+                )
+            )
+        self._renewed = time.monotonic()
+
+    def release(self) -> None:
+        with write_session(self._sessions) as db:
+            db.execute(
+                delete(RemoteFetch).where(
+                    RemoteFetch.repository_id == self.repository_id,
+                    RemoteFetch.key == self.key,
+                    RemoteFetch.owner == self.owner,
+                )
+            )
+
+    def _expiry(self, now: dt.datetime) -> dt.datetime:
+        return now + dt.timedelta(seconds=self.seconds)
+
+    def _mine_if(self, condition: ColumnElement[bool]) -> Update:
+        """An update of this key's lease row where *condition* holds."""
+        return update(RemoteFetch).where(
+            RemoteFetch.repository_id == self.repository_id,
+            RemoteFetch.key == self.key,
+            condition,
+        )
+
+
+def lease_held(sessions: sessionmaker[Session], repository_id: int, key: str) -> bool:
+    """Whether someone holds an unexpired lease on *key*."""
+    with read_session(sessions) as db:
+        expires = db.scalar(
+            select(RemoteFetch.expires_at).where(
+                RemoteFetch.repository_id == repository_id, RemoteFetch.key == key
+            )
+        )
+    return expires is not None and expires > utcnow()
+
+
+class SingleFlight:
+    """Runs each (repository, key)'s fetch once at a time, sharing its outcome."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, poll_interval: float = 0.05) -> None:
+        self._sessions = sessions
+        self._poll_interval = poll_interval
+        self._lock = threading.Lock()
+        self._flights: dict[tuple[int, str], _Flight] = {}
+
+    def run(
+        self,
+        repository_id: int,
+        key: str,
+        *,
+        produce: Callable[[Lease], T],
+        settled: Callable[[], T | None],
+        lease_seconds: float,
+        max_wait: float,
+    ) -> T:
+        """*produce*'s result, by this call or by the one already under way.
+
+        *settled* looks for a result another process committed (``None``: not
+        yet); *max_wait* bounds the wait for others (then 503).
+        """
+        flight, leads = self._join((repository_id, key))
+        if not leads:
+            return cast(T, self._follow(flight, max_wait))
+        try:
+            result = self._lead(repository_id, key, produce, settled, lease_seconds, max_wait)
+            flight.result = result
+            return result
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                del self._flights[(repository_id, key)]
+            flight.done.set()
+
+    def _join(self, flight_key: tuple[int, str]) -> tuple[_Flight, bool]:
+        with self._lock:
+            flight = self._flights.get(flight_key)
+            if flight is not None:
+                return flight, False
+            flight = self._flights[flight_key] = _Flight()
+            return flight, True
+
+    def _follow(self, flight: _Flight, max_wait: float) -> object:
+        if not flight.done.wait(max_wait):
+            raise _still_fetching()
+        if flight.error is not None:
+            raise flight.error
+        return flight.result
+
+    def _lead(
+        self,
+        repository_id: int,
+        key: str,
+        produce: Callable[[Lease], T],
+        settled: Callable[[], T | None],
+        lease_seconds: float,
+        max_wait: float,
+    ) -> T:
+        deadline = time.monotonic() + max_wait
+        while True:
+            lease = Lease(self._sessions, repository_id, key, lease_seconds)
+            if lease.acquire():
+                try:
+                    found = settled()  # committed while we asked for the lease
+                    return found if found is not None else produce(lease)
+                finally:
+                    lease.release()
+            found = self._await_other(repository_id, key, settled, deadline)
+            if found is not None:
+                return found
+            # The holder ended (or died) without a result: take over.
+
+    def _await_other(
+        self, repository_id: int, key: str, settled: Callable[[], T | None], deadline: float
+    ) -> T | None:
+        """Poll until the holder's result appears (it), or its lease ends (``None``)."""
+        while time.monotonic() < deadline:
+            found = settled()
+            if found is not None:
+                return found
+            if not lease_held(self._sessions, repository_id, key):
+                return settled()
+            time.sleep(self._poll_interval)
+        raise _still_fetching()
+
+
+def _still_fetching() -> ServiceUnavailable:
+    return ServiceUnavailable(
+        "the upstream fetch another request started is still under way; retry shortly"
+    )
