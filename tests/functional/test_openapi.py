@@ -157,6 +157,13 @@ def test_path_parameters_carry_the_rules_the_code_applies(document: dict[str, An
     assert {p["name"]: p["schema"] for p in drafts["parameters"]}["draft_id"]["pattern"]
 
 
+def test_package_names_and_versions_say_what_they_may_hold(document: dict[str, Any]) -> None:
+    restore = "/v1/repos/{repo}/packages/{package}/versions/{version}/restore"
+    schemas = {p["name"]: p["schema"] for p in document["paths"][restore]["post"]["parameters"]}
+    assert "ended by a '-' segment" in schemas["package"]["description"]
+    assert schemas["version"]["pattern"] == "^[A-Za-z0-9][A-Za-z0-9.+_!-]{0,127}$"
+
+
 def test_every_operation_lists_the_statuses_it_answers(document: dict[str, Any]) -> None:
     for (path, method), operation in documented(document).items():
         statuses = set(operation["responses"])
