@@ -72,20 +72,22 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             upstream.seen(self.path, self.headers.get("Authorization"))
             route = upstream.routes.get(self.path)
             if route is None:
-                return self._answer(404, b"no such path")
+                self._answer(404, b"no such path")
+                return
             time.sleep(route.delay)
             if route.failures:
-                return self._answer(route.failures.pop(0), b"")
-            if route.etag is not None and self.headers.get("If-None-Match") == route.etag:
-                return self._answer(304, b"", {"ETag": route.etag})
-            headers = {"Content-Type": route.content_type}
-            if route.etag is not None:
-                headers["ETag"] = route.etag
-            self._answer(route.status, route.body, headers, route)
+                self._answer(route.failures.pop(0), b"")
+            elif route.etag is not None and self.headers.get("If-None-Match") == route.etag:
+                self._answer(304, b"", {"ETag": route.etag})
+            else:
+                headers = {"Content-Type": route.content_type}
+                if route.etag is not None:
+                    headers["ETag"] = route.etag
+                self._answer(route.status, route.body, headers, route)
 
         def _answer(
             self,

@@ -1,0 +1,119 @@
+"""Upstream files through Gateway.upstream_file: fetched once, verified, published, counted."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import threading
+
+from prometheus_client import REGISTRY
+
+BYTES = b"the tarball" * 1000
+SHA256 = hashlib.sha256(BYTES).hexdigest()
+FILE = "/files/tool-1.0.tgz"
+URL = "/upstreamtest/up/file/tool/1.0/tool-1.0.tgz"
+
+
+def sample(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_file_is_fetched_once_and_published_with_its_provenance(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve(FILE, BYTES)
+    first = admin.get(URL, params={"sha256": SHA256})
+    assert (first.status_code, first.content) == (200, BYTES), first.text
+    assert admin.get(URL, params={"sha256": SHA256}).content == BYTES
+    assert upstream.hits[FILE] == 1
+    version = admin.get("/v1/repos/up/packages/tool/versions/1.0").json
+    assert version["published_by"] == "remote:up"
+    (artifact,) = version["artifacts"]
+    assert artifact["metadata"]["upstream"]["url"] == upstream.url + FILE.lstrip("/")
+    assert artifact["metadata"]["upstream"]["fetched_at"]
+    assert version["metadata"]["upstream"]["url"] == artifact["metadata"]["upstream"]["url"]
+
+
+def test_tampered_bytes_are_a_502_store_nothing_and_the_next_request_retries(
+    admin, make_remote, upstream
+):
+    make_remote("up")
+    upstream.serve(FILE, b"not what the index says")
+    refused = admin.get(URL, params={"sha256": SHA256})
+    assert refused.status_code == 502
+    assert "upstream_mismatch" in refused.text
+    assert "127.0.0.1" in refused.text
+    assert admin.get("/v1/repos/up/packages/tool").status_code == 404
+    upstream.serve(FILE, BYTES)
+    assert admin.get(URL, params={"sha256": SHA256}).content == BYTES
+    assert upstream.hits[FILE] == 2
+
+
+def test_npm_integrity_is_verified(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve(FILE, BYTES)
+    good = "sha512-" + base64.b64encode(hashlib.sha512(BYTES).digest()).decode()
+    bad = "sha512-" + base64.b64encode(hashlib.sha512(b"other").digest()).decode()
+    assert admin.get(URL, params={"integrity": bad}).status_code == 502
+    answer = admin.get(URL, params={"integrity": f"sha1-AAAA {good}"})
+    assert (answer.status_code, answer.content) == (200, BYTES)
+
+
+def test_a_body_cut_short_is_never_cached(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve(FILE, BYTES, cut_after=100)
+    broken = admin.get(URL)  # no checksum announced: the length still gives it away
+    assert broken.status_code == 502
+    assert admin.get("/v1/repos/up/packages/tool").status_code == 404
+    upstream.serve(FILE, BYTES)
+    assert admin.get(URL).content == BYTES
+
+
+def test_a_missing_upstream_file_is_a_404(admin, make_remote, upstream):
+    make_remote("up")
+    assert admin.get(URL).status_code == 404
+
+
+def test_twenty_concurrent_requests_cause_one_upstream_get(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve(FILE, BYTES, delay=0.3)  # all of them ask while the first fetch runs
+    results: list[tuple[int, bytes]] = []
+    start = threading.Barrier(20)
+
+    def fetch() -> None:
+        start.wait()
+        answer = admin.get(URL, params={"sha256": SHA256})
+        results.append((answer.status_code, answer.content))
+
+    threads = [threading.Thread(target=fetch) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert results == [(200, BYTES)] * 20
+    assert upstream.hits[FILE] == 1
+
+
+def test_metrics_count_misses_hits_bytes_and_errors(admin, make_remote, upstream):
+    make_remote("metered")
+    url = "/upstreamtest/metered/file/tool/1.0/tool-1.0.tgz"
+    upstream.serve(FILE, BYTES)
+    labels = {"repository": "metered", "kind": "file"}
+    before = {
+        "miss": sample("artifortress_upstream_cache_misses_total", **labels),
+        "hit": sample("artifortress_upstream_cache_hits_total", **labels),
+        "bytes": sample("artifortress_upstream_bytes_total", repository="metered"),
+        "mismatch": sample(
+            "artifortress_upstream_errors_total", repository="metered", reason="mismatch"
+        ),
+    }
+    assert admin.get(url, params={"sha256": "0" * 64}).status_code == 502
+    admin.get(url)
+    admin.get(url)
+    assert sample("artifortress_upstream_cache_misses_total", **labels) == before["miss"] + 2
+    assert sample("artifortress_upstream_cache_hits_total", **labels) == before["hit"] + 1
+    bytes_total = sample("artifortress_upstream_bytes_total", repository="metered")
+    assert bytes_total == before["bytes"] + 2 * len(BYTES)
+    errors = sample("artifortress_upstream_errors_total", repository="metered", reason="mismatch")
+    assert errors == before["mismatch"] + 1
+    ok = sample("artifortress_upstream_requests_total", outcome="ok", **labels)
+    assert ok >= 2
