@@ -22,7 +22,6 @@ from urllib3.exceptions import (
     HTTPError,
     MaxRetryError,
     NewConnectionError,
-    ProtocolError,
     ReadTimeoutError,
 )
 
@@ -89,11 +88,11 @@ class UpstreamResponse:
         return self._raw.headers
 
     def chunks(self) -> Iterator[bytes]:
-        """The body; a broken or stalled body raises :class:`UpstreamUnavailable`."""
+        """The body; a broken, stalled or late body raises :class:`UpstreamUnavailable`."""
         host = host_of(self.url)
         try:
             while True:
-                self._bound_next_read()
+                self._bound_next_read(host)
                 chunk = self._raw.read(CHUNK_SIZE, decode_content=True)
                 if not chunk:
                     self._finished = True
@@ -101,7 +100,7 @@ class UpstreamResponse:
                 yield chunk
         except ReadTimeoutError:
             raise UpstreamUnavailable(host, f"upstream {host} stalled while sending") from None
-        except (ProtocolError, HTTPError, OSError) as exc:
+        except (HTTPError, OSError) as exc:
             raise UpstreamUnavailable(
                 host, f"upstream {host} broke off while sending ({type(exc).__name__})"
             ) from None
@@ -122,13 +121,13 @@ class UpstreamResponse:
             self._raw.close()  # unread bytes would garble the next request on it
         self._raw.release_conn()
 
-    def _bound_next_read(self) -> None:
+    def _bound_next_read(self, host: str) -> None:
         """Past the deadline, fail; else let the socket wait no longer than what remains."""
         if self._deadline is None:
             return
         remaining = self._deadline - time.monotonic()
         if remaining <= 0:
-            raise ReadTimeoutError(None, self.url, "deadline")  # type: ignore[arg-type]
+            raise UpstreamUnavailable(host, f"upstream {host} did not finish sending in time")
         sock = getattr(self._raw.connection, "sock", None)
         if sock is not None:
             sock.settimeout(min(remaining, sock.gettimeout() or remaining))

@@ -112,7 +112,7 @@ class DocumentCache:
         timeouts = self._client.timeouts
         return self._flights.run(
             repo.id,
-            "document:" + stored,
+            stored_key(f"document:{key or path}"),
             produce=lambda _lease: self._refresh(
                 repo, upstream, url, stored, accept, self._load(repo.id, stored)
             ),

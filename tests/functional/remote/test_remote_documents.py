@@ -6,6 +6,9 @@ import logging
 import time
 
 from prometheus_client import REGISTRY
+from sqlalchemy import update
+
+from artifortress.repos.models import RepositoryUpstream
 
 DOC = "/docs/index.json"
 
@@ -102,3 +105,22 @@ def test_credentials_reach_upstream_but_no_message_or_log(admin, make_remote, up
     assert "s3cret" not in failed.text
     assert "s3cret" not in caplog.text
     assert "cm9ib3Q6czNjcmV0LXB3" not in caplog.text
+
+
+def test_a_document_cut_short_is_never_cached(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve(DOC, b"x" * 1000, cut_after=10)
+    assert admin.get("/upstreamtest/up/doc/index.json").status_code == 502
+    upstream.serve(DOC, b"whole")
+    assert admin.get("/upstreamtest/up/doc/index.json").content == b"whole"
+
+
+def test_an_upstream_refusing_connections_is_a_502_after_the_retries(
+    admin, make_remote, services, upstream
+):
+    make_remote("up")
+    with services.sessions.begin() as db:  # a port nobody listens on
+        db.execute(update(RepositoryUpstream).values(url="http://127.0.0.1:9/"))
+    answer = admin.get("/upstreamtest/up/doc/index.json")
+    assert answer.status_code == 502
+    assert "127.0.0.1:9 refused or could not be reached" in answer.json["error"]["message"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import threading
+import time
 
 from prometheus_client import REGISTRY
 
@@ -117,3 +118,12 @@ def test_metrics_count_misses_hits_bytes_and_errors(admin, make_remote, upstream
     assert errors == before["mismatch"] + 1
     ok = sample("artifortress_upstream_requests_total", outcome="ok", **labels)
     assert ok >= 2
+
+
+def test_a_file_that_stalls_mid_body_fails_within_the_read_timeout(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve(FILE, BYTES, stall_mid_body=5)
+    started = time.monotonic()
+    assert admin.get(URL).status_code == 502
+    assert time.monotonic() - started < 2.5
+    assert admin.get("/v1/repos/up/packages/tool").status_code == 404
