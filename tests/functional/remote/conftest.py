@@ -16,7 +16,16 @@ import falcon
 import pytest
 from sqlalchemy import select, update
 
-from artifortress.plugin import FormatSpec, Gateway, Permission, PluginRoute, hookimpl, requires
+from artifortress.plugin import (
+    FormatSpec,
+    Gateway,
+    Permission,
+    PluginRoute,
+    PolicyDecision,
+    PolicyRequest,
+    hookimpl,
+    requires,
+)
 from artifortress.repos.kinds import REMOTE
 from artifortress.repos.models import Repository
 from artifortress.repos.upstreams import configure_upstream
@@ -72,9 +81,19 @@ class UpstreamTestFormat:
         ]
 
 
+class HoldPackagesNamedHeld:
+    """A repository policy: quarantine any version of the package ``held``."""
+
+    @hookimpl
+    def artifortress_evaluate_policy(self, request: PolicyRequest) -> PolicyDecision | None:
+        if request.version.package == "held":
+            return PolicyDecision.quarantine("held for review", policy="test")
+        return None
+
+
 @pytest.fixture
 def extra_plugins() -> list[object]:
-    return [UpstreamTestFormat()]
+    return [UpstreamTestFormat(), HoldPackagesNamedHeld()]
 
 
 @pytest.fixture

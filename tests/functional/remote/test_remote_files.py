@@ -118,6 +118,8 @@ def test_metrics_count_misses_hits_bytes_and_errors(admin, make_remote, upstream
     assert errors == before["mismatch"] + 1
     ok = sample("artifortress_upstream_requests_total", outcome="ok", **labels)
     assert ok >= 2
+    exposed = admin.get("/metrics").text
+    assert 'artifortress_upstream_cache_hits_total{kind="file",repository="metered"}' in exposed
 
 
 def test_a_file_that_stalls_mid_body_fails_within_the_read_timeout(admin, make_remote, upstream):
@@ -127,3 +129,29 @@ def test_a_file_that_stalls_mid_body_fails_within_the_read_timeout(admin, make_r
     assert admin.get(URL).status_code == 502
     assert time.monotonic() - started < 2.5
     assert admin.get("/v1/repos/up/packages/tool").status_code == 404
+
+
+def test_a_version_a_policy_holds_is_refused_and_not_fetched_again(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve("/files/held-1.0.tgz", BYTES)
+    url = "/upstreamtest/up/file/held/1.0/held-1.0.tgz"
+    for _ in range(2):
+        refused = admin.get(url)
+        assert refused.status_code == 403
+        assert "quarantine" in refused.json["error"]["message"]
+    assert upstream.hits["/files/held-1.0.tgz"] == 1
+    pending = admin.get("/v1/quarantine").json["quarantine"]
+    assert [(entry["package"], entry["version"]) for entry in pending] == [("held", "1.0")]
+
+
+def test_no_write_lock_is_held_while_the_upstream_answers(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve(FILE, BYTES, delay=1.5)
+    fetch = threading.Thread(target=admin.get, args=(URL,))
+    fetch.start()
+    time.sleep(0.3)  # the fetch is waiting for the upstream now
+    started = time.monotonic()
+    created = admin.post("/v1/repos", {"key": "meanwhile", "format": "generic"})
+    assert created.status_code == 201
+    assert time.monotonic() - started < 1.0
+    fetch.join(timeout=10)
