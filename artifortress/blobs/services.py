@@ -30,6 +30,7 @@ from artifortress.db.dialects import insert_for
 from artifortress.errors import Conflict
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on, readable_by_roles
+from artifortress.repos.kinds import refuse_storage
 from artifortress.repos.models import Repository
 from artifortress.versions.queries import is_withheld
 
@@ -65,8 +66,9 @@ def record_blob(db: Session, repo: Repository, info: BlobInfo, store: BlobStore)
     Garbage collection deletes a condemned blob's bytes under the row lock
     taken here; so if the row carries GC's marks, the bytes are checked under
     the lock and the marks cleared, or the upload is refused if the bytes went
-    away meanwhile (a retry stores them again).
+    away meanwhile (a retry stores them again). A virtual repository holds no blobs: 405.
     """
+    refuse_storage(repo.kind, repo.key)
     _insert_ignoring_duplicates(db, Blob.__table__, digest=info.digest, size=info.size)  # type: ignore[arg-type]
     blob = db.scalars(
         select(Blob)

@@ -28,7 +28,7 @@ from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
 from artifortress.http.body import reject_nul_params
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
-from artifortress.repos.kinds import refuse_by_kind
+from artifortress.repos.kinds import refuse_by_kind, refuse_change_through
 from artifortress.repos.services import lookup_repo
 from artifortress.repos.views import RepoRef
 
@@ -193,11 +193,15 @@ def requires(
     *publishes* declares a responder that receives a (large) body, checks it
     and stores it: the core then ends the authorization's transaction before
     the body streams in, runs the checks in reading transactions and begins
-    the write transaction at the first change (ingest, publish, ...).
+    the write transaction at the first change (ingest, publish, ...). Only
+    such a responder passes a virtual repository with ``write`` (it sends the
+    upload to ``upload_target()``): any other change there is 405.
     """
 
     def check(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
         req.context.repo_ref, req.context.permissions = authorize(req, params["repo"], permission)
+        if permission == Permission.WRITE and not publishes:  # only uploads pass a virtual
+            refuse_change_through(req.context.repo_ref.kind, req.context.repo_ref.key)
         if publishes:
             req.context.read_until_write()
 

@@ -123,10 +123,10 @@ def create_repo(
     db.add(repo)
     db.flush()
     configured = configure_kind(db, repo, kind_fields)
+    if kind != HOSTED:  # a hosted repository's row reads as before kinds existed
+        configured = {"kind": kind, **configured}
     change = changes.of(db)
-    change.audit(
-        caller, "repo.create", repo_key=key, format=format, public=public, kind=kind, **configured
-    )
+    change.audit(caller, "repo.create", repo_key=key, format=format, public=public, **configured)
     change.event(events.REPOSITORY_CREATED, _payload(repo), tenant_id=tenant_id, repo_key=key)
     return repo
 

@@ -25,6 +25,7 @@ from artifortress.db.base import utcnow
 from artifortress.errors import BadRequest, Conflict, NotFound
 from artifortress.outbox.events import VERSION_FILES_ADDED, VERSION_PUBLISHED
 from artifortress.policy import services as policy
+from artifortress.repos.kinds import refuse_storage
 from artifortress.repos.models import Repository
 from artifortress.versions.labels import set_label
 from artifortress.versions.models import DRAFT, PUBLISHED, QUARANTINED, Artifact, Package, Version
@@ -107,8 +108,9 @@ def create_draft(
 
     *files* are added to it at once (checked as :func:`add_artifacts` checks
     them): one flush writes the draft and its files, for a publish made in one
-    request.
+    request. A virtual repository stores nothing: 405.
     """
+    refuse_storage(repo.kind, repo.key)
     package = clean_name(package)
     display_name = None if display_name is None else clean_name(display_name)
     check_version(version)

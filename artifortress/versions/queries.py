@@ -52,6 +52,23 @@ def live_packages(db: Session, repository_id: int) -> Sequence[Package]:
     return db.scalars(_live_packages(repository_id).order_by(Package.name)).all()
 
 
+def any_publishes(db: Session, repository_ids: Sequence[int], name: str) -> bool:
+    """Whether package *name* (normalized) has a published version in any of the repositories."""
+    if not repository_ids:
+        return False
+    stmt = (
+        select(Version.id)
+        .join(Package, Package.id == Version.package_id)
+        .where(
+            Package.repository_id.in_(repository_ids),
+            Package.name == name,
+            Version.state == PUBLISHED,
+        )
+        .limit(1)
+    )
+    return db.scalars(stmt).first() is not None
+
+
 def find_package(db: Session, repository_id: int, name: str) -> Package | None:
     return db.scalars(
         select(Package).where(Package.repository_id == repository_id, Package.name == name)

@@ -11,6 +11,7 @@ delegate to the planes' services and queries, so the facade stays the top of
 the core and nothing below imports it.
 """
 
+from artifortress.plugin.gateway.members import MembersGateway
 from artifortress.plugin.gateway.publishing import PublishingGateway
 from artifortress.plugin.gateway.reading import ReadingGateway
 from artifortress.plugin.gateway.remote import RemoteGateway
@@ -24,6 +25,7 @@ __all__ = ["Gateway"]
 
 class Gateway(
     ReadingGateway,
+    MembersGateway,
     TransferGateway,
     PublishingGateway,
     TokensGateway,

@@ -1,4 +1,8 @@
-"""Publishing versions and their lifecycle: yank, deprecate, delete, restore, promote, labels."""
+"""Publishing versions and their lifecycle: yank, deprecate, delete, restore, promote, labels.
+
+Each changes content of a hosted repository only: remote and virtual ones
+answer 405 (a plugin sends a virtual's uploads to ``upload_target()``).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from artifortress.http.permissions import authorize
 from artifortress.plugin.gateway.base import GatewayBase
 from artifortress.plugin.gateway.transactions import writes
 from artifortress.rbac.permissions import Permission
+from artifortress.repos.kinds import refuse_unless_hosted
 from artifortress.repos.views import RepoInfo
 from artifortress.versions import drafts, labels, lifecycle, queries
 from artifortress.versions.views import NewFile, VersionInfo, version_info
@@ -35,6 +40,7 @@ class PublishingGateway(GatewayBase):
         *labels* (npm dist-tags) then point at the new version, in the same
         unit; if a repository policy held the version back, when it is released.
         """
+        refuse_unless_hosted(repo.kind, repo.key)
         db, caller, orm_repo = self._ctx.db, self._ctx.caller, self._repo(repo)
         db.flush()
         with db.begin_nested():  # on any error the draft is discarded with the savepoint
@@ -58,6 +64,7 @@ class PublishingGateway(GatewayBase):
         self, repo: RepoInfo, name: str, version: str, files: Sequence[NewFile]
     ) -> VersionInfo:
         """Add new files to a published version, for formats that allow it (PyPI)."""
+        refuse_unless_hosted(repo.kind, repo.key)
         spec = self._ctx.services.formats.get(repo.format)
         if spec is None or not spec.append_files:
             raise Conflict(f"{repo.format} versions take no files after publication")
@@ -71,12 +78,14 @@ class PublishingGateway(GatewayBase):
 
     @writes
     def yank(self, repo: RepoInfo, name: str, version: str, reason: str | None = None) -> None:
+        refuse_unless_hosted(repo.kind, repo.key)
         lifecycle.set_yanked(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), True, reason
         )
 
     @writes
     def unyank(self, repo: RepoInfo, name: str, version: str) -> None:
+        refuse_unless_hosted(repo.kind, repo.key)
         lifecycle.set_yanked(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), False
         )
@@ -84,6 +93,7 @@ class PublishingGateway(GatewayBase):
     @writes
     def deprecate(self, repo: RepoInfo, name: str, version: str, message: str | None) -> None:
         """Deprecate with *message*, or un-deprecate with ``None``."""
+        refuse_unless_hosted(repo.kind, repo.key)
         lifecycle.set_deprecated(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), message
         )
@@ -91,6 +101,7 @@ class PublishingGateway(GatewayBase):
     @writes
     def delete_version(self, repo: RepoInfo, name: str, version: str) -> None:
         """Tombstone delete: hidden at once; its number is never reused."""
+        refuse_unless_hosted(repo.kind, repo.key)
         lifecycle.tombstone(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version)
         )
@@ -103,6 +114,7 @@ class PublishingGateway(GatewayBase):
         otherwise); 404 if the version is not deleted, 410 once the retention
         (``ARTIFORTRESS_TOMBSTONE_RETENTION``) has passed.
         """
+        refuse_unless_hosted(repo.kind, repo.key)
         authorize(self._req, repo.key, Permission.ADMIN)
         found = queries.tombstoned_version(self._ctx.db, repo, name, version)
         retention = self._ctx.services.settings.tombstone_retention
@@ -118,6 +130,7 @@ class PublishingGateway(GatewayBase):
         publish there: ``PolicyRejected`` copies nothing, a quarantine returns
         the copy in state ``quarantined``, invisible until released.
         """
+        refuse_unless_hosted(target.kind, target.key)
         authorize(self._req, repo.key, Permission.PROMOTE)
         authorize(self._req, target.key, Permission.WRITE)
         copy = lifecycle.promote(
@@ -132,12 +145,14 @@ class PublishingGateway(GatewayBase):
 
     @writes
     def set_label(self, repo: RepoInfo, name: str, label: str, version: str) -> None:
+        refuse_unless_hosted(repo.kind, repo.key)
         labels.set_label(
             self._ctx.db, self._ctx.caller, self._require_version(repo, name, version), label
         )
 
     @writes
     def delete_label(self, repo: RepoInfo, name: str, label: str) -> None:
+        refuse_unless_hosted(repo.kind, repo.key)
         package = queries.get_package(self._ctx.db, repo, name)
         labels.delete_label(self._ctx.db, self._ctx.caller, self._repo(repo), package, label)
 

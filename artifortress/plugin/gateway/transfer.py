@@ -13,6 +13,7 @@ from artifortress.blobs.store import Expectation
 from artifortress.errors import NotFound
 from artifortress.plugin.gateway.base import GatewayBase
 from artifortress.plugin.gateway.transactions import reading_transaction, writes
+from artifortress.repos.kinds import refuse_unless_hosted
 from artifortress.repos.views import RepoInfo
 from artifortress.versions import queries
 from artifortress.versions.views import BlobRef
@@ -53,8 +54,10 @@ class TransferGateway(GatewayBase):
         """Store bytes into *repo*: hashed while written, verified, linked; 400 on mismatch.
 
         Commits the request's transaction so far first (no lock is held while
-        bytes flow); call it before changing anything else.
+        bytes flow); call it before changing anything else. 405 for a remote or
+        virtual *repo* (see ``upload_target()``).
         """
+        refuse_unless_hosted(repo.kind, repo.key)
         with reading_transaction(self._ctx):  # the ingest ends it first anyway:
             orm_repo = self._repo(repo)  # no waiting for SQLite's write lock to look it up
         info = blobs.ingest(

@@ -31,13 +31,14 @@ class FileResource:
     def on_put(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str = "") -> None:
         """Upload a file; X-Checksum-Sha256/-Sha1/-Md5 are verified; 409 over an existing path."""
         gateway = Gateway(req)
+        where = gateway.upload_target(gateway.repo)  # a virtual's: its hosted member
         target = file_path(path)
         expected = checksums.declared({h: req.get_header(h) for h in checksums.HEADERS})
-        existing = _existing(gateway, gateway.repo, target)
+        existing = _existing(gateway, where, target)
         if existing is not None and "sha256" in expected and existing != _digest(expected):
             raise Conflict(f"{path} already exists; published files never change")
         blob = gateway.ingest(
-            gateway.repo,
+            where,
             checksums.verified(gateway.request_body(), expected),
             digest=_digest(expected) if "sha256" in expected else None,
             size=req.content_length,
@@ -48,7 +49,7 @@ class FileResource:
             resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": False}
             return  # an identical re-upload is a success: clients retry
         new = NewFile(target.filename, blob, _media_type(target.filename))
-        if not _publish(gateway, gateway.repo, target, new):
+        if not _publish(gateway, where, target, new):
             resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": False}
             return  # a concurrent upload of the same bytes got there first: as a retry
         resp.status = falcon.HTTP_201

@@ -19,7 +19,15 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import IO, Any
 
-from artifortress.plugin import BlobRef, Conflict, Gateway, NewFile, NotFound, RepoInfo
+from artifortress.plugin import (
+    BlobRef,
+    Conflict,
+    Gateway,
+    NewFile,
+    NotFound,
+    RepoInfo,
+    error_for_status,
+)
 from artifortress_npm import stored
 from artifortress_npm.dist_tags import tags_after_publish
 from artifortress_npm.manifest import (
@@ -48,9 +56,15 @@ def put_package(gateway: Gateway, name: str, *, with_rev: bool, limit: int) -> N
     repo = gateway.repo
     with contextlib.ExitStack() as scratch:
         body, files = _receive(gateway, scratch, limit)
-        if has_attachments(body.document):
-            _publish(gateway, repo, name, body, files)
+        if has_attachments(body.document):  # through a virtual: into its hosted member
+            _publish(gateway, gateway.upload_target(repo), name, body, files)
             return
+    if repo.kind != "hosted":
+        raise error_for_status(
+            f"{repo.kind} repository {repo.key!r} holds no packages of its own: deprecate, "
+            "unpublish and tag in the hosted repository that holds the package",
+            405,
+        )
     state = stored.load_state(gateway, repo, name)
     if state is None:
         raise NotFound(f"package {name} not found")

@@ -60,9 +60,10 @@ class UploadResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Upload one distribution file; identical re-uploads succeed, other bytes are 409."""
         gateway = Gateway(req)
+        target = gateway.upload_target(gateway.repo)  # a virtual's: its hosted member
         with scratch_file() as path:  # a killed worker's is removed by the next to start
             received = self._receive(req, path, gateway.request_body(gateway.max_package_upload))
-            _store(gateway, gateway.repo, received)
+            _store(gateway, target, received)
         resp.status = falcon.HTTP_200
         resp.content_type = falcon.MEDIA_TEXT
         resp.text = "OK"

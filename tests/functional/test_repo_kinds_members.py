@@ -1,0 +1,138 @@
+"""``Gateway.members()`` and ``Gateway.sources()``: RBAC over members and the confusion guard.
+
+A probe plugin answers what the Gateway says, so the tests read the core's
+decisions directly: which members a virtual serves from, for whom, and for
+which package names (a name published by any hosted member is served from
+hosted members only, unless a merge pattern lets it merge).
+"""
+
+from __future__ import annotations
+
+import falcon
+import pytest
+
+from artifortress.plugin import (
+    FormatSpec,
+    Gateway,
+    NewFile,
+    Permission,
+    PluginRoute,
+    hookimpl,
+    requires,
+)
+
+
+class MembersProbe:
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        gateway = Gateway(req)
+        resp.media = [member.key for member in gateway.members(gateway.repo)]
+
+
+class SourcesProbe:
+    @requires(Permission.READ)
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, name: str) -> None:
+        gateway = Gateway(req)
+        resp.media = [member.key for member in gateway.sources(gateway.repo, name)]
+
+
+class PackageUpload:
+    @requires(Permission.WRITE, action="version.publish", publishes=True)
+    def on_put(
+        self, req: falcon.Request, resp: falcon.Response, repo: str, name: str, version: str
+    ) -> None:
+        gateway = Gateway(req)
+        target = gateway.upload_target(gateway.repo)
+        blob = gateway.ingest(target, [gateway.read_body(1024)])
+        gateway.publish(target, name, version, [NewFile(f"{name}-{version}.txt", blob)])
+        resp.status = falcon.HTTP_201
+        resp.media = {"repo": target.key}
+
+
+class ToyFormat:
+    @hookimpl
+    def artifortress_formats(self) -> list[FormatSpec]:
+        return [FormatSpec(name="toy", description="probes the Gateway's members")]
+
+    @hookimpl
+    def artifortress_normalize_name(self, format: str, name: str) -> str | None:
+        return name.lower().replace("_", "-") if format == "toy" else None
+
+    @hookimpl
+    def artifortress_routes(self) -> list[PluginRoute]:
+        return [
+            PluginRoute("toy", "/members", MembersProbe()),
+            PluginRoute("toy", "/sources/{name}", SourcesProbe()),
+            PluginRoute("toy", "/pkg/{name}/{version}", PackageUpload()),
+        ]
+
+
+@pytest.fixture
+def extra_plugins() -> list[object]:
+    return [ToyFormat()]
+
+
+@pytest.fixture
+def world(admin, make_repo):
+    """all = [up (remote), mid (virtual: [secret, open]), open again, extra]."""
+    make_repo("up", "toy", kind="remote", upstream={"url": "https://registry.example/"})
+    make_repo("secret", "toy")
+    make_repo("open", "toy")
+    make_repo("extra", "toy")
+    make_repo("mid", "toy", kind="virtual", members=["secret", "open"])
+    make_repo("all", "toy", kind="virtual", members=["up", "mid", "open", "extra"])
+    for repo, name in (("secret", "private-name"), ("open", "shared"), ("extra", "tools")):
+        assert admin.put(f"/toy/{repo}/pkg/{name}/1.0", b"x").status_code == 201
+
+
+def test_members_are_flattened_in_order_first_occurrence_wins(admin, world):
+    assert admin.get("/toy/all/members").json == ["up", "secret", "open", "extra"]
+    assert admin.get("/toy/open/members").json == ["open"]
+    assert admin.get("/toy/up/members").json == ["up"]
+
+
+def test_members_leave_out_what_the_caller_may_not_read(api_factory, world):
+    user = api_factory.as_user("dev", roles={"all": ["read"], "open": ["read"], "up": ["read"]})
+    assert user.get("/toy/all/members").json == ["up", "open"]
+    assert user.get("/toy/all/sources/shared").json == ["open"]
+    outsider = api_factory.as_user("out", roles={"all": ["read"]})
+    assert outsider.get("/toy/all/members").json == []
+    assert outsider.get("/toy/secret/members").status_code == 403
+
+
+def test_a_name_no_hosted_member_publishes_comes_from_every_member(admin, world):
+    assert admin.get("/toy/all/sources/requests").json == ["up", "secret", "open", "extra"]
+
+
+def test_a_hosted_name_is_served_by_hosted_members_only(admin, world):
+    hosted = ["secret", "open", "extra"]
+    assert admin.get("/toy/all/sources/private-name").json == hosted
+    assert admin.get("/toy/all/sources/Private_Name").json == hosted  # normalized first
+    assert admin.get("/toy/all/sources/tools").json == hosted
+
+
+def test_the_claim_counts_members_the_caller_cannot_read(api_factory, world):
+    """Existence decides: a private name stays unavailable from upstream to every caller."""
+    user = api_factory.as_user("dev", roles={"all": ["read"], "up": ["read"], "open": ["read"]})
+    assert user.get("/toy/all/sources/private-name").json == ["open"]
+    assert user.get("/toy/all/sources/requests").json == ["up", "open"]
+
+
+def test_merge_patterns_let_a_hosted_name_merge_with_remote_versions(admin, world):
+    admin.patch("/v1/repos/all", {"merge_patterns": ["tool*", "PRIVATE-*"]})
+    assert admin.get("/toy/all/sources/tools").json == ["up", "secret", "open", "extra"]
+    assert admin.get("/toy/all/sources/private-name").json == ["secret", "open", "extra"]
+
+
+def test_only_published_versions_claim_a_name(admin, world):
+    assert admin.delete("/v1/repos/extra/packages/tools/versions/1.0").status_code == 200
+    assert admin.get("/toy/all/sources/tools").json == ["up", "secret", "open", "extra"]
+
+
+def test_a_remote_or_hosted_repository_is_its_own_source(admin, world):
+    assert admin.get("/toy/up/sources/private-name").json == ["up"]
+    assert admin.get("/toy/open/sources/anything").json == ["open"]
+
+
+def test_uploads_through_the_virtual_go_to_the_first_hosted_member(admin, world):
+    assert admin.put("/toy/all/pkg/new/1.0", b"x").json == {"repo": "secret"}
