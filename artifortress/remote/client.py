@@ -23,6 +23,7 @@ from urllib3.exceptions import (
     MaxRetryError,
     NewConnectionError,
     ReadTimeoutError,
+    ResponseError,
 )
 
 from artifortress.remote.errors import UpstreamUnavailable
@@ -140,8 +141,8 @@ class UpstreamClient:
         self.timeouts = timeouts
         # Redirects are followed (Authorization is dropped on a change of host),
         # failures are retried here, where the deadline is known.
-        no_retries = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
-        self._pool = pool or urllib3.PoolManager(num_pools=32, maxsize=16, retries=no_retries)
+        redirects_only = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
+        self._pool = pool or urllib3.PoolManager(num_pools=32, maxsize=16, retries=redirects_only)
 
     def get(
         self,
@@ -225,6 +226,6 @@ def _reason(exc: HTTPError) -> str:
         return "refused or could not be reached (connection failed)"
     if isinstance(cause, ConnectTimeoutError):
         return "could not be reached in time (connect timeout)"
-    if isinstance(cause, MaxRetryError) or "redirect" in str(cause).lower():
+    if isinstance(cause, ResponseError):  # what urllib3 says of too many redirects
         return "redirected too often"
     return f"failed ({type(cause).__name__})"

@@ -188,10 +188,11 @@ class FileFetcher:
             for chunk in checks.through(response.chunks()):
                 out.write(chunk)
                 lease.keep_alive()
-        metrics.fetched(repo.key, metrics.FILE, "ok", checks.size)
         problem = checks.mismatch()
-        if problem is not None:
-            metrics.failed(repo.key, metrics.FILE, "mismatch")
+        if problem is None:
+            metrics.fetched(repo.key, metrics.FILE, "ok", checks.size)
+        else:
+            metrics.failed(repo.key, metrics.FILE, "mismatch", checks.size)
             raise UpstreamMismatch(
                 host,
                 f"upstream {host} sent {wanted.filename} with {problem}; nothing was stored",

@@ -55,9 +55,12 @@ def fetched(repository: str, kind: str, outcome: str, size: int = 0) -> None:
         UPSTREAM_BYTES.labels(repository).inc(size)
 
 
-def failed(repository: str, kind: str, reason: str) -> None:
+def failed(repository: str, kind: str, reason: str, size: int = 0) -> None:
+    """A failed fetch; *size*: the bytes received all the same (a mismatched file's)."""
     UPSTREAM_REQUESTS.labels(repository, kind, "error").inc()
     UPSTREAM_ERRORS.labels(repository, reason).inc()
+    if size:
+        UPSTREAM_BYTES.labels(repository).inc(size)
 
 
 def served_stale(repository: str) -> None:

@@ -106,6 +106,10 @@ def test_metrics_count_misses_hits_bytes_and_errors(admin, make_remote, upstream
         "mismatch": sample(
             "artifortress_upstream_errors_total", repository="metered", reason="mismatch"
         ),
+        **{
+            outcome: sample("artifortress_upstream_requests_total", outcome=outcome, **labels)
+            for outcome in ("ok", "error")
+        },
     }
     assert admin.get(url, params={"sha256": "0" * 64}).status_code == 502
     admin.get(url)
@@ -116,8 +120,9 @@ def test_metrics_count_misses_hits_bytes_and_errors(admin, make_remote, upstream
     assert bytes_total == before["bytes"] + 2 * len(BYTES)
     errors = sample("artifortress_upstream_errors_total", repository="metered", reason="mismatch")
     assert errors == before["mismatch"] + 1
-    ok = sample("artifortress_upstream_requests_total", outcome="ok", **labels)
-    assert ok >= 2
+    for outcome in ("ok", "error"):  # the mismatch is an error, not also an ok
+        count = sample("artifortress_upstream_requests_total", outcome=outcome, **labels)
+        assert count == before[outcome] + 1
     exposed = admin.get("/metrics").text
     assert 'artifortress_upstream_cache_hits_total{kind="file",repository="metered"}' in exposed
 
