@@ -102,8 +102,10 @@ def cli_prefix(settings: Settings) -> str:
 
 def session(settings: Settings) -> Session:
     from artifortress.db.engine import make_engine, make_session_factory
+    from artifortress.secretbox import session_info
 
-    return make_session_factory(make_engine(settings.database_url))()
+    engine = make_engine(settings.database_url)
+    return make_session_factory(engine, info=session_info(settings))()
 
 
 def as_operator(settings: Settings, action: Callable[[Session, Caller], T]) -> T:

@@ -168,12 +168,65 @@ def test_repo_create_and_list(installed: Path, capsys: pytest.CaptureFixture[str
     assert run(capsys, "repo", "create", "site", "--format", "pypi", "--public")[0] == 0
     code, out, _ = run(capsys, "repo", "list")
     assert code == 0
-    assert out.splitlines() == ["libs\tgeneric\tprivate", "site\tpypi\tpublic"]
+    assert out.splitlines() == ["libs\tgeneric\thosted\tprivate", "site\tpypi\thosted\tpublic"]
+
+
+def test_repo_create_makes_remote_and_virtual_repositories(
+    installed: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("UPSTREAM_PASSWORD", "s3cret-pw")
+    remote = ["--kind", "remote", "--upstream", "https://pypi.example/simple/"]
+    credentials = ["--upstream-user", "bot", "--upstream-password-env", "UPSTREAM_PASSWORD"]
+    code, out, _ = run(
+        capsys,
+        "repo",
+        "create",
+        "up",
+        "--format",
+        "pypi",
+        *remote,
+        *credentials,
+        "--metadata-ttl",
+        "1h",
+    )
+    assert (code, out.strip()) == (0, "created pypi remote repository up")
+    assert run(capsys, "repo", "create", "py", "--format", "pypi")[0] == 0
+    members = ["--member", "py", "--member", "up", "--merge", "setuptools*"]
+    assert (
+        run(capsys, "repo", "create", "all", "--format", "pypi", "--kind", "virtual", *members)[0]
+        == 0
+    )
+    code, out, _ = run(capsys, "repo", "list")
+    assert out.splitlines() == [
+        "all\tpypi\tvirtual\tprivate",
+        "py\tpypi\thosted\tprivate",
+        "up\tpypi\tremote\tprivate",
+    ]
+    stored = b"".join(path.read_bytes() for path in installed.glob("artifortress.db*"))
+    assert b"bot" in stored  # what is stored in clear is found here
+    assert b"s3cret-pw" not in stored
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["up", "--format", "pypi", "--kind", "remote"], "upstream.url"),
+        (["up", "--format", "pypi", "--kind", "remote", "--upstream", "ftp://x/"], "http"),
+        (
+            [
+                "up",
+                "--format",
+                "pypi",
+                "--kind",
+                "remote",
+                "--upstream",
+                "https://x/",
+                "--upstream-password-env",
+                "NO_SUCH_VARIABLE_SET",
+            ],
+            "NO_SUCH_VARIABLE_SET",
+        ),
+        (["all", "--format", "pypi", "--kind", "virtual", "--member", "nope"], "nope"),
         (["libs", "--format", "maven"], "maven"),
         (["Bad Key", "--format", "generic"], "Bad Key"),
     ],
