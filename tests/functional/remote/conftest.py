@@ -3,8 +3,8 @@
 The ``upstreamtest`` format exposes the plugin API as routes: ``/doc/{name}``
 answers ``gateway.upstream_document(repo, "docs/{name}")`` and
 ``/file/{package}/{version}/{filename}`` fetches ``files/{filename}`` with
-``gateway.upstream_file`` (``?sha256=`` / ``?integrity=`` as announced) and
-sends it with ``send_artifact``.
+``gateway.upstream_file`` (``?sha256=`` / ``?integrity=`` as announced;
+``?from=URL`` fetches an absolute URL instead) and sends it with ``send_artifact``.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class FileResource:
         gateway = Gateway(req)
         found = gateway.upstream_file(
             gateway.repo,
-            f"files/{filename}",
+            req.get_param("from") or f"files/{filename}",
             package=package,
             version=version,
             filename=filename,

@@ -9,6 +9,8 @@ import time
 
 from prometheus_client import REGISTRY
 
+from tests.support.upstream import Upstream
+
 BYTES = b"the tarball" * 1000
 SHA256 = hashlib.sha256(BYTES).hexdigest()
 FILE = "/files/tool-1.0.tgz"
@@ -160,3 +162,15 @@ def test_no_write_lock_is_held_while_the_upstream_answers(admin, make_remote, up
     assert created.status_code == 201
     assert time.monotonic() - started < 1.0
     fetch.join(timeout=10)
+
+
+def test_credentials_go_to_the_upstream_origin_only(admin, make_remote, upstream):
+    make_remote("up", username="robot", password="s3cret-pw")
+    with Upstream().running() as file_host:  # another origin, as PyPI's file host is
+        file_host.serve(FILE, BYTES)
+        answer = admin.get(URL, params={"from": file_host.url + FILE.lstrip("/")})
+        assert (answer.status_code, answer.content) == (200, BYTES)
+        assert file_host.authorizations == [None]
+    upstream.serve("/files/own-1.0.tgz", BYTES)
+    assert admin.get("/upstreamtest/up/file/own/1.0/own-1.0.tgz").status_code == 200
+    assert upstream.authorizations == ["Basic cm9ib3Q6czNjcmV0LXB3"]
