@@ -1,9 +1,9 @@
 """Secrets stored in the database (upstream passwords), encrypted with one key per installation.
 
-The key is ``ARTIFORTRESS_SECRET_KEY`` (a Fernet key: 32 bytes, URL-safe
-base64) or, when unset, a key file created once in the data folder
+The key is derived from ``ARTIFORTRESS_SECRET_KEY`` (any long random string)
+or, when unset, from a secret created once in the data folder
 (``HOME/secret.key``, mode 0600). Every node of an installation must use the
-same key, or the secrets one node stored cannot be read by the others.
+same secret, or the secrets one node stored cannot be read by the others.
 
 The process's box travels with each database session (``Session.info``), so
 code that reads a stored secret needs nothing but the session.
@@ -11,7 +11,10 @@ code that reads a stored secret needs nothing but the session.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
+import secrets
 import tempfile
 import threading
 from pathlib import Path
@@ -50,19 +53,26 @@ class SecretBox:
     def _cipher(self) -> Fernet:
         with self._lock:
             if self._fernet is None:
-                self._fernet = Fernet(self._settings.secret_key or _key_file(self._settings.home))
+                secret = self._settings.secret_key or _key_file(self._settings.home)
+                self._fernet = Fernet(derive_key(secret))
             return self._fernet
 
 
+def derive_key(secret: str) -> bytes:
+    """The Fernet key of *secret*: a hash is enough, the secret being long and random."""
+    digest = hashlib.sha256(b"artifortress secretbox v1\0" + secret.encode()).digest()
+    return base64.urlsafe_b64encode(digest)
+
+
 def _key_file(home: Path) -> str:
-    """The key in ``HOME/secret.key``, created (0600) by the first process that needs it."""
+    """The secret in ``HOME/secret.key``, created (0600) by the first process that needs it."""
     path = home / KEY_FILE
     if not path.exists():
         home.mkdir(parents=True, exist_ok=True)
         fd, scratch = tempfile.mkstemp(dir=home, prefix=".secret-")  # created 0600
         try:
             with os.fdopen(fd, "wb") as file:
-                file.write(Fernet.generate_key())
+                file.write(secrets.token_hex(32).encode())
             # link() fails if another process won the race: both then read its key.
             os.link(scratch, path)
         except FileExistsError:

@@ -9,8 +9,6 @@ variable, so start-up stops with a message an operator can act on.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import dataclasses
 import difflib
 import logging
@@ -158,16 +156,9 @@ def _parse_bool(raw: str) -> bool:
 
 
 def _parse_secret_key(raw: str) -> str:
-    """A Fernet key: 32 bytes in URL-safe base64 (``Fernet.generate_key()``)."""
-    try:
-        key = base64.urlsafe_b64decode(raw.strip().encode("ascii"))
-    except (ValueError, binascii.Error):
-        key = b""
-    if len(key) != 32:
-        raise ValueError(
-            "expected 32 bytes in URL-safe base64, e.g. from python -c 'from "
-            "cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'"
-        )
+    """Any non-blank secret; the encryption key is derived from it (``secretbox``)."""
+    if not raw.strip():
+        raise ValueError("expected a long random string, e.g. from openssl rand -hex 32")
     return raw.strip()
 
 
@@ -357,8 +348,8 @@ class Settings:
     secret_key: str = _setting(
         "",
         _parse_secret_key,
-        "key that encrypts stored secrets such as upstream passwords (Fernet; every node "
-        "must share it)",
+        "secret (a long random string) from which the key that encrypts stored secrets, "
+        "such as upstream passwords, is derived; every node must share it",
         default_text="generated once in HOME/secret.key",
     )
 

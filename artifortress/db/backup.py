@@ -7,7 +7,8 @@ copied after it, for the reason the runbook gives for PostgreSQL and S3: a
 blob row is committed only after its bytes are stored, and stored bytes never
 change, so every blob the copied database references is already on disk.
 
-DEST is laid out as a home folder (``artifortress.db``, ``blobs/sha256/...``):
+DEST is laid out as a home folder (``artifortress.db``, ``secret.key`` if the
+home has one, ``blobs/sha256/...``):
 ``ARTIFORTRESS_HOME=DEST artifortress serve`` serves the backup as it is.
 PostgreSQL is backed up with ``pg_dump`` and S3 by mirroring the bucket.
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 from artifortress.errors import ArtifortressError
+from artifortress.secretbox import KEY_FILE
 from artifortress.settings import Settings
 
 DATABASE_FILE = "artifortress.db"
@@ -68,10 +70,18 @@ def run(settings: Settings, dest: str | Path, *, blobs: bool) -> BackupReport:
     if target.exists():
         raise BackupRefused(f"{target} exists: back up into a new folder, never over a backup")
     copy_database(source, target)
+    copy_secret(settings, dest)
     report = BackupReport(database=target, database_bytes=target.stat().st_size)
     if blob_root is not None:
         copy_blobs(blob_root / BLOBS_FOLDER, dest / "blobs" / BLOBS_FOLDER, report)
     return report
+
+
+def copy_secret(settings: Settings, dest: Path) -> None:
+    """The generated secret of stored passwords goes along (unless the setting holds it)."""
+    secret = settings.home / KEY_FILE
+    if not settings.secret_key and secret.exists():
+        shutil.copy2(secret, dest / KEY_FILE)  # keeps its mode, 0600
 
 
 def sqlite_path(settings: Settings) -> Path:

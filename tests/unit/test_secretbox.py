@@ -6,7 +6,6 @@ import stat
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from artifortress.errors import ConfigurationError
 from artifortress.secretbox import KEY_FILE, SecretBox
@@ -27,7 +26,7 @@ def test_a_generated_key_file_is_private_and_shared_by_every_process_of_the_home
 
 
 def test_the_configured_key_wins_and_another_key_cannot_open(tmp_path: Path) -> None:
-    key = Fernet.generate_key().decode()
+    key = "0123456789abcdef" * 4
     sealed = box(tmp_path, key).seal("s3cret")
     assert not (tmp_path / KEY_FILE).exists()
     assert box(tmp_path / "elsewhere", key).open(sealed) == "s3cret"

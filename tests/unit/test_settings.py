@@ -306,11 +306,7 @@ def test_current_values_are_shown_as_they_are_typed(tmp_path: Path) -> None:
 
 
 def test_the_secret_key_is_never_shown(tmp_path: Path) -> None:
-    key = "x" * 43 + "="
-    assert (
-        dict(current(load(home=str(tmp_path), secret_key=key)))["ARTIFORTRESS_SECRET_KEY"] == "***"
-    )
-    with pytest.raises(ConfigurationError) as caught:
-        load(home=str(tmp_path), secret_key="not-a-key-but-a-secret")
-    assert "not-a-key-but-a-secret" not in str(caught.value)
-    assert "ARTIFORTRESS_SECRET_KEY" in str(caught.value)
+    settings = load(home=str(tmp_path), secret_key="a-long-random-secret")
+    assert settings.secret_key == "a-long-random-secret"
+    assert dict(current(settings))["ARTIFORTRESS_SECRET_KEY"] == "***"
+    assert dict(current(load(home=str(tmp_path))))["ARTIFORTRESS_SECRET_KEY"] == ""
