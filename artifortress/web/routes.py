@@ -38,6 +38,7 @@ from artifortress.rbac.resources import (
     GroupResource,
     GroupsResource,
 )
+from artifortress.remote.resources import RemoteCacheResource
 from artifortress.repos.resources import (
     BindingResource,
     BindingsResource,
@@ -87,6 +88,7 @@ def core_routes(services: Services) -> list[Route]:
         Route("/v1/repos/{repo}/bindings/{user}", BindingResource(), "rbac"),
         Route("/v1/repos/{repo}/group-bindings/{group}", GroupBindingResource(), "rbac"),
         Route("/v1/repos/{repo}/audit", RepoAuditResource(), "audit"),
+        Route("/v1/repos/{repo}/cache", RemoteCacheResource(), "repositories"),
         Route("/v1/repos/{repo}/uploads", UploadsResource(), "blobs"),
         Route("/v1/repos/{repo}/uploads/{upload_id}", UploadResource(), "blobs"),
         Route("/v1/repos/{repo}/uploads/{upload_id}/parts/{n}", UploadPartResource(), "blobs"),

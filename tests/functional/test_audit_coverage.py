@@ -106,6 +106,18 @@ class World:
             assert self.admin.put(f"/v1/repos/{key}/policy", config).status_code == 200
         return key
 
+    def remote(self) -> str:
+        """A new generic remote repository the reader may read (its upstream is never asked)."""
+        key = self.unique("re")
+        upstream = {"url": "http://127.0.0.1:9/"}
+        created = self.admin.post(
+            "/v1/repos", {"key": key, "format": "generic", "kind": "remote", "upstream": upstream}
+        )
+        assert created.status_code == 201, created.text
+        bound = self.admin.put(f"/v1/repos/{key}/bindings/reader", {"roles": ["read"]})
+        assert bound.status_code == 200, bound.text
+        return key
+
     def published(self, package: str = "tool", format: str = "generic") -> dict[str, str]:
         """URL fields of a new published version (``@scope/name`` is split for the URL)."""
         key = self.repo(format)
@@ -265,6 +277,9 @@ def _core() -> dict[tuple[str, str], Scenario]:
         ),
         ("PUT", "/v1/repos/{repo}/policy"): lambda w: Attempt(
             {"repo": w.repo()}, "policy.set", json={"typosquat": True}
+        ),
+        ("DELETE", "/v1/repos/{repo}/cache"): lambda w: Attempt(
+            {"repo": w.remote()}, "remote.cache.purge"
         ),
         ("POST", "/v1/repos/{repo}/webhooks"): lambda w: Attempt(
             {"repo": w.repo()}, "webhook.create", json={"url": "http://127.0.0.1:9/hook"}

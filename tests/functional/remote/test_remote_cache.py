@@ -1,0 +1,104 @@
+"""``/v1/repos/{repo}/cache``: what a remote has cached, purging it, and its /metrics counters."""
+
+from __future__ import annotations
+
+import hashlib
+
+BYTES = b"cached bytes" * 100
+SHA256 = hashlib.sha256(BYTES).hexdigest()
+FILE_URL = "/upstreamtest/up/file/tool/1.0/tool-1.0.tgz"
+
+
+def warm(admin, upstream) -> None:
+    upstream.serve("/docs/index", b"an index", content_type="text/plain")
+    upstream.serve("/files/tool-1.0.tgz", BYTES)
+    assert admin.get("/upstreamtest/up/doc/index").status_code == 200
+    assert admin.get(FILE_URL, params={"sha256": SHA256}).status_code == 200
+
+
+def test_the_cache_lists_documents_and_file_totals(admin, make_remote, upstream):
+    make_remote("up")
+    warm(admin, upstream)
+    report = admin.get("/v1/repos/up/cache")
+    assert report.status_code == 200, report.text
+    (document,) = report.json["documents"]
+    assert document["key"] == "docs/index"
+    assert (document["status"], document["size"], document["expired"]) == (200, 8, False)
+    assert document["content_type"] == "text/plain"
+    assert document["fetched_at"]
+    assert report.json["metadata_ttl"] == 600
+    assert report.json["files"] == {"versions": 1, "count": 1, "bytes": len(BYTES)}
+    assert report.json["next_after"] is None
+
+
+def test_documents_come_in_pages(admin, make_remote, upstream):
+    make_remote("up")
+    for name in ("a", "b", "c"):
+        upstream.serve(f"/docs/{name}", name.encode())
+        assert admin.get(f"/upstreamtest/up/doc/{name}").status_code == 200
+    first = admin.get("/v1/repos/up/cache", params={"limit": 2}).json
+    assert [d["key"] for d in first["documents"]] == ["docs/a", "docs/b"]
+    after = first["next_after"]
+    second = admin.get("/v1/repos/up/cache", params={"limit": 2, "after": after}).json
+    assert [d["key"] for d in second["documents"]] == ["docs/c"]
+    assert second["next_after"] is None
+
+
+def test_an_expired_document_says_so(admin, make_remote, upstream):
+    make_remote("up", ttl=0)
+    upstream.serve("/docs/index", b"an index")
+    admin.get("/upstreamtest/up/doc/index")
+    (document,) = admin.get("/v1/repos/up/cache").json["documents"]
+    assert document["expired"] is True
+
+
+def test_purging_metadata_makes_the_next_request_fetch_again(admin, make_remote, upstream):
+    make_remote("up")
+    warm(admin, upstream)
+    purged = admin.delete("/v1/repos/up/cache")
+    assert purged.status_code == 200, purged.text
+    assert purged.json == {"documents": 1, "versions": 0}
+    assert admin.get("/v1/repos/up/cache").json["documents"] == []
+    assert admin.get("/upstreamtest/up/doc/index").status_code == 200
+    assert upstream.hits["/docs/index"] == 2
+    assert admin.get(FILE_URL, params={"sha256": SHA256}).content == BYTES, "files stay"
+    assert upstream.hits["/files/tool-1.0.tgz"] == 1
+    audit = admin.get("/v1/audit", params={"repo": "up"}).json["entries"]
+    (row,) = [e for e in audit if e["action"] == "remote.cache.purge"]
+    assert row["outcome"] == "success"
+
+
+def test_purging_files_tombstones_them_for_the_collector(admin, make_remote, upstream):
+    make_remote("up")
+    warm(admin, upstream)
+    purged = admin.delete("/v1/repos/up/cache", params={"files": "true"})
+    assert purged.json == {"documents": 1, "versions": 1}
+    assert admin.get("/v1/repos/up/cache").json["files"] == {"versions": 0, "count": 0, "bytes": 0}
+    version = admin.get("/v1/repos/up/packages/tool/versions/1.0")
+    assert version.status_code in (404, 410)
+
+
+def test_only_admins_see_or_purge_and_only_remotes_have_a_cache(
+    admin, api_factory, make_remote, make_repo, upstream
+):
+    make_remote("up")
+    reader = api_factory.as_user("reader")
+    assert admin.put("/v1/repos/up/bindings/reader", {"roles": ["read"]}).status_code == 200
+    assert reader.get("/v1/repos/up/cache").status_code == 403
+    assert reader.delete("/v1/repos/up/cache").status_code == 403
+    make_repo("hosted", format="generic")
+    refused = admin.get("/v1/repos/hosted/cache")
+    assert refused.status_code == 409
+    assert "not remote" in refused.json["error"]["message"]
+    assert admin.delete("/v1/repos/up/cache", params={"files": "maybe"}).status_code == 400
+
+
+def test_metrics_show_the_remote_counters_after_a_fetch(admin, anonymous, make_remote, upstream):
+    make_remote("metered")
+    upstream.serve("/docs/index", b"an index")
+    assert admin.get("/upstreamtest/metered/doc/index").status_code == 200
+    exposed = anonymous.get("/metrics").text
+    lines = [line for line in exposed.splitlines() if 'repository="metered"' in line]
+    assert any(line.startswith("artifortress_upstream_requests_total{") for line in lines)
+    assert any(line.startswith("artifortress_upstream_cache_misses_total{") for line in lines)
+    assert any(line.startswith("artifortress_upstream_bytes_total{") for line in lines)
