@@ -61,8 +61,12 @@ def parse_ttl(value: str | int) -> int:
 
 def check_url(url: str) -> str:
     """An http(s) URL with a host and no credentials in it (those go apart, sealed)."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+    except ValueError:  # "http://[": an unclosed IPv6 literal
+        host = None
+    if not host or parts.scheme not in ("http", "https"):
         raise ValidationFailed("the upstream url must be an http:// or https:// URL with a host")
     if parts.username is not None or parts.password is not None:
         raise ValidationFailed(

@@ -68,6 +68,8 @@ INVALID = [
     {"kind": "remote", "upstream": {"username": "bot"}},
     {"kind": "remote", "upstream": {"url": "ftp://pypi.example/simple/"}},
     {"kind": "remote", "upstream": {"url": "file:///etc/passwd"}},
+    {"kind": "remote", "upstream": {"url": "http://[::1/simple/"}},
+    {"kind": "remote", "upstream": {"url": "https:///simple/"}},
     {"kind": "remote", "upstream": {"url": "https://bot:secret@pypi.example/simple/"}},
     {"kind": "remote", "upstream": {"url": "https://pypi.example/"}, "metadata_ttl": "10x"},
     {"kind": "remote", "upstream": {"url": "https://pypi.example/"}, "metadata_ttl": "8d"},
