@@ -117,8 +117,14 @@ class ReposResource:
 class RepoResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """One repository, with its upstream (never the password) or members."""
-        send_json(resp, services.repo_detail_json(req.context.db, req.context.repo))
+        """One repository, with its upstream (never the password) or members.
+
+        A virtual's members are listed as far as the caller may read them
+        (its administrators see them all).
+        """
+        ctx = req.context
+        viewer = None if Permission.ADMIN in ctx.permissions else ctx.principal
+        send_json(resp, services.repo_detail_json(ctx.db, ctx.repo, viewer))
 
     @requires(Permission.ADMIN, action="repo.update")
     @json_body(REPO_PATCH)

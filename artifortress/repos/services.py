@@ -16,12 +16,18 @@ from artifortress.db.base import utcnow
 from artifortress.errors import BadRequest, Conflict, NotFound, ValidationFailed
 from artifortress.outbox import events
 from artifortress.pagination import decode_str_cursor, encode_cursor
-from artifortress.rbac.services import readable_repo_ids
+from artifortress.rbac.permissions import Permission
+from artifortress.rbac.services import permissions_on, readable_repo_ids
 from artifortress.repos.kinds import HOSTED, KINDS, REMOTE, VIRTUAL
 from artifortress.repos.models import Repository
 from artifortress.repos.upstreams import configure_upstream, upstream_to_json
 from artifortress.repos.views import RepoInfo, RepoRef
-from artifortress.repos.virtuals import configure_virtual, refuse_if_member, virtual_to_json
+from artifortress.repos.virtuals import (
+    configure_virtual,
+    members_of,
+    refuse_if_member,
+    virtual_to_json,
+)
 
 REPO_KEY = re.compile(r"^[a-z0-9][a-z0-9._-]{0,63}$")
 #: Fields ``PATCH /v1/repos/{repo}`` may change; key, format and kind are identity.
@@ -250,11 +256,24 @@ def repo_to_json(repo: Repository) -> dict[str, Any]:
     }
 
 
-def repo_detail_json(db: Session, repo: Repository) -> dict[str, Any]:
-    """One repository with what its kind adds: upstream (never its password) or members."""
+def repo_detail_json(
+    db: Session, repo: Repository, viewer: Principal | None = None
+) -> dict[str, Any]:
+    """One repository with what its kind adds: upstream (never its password) or members.
+
+    With a *viewer*, a virtual's members are those the viewer may read: its
+    readers learn nothing of a member they cannot read, not even its key.
+    """
     doc = repo_to_json(repo)
     if repo.kind == REMOTE:
         doc.update(upstream_to_json(db, repo))
     elif repo.kind == VIRTUAL:
         doc.update(virtual_to_json(db, repo))
+        if viewer is not None:
+            readable = {m.key for m in members_of(db, repo) if _may_read(db, viewer, m)}
+            doc["members"] = [key for key in doc["members"] if key in readable]
     return doc
+
+
+def _may_read(db: Session, principal: Principal, repo: Repository) -> bool:
+    return Permission.READ in permissions_on(db, principal, repo)

@@ -199,3 +199,13 @@ def test_a_deleted_remote_takes_its_upstream_along(admin, services):
     assert admin.delete("/v1/repos/up").status_code == 200
     with services.sessions() as db:
         assert db.scalars(select(RepositoryUpstream)).all() == []
+
+
+def test_readers_of_a_virtual_see_only_the_members_they_may_read(admin, api_factory, make_repo):
+    make_repo("py", "pypi")
+    make_repo("secret", "pypi")
+    virtual(admin, "all", ["secret", "py"])
+    reader = api_factory.as_user("dev", roles={"all": ["read"], "py": ["read"]})
+    assert reader.get("/v1/repos/all").json["members"] == ["py"]
+    owner = api_factory.as_user("owner", roles={"all": ["admin"]})
+    assert owner.get("/v1/repos/all").json["members"] == ["secret", "py"]
