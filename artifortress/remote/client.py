@@ -4,14 +4,19 @@ Every fetch has a deadline: an upstream that accepts no connection or sends
 no answer fails the fetch within ``connect + read`` timeout (retries
 included), and a stalled body within one read timeout.  Idempotent GETs are
 retried on connection failures and 502/503/504, with backoff, while time
-remains.  Credentials go to the upstream's own origin only (never to a file
-host its metadata points at) and appear in no message: errors name the host.
+remains.  An upstream that could not be reached or did not answer in time is
+not asked again for :data:`DOWN_FOR` seconds: requests fail at once meanwhile
+(and cached copies are served at once), instead of each waiting out the
+timeouts of an outage.  Credentials go to the upstream's own origin only
+(never to a file host its metadata points at) and appear in no message:
+errors name the host.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from urllib.parse import urlsplit
@@ -35,6 +40,8 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 #: Bytes read from an upstream at a time (memory per fetch stays at this).
 CHUNK_SIZE = 1024 * 1024
 _FIRST_BACKOFF = 0.1
+#: Seconds an upstream that timed out or refused the connection is left alone.
+DOWN_FOR = 10.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +150,8 @@ class UpstreamClient:
         # failures are retried here, where the deadline is known.
         redirects_only = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
         self._pool = pool or urllib3.PoolManager(num_pools=32, maxsize=16, retries=redirects_only)
+        self._down: dict[str, tuple[float, str]] = {}  # host -> (since, reason)
+        self._down_lock = threading.Lock()
 
     def get(
         self,
@@ -171,6 +180,7 @@ class UpstreamClient:
         self, url: str, headers: dict[str, str], deadline: float
     ) -> urllib3.BaseHTTPResponse:
         host = host_of(url)
+        self._refuse_if_down(host)
         for attempt in range(self.timeouts.retries + 1):
             last = attempt == self.timeouts.retries
             remaining = deadline - time.monotonic()
@@ -192,6 +202,7 @@ class UpstreamClient:
             except HTTPError as exc:
                 reason = _reason(exc)
                 if last or not _retryable(exc):
+                    self._mark_down_after(exc, host, reason)
                     raise UpstreamUnavailable(host, f"upstream {host} {reason}") from None
                 log.info("upstream %s %s; retrying", host, reason)
             else:
@@ -200,9 +211,30 @@ class UpstreamClient:
                 raw.drain_conn()
                 log.info("upstream %s answered %s; retrying", host, raw.status)
             time.sleep(min(_FIRST_BACKOFF * 2**attempt, max(0.0, deadline - time.monotonic())))
-        raise UpstreamUnavailable(
-            host, f"upstream {host} did not answer within {self.timeouts.answer:g}s"
-        )
+        reason = f"did not answer within {self.timeouts.answer:g}s"
+        self._mark_down(host, reason)
+        raise UpstreamUnavailable(host, f"upstream {host} {reason}")
+
+    def _refuse_if_down(self, host: str) -> None:
+        with self._down_lock:
+            since, reason = self._down.get(host, (0.0, ""))
+        ago = time.monotonic() - since
+        if ago < DOWN_FOR:
+            raise UpstreamUnavailable(
+                host,
+                f"upstream {host} {reason} {ago:.0f}s ago; it is asked again "
+                f"{DOWN_FOR - ago:.0f}s from now",
+            )
+
+    def _mark_down_after(self, exc: HTTPError, host: str, reason: str) -> None:
+        """Remember an upstream that timed out or could not be reached (not one that erred)."""
+        if isinstance(_cause(exc), (ConnectTimeoutError, ReadTimeoutError)):
+            self._mark_down(host, reason)
+
+    def _mark_down(self, host: str, reason: str) -> None:
+        log.warning("upstream %s %s: left alone for %gs", host, reason, DOWN_FOR)
+        with self._down_lock:
+            self._down[host] = (time.monotonic(), reason)
 
     def close(self) -> None:
         self._pool.clear()

@@ -124,3 +124,19 @@ def test_an_upstream_refusing_connections_is_a_502_after_the_retries(
     answer = admin.get("/upstreamtest/up/doc/index.json")
     assert answer.status_code == 502
     assert "127.0.0.1:9 refused or could not be reached" in answer.json["error"]["message"]
+
+
+def test_an_upstream_that_timed_out_is_left_alone_for_a_while(admin, make_remote, upstream):
+    make_remote("up", ttl=0)
+    upstream.serve(DOC, b"kept")
+    admin.get("/upstreamtest/up/doc/index.json")
+    upstream.serve(DOC, b"late", delay=5)
+    assert admin.get("/upstreamtest/up/doc/index.json").headers["x-stale"] == "yes"  # waited
+    started = time.monotonic()
+    again = admin.get("/upstreamtest/up/doc/index.json")
+    assert (again.content, again.headers["x-stale"]) == (b"kept", "yes")
+    assert time.monotonic() - started < 0.5  # not asked: served at once
+    missing = admin.get("/upstreamtest/up/doc/other.json")
+    assert missing.status_code == 502
+    assert "asked again" in missing.json["error"]["message"]
+    assert upstream.hits[DOC] == 2
