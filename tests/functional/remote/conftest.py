@@ -71,7 +71,8 @@ class FileResource:
 class UpstreamTestFormat:
     @hookimpl
     def artifortress_formats(self) -> list[FormatSpec]:
-        return [FormatSpec(name=FORMAT, description="remote engine under test")]
+        # Appends files to published versions, as PyPI does.
+        return [FormatSpec(name=FORMAT, description="remote engine under test", append_files=True)]
 
     @hookimpl
     def artifortress_routes(self) -> list[PluginRoute]:

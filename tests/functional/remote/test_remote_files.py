@@ -174,3 +174,23 @@ def test_credentials_go_to_the_upstream_origin_only(admin, make_remote, upstream
     upstream.serve("/files/own-1.0.tgz", BYTES)
     assert admin.get("/upstreamtest/up/file/own/1.0/own-1.0.tgz").status_code == 200
     assert upstream.authorizations == ["Basic cm9ib3Q6czNjcmV0LXB3"]
+
+
+def test_files_of_one_version_fetched_at_once_all_join_it(admin, make_remote, upstream):
+    make_remote("up")
+    names = [f"tool-1.0-{n}.whl" for n in range(4)]
+    for name in names:
+        upstream.serve(f"/files/{name}", name.encode(), delay=0.2)
+    answers: dict[str, int] = {}
+
+    def fetch(name: str) -> None:
+        answers[name] = admin.get(f"/upstreamtest/up/file/tool/1.0/{name}").status_code
+
+    threads = [threading.Thread(target=fetch, args=(name,)) for name in names]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert answers == dict.fromkeys(names, 200)
+    version = admin.get("/v1/repos/up/packages/tool/versions/1.0").json
+    assert sorted(a["filename"] for a in version["artifacts"]) == names
