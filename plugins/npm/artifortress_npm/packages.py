@@ -14,30 +14,28 @@ from collections import OrderedDict
 import falcon
 
 from artifortress.plugin import Gateway, NotFound, Permission, Rendered, RepoInfo, requires
-from artifortress_npm import stored
+from artifortress_npm import proxy, stored
 from artifortress_npm.names import parse_target, split_path, version_from_tarball_filename
 from artifortress_npm.packument import (
-    ABBREVIATED_MEDIA_TYPE,
+    BASE_PLACEHOLDER,
     FULL_MEDIA_TYPE,
     build_packument,
+    dumps,
     resolve_spec,
     version_json,
     wants_abbreviated,
 )
 from artifortress_npm.protocol import translated
 from artifortress_npm.publishing import put_package
-from artifortress_npm.state import PackageState
 
 
 def registry_base(gateway: Gateway, repo: str) -> str:
     return gateway.public_url(f"npm/{repo}")
 
 
-def _state(gateway: Gateway, name: str) -> PackageState:
-    state = stored.load_state(gateway, gateway.repo, name)
-    if state is None or not state.versions:
-        raise NotFound(f"package {name} not found")
-    return state
+def _hosted(repo: RepoInfo) -> bool:
+    """Whether *repo* holds its packages (remote and virtual ones serve others')."""
+    return repo.kind == "hosted"
 
 
 class PackageResource:
@@ -51,12 +49,12 @@ class PackageResource:
         if target.kind == "packument":
             _send_packument(req, resp, gateway, npm_path.name, repo)
         elif target.kind == "spec":
-            state = _state(gateway, npm_path.name)
-            version = resolve_spec(state, target.spec or "")
-            if version is None:
-                raise NotFound(f"version {target.spec} of {npm_path.name} not found")
             resp.content_type = falcon.MEDIA_JSON
-            resp.data = version_json(state, version, registry_base(gateway, repo))
+            resp.data = _version_document(gateway, npm_path.name, target.spec or "", repo)
+        elif target.kind == "tarball" and not _hosted(gateway.repo):
+            proxy.send_proxied_tarball(
+                resp, gateway, gateway.repo, npm_path.name, target.filename or ""
+            )
         elif target.kind == "tarball":
             _send_tarball(resp, gateway, npm_path.name, target.filename or "")
         else:
@@ -103,26 +101,36 @@ def _send_packument(
     req: falcon.Request, resp: falcon.Response, gateway: Gateway, name: str, repo: str
 ) -> None:
     base = registry_base(gateway, repo)
-    if req.get_param("write") == "true":  # the unpublish/deprecate flow wants it fresh
+    hosted = _hosted(gateway.repo)
+    if req.get_param("write") == "true" and hosted:  # the unpublish/deprecate flow wants it fresh
         resp.content_type = FULL_MEDIA_TYPE
-        resp.data = build_packument(_state(gateway, name), base).full.body
+        resp.data = build_packument(
+            stored.package_state(gateway, gateway.repo, name), base
+        ).full.body
         return
     abbreviated = wants_abbreviated(req.get_header("Accept"))
-    media_type = ABBREVIATED_MEDIA_TYPE if abbreviated else FULL_MEDIA_TYPE
-
-    def build() -> bytes:
-        built = build_packument(_state(gateway, name), BASE_PLACEHOLDER)
-        return built.abbreviated.body if abbreviated else built.full.body
-
-    key = f"packument:{name}:{'abbreviated' if abbreviated else 'full'}"
-    doc = gateway.rendered(gateway.repo, key, package=name, content_type=media_type, build=build)
+    if hosted:
+        doc = stored.stored_packument(gateway, gateway.repo, name, abbreviated=abbreviated)
+    else:
+        doc = proxy.proxied_packument(gateway, gateway.repo, name, abbreviated=abbreviated)
     gateway.send_rendered(resp, with_base(doc, base))
 
 
-#: Stored packuments carry this instead of the registry's base URL, which is
-#: filled in per request: one stored copy serves every host name the registry
-#: is reached by, and a client-chosen ``Host`` never creates stored rows.
-BASE_PLACEHOLDER = "http://registry-base.invalid"
+def _version_document(gateway: Gateway, name: str, spec: str, repo: str) -> bytes:
+    """``GET /{name}/{version|tag}``: one version's document."""
+    base = registry_base(gateway, repo)
+    if _hosted(gateway.repo):
+        state = stored.package_state(gateway, gateway.repo, name)
+        version = resolve_spec(state, spec)
+        if version is None:
+            raise NotFound(f"version {spec} of {name} not found")
+        return version_json(state, version, base)
+    document = proxy.proxied_document(gateway, gateway.repo, name, base)
+    number = document["dist-tags"].get(spec, spec)
+    found = document["versions"].get(number)
+    if not isinstance(found, dict):
+        raise NotFound(f"version {spec} of {name} not found")
+    return dumps(found)
 
 
 class _Rebased:

@@ -24,6 +24,10 @@ from artifortress_npm.state import PackageState, VersionRecord
 from artifortress_npm.versions import sort_versions
 
 FULL_MEDIA_TYPE = "application/json"
+#: Stored packuments carry this instead of the registry's base URL, which is
+#: filled in per request: one stored copy serves every host name the registry
+#: is reached by, and a client-chosen ``Host`` never creates stored rows.
+BASE_PLACEHOLDER = "http://registry-base.invalid"
 ABBREVIATED_MEDIA_TYPE = "application/vnd.npm.install-v1+json"
 
 # Version fields of the abbreviated form: npm/registry's list, plus what pacote, arborist
@@ -137,9 +141,31 @@ def full_version(state: PackageState, record: VersionRecord, registry_base: str)
     return document
 
 
+def abbreviate_document(full: Mapping[str, Any]) -> dict[str, Any]:
+    """The abbreviated (corgi) form of a full packument: what installing reads.
+
+    For documents built elsewhere (an upstream's, a virtual repository's merge);
+    :func:`build_packument` abbreviates its own while building.
+    """
+    time = full.get("time")
+    modified = time.get("modified") if isinstance(time, Mapping) else None
+    versions = full.get("versions")
+    document: dict[str, Any] = {"name": full.get("name")}
+    if modified is not None:
+        document["modified"] = modified
+    document["dist-tags"] = full.get("dist-tags", {})
+    document["versions"] = {
+        number: _abbreviate(version)
+        for number, version in (versions.items() if isinstance(versions, Mapping) else ())
+        if isinstance(version, dict)
+    }
+    return document
+
+
 def _abbreviate(version: dict[str, Any]) -> dict[str, Any]:
     result = {key: version[key] for key in _ABBREVIATED_FIELDS if key in version}
-    result["dist"] = version["dist"]
+    if "dist" in version:
+        result["dist"] = version["dist"]
     for key in ("deprecated", "_hasShrinkwrap", "hasInstallScript"):
         if key in version:
             result[key] = version[key]

@@ -10,8 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from artifortress.plugin import Gateway, RepoInfo, VersionInfo
+from artifortress.plugin import Gateway, NotFound, Rendered, RepoInfo, VersionInfo
 from artifortress_npm.manifest import NormalizedVersion
+from artifortress_npm.packument import (
+    ABBREVIATED_MEDIA_TYPE,
+    BASE_PLACEHOLDER,
+    FULL_MEDIA_TYPE,
+    build_packument,
+)
 from artifortress_npm.state import PackageState, VersionRecord
 
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -85,3 +91,26 @@ def _maintainers(versions: list[VersionInfo]) -> list[dict[str, str]]:
         if isinstance(user, dict) and isinstance(user.get("name"), str):
             seen.setdefault(user["name"], {k: str(v) for k, v in user.items()})
     return list(seen.values())
+
+
+def package_state(gateway: Gateway, repo: RepoInfo, name: str) -> PackageState:
+    """The package's state if it has live versions in *repo*; else NotFound."""
+    state = load_state(gateway, repo, name)
+    if state is None or not state.versions:
+        raise NotFound(f"package {name} not found")
+    return state
+
+
+def stored_packument(gateway: Gateway, repo: RepoInfo, name: str, *, abbreviated: bool) -> Rendered:
+    """The package's stored packument in hosted *repo*, tarball URLs under BASE_PLACEHOLDER.
+
+    Built once per change of the package (both forms, each with its ETag).
+    """
+
+    def build() -> bytes:
+        built = build_packument(package_state(gateway, repo, name), BASE_PLACEHOLDER)
+        return built.abbreviated.body if abbreviated else built.full.body
+
+    media_type = ABBREVIATED_MEDIA_TYPE if abbreviated else FULL_MEDIA_TYPE
+    key = f"packument:{name}:{'abbreviated' if abbreviated else 'full'}"
+    return gateway.rendered(repo, key, package=name, content_type=media_type, build=build)
