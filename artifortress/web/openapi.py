@@ -22,6 +22,7 @@ from artifortress.http.openapi import INSTALLED_FORMATS, RESPONSES_ATTR, STATUSE
 from artifortress.http.path_ids import MAX_DIGITS
 from artifortress.http.permissions import AUTHENTICATED, PUBLIC, requirement_of
 from artifortress.rbac.groups import GROUP_NAME
+from artifortress.rbac.permissions import Permission
 from artifortress.repos.services import REPO_KEY
 from artifortress.versions.labels import LABEL
 from artifortress.versions.validation import VERSION
@@ -165,10 +166,15 @@ _ERRORS = {
     401: "no or bad credentials",
     403: "permission missing, or a read-only or repository-scoped token",
     404: "no such repository or resource",
+    405: "not possible in a repository of this kind (uploads to a remote, changes in a virtual)",
     409: "conflicts with the current state or with a concurrent change",
     413: "the body is larger than allowed",
     503: "a backing service is unavailable",
 }
+
+
+#: Requirements that a remote or virtual repository may refuse whoever asks (405).
+_REFUSED_BY_KIND = frozenset({str(Permission.WRITE), str(Permission.PROMOTE)})
 
 
 def _responses(path: str, method: str, responder: Any) -> dict[str, Any]:
@@ -190,6 +196,8 @@ def _responses(path: str, method: str, responder: Any) -> dict[str, Any]:
         errors.add(404)
     if method in WRITES:
         errors.add(409)
+    if "{repo}" in path and requirement in _REFUSED_BY_KIND:
+        errors.add(405)
     if has_body:
         errors.add(413)
     error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
