@@ -265,8 +265,16 @@ def _core() -> dict[tuple[str, str], Scenario]:
         ("PUT", "/v1/repos/{repo}/group-bindings/{group}"): lambda w: Attempt(
             {"repo": w.repo(), "group": w.group()}, "group_binding.set", json={"roles": ["read"]}
         ),
+        # A remote: the kind's settings (and its password) take the same audited path.
         ("POST", "/v1/repos"): lambda w: Attempt(
-            {}, "repo.create", json={"key": w.unique("new"), "format": "generic"}
+            {},
+            "repo.create",
+            json={
+                "key": w.unique("new"),
+                "format": "generic",
+                "kind": "remote",
+                "upstream": {"url": "http://127.0.0.1:9/", "username": "u", "password": "p"},
+            },
         ),
         ("PATCH", "/v1/repos/{repo}"): lambda w: Attempt(
             {"repo": w.repo()}, "repo.update", json={"description": "x"}
