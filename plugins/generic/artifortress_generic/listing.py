@@ -28,6 +28,25 @@ def entries(gateway: Gateway, repo: RepoInfo, segments: Sequence[str]) -> list[s
     return _children(sorted(a.filename for a in version.artifacts), prefix)
 
 
+def merged(gateway: Gateway, members: Sequence[RepoInfo], segments: Sequence[str]) -> list[str]:
+    """The names of a directory in any of *members* (a virtual's), sorted, each once.
+
+    One member (a hosted or remote repository) lists in its own order.
+    """
+    if len(members) == 1:
+        return entries(gateway, members[0], segments)
+    names: set[str] = set()
+    missing: NotFound | None = None
+    for member in members:
+        try:
+            names.update(entries(gateway, member, segments))
+        except NotFound as exc:
+            missing = exc
+    if missing is not None and not names and segments:
+        raise missing
+    return sorted(names)
+
+
 def _children(filenames: list[str], prefix: str) -> list[str]:
     names: list[str] = []
     lead = prefix + "/" if prefix else ""

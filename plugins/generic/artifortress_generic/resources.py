@@ -1,8 +1,9 @@
-"""``/generic/{repo}/{path}``: PUT, GET, HEAD and DELETE of files; listings of directories."""
+"""``/generic/{repo}/{path}``: PUT, GET, HEAD and DELETE of files; listings of directories.
+
+GET serves hosted, remote and virtual repositories alike (:mod:`.sources`).
+"""
 
 from __future__ import annotations
-
-import mimetypes
 
 import falcon
 
@@ -18,6 +19,7 @@ from artifortress.plugin import (
 )
 from artifortress_generic import checksums, listing
 from artifortress_generic.paths import GenericPath, file_path, split
+from artifortress_generic.sources import locate, media_type, stored_digest
 
 
 class FileResource:
@@ -34,7 +36,7 @@ class FileResource:
         where = gateway.upload_target(gateway.repo)  # a virtual's: its hosted member
         target = file_path(path)
         expected = checksums.declared({h: req.get_header(h) for h in checksums.HEADERS})
-        existing = _existing(gateway, where, target)
+        existing = stored_digest(gateway, where, target)
         if existing is not None and "sha256" in expected and existing != _digest(expected):
             raise Conflict(f"{path} already exists; published files never change")
         blob = gateway.ingest(
@@ -48,7 +50,7 @@ class FileResource:
                 raise Conflict(f"{path} already exists with other bytes; files never change")
             resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": False}
             return  # an identical re-upload is a success: clients retry
-        new = NewFile(target.filename, blob, _media_type(target.filename))
+        new = NewFile(target.filename, blob, media_type(target.filename))
         if not _publish(gateway, where, target, new):
             resp.media = {"path": path, "digest": blob.digest, "size": blob.size, "created": False}
             return  # a concurrent upload of the same bytes got there first: as a retry
@@ -58,18 +60,22 @@ class FileResource:
 
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, path: str = "") -> None:
-        """Download a file (ranges, ETag, 304), or list a directory when the path ends in '/'."""
+        """Download a file (ranges, ETag, 304), or list a directory when the path ends in '/'.
+
+        A remote repository fetches the file from its upstream on first request;
+        a virtual one serves it from its first member (in order) that has it.
+        """
         gateway = Gateway(req)
-        where = gateway.repo
         if path == "" or path.endswith("/"):
-            _send_listing(req, resp, gateway, where, path)
+            _send_listing(req, resp, gateway, gateway.members(gateway.repo), path)
             return
         target = file_path(path)
-        digest = _existing(gateway, where, target)
-        if digest is None:
+        found = locate(gateway, gateway.repo, target)
+        if found is None:
             raise NotFound(f"no file {path} in {repo}")
+        where, digest = found
         gateway.send_file(
-            resp, where, digest, media_type=_media_type(target.filename), filename=target.filename
+            resp, where, digest, media_type=media_type(target.filename), filename=target.filename
         )
 
     @requires(Permission.WRITE, action="version.delete")
@@ -95,12 +101,6 @@ def _digest(expected: dict[str, str]) -> str:
     return f"sha256:{expected['sha256']}"
 
 
-def _existing(gateway: Gateway, repo: RepoInfo, target: GenericPath) -> str | None:
-    version = gateway.version(repo, target.package, target.version)
-    artifact = version.artifact(target.filename) if version is not None else None
-    return artifact.digest if artifact is not None else None
-
-
 def _publish(gateway: Gateway, repo: RepoInfo, target: GenericPath, new: NewFile) -> bool:
     """Publish the file; False if a concurrent upload published the same bytes first.
 
@@ -110,7 +110,7 @@ def _publish(gateway: Gateway, repo: RepoInfo, target: GenericPath, new: NewFile
     try:
         _publish_or_append(gateway, repo, target, new)
     except Conflict:
-        if _existing(gateway, repo, target) != new.blob.digest:
+        if stored_digest(gateway, repo, target) != new.blob.digest:
             raise
         return False
     return True
@@ -138,11 +138,16 @@ def _check_only_file(version: VersionInfo, filename: str) -> None:
 
 
 def _send_listing(
-    req: falcon.Request, resp: falcon.Response, gateway: Gateway, repo: RepoInfo, path: str
+    req: falcon.Request,
+    resp: falcon.Response,
+    gateway: Gateway,
+    members: list[RepoInfo],
+    path: str,
 ) -> None:
+    """A directory of the repository (of a remote: what it has cached; a virtual: its members')."""
     segments = split(path.rstrip("/")) if path.strip("/") else []
     names, cursor = listing.page(
-        listing.entries(gateway, repo, segments),
+        listing.merged(gateway, members, segments),
         req.get_param("cursor"),
         req.get_param_as_int("limit"),
     )
@@ -152,8 +157,3 @@ def _send_listing(
     else:
         resp.content_type = falcon.MEDIA_JSON
         resp.data = listing.as_json(path, names, cursor)
-
-
-def _media_type(filename: str) -> str:
-    guessed, _encoding = mimetypes.guess_type(filename)
-    return guessed or "application/octet-stream"
