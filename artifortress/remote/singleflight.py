@@ -20,7 +20,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import TypeVar, cast
+from typing import Generic, TypeVar, cast
 
 from sqlalchemy import ColumnElement, Update, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -123,6 +123,30 @@ def lease_held(sessions: sessionmaker[Session], repository_id: int, key: str) ->
     return expires is not None and expires > utcnow()
 
 
+class Claim(Generic[T]):
+    """The outcome of asking for a key: its result already, or the duty to produce it.
+
+    A claim with a ``lease`` belongs to the one leader of the key: it must
+    call :meth:`finish` exactly once, with the result or the error, which the
+    threads waiting on it receive (and which ends the lease).
+    """
+
+    def __init__(
+        self,
+        result: T | None = None,
+        lease: Lease | None = None,
+        finish: Callable[[T | None, BaseException | None], None] | None = None,
+    ) -> None:
+        self.result = result
+        self.lease = lease
+        self._finish = finish
+
+    def finish(self, result: T | None = None, error: BaseException | None = None) -> None:
+        if self._finish is None:
+            raise RuntimeError("only the claim holding the lease produces the result")
+        self._finish(result, error)
+
+
 class SingleFlight:
     """Runs each (repository, key)'s fetch once at a time, sharing its outcome."""
 
@@ -147,20 +171,56 @@ class SingleFlight:
         *settled* looks for a result another process committed (``None``: not
         yet); *max_wait* bounds the wait for others (then 503).
         """
-        flight, leads = self._join((repository_id, key))
-        if not leads:
-            return cast(T, self._follow(flight, max_wait))
+        claim = self.claim(
+            repository_id, key, settled=settled, lease_seconds=lease_seconds, max_wait=max_wait
+        )
+        if claim.lease is None:
+            return cast(T, claim.result)
         try:
-            result = self._lead(repository_id, key, produce, settled, lease_seconds, max_wait)
-            flight.result = result
-            return result
+            result = produce(claim.lease)
         except BaseException as exc:
-            flight.error = exc
+            claim.finish(error=exc)
             raise
-        finally:
+        claim.finish(result)
+        return result
+
+    def claim(
+        self,
+        repository_id: int,
+        key: str,
+        *,
+        settled: Callable[[], T | None],
+        lease_seconds: float,
+        max_wait: float,
+    ) -> Claim[T]:
+        """The key's result if another thread, process or node produced it; else the lease."""
+        flight_key = (repository_id, key)
+        flight, leads = self._join(flight_key)
+        if not leads:
+            return Claim(result=cast(T, self._follow(flight, max_wait)))
+
+        def land(result: T | None, error: BaseException | None) -> None:
+            flight.result, flight.error = result, error
             with self._lock:
-                del self._flights[(repository_id, key)]
+                del self._flights[flight_key]
             flight.done.set()
+
+        try:
+            result, lease = self._lead(repository_id, key, settled, lease_seconds, max_wait)
+        except BaseException as exc:
+            land(None, exc)
+            raise
+        if lease is None:
+            land(result, None)
+            return Claim(result=result)
+
+        def finish(result: T | None, error: BaseException | None) -> None:
+            try:
+                lease.release()
+            finally:
+                land(result, error)
+
+        return Claim(lease=lease, finish=finish)
 
     def _join(self, flight_key: tuple[int, str]) -> tuple[_Flight, bool]:
         with self._lock:
@@ -181,23 +241,27 @@ class SingleFlight:
         self,
         repository_id: int,
         key: str,
-        produce: Callable[[Lease], T],
         settled: Callable[[], T | None],
         lease_seconds: float,
         max_wait: float,
-    ) -> T:
+    ) -> tuple[T | None, Lease | None]:
+        """Another's result, or the lease (and ``None``) once it is ours and nothing is yet."""
         deadline = time.monotonic() + max_wait
         while True:
             lease = Lease(self._sessions, repository_id, key, lease_seconds)
             if lease.acquire():
                 try:
                     found = settled()  # committed while we asked for the lease
-                    return found if found is not None else produce(lease)
-                finally:
+                except BaseException:
                     lease.release()
+                    raise
+                if found is None:
+                    return None, lease
+                lease.release()
+                return found, None
             found = self._await_other(repository_id, key, settled, deadline)
             if found is not None:
-                return found
+                return found, None
             # The holder ended (or died) without a result: take over.
 
     def _await_other(
