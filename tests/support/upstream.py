@@ -43,6 +43,7 @@ class Upstream:
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._server.daemon_threads = True
+        self.stopped = False
 
     @property
     def url(self) -> str:
@@ -64,8 +65,15 @@ class Upstream:
         try:
             yield self
         finally:
-            self._server.shutdown()
-            self._server.server_close()
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop serving and close the port (connections are refused from now on); idempotent."""
+        if self.stopped:
+            return
+        self.stopped = True
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
@@ -73,6 +81,9 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
         protocol_version = "HTTP/1.1"
 
         def do_GET(self) -> None:
+            if upstream.stopped:  # a kept-alive connection outlives the listening socket
+                self.close_connection = True
+                return
             upstream.seen(self.path, self.headers.get("Authorization"))
             route = upstream.routes.get(self.path)
             if route is None:

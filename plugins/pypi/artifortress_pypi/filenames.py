@@ -12,9 +12,10 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from .errors import PypiError
+from .names import normalize
 
 Kind = Literal["bdist_wheel", "sdist"]
 
@@ -67,6 +68,53 @@ def parse_filename(filename: str) -> ParsedFilename:
     if lowered.endswith((".tar.gz", ".zip")):
         return _parse_sdist(filename)
     raise PypiError(_EXTENSION_HELP)
+
+
+def is_safe_filename(filename: str) -> bool:
+    """Whether *filename* passes the character rules of :func:`parse_filename` (any extension)."""
+    try:
+        _check_characters(filename)
+    except PypiError:
+        return False
+    return True
+
+
+#: The version key of an upstream file whose name follows no wheel, sdist or
+#: legacy ``{name}-{version}`` rule (an ``.exe`` with a platform suffix, say):
+#: such files of a project are kept together under this one version.
+UNPARSED_VERSION = "0+unparsed"
+
+#: Extensions of distributions PyPI once accepted besides wheels and sdists.
+_LEGACY_EXTENSIONS = (".tar.gz", ".tar.bz2", ".tar.xz", ".tgz", ".tar", ".zip", ".egg", ".exe")
+
+
+def version_key(project: str, filename: str) -> str:
+    """The version an upstream file of *project* is kept under in a remote repository.
+
+    Wheels and sdists: the version their name holds (PEP 440 normalized).
+    Legacy names (``{name}-{version}[-...]`` plus an old extension, such as
+    eggs): the segment after the project's name when it is a PEP 440 version.
+    Anything else: :data:`UNPARSED_VERSION`.
+    """
+    try:
+        return parse_filename(filename).version_string
+    except PypiError:
+        pass
+    return _legacy_version(normalize(project), filename) or UNPARSED_VERSION
+
+
+def _legacy_version(project: str, filename: str) -> str | None:
+    extension = next((e for e in _LEGACY_EXTENSIONS if filename.lower().endswith(e)), None)
+    if extension is None:
+        return None
+    parts = filename[: -len(extension)].split("-")
+    for end in range(1, len(parts)):
+        if normalize("-".join(parts[:end])) == project:
+            try:
+                return str(Version(parts[end]))
+            except InvalidVersion:
+                return None
+    return None
 
 
 def _check_characters(filename: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from artifortress.plugin import Gateway, Permission, requires
+from artifortress_pypi import members
 from artifortress_pypi.names import normalize
 
 
@@ -19,6 +20,14 @@ class FileResource:
         version: str,
         filename: str,
     ) -> None:
-        """A distribution or one of its companion files, with ranges (uv and poetry use them)."""
+        """A distribution or one of its companion files, with ranges (uv and poetry use them).
+
+        In a remote or virtual repository: from the member that holds it,
+        fetched from upstream on its first request.
+        """
         gateway = Gateway(req)
-        gateway.send_artifact(resp, gateway.repo, normalize(project), version, filename)
+        where, name = gateway.repo, normalize(project)
+        if where.kind == members.HOSTED:
+            gateway.send_artifact(resp, where, name, version, filename)
+        else:
+            members.send_file(gateway, resp, where, name, version, filename)

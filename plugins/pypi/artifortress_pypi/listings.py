@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from artifortress.plugin import ArtifactInfo, VersionInfo
 from artifortress_pypi.metadata import CoreMetadata
 from artifortress_pypi.pypi_json import Release
-from artifortress_pypi.simple import DistFile, ProjectPage
+from artifortress_pypi.simple import API_VERSION, DistFile, ProjectPage
 
 #: ``metadata["role"]`` of the companion files stored next to a distribution.
 CORE_METADATA = "core-metadata"
 PROVENANCE = "provenance"
 
 
+#: The companions' suffixes: what a remote fetches of them carries no ``role``.
+_COMPANION_SUFFIXES = (".metadata", ".provenance")
+
+
 def is_distribution(artifact: ArtifactInfo) -> bool:
-    return "role" not in artifact.metadata
+    return "role" not in artifact.metadata and not artifact.filename.endswith(_COMPANION_SUFFIXES)
 
 
 def dist_file(version: VersionInfo, artifact: ArtifactInfo, files_url: str) -> DistFile:
@@ -59,3 +65,32 @@ def core_metadata(stored: Any) -> CoreMetadata | None:
         return CoreMetadata(**dict(stored))
     except TypeError:
         return None
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What one repository lists for a project: files (URLs relative to the page), versions,
+    and when that last changed (the page's ``Last-Modified``)."""
+
+    files: Sequence[DistFile]
+    versions: Sequence[str]
+    changed_at: datetime
+
+
+def merged(listings: Iterable[Listing]) -> Listing:
+    """Listings in order as one: the first listing of a filename wins, versions are united."""
+    files: dict[str, DistFile] = {}
+    versions: dict[str, None] = {}
+    changed: list[datetime] = []
+    for listing in listings:
+        for file in listing.files:
+            files.setdefault(file.filename, file)
+        versions.update(dict.fromkeys(listing.versions))
+        changed.append(listing.changed_at)
+    return Listing(list(files.values()), list(versions), max(changed))
+
+
+def page_of(name: str, listing: Listing) -> ProjectPage:
+    """The project page of *listing*: API 1.0 when a file has no size (an HTML upstream)."""
+    sized = all(file.size is not None for file in listing.files)
+    return ProjectPage(name, listing.files, listing.versions, API_VERSION if sized else "1.0")

@@ -5,11 +5,8 @@ from __future__ import annotations
 import falcon
 
 from artifortress.plugin import Gateway, NotFound, Permission, RepoInfo, requires
-from artifortress_pypi import listings, pypi_json, simple
+from artifortress_pypi import hosted, listings, members, pypi_json, simple
 from artifortress_pypi.names import is_valid_project_name, normalize
-
-#: Relative URLs keep simple pages valid behind any proxy or public URL.
-FILES_FROM_PROJECT = "../../files/"
 
 
 def _media_type(req: falcon.Request) -> str:
@@ -22,20 +19,19 @@ def _media_type(req: falcon.Request) -> str:
 class IndexResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """The root index: every project with a published version."""
+        """The root index: every project with a published version (a virtual: its members')."""
         gateway = Gateway(req)
         media_type = _media_type(req)
-
-        def build() -> bytes:
-            projects = [(p.display_name, p.name) for p in gateway.packages(gateway.repo)]
-            if media_type == simple.JSON:
-                return simple.render_index_json(projects)
-            return simple.render_index_html(projects)
-
-        doc = gateway.rendered(
-            gateway.repo, f"simple:{media_type}", package=None, content_type=media_type, build=build
-        )
-        gateway.send_rendered(resp, doc)
+        where = gateway.repo
+        if where.kind != members.VIRTUAL:  # a remote lists the projects it holds
+            gateway.send_rendered(resp, hosted.index_page(gateway, where, media_type))
+            return
+        projects, changed_at = members.index_projects(gateway, where)
+        if media_type == simple.JSON:
+            body = simple.render_index_json(projects)
+        else:
+            body = simple.render_index_html(projects)
+        gateway.send_rendered(resp, members.rendering(body, media_type, changed_at))
 
 
 class ProjectResource:
@@ -52,20 +48,16 @@ class ProjectResource:
         gateway = Gateway(req)
         media_type = _media_type(req)
         where = gateway.repo
-
-        def build() -> bytes:
-            versions = gateway.versions(where, name)
-            if not versions:
-                raise NotFound(f"no project {name!r} in {repo}")
-            page = listings.project_page(name, versions, FILES_FROM_PROJECT)
-            if media_type == simple.JSON:
-                return simple.render_project_json(page)
-            return simple.render_project_html(page)
-
-        doc = gateway.rendered(
-            where, f"simple:{name}:{media_type}", package=name, content_type=media_type, build=build
-        )
-        gateway.send_rendered(resp, doc)
+        if where.kind == members.HOSTED:
+            gateway.send_rendered(resp, hosted.project_page(gateway, where, name, media_type))
+            return
+        listing = members.project_listing(gateway, where, name)
+        page = listings.page_of(name, listing)
+        if media_type == simple.JSON:
+            body = simple.render_project_json(page)
+        else:
+            body = simple.render_project_html(page)
+        gateway.send_rendered(resp, members.rendering(body, media_type, listing.changed_at))
 
 
 class JsonProjectResource:

@@ -118,7 +118,7 @@ def _file(file: DistFile) -> dict[str, Any]:
         digests["md5"] = file.md5
     if file.blake2_256:
         digests["blake2b_256"] = file.blake2_256
-    upload_time = format_upload_time(file.upload_time)
+    upload_time = format_upload_time(file.upload_time) if file.upload_time else None
     return {
         "comment_text": "",
         "digests": digests,
@@ -130,7 +130,7 @@ def _file(file: DistFile) -> dict[str, Any]:
         "python_version": _python_tag(file.filename) if wheel else "source",
         "requires_python": file.requires_python,
         "size": file.size,
-        "upload_time": upload_time[:19],
+        "upload_time": upload_time[:19] if upload_time else None,
         "upload_time_iso_8601": upload_time,
         "url": file.url,
         "yanked": is_yanked(file),

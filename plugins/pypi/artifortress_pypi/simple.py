@@ -30,14 +30,15 @@ class DistFile:
 
     ``yanked``: False, True (no reason) or the reason (an empty reason counts as True).
     ``core_metadata_sha256``: set only when ``<url>.metadata`` is really served (PEP 658).
-    ``md5`` and ``blake2_256`` feed the PyPI JSON API only.
+    ``md5`` and ``blake2_256`` feed the PyPI JSON API only. ``size`` and
+    ``upload_time`` are unknown (None) for a file listed by a PEP 503 HTML upstream.
     """
 
     filename: str
     url: str
     sha256: str
-    size: int
-    upload_time: datetime
+    size: int | None
+    upload_time: datetime | None
     requires_python: str | None = None
     yanked: bool | str = False
     core_metadata_sha256: str | None = None
@@ -48,11 +49,16 @@ class DistFile:
 
 @dataclass(frozen=True, slots=True)
 class ProjectPage:
-    """A project's detail page: normalized name, its files and every version it has."""
+    """A project's detail page: normalized name, its files and every version it has.
+
+    ``api_version``: lower than :data:`API_VERSION` when the files lack what a
+    later version requires (sizes, from an upstream that gave none: 1.0).
+    """
 
     name: str
     files: Sequence[DistFile]
     versions: Sequence[str]
+    api_version: str = API_VERSION
 
 
 def format_upload_time(moment: datetime) -> str:
@@ -80,7 +86,7 @@ def render_project_html(page: ProjectPage) -> bytes:
     name = escape(page.name)
     parts = [
         "<!DOCTYPE html>\n<html>\n  <head>\n",
-        f'    <meta name="pypi:repository-version" content="{API_VERSION}">\n',
+        f'    <meta name="pypi:repository-version" content="{page.api_version}">\n',
         f"    <title>Links for {name}</title>\n  </head>\n  <body>\n",
         f"    <h1>Links for {name}</h1>\n",
     ]
@@ -108,7 +114,7 @@ def _anchor(file: DistFile) -> str:
 def project_json(page: ProjectPage) -> dict[str, Any]:
     """The PEP 691/700 project document as a dict (``core-metadata``, never the old key)."""
     return {
-        "meta": {"api-version": API_VERSION},
+        "meta": {"api-version": page.api_version},
         "name": page.name,
         "versions": list(page.versions),
         "files": [_file_json(file) for file in page.files],
@@ -122,7 +128,7 @@ def render_project_json(page: ProjectPage) -> bytes:
     ``json.dumps``: this halves the time of a large page.
     """
     head = (
-        f'{{"meta":{{"api-version":"{API_VERSION}"}},"name":{_quote(page.name)},'
+        f'{{"meta":{{"api-version":"{page.api_version}"}},"name":{_quote(page.name)},'
         f'"versions":[{",".join(map(_quote, page.versions))}],"files":['
     )
     return (head + ",".join(map(_file_json_text, page.files)) + "]}").encode("ascii")
@@ -134,9 +140,12 @@ def _file_json_text(file: DistFile) -> str:
     yanked = _quote(reason) if reason else ("true" if file.yanked is not False else "false")
     text = (
         f'{{"filename":{_quote(file.filename)},"url":{_quote(file.url)},'
-        f'"hashes":{{"sha256":{_quote(file.sha256)}}},"size":{int(file.size)},'
-        f'"upload-time":"{format_upload_time(file.upload_time)}","yanked":{yanked}'
+        f'"hashes":{{"sha256":{_quote(file.sha256)}}},"yanked":{yanked}'
     )
+    if file.size is not None:
+        text += f',"size":{int(file.size)}'
+    if file.upload_time is not None:
+        text += f',"upload-time":"{format_upload_time(file.upload_time)}"'
     if file.requires_python:
         text += f',"requires-python":{_quote(file.requires_python)}'
     if file.core_metadata_sha256:
@@ -152,10 +161,12 @@ def _file_json(file: DistFile) -> dict[str, Any]:
         "filename": file.filename,
         "url": file.url,
         "hashes": {"sha256": file.sha256},
-        "size": file.size,
-        "upload-time": format_upload_time(file.upload_time),
         "yanked": yanked_reason(file) or is_yanked(file),
     }
+    if file.size is not None:
+        entry["size"] = file.size
+    if file.upload_time is not None:
+        entry["upload-time"] = format_upload_time(file.upload_time)
     if file.requires_python:
         entry["requires-python"] = file.requires_python
     if file.core_metadata_sha256:

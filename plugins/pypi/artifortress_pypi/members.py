@@ -1,0 +1,144 @@
+"""Remote and virtual repositories: what their pages list and where their files come from.
+
+A remote lists what its upstream's page lists (:mod:`artifortress_pypi.remote`).
+A virtual merges the pages of its members, in order: for a project, only the
+members ``gateway.sources()`` names (the core's dependency-confusion guard: a
+name a hosted member publishes comes from hosted members only), the first
+member listing a filename wins; its root lists the projects of every member
+the caller may read. A hosted member's page is its stored PEP 691 rendering,
+read back. A file under a virtual's URL comes from the first of those members
+that holds it (a remote's: fetched if need be). A member whose upstream is
+down, with no copy at hand, is passed over while others can answer.
+
+Pages of remote and virtual repositories are built per request (an upstream
+page changes without the repository changing, so a stored rendering could not
+tell it is stale); their ETag is their content's digest and their
+``Last-Modified`` the latest change of what they merge, so clients still get 304s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import falcon
+
+from artifortress.plugin import (
+    ArtifortressError,
+    Gateway,
+    NotFound,
+    Rendered,
+    RepoInfo,
+    UpstreamUnavailable,
+)
+from artifortress_pypi import hosted, remote, simple
+from artifortress_pypi.listings import Listing, merged
+from artifortress_pypi.names import normalize
+from artifortress_pypi.protocol import translated
+from artifortress_pypi.upstream_pages import parse_page
+
+HOSTED, REMOTE, VIRTUAL = "hosted", "remote", "virtual"
+#: ``Last-Modified`` of a root page with nothing in it.
+_NEVER = datetime(2000, 1, 1, tzinfo=UTC)
+
+T = TypeVar("T")
+
+
+def project_listing(gateway: Gateway, repo: RepoInfo, name: str) -> Listing:
+    """What a remote or virtual *repo* lists for project *name*; NotFound if nothing."""
+    found = list(_answers(gateway.sources(repo, name), lambda m: _member_listing(gateway, m, name)))
+    if not found:
+        raise NotFound(f"no project {name!r} in {repo.key}")
+    return merged(found)
+
+
+def _member_listing(gateway: Gateway, member: RepoInfo, name: str) -> Listing:
+    if member.kind == REMOTE:
+        return remote.upstream_page(gateway, member, name)[1]
+    stored = hosted.project_page(gateway, member, name, simple.JSON)
+    with translated():
+        page = parse_page(stored.body, simple.JSON, "")  # relative URLs stay relative
+    return Listing(page.files, page.versions or (), stored.last_modified)
+
+
+def index_projects(gateway: Gateway, repo: RepoInfo) -> tuple[list[tuple[str, str]], datetime]:
+    """A virtual's root: (display, normalized) names of its readable members' projects.
+
+    A remote member lists the projects it holds, not its upstream's (PyPI has
+    600,000): a project shows once a client asked for it through the gateway.
+    """
+    projects: dict[str, str] = {}
+    changed = [_NEVER]
+    for member in gateway.members(repo):
+        stored = hosted.index_page(gateway, member, simple.JSON)
+        for entry in json.loads(stored.body)["projects"]:
+            projects.setdefault(normalize(entry["name"]), entry["name"])
+        changed.append(stored.last_modified)
+    names = sorted(projects.items())
+    return [(display, normalized) for normalized, display in names], max(changed)
+
+
+def send_file(
+    gateway: Gateway,
+    resp: falcon.Response,
+    repo: RepoInfo,
+    name: str,
+    version: str,
+    filename: str,
+) -> None:
+    """Answer with *filename* from the first member of remote or virtual *repo* holding it."""
+
+    def send(member: RepoInfo) -> bool:
+        _send_from(gateway, resp, member, name, version, filename)
+        return True
+
+    if not any(_answers(gateway.sources(repo, name), send)):
+        raise NotFound(f"no file {filename} of {name} {version} in {repo.key}")
+
+
+def _send_from(
+    gateway: Gateway,
+    resp: falcon.Response,
+    member: RepoInfo,
+    name: str,
+    version: str,
+    filename: str,
+) -> None:
+    if member.kind == REMOTE:
+        try:
+            gateway.send_artifact(resp, member, name, version, filename)
+            return
+        except NotFound:
+            remote.fetch(gateway, member, name, version, filename)  # not fetched yet
+    gateway.send_artifact(resp, member, name, version, filename)
+
+
+def _answers(members: list[RepoInfo], ask: Callable[[RepoInfo], T]) -> Iterator[T]:
+    """What each member answers, in order; members that have nothing are passed over.
+
+    A member whose upstream is unavailable is passed over too, unless no
+    member answers at all: then its error (502) says why, not a 404.
+    """
+    unavailable: ArtifortressError | None = None
+    answered = False
+    for member in members:
+        try:
+            answer = ask(member)
+        except NotFound:
+            continue
+        except UpstreamUnavailable as exc:
+            unavailable = unavailable or exc
+            continue
+        answered = True
+        yield answer
+    if not answered and unavailable is not None:
+        raise unavailable
+
+
+def rendering(body: bytes, content_type: str, changed_at: datetime) -> Rendered:
+    """A page built for this request (not stored), with validators as stored ones have."""
+    digest = hashlib.sha256(content_type.encode() + b"\0" + body).hexdigest()[:32]
+    return Rendered(body, content_type, f'"{digest}"', changed_at)
