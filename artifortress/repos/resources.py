@@ -24,7 +24,13 @@ UPSTREAM = {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "url": {"type": "string", "maxLength": 2000, "pattern": "^https?://[^/?#@]+"},
+        # No pattern: its refusal would echo the value, maybe with a password in it;
+        # the service checks it (http or https, a host, no credentials) and says so.
+        "url": {
+            "type": "string",
+            "maxLength": 2000,
+            "description": "http:// or https:// URL, without credentials",
+        },
         "username": {"type": ["string", "null"], "maxLength": 256},
         "password": {"type": ["string", "null"], "maxLength": 1024, "writeOnly": True},
     },

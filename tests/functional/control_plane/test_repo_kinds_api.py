@@ -150,8 +150,10 @@ def test_the_password_is_never_answered_logged_audited_or_stored_in_clear(admin,
         admin.patch("/v1/repos/up", {"upstream": {"password": PASSWORD * 100}}),
         admin.post("/v1/repos", {"key": "x", "format": "pypi", "upstream": UPSTREAM}),
         admin.patch("/v1/repos/up", {"upstream": {"password": PASSWORD, "url": "ftp://x"}}),
+        admin.patch("/v1/repos/up", {"upstream": {"url": f"ftp://bot:{PASSWORD}@x/"}}),
+        admin.patch("/v1/repos/up", {"upstream": {"url": f"https://bot:{PASSWORD}@x/"}}),
     ]
-    assert [a.status_code for a in answers] == [201, 200, 200, 200, 400, 400, 400]
+    assert [a.status_code for a in answers] == [201, 200, 200, 200, 400, 400, 400, 400, 400]
     for answer in answers:
         assert PASSWORD not in answer.text
     assert PASSWORD not in caplog.text
