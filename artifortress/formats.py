@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -24,6 +24,25 @@ ErrorRenderer = Callable[["falcon.Request", "falcon.Response", "ArtifortressErro
 
 
 @dataclasses.dataclass(frozen=True)
+class Prefetch:
+    """One GET that pre-warms a remote or virtual repository (``artifortress remote prefetch``).
+
+    *path* is under the repository's mount: ``simple/requests/`` asks for
+    ``/pypi/{repo}/simple/requests/``. *accept* is the request's ``Accept``.
+    *links*, for an index page, picks from its body the URLs (absolute, or
+    relative to the page) to fetch next, e.g. the files of a pinned version.
+    """
+
+    path: str
+    accept: str | None = None
+    links: Callable[[bytes], Iterable[str]] | None = None
+
+
+#: Reads a lock file or requirements list (its text) and says what to fetch.
+Prefetcher = Callable[[str], Iterable[Prefetch]]
+
+
+@dataclasses.dataclass(frozen=True)
 class FormatSpec:
     """A package format, e.g. ``pypi``; its routes mount under ``/{name}/{repo}/``.
 
@@ -31,12 +50,16 @@ class FormatSpec:
     protocol (npm wants ``{"error": ...}``, twine reads the reason phrase).
     ``append_files``: a published version may gain new files later (PyPI adds
     wheels to a release; npm never does).  Files already published never change.
+    ``prefetch`` reads the format's lock files or requirements lists for
+    ``artifortress remote prefetch`` (a pure function of the file's text: the
+    core issues the requests); ``None``: the format cannot be pre-warmed.
     """
 
     name: str
     description: str = ""
     render_error: ErrorRenderer | None = None
     append_files: bool = False
+    prefetch: Prefetcher | None = None
 
     def __post_init__(self) -> None:
         if not FORMAT_NAME.match(self.name) or self.name in RESERVED_NAMES:

@@ -32,7 +32,7 @@ from artifortress.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from artifortress.formats import FormatSpec, PluginRoute
+from artifortress.formats import FormatSpec, PluginRoute, Prefetch
 from artifortress.http.body import read_json
 from artifortress.http.permissions import authenticated, public, requires
 from artifortress.outbox.events import Event
@@ -71,6 +71,7 @@ __all__ = [
     "PolicyDecision",
     "PolicyRejected",
     "PolicyRequest",
+    "Prefetch",
     "Principal",
     "Rendered",
     "RepoInfo",

@@ -23,13 +23,15 @@ from artifortress.errors import Conflict
 from artifortress.remote.documents import NEGATIVE_TTL
 from artifortress.remote.models import RemoteDocument
 from artifortress.repos.kinds import REMOTE
-from artifortress.repos.models import RepositoryUpstream
+from artifortress.repos.models import Repository, RepositoryUpstream
 from artifortress.repos.views import RepoRef
 from artifortress.versions import lifecycle
 from artifortress.versions.models import PUBLISHED, Artifact, Version
 
 
-def cache_report(db: Session, repo: RepoRef, *, after: str | None, limit: int) -> dict[str, Any]:
+def cache_report(
+    db: Session, repo: Repository | RepoRef, *, after: str | None, limit: int
+) -> dict[str, Any]:
     """The cached documents of remote *repo* (by key, a page after *after*) and file totals."""
     ttl = _ttl(db, repo)
     now = utcnow()
@@ -60,7 +62,9 @@ def cache_report(db: Session, repo: RepoRef, *, after: str | None, limit: int) -
     }
 
 
-def purge(db: Session, caller: Caller, repo: RepoRef, *, files: bool) -> dict[str, Any]:
+def purge(
+    db: Session, caller: Caller, repo: Repository | RepoRef, *, files: bool
+) -> dict[str, Any]:
     """Forget the cached metadata of remote *repo*; with *files*, tombstone its versions too."""
     _ttl(db, repo)  # 409 unless remote
     forgotten = db.execute(delete(RemoteDocument).where(RemoteDocument.repository_id == repo.id))
@@ -76,7 +80,7 @@ def purge(db: Session, caller: Caller, repo: RepoRef, *, files: bool) -> dict[st
     return {"documents": documents, "versions": versions}
 
 
-def _ttl(db: Session, repo: RepoRef) -> int:
+def _ttl(db: Session, repo: Repository | RepoRef) -> int:
     upstream = db.get(RepositoryUpstream, repo.id)
     if repo.kind != REMOTE or upstream is None:
         raise Conflict(f"repository {repo.key!r} is {repo.kind}, not remote: it caches nothing")

@@ -67,8 +67,9 @@ ADDED_IN: dict[str, frozenset[str]] = {
     # No new names: Gateway.restore() and Gateway.promote() are new, and the core
     # answers HEAD on every plugin route that answers GET.
     "1.2.0": frozenset(),
-    # Remote repositories: Gateway.upstream_document() and upstream_file() are new.
-    "1.3.0": frozenset({"UpstreamDocument", "UpstreamMismatch", "UpstreamUnavailable"}),
+    # Remote repositories: Gateway.upstream_document() and upstream_file() are new,
+    # and FormatSpec.prefetch (with Prefetch) pre-warms them from lock files.
+    "1.3.0": frozenset({"Prefetch", "UpstreamDocument", "UpstreamMismatch", "UpstreamUnavailable"}),
 }
 REMOVED_IN: dict[str, frozenset[str]] = {}
 

@@ -21,10 +21,14 @@ from artifortress_npm.misc import (
     SearchResource,
 )
 from artifortress_npm.packages import PackageResource
+from artifortress_npm.prefetch import package_lock
 from artifortress_npm.protocol import render_error
 
 FORMAT = FormatSpec(
-    name="npm", description="npm registry for npm, pnpm and yarn", render_error=render_error
+    name="npm",
+    description="npm registry for npm, pnpm and yarn",
+    render_error=render_error,
+    prefetch=package_lock,  # artifortress remote prefetch: a package-lock.json
 )
 
 # The plugin API versions this plugin works with (docs/plugins.md, "API versions").

@@ -13,6 +13,7 @@ from artifortress_pypi.pages import (
     JsonReleaseResource,
     ProjectResource,
 )
+from artifortress_pypi.prefetch import requirements
 from artifortress_pypi.protocol import render_error
 from artifortress_pypi.upload import UploadResource
 
@@ -21,6 +22,7 @@ FORMAT = FormatSpec(
     description="Python packages: PEP 503/691 simple index and twine uploads",
     render_error=render_error,
     append_files=True,  # a release gains wheels over several uploads, as on PyPI
+    prefetch=requirements,  # artifortress remote prefetch: pinned requirements
 )
 
 # The plugin API versions this plugin works with (docs/plugins.md, "API versions").
