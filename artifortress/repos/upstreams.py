@@ -95,10 +95,13 @@ def configure_upstream(
         row.url = changed["upstream_url"] = check_url(upstream["url"])
     if "username" in upstream and upstream["username"] != row.username:
         row.username = changed["upstream_username"] = upstream["username"]
-    if "password" in upstream:
-        password = upstream["password"]
-        row.password_encrypted = box_of(db).seal(password) if password is not None else None
-        changed["upstream_password"] = "set" if password is not None else "removed"
+    password = upstream.get("password")
+    if password is not None:
+        row.password_encrypted = box_of(db).seal(password)
+        changed["upstream_password"] = "set"
+    elif "password" in upstream and row.password_encrypted is not None:
+        row.password_encrypted = None
+        changed["upstream_password"] = "removed"
     if metadata_ttl is not None:
         ttl = parse_ttl(metadata_ttl)
         if ttl != row.metadata_ttl_seconds:
