@@ -10,7 +10,11 @@ Rules, so that the README stays a user's text rather than a test script:
 
 - ``make serve`` and ``make test`` lines are skipped: this test is the server
   ``make serve`` starts, and runs under ``make test``.
-- ``127.0.0.1:8080`` becomes the test server's address.
+- ``127.0.0.1:8080`` becomes the test server's address, and pypi.org's index
+  (``https://pypi.org/simple/``) a static PEP 503 tree on 127.0.0.1 holding the
+  real ``requests`` and its dependencies (no internet is needed, and pip's own
+  configuration of this machine is ignored, so what it installs came through
+  the gateway).
 - ``curl`` fails on an HTTP error status (``--fail-with-body``), except where the
   line prints the status itself (``-w``): a 404 from a repository the tour
   never created is a broken README even though curl exits 0. A status a block
@@ -40,11 +44,14 @@ import pytest
 import requests
 
 from artifortress.testing.server import ServerProcess
+from plugins.pypi.tests.pypi_upstream import PypiTree, real_distributions
+from tests.support.upstream import Upstream
 
 pytestmark = [pytest.mark.e2e]
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 TIMEOUT = 10
+PYPI = "https://pypi.org/simple/"
 
 _SH_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _SKIPPED_LINE = re.compile(r"^\s*make (serve|test)\b")
@@ -77,9 +84,9 @@ def readme_blocks(text: str) -> list[str]:
     ]
 
 
-def provide(block: str, port: int) -> str:
-    """*block* with the test's address and quarantined version in place of the README's."""
-    block = block.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+def provide(block: str, port: int, pypi: str = PYPI) -> str:
+    """*block* with the test's address, pypi.org and quarantined ID for the README's."""
+    block = block.replace("127.0.0.1:8080", f"127.0.0.1:{port}").replace(PYPI, pypi)
     return block.replace("/quarantine/ID/", "/quarantine/$QUARANTINED_ID/")
 
 
@@ -206,6 +213,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         yield running
 
 
+@pytest.fixture(scope="module")
+def pypi_org() -> Iterator[PypiTree]:
+    """pypi.org for the tour: ``requests`` and its dependencies on 127.0.0.1."""
+    with Upstream().running() as upstream:
+        tree = PypiTree(upstream)
+        for path in real_distributions():
+            tree.add(path)
+        yield tree
+
+
 @pytest.fixture
 def terminal(tmp_path: Path, server: ServerProcess) -> tuple[Path, dict[str, str]]:
     """A working folder with the README's placeholders, and the environment of its shell."""
@@ -218,7 +235,8 @@ def terminal(tmp_path: Path, server: ServerProcess) -> tuple[Path, dict[str, str
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", uv_env], check=True)
     token = server.cli("admin", "create-token", "--user", "setup", "--admin").stdout
     environ = {
-        **server.environ,
+        **{key: value for key, value in server.environ.items() if not key.startswith("PIP_")},
+        "PIP_CONFIG_FILE": os.devnull,  # no find-links or extra index of this machine
         "HOME": str(work / "home"),
         "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ["PATH"]]),
         "VIRTUAL_ENV": str(uv_env),
@@ -234,10 +252,15 @@ def terminal(tmp_path: Path, server: ServerProcess) -> tuple[Path, dict[str, str
 
 
 def test_every_readme_command_runs(
-    server: ServerProcess, terminal: tuple[Path, dict[str, str]], tmp_path: Path
+    server: ServerProcess,
+    terminal: tuple[Path, dict[str, str]],
+    pypi_org: PypiTree,
+    tmp_path: Path,
 ) -> None:
     work, environ = terminal
-    blocks = [provide(block, server.port) for block in readme_blocks(README.read_text())]
+    blocks = [
+        provide(block, server.port, pypi_org.url) for block in readme_blocks(README.read_text())
+    ]
     unknown = {placeholder for block in blocks for placeholder in unknown_placeholders(block)}
     assert not unknown, f"README commands use placeholders this test does not provide: {unknown}"
     run_tour(blocks, tmp_path, work, environ)
@@ -245,6 +268,9 @@ def test_every_readme_command_runs(
     assert (tmp_path / "pip-site" / "yourpackage" / "__init__.py").exists()
     assert list((tmp_path / "uv-env").glob("lib/python*/site-packages/yourpackage/__init__.py"))
     assert (work / "app.tar.gz").read_bytes() == (work / "build" / "app.tar.gz").read_bytes()
+    # requests came from "pypi.org" through the virtual, fetched once.
+    assert (tmp_path / "pip-site" / "requests" / "__init__.py").exists()
+    assert all(pypi_org.hits(path.name) == 1 for path in real_distributions())
 
 
 # -- the runner itself ---------------------------------------------------------------------------
