@@ -95,6 +95,14 @@ class UpstreamResponse:
     def headers(self) -> Mapping[str, str]:
         return self._raw.headers
 
+    @property
+    def size(self) -> int | None:
+        """The body's length as announced, unless it is encoded (then unknown)."""
+        if self.headers.get("Content-Encoding", "identity").lower() != "identity":
+            return None
+        length = self.headers.get("Content-Length", "")
+        return int(length) if length.isdigit() else None
+
     def chunks(self) -> Iterator[bytes]:
         """The body; a broken, stalled or late body raises :class:`UpstreamUnavailable`."""
         host = host_of(self.url)

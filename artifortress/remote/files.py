@@ -19,7 +19,7 @@ import dataclasses
 import logging
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pluggy
 from sqlalchemy.orm import Session, sessionmaker
@@ -38,6 +38,7 @@ from artifortress.remote.checksums import BadIntegrity, Checksums
 from artifortress.remote.client import UpstreamClient, UpstreamResponse, host_of
 from artifortress.remote.documents import credentials_for, stored_key
 from artifortress.remote.errors import HeldByPolicy, UpstreamMismatch, UpstreamUnavailable
+from artifortress.remote.relay import Relay
 from artifortress.remote.singleflight import Lease, SingleFlight
 from artifortress.repos.models import Repository
 from artifortress.repos.services import entity_of
@@ -114,14 +115,52 @@ class FileFetcher:
         Call it with no transaction open.
         """
         metrics.miss(repo.key, metrics.FILE)
-        key = stored_key(f"file:{wanted.package}/{wanted.version}/{wanted.filename}")
         return self._flights.run(
             repo.id,
-            key,
+            _flight_key(wanted),
             produce=lambda lease: self._fetch(repo, upstream, url, wanted, lease, request_id),
             settled=lambda: self._settled(repo, wanted),
             lease_seconds=2 * self._client.timeouts.answer,
             max_wait=FILE_WAIT,
+        )
+
+    def stream(
+        self,
+        repo: RepoInfo,
+        upstream: Upstream,
+        url: str,
+        wanted: WantedFile,
+        request_id: str | None,
+    ) -> VersionInfo | Relay:
+        """Like :meth:`fetch`, but the fetching request gets the bytes as they arrive.
+
+        Returns the version when another request fetched the file meanwhile;
+        else a :class:`Relay` (the response body) that stores and publishes
+        the file as the last chunk goes out. Errors before the first byte
+        (upstream 404, failures) are raised here.
+        """
+        metrics.miss(repo.key, metrics.FILE)
+        claim = self._flights.claim(
+            repo.id,
+            _flight_key(wanted),
+            settled=lambda: self._settled(repo, wanted),
+            lease_seconds=2 * self._client.timeouts.answer,
+            max_wait=FILE_WAIT,
+        )
+        if claim.lease is None:
+            return cast(VersionInfo, claim.result)
+        lease = claim.lease
+        try:
+            checks = _checks(url, wanted)
+            response = self._open(repo, upstream, url, wanted)
+        except BaseException as exc:
+            claim.finish(error=exc)
+            raise
+        return Relay(
+            lambda path: self._receive(repo, wanted, response, path, checks, lease),
+            lambda path: self._keep(repo, url, wanted, path, checks, lease, request_id),
+            claim,
+            size=response.size,
         )
 
     def _settled(self, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
@@ -137,11 +176,18 @@ class FileFetcher:
         lease: Lease,
         request_id: str | None,
     ) -> VersionInfo:
+        checks = _checks(url, wanted)
+        response = self._open(repo, upstream, url, wanted)
+        with scratch_file() as path:
+            for _chunk in self._receive(repo, wanted, response, path, checks, lease):
+                pass
+            return self._keep(repo, url, wanted, path, checks, lease, request_id)
+
+    def _open(
+        self, repo: RepoInfo, upstream: Upstream, url: str, wanted: WantedFile
+    ) -> UpstreamResponse:
+        """The upstream's 200 answer for *url*, its body unread; NotFound, UpstreamUnavailable."""
         host = host_of(url)
-        try:
-            checks = Checksums(wanted.sha256, wanted.integrity)
-        except BadIntegrity as exc:
-            raise UpstreamMismatch(host, f"upstream {host}: {exc}") from None
         try:
             response = self._client.get(
                 url,
@@ -149,24 +195,21 @@ class FileFetcher:
                 credentials=credentials_for(upstream, url),
                 whole_deadline=False,
             )
-            try:
-                with scratch_file() as path:
-                    self._download(repo, wanted, response, path, checks, lease)
-                    info = self._store.write(
-                        _read(path, lease),
-                        Expectation(digest=f"sha256:{checks.sha256}", size=checks.size),
-                    )
-            finally:
-                response.close()
         except UpstreamUnavailable:
             metrics.failed(repo.key, metrics.FILE, "unavailable")
             raise
-        provenance = {"upstream": {"url": url, "fetched_at": iso(utcnow())}}
-        published = self._publish(repo, wanted, info, provenance, request_id)
-        _refuse_unpublished(repo.key, wanted, published.state)
-        return published
+        if response.status == 200:
+            return response
+        response.close()
+        if response.status in (404, 410):
+            metrics.fetched(repo.key, metrics.FILE, "not_found")
+            raise NotFound(f"{wanted.filename} does not exist upstream ({host})")
+        metrics.failed(repo.key, metrics.FILE, "unavailable")
+        raise UpstreamUnavailable(
+            host, f"upstream {host} answered {response.status} for {wanted.filename}"
+        )
 
-    def _download(
+    def _receive(
         self,
         repo: RepoInfo,
         wanted: WantedFile,
@@ -174,29 +217,46 @@ class FileFetcher:
         path: Path,
         checks: Checksums,
         lease: Lease,
-    ) -> None:
-        """The body into *path*, hashed on the way; raises unless it is what was announced."""
+    ) -> Iterator[bytes]:
+        """The body, written to *path* and hashed on the way; raises unless it is as announced."""
         host = host_of(response.url)
-        if response.status in (404, 410):
-            metrics.fetched(repo.key, metrics.FILE, "not_found")
-            raise NotFound(f"{wanted.filename} does not exist upstream ({host})")
-        if response.status != 200:
-            raise UpstreamUnavailable(
-                host, f"upstream {host} answered {response.status} for {wanted.filename}"
-            )
-        with path.open("wb") as out:
-            for chunk in checks.through(response.chunks()):
-                out.write(chunk)
-                lease.keep_alive()
+        try:
+            with path.open("wb") as out:
+                for chunk in checks.through(response.chunks()):
+                    out.write(chunk)
+                    lease.keep_alive()
+                    yield chunk
+        except UpstreamUnavailable:
+            metrics.failed(repo.key, metrics.FILE, "unavailable")
+            raise
+        finally:
+            response.close()
         problem = checks.mismatch()
-        if problem is None:
-            metrics.fetched(repo.key, metrics.FILE, "ok", checks.size)
-        else:
+        if problem is not None:
             metrics.failed(repo.key, metrics.FILE, "mismatch", checks.size)
             raise UpstreamMismatch(
                 host,
                 f"upstream {host} sent {wanted.filename} with {problem}; nothing was stored",
             )
+        metrics.fetched(repo.key, metrics.FILE, "ok", checks.size)
+
+    def _keep(
+        self,
+        repo: RepoInfo,
+        url: str,
+        wanted: WantedFile,
+        path: Path,
+        checks: Checksums,
+        lease: Lease,
+        request_id: str | None,
+    ) -> VersionInfo:
+        """The verified bytes of *path* into the blob plane, then published in the remote."""
+        digest = f"sha256:{checks.sha256}"
+        info = self._store.write(_read(path, lease), Expectation(digest=digest, size=checks.size))
+        provenance = {"upstream": {"url": url, "fetched_at": iso(utcnow())}}
+        published = self._publish(repo, wanted, info, provenance, request_id)
+        _refuse_unpublished(repo.key, wanted, published.state)
+        return published
 
     def _publish(
         self,
@@ -270,6 +330,19 @@ class FileFetcher:
             f"{wanted.package} {wanted.version} of {repo.key} has no file {wanted.filename}, "
             f"and {repo.format} versions take no files after publication"
         )
+
+
+def _flight_key(wanted: WantedFile) -> str:
+    return stored_key(f"file:{wanted.package}/{wanted.version}/{wanted.filename}")
+
+
+def _checks(url: str, wanted: WantedFile) -> Checksums:
+    """What the bytes must hash to; a malformed promise is the upstream's fault (502)."""
+    try:
+        return Checksums(wanted.sha256, wanted.integrity)
+    except BadIntegrity as exc:
+        host = host_of(url)
+        raise UpstreamMismatch(host, f"upstream {host}: {exc}") from None
 
 
 def _holding(db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:

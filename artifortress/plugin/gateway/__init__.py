@@ -26,11 +26,11 @@ __all__ = ["Gateway"]
 class Gateway(
     ReadingGateway,
     MembersGateway,
+    RemoteGateway,  # before TransferGateway, which it builds on (send_artifact)
     TransferGateway,
     PublishingGateway,
     TokensGateway,
     RenderingsGateway,
-    RemoteGateway,
     TransactionsGateway,
 ):
     """The core's services as one request's caller may use them."""

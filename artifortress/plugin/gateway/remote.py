@@ -13,17 +13,21 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from artifortress.plugin.gateway.base import GatewayBase
+import falcon
+
+from artifortress.blobs.download import content_disposition
+from artifortress.plugin.gateway.transfer import TransferGateway
 from artifortress.remote.client import host_of
 from artifortress.remote.documents import UpstreamDocument
 from artifortress.remote.errors import UpstreamUnavailable
 from artifortress.remote.files import WantedFile
-from artifortress.repos.upstreams import upstream_of
+from artifortress.remote.relay import Relay
+from artifortress.repos.upstreams import Upstream, upstream_of
 from artifortress.repos.views import RepoInfo
 from artifortress.versions.views import VersionInfo
 
 
-class RemoteGateway(GatewayBase):
+class RemoteGateway(TransferGateway):
     """What a remote repository's upstream holds, cached by the core."""
 
     def upstream_document(
@@ -72,9 +76,74 @@ class RemoteGateway(GatewayBase):
         policies judge it: one held in quarantine raises ``HeldByPolicy`` (403).
         Answer with :meth:`send_artifact` afterwards.
         """
+        wanted = self._wanted(
+            repo, package, version, filename, sha256, integrity, media_type, metadata, display_name
+        )
         engine = self._ctx.services.remote.files
+        found = engine.lookup(self._ctx.db, repo, wanted)
+        if found is not None:
+            return found
+        upstream, url = self._upstream_url(repo, path_or_url)
+        self._ctx.read_until_write()  # no transaction while bytes flow
+        return engine.fetch(repo, upstream, url, wanted, self._ctx.request_id)
+
+    def send_upstream_file(
+        self,
+        resp: falcon.Response,
+        repo: RepoInfo,
+        path_or_url: str,
+        *,
+        package: str,
+        version: str,
+        filename: str,
+        sha256: str | None = None,
+        integrity: str | None = None,
+        media_type: str = "application/octet-stream",
+        metadata: Mapping[str, Any] | None = None,
+        display_name: str | None = None,
+    ) -> None:
+        """Answer GET/HEAD with an upstream file: :meth:`upstream_file`, then :meth:`send_artifact`.
+
+        The difference: the one request that fetches a file gets its bytes as
+        they arrive from upstream (a large file's first bytes come at once,
+        not after the whole download), while they are stored. Its last bytes
+        are sent once the file is verified and kept: a client never gets a
+        complete file that was refused, its response ends short instead.
+        Requests for a file being fetched wait for it, then get it as any
+        cached file (ranges, validators). Same errors as :meth:`upstream_file`.
+        """
+        wanted = self._wanted(
+            repo, package, version, filename, sha256, integrity, media_type, metadata, display_name
+        )
+        engine = self._ctx.services.remote.files
+        found = engine.lookup(self._ctx.db, repo, wanted)
+        if found is None:
+            upstream, url = self._upstream_url(repo, path_or_url)
+            self._ctx.read_until_write()  # no transaction while bytes flow
+            if not _plain_get(self._req):  # HEAD, ranges, validators: answered from the blob
+                found = engine.fetch(repo, upstream, url, wanted, self._ctx.request_id)
+            else:
+                fetched = engine.stream(repo, upstream, url, wanted, self._ctx.request_id)
+                if isinstance(fetched, Relay):
+                    _relay(resp, fetched, wanted)
+                    return
+                found = fetched
+        self.send_artifact(resp, repo, found.package, found.version, filename)
+
+    def _wanted(
+        self,
+        repo: RepoInfo,
+        package: str,
+        version: str,
+        filename: str,
+        sha256: str | None,
+        integrity: str | None,
+        media_type: str,
+        metadata: Mapping[str, Any] | None,
+        display_name: str | None,
+    ) -> WantedFile:
         name = self.normalize(repo.format, package)
-        wanted = WantedFile(
+        return WantedFile(
             package=name,
             version=version,
             filename=filename,
@@ -84,13 +153,27 @@ class RemoteGateway(GatewayBase):
             metadata=metadata,
             display_name=display_name or (package if package != name else None),
         )
-        found = engine.lookup(self._ctx.db, repo, wanted)
-        if found is not None:
-            return found
+
+    def _upstream_url(self, repo: RepoInfo, path_or_url: str) -> tuple[Upstream, str]:
         upstream = upstream_of(self._ctx.db, repo)
-        url = _http_url(urljoin(upstream.url, path_or_url))
-        self._ctx.read_until_write()  # no transaction while bytes flow
-        return engine.fetch(repo, upstream, url, wanted, self._ctx.request_id)
+        return upstream, _http_url(urljoin(upstream.url, path_or_url))
+
+
+def _plain_get(req: falcon.Request) -> bool:
+    """A GET of the whole file, which can be answered while it streams in."""
+    conditional = ("Range", "If-Range", "If-None-Match", "If-Modified-Since")
+    return req.method == "GET" and not any(req.get_header(name) for name in conditional)
+
+
+def _relay(resp: falcon.Response, relay: Relay, wanted: WantedFile) -> None:
+    resp.content_type = wanted.media_type
+    resp.set_header("Content-Disposition", content_disposition(wanted.filename))
+    resp.cache_control = ["private"]
+    if wanted.sha256:
+        resp.set_header("X-Checksum-Sha256", wanted.sha256.lower())
+    if relay.size is not None:
+        resp.content_length = relay.size
+    resp.stream = relay
 
 
 def _http_url(url: str) -> str:

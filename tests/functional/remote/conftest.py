@@ -4,7 +4,8 @@ The ``upstreamtest`` format exposes the plugin API as routes: ``/doc/{name}``
 answers ``gateway.upstream_document(repo, "docs/{name}")`` and
 ``/file/{package}/{version}/{filename}`` fetches ``files/{filename}`` with
 ``gateway.upstream_file`` (``?sha256=`` / ``?integrity=`` as announced;
-``?from=URL`` fetches an absolute URL instead) and sends it with ``send_artifact``.
+``?from=URL`` fetches an absolute URL instead) and sends it with ``send_artifact``;
+``/stream/...`` does the same through ``gateway.send_upstream_file``.
 """
 
 from __future__ import annotations
@@ -68,6 +69,31 @@ class FileResource:
         gateway.send_artifact(resp, gateway.repo, found.package, found.version, filename)
 
 
+class StreamResource:
+    """As FileResource, through send_upstream_file (the fetching request gets the bytes at once)."""
+
+    @requires(Permission.READ)
+    def on_get(
+        self,
+        req: falcon.Request,
+        resp: falcon.Response,
+        repo: str,
+        package: str,
+        version: str,
+        filename: str,
+    ) -> None:
+        gateway = Gateway(req)
+        gateway.send_upstream_file(
+            resp,
+            gateway.repo,
+            f"files/{filename}",
+            package=package,
+            version=version,
+            filename=filename,
+            sha256=req.get_param("sha256"),
+        )
+
+
 class UpstreamTestFormat:
     @hookimpl
     def artifortress_formats(self) -> list[FormatSpec]:
@@ -79,6 +105,7 @@ class UpstreamTestFormat:
         return [
             PluginRoute(FORMAT, "/doc/{name}", DocumentResource()),
             PluginRoute(FORMAT, "/file/{package}/{version}/{filename}", FileResource()),
+            PluginRoute(FORMAT, "/stream/{package}/{version}/{filename}", StreamResource()),
         ]
 
 
