@@ -13,7 +13,7 @@ from artifortress_helm.resources import (
 )
 
 # The plugin API versions this plugin works with (docs/plugins.md, "API versions").
-ARTIFORTRESS_API = ">=1.2,<2"  # 1.2: the core answers HEAD wherever GET is
+ARTIFORTRESS_API = ">=1.3,<2"  # 1.3: remote repositories
 
 
 @hookimpl

@@ -8,6 +8,7 @@ import falcon
 
 from artifortress.plugin import Gateway, NewFile, Permission, requires
 from artifortress.plugin.scratch import scratch_file
+from artifortress_helm import remote
 from artifortress_helm.charts import read_chart_yaml, render_index
 
 CHUNK = 1024 * 1024
@@ -17,9 +18,13 @@ MAX_CHART = 64 * 1024 * 1024
 class IndexResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """The repository's ``index.yaml``, rebuilt only after a change."""
+        """The repository's ``index.yaml``, rebuilt only after a change (a remote's: upstream's)."""
         gateway = Gateway(req)
         where = gateway.repo
+        if where.kind == "remote":
+            resp.content_type = "application/x-yaml"
+            resp.data = remote.index(gateway, where)
+            return
 
         def build() -> bytes:
             # Relative to index.yaml, as Helm resolves them: the stored index must not
@@ -40,9 +45,13 @@ class IndexResource:
 class ChartResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, filename: str) -> None:
-        """Download ``{name}-{version}.tgz``."""
+        """Download ``{name}-{version}.tgz`` (a remote fetches it on first request)."""
         gateway = Gateway(req)
-        name, _, version = filename.removesuffix(".tgz").rpartition("-")
+        if gateway.repo.kind == "remote":
+            found = remote.chart(gateway, gateway.repo, filename)
+            name, version = found.package, found.version
+        else:
+            name, _, version = filename.removesuffix(".tgz").rpartition("-")
         gateway.send_artifact(
             resp, gateway.repo, name, version, filename, media_type="application/gzip"
         )
