@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 
 from artifortress.plugin import Gateway, NotFound, Permission, SearchHit, public, requires
-from artifortress_npm import stored
+from artifortress_npm import proxy, stored
 from artifortress_npm.audit import (
     audit_unavailable,
     check_bulk_request,
@@ -43,6 +43,10 @@ class DistTagsResource:
         """``npm dist-tag ls``."""
         gateway = Gateway(req)
         name, _tag = self._split(path)
+        if gateway.repo.kind != "hosted":  # a remote's or a virtual's: from its packument
+            base = gateway.public_url(f"npm/{repo}")
+            resp.media = proxy.proxied_document(gateway, gateway.repo, name, base)["dist-tags"]
+            return
         state = stored.load_state(gateway, gateway.repo, name)
         if state is None:
             raise NotFound(f"package {name} not found")

@@ -173,6 +173,8 @@ def test_a_remote_serves_the_upstream_packument_with_tarballs_through_the_gatewa
     version = admin.get(f"{remote}/@acme/lib/next")
     assert version.json["version"] == "2.0.0-rc.1"
     assert version.json["dist"]["tarball"].endswith("/npm/npm-up/@acme/lib/-/lib-2.0.0-rc.1.tgz")
+    tags = admin.get(f"{remote}/-/package/@acme%2flib/dist-tags")
+    assert tags.json == {"latest": "1.0.0", "next": "2.0.0-rc.1"}
 
 
 def test_a_tarball_is_fetched_once_verified_and_then_served_locally(
