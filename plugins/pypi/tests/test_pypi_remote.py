@@ -15,6 +15,8 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
+from artifortress_pypi import remote
+from artifortress_pypi.upstream_pages import parse_page
 from urllib3 import encode_multipart_formdata
 
 from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
@@ -247,3 +249,22 @@ def test_with_the_upstream_gone_what_was_fetched_is_still_served(admin, repos, t
     unknown = admin.get("/pypi/all/simple/never-seen/")
     assert unknown.status_code == 502, unknown.text
     assert "127.0.0.1" in unknown.text
+
+
+def test_an_upstream_page_is_read_once_per_fetch(admin, repos, tree, monkeypatch):
+    reads: list[str] = []
+
+    def counting(body: bytes, content_type: str, url: str):
+        reads.append(url)
+        return parse_page(body, content_type, url)
+
+    monkeypatch.setattr(remote, "parse_page", counting)
+    for accept in (JSON, "text/html", JSON):
+        assert admin.get("/pypi/pypi-up/simple/foo/", headers={"Accept": accept}).status_code == 200
+    assert len(reads) == 1
+    answer = admin.get("/pypi/all/simple/foo/", headers={"Accept": JSON})
+    again = admin.get(
+        "/pypi/all/simple/foo/", headers={"Accept": JSON, "If-None-Match": answer.headers["ETag"]}
+    )
+    assert again.status_code == 304
+    assert len(reads) == 1
