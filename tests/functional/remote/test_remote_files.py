@@ -194,3 +194,24 @@ def test_files_of_one_version_fetched_at_once_all_join_it(admin, make_remote, up
     assert answers == dict.fromkeys(names, 200)
     version = admin.get("/v1/repos/up/packages/tool/versions/1.0").json
     assert sorted(a["filename"] for a in version["artifacts"]) == names
+
+
+def test_requests_waiting_on_a_refused_fetch_share_its_502(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve(FILE, b"tampered", delay=0.3)
+    statuses: list[int] = []
+    start = threading.Barrier(8)
+
+    def fetch() -> None:
+        start.wait()
+        statuses.append(admin.get(URL, params={"sha256": SHA256}).status_code)
+
+    threads = [threading.Thread(target=fetch) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert statuses == [502] * 8
+    assert upstream.hits[FILE] == 1  # one refused fetch, shared
+    upstream.serve(FILE, BYTES)
+    assert admin.get(URL, params={"sha256": SHA256}).status_code == 200
