@@ -1,7 +1,7 @@
 """A remote Helm repository: the upstream's ``index.yaml``, its charts through the gateway.
 
 The core fetches, caches and verifies (``Gateway.upstream_document`` and
-``upstream_file``); this module only rewrites the index's chart URLs to the
+``send_upstream_file``); this module only rewrites the index's chart URLs to the
 gateway's ``charts/{name}-{version}.tgz`` and finds a chart's upstream URL
 and sha256 digest in the index.
 """
@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import falcon
 import yaml
 
 from artifortress.plugin import (
@@ -20,7 +21,6 @@ from artifortress.plugin import (
     RepoInfo,
     UpstreamDocument,
     UpstreamUnavailable,
-    VersionInfo,
 )
 
 #: Index fields that describe where a chart is, not the chart (kept out of its metadata).
@@ -36,12 +36,13 @@ def index(gateway: Gateway, repo: RepoInfo) -> bytes:
     return text.encode()
 
 
-def chart(gateway: Gateway, repo: RepoInfo, filename: str) -> VersionInfo:
-    """The chart *filename* as the index names it, fetched and checked against its digest."""
+def send_chart(gateway: Gateway, resp: falcon.Response, repo: RepoInfo, filename: str) -> None:
+    """Answer with the chart *filename* the index names, checked against its digest."""
     document = gateway.upstream_document(repo, "index.yaml")
     for name, entry in _entries(_parse(document)):
         if _filename(name, entry) == filename and entry.get("urls"):
-            return gateway.upstream_file(
+            gateway.send_upstream_file(
+                resp,
                 repo,
                 urljoin(document.url, str(entry["urls"][0])),
                 package=name,
@@ -51,6 +52,7 @@ def chart(gateway: Gateway, repo: RepoInfo, filename: str) -> VersionInfo:
                 media_type="application/gzip",
                 metadata={k: v for k, v in entry.items() if k not in _LOCATION},
             )
+            return
     raise NotFound(f"the upstream's index.yaml has no chart {filename}")
 
 

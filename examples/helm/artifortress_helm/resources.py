@@ -48,10 +48,9 @@ class ChartResource:
         """Download ``{name}-{version}.tgz`` (a remote fetches it on first request)."""
         gateway = Gateway(req)
         if gateway.repo.kind == "remote":
-            found = remote.chart(gateway, gateway.repo, filename)
-            name, version = found.package, found.version
-        else:
-            name, _, version = filename.removesuffix(".tgz").rpartition("-")
+            remote.send_chart(gateway, resp, gateway.repo, filename)
+            return
+        name, _, version = filename.removesuffix(".tgz").rpartition("-")
         gateway.send_artifact(
             resp, gateway.repo, name, version, filename, media_type="application/gzip"
         )

@@ -19,7 +19,7 @@ from artifortress.plugin import (
 )
 from artifortress_generic import checksums, listing
 from artifortress_generic.paths import GenericPath, file_path, split
-from artifortress_generic.sources import locate, media_type, stored_digest
+from artifortress_generic.sources import media_type, send, stored_digest
 
 
 class FileResource:
@@ -69,14 +69,8 @@ class FileResource:
         if path == "" or path.endswith("/"):
             _send_listing(req, resp, gateway, gateway.members(gateway.repo), path)
             return
-        target = file_path(path)
-        found = locate(gateway, gateway.repo, target)
-        if found is None:
+        if not send(gateway, resp, gateway.repo, file_path(path)):
             raise NotFound(f"no file {path} in {repo}")
-        where, digest = found
-        gateway.send_file(
-            resp, where, digest, media_type=media_type(target.filename), filename=target.filename
-        )
 
     @requires(Permission.WRITE, action="version.delete")
     def on_delete(

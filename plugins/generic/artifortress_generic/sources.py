@@ -3,7 +3,8 @@
 A remote repository fetches ``{upstream URL}{path}`` on first request (the
 upstream URL is a base: it ends in ``/``, as links resolve) and keeps it as
 the file ``{file}`` of version ``{version}`` of package ``{package}``, like an
-upload of that path. Generic upstreams announce no checksum, so the engine
+upload of that path; the request that fetches it gets the bytes as they
+arrive (``Gateway.send_upstream_file``). Generic upstreams announce no checksum, so the engine
 stores what arrived in full (a body cut short is never kept) under the
 sha256 it computed: the file's integrity rests on TLS to the upstream.
 A virtual repository serves the first of its members, in order, that the
@@ -14,6 +15,8 @@ from __future__ import annotations
 
 import mimetypes
 from urllib.parse import quote
+
+import falcon
 
 from artifortress.plugin import (
     ArtifortressError,
@@ -35,23 +38,21 @@ def stored_digest(gateway: Gateway, repo: RepoInfo, target: GenericPath) -> str 
     return artifact.digest if artifact is not None else None
 
 
-def locate(gateway: Gateway, repo: RepoInfo, target: GenericPath) -> tuple[RepoInfo, str] | None:
-    """The member holding *target* (fetched if a remote's upstream has it) and its digest.
+def send(gateway: Gateway, resp: falcon.Response, repo: RepoInfo, target: GenericPath) -> bool:
+    """Answer with the file from the first member that has it; ``False`` if none has.
 
     An upstream failing is passed on only if no later member has the file.
     """
     failure: ArtifortressError | None = None
     for member in gateway.members(repo):
         try:
-            digest = _digest_in(gateway, member, target)
+            if _send_from(gateway, resp, member, target):
+                return True
         except (UpstreamUnavailable, UpstreamMismatch) as exc:
             failure = failure or exc
-            continue
-        if digest is not None:
-            return member, digest
     if failure is not None:
         raise failure
-    return None
+    return False
 
 
 def media_type(filename: str) -> str:
@@ -59,20 +60,27 @@ def media_type(filename: str) -> str:
     return guessed or "application/octet-stream"
 
 
-def _digest_in(gateway: Gateway, member: RepoInfo, target: GenericPath) -> str | None:
-    if member.kind != REMOTE:
-        return stored_digest(gateway, member, target)
-    path = f"{target.package}/{target.version}/{target.filename}"
-    try:
-        version = gateway.upstream_file(
-            member,
-            quote(path),
-            package=target.package,
-            version=target.version,
-            filename=target.filename,
-            media_type=media_type(target.filename),
-        )
-    except NotFound:
-        return None
-    artifact = version.artifact(target.filename)
-    return artifact.digest if artifact is not None else None
+def _send_from(
+    gateway: Gateway, resp: falcon.Response, member: RepoInfo, target: GenericPath
+) -> bool:
+    kind = media_type(target.filename)
+    if member.kind == REMOTE:
+        path = f"{target.package}/{target.version}/{target.filename}"
+        try:
+            gateway.send_upstream_file(
+                resp,
+                member,
+                quote(path),
+                package=target.package,
+                version=target.version,
+                filename=target.filename,
+                media_type=kind,
+            )
+        except NotFound:
+            return False
+        return True
+    digest = stored_digest(gateway, member, target)
+    if digest is None:
+        return False
+    gateway.send_file(resp, member, digest, media_type=kind, filename=target.filename)
+    return True
