@@ -18,6 +18,7 @@ tell it is stale); their ETag is their content's digest and their
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -38,6 +39,7 @@ from artifortress_pypi import hosted, remote, simple
 from artifortress_pypi.listings import Listing, merged
 from artifortress_pypi.names import normalize
 from artifortress_pypi.protocol import translated
+from artifortress_pypi.recent import RecentPages
 from artifortress_pypi.upstream_pages import parse_page
 
 HOSTED, REMOTE, VIRTUAL = "hosted", "remote", "virtual"
@@ -45,6 +47,9 @@ HOSTED, REMOTE, VIRTUAL = "hosted", "remote", "virtual"
 _NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 
 T = TypeVar("T")
+
+#: Hosted members' pages as read back, per stored rendering (its ETag digests its bytes).
+_HOSTED: RecentPages[Listing] = RecentPages(lambda listing: len(listing.files))
 
 
 def project_listing(gateway: Gateway, repo: RepoInfo, name: str) -> Listing:
@@ -59,9 +64,14 @@ def _member_listing(gateway: Gateway, member: RepoInfo, name: str) -> Listing:
     if member.kind == REMOTE:
         return remote.upstream_page(gateway, member, name)[1]
     stored = hosted.project_page(gateway, member, name, simple.JSON)
-    with translated():
-        page = parse_page(stored.body, simple.JSON, "")  # relative URLs stay relative
-    return Listing(page.files, page.versions or (), stored.last_modified)
+    key = (member.id, name, stored.etag)
+    listing = _HOSTED.get(key)
+    if listing is None:
+        with translated():
+            page = parse_page(stored.body, simple.JSON, "")  # relative URLs stay relative
+        listing = Listing(page.files, page.versions or (), stored.last_modified)
+        _HOSTED.put(key, listing)
+    return dataclasses.replace(listing, changed_at=stored.last_modified)
 
 
 def index_projects(gateway: Gateway, repo: RepoInfo) -> tuple[list[tuple[str, str]], datetime]:

@@ -15,15 +15,13 @@ of the project.
 from __future__ import annotations
 
 import dataclasses
-import threading
-from collections import OrderedDict
-from collections.abc import Hashable
 
 from artifortress.plugin import Gateway, NotFound, RepoInfo, UpstreamDocument
 from artifortress_pypi.filenames import version_key
 from artifortress_pypi.hosted import FILES_FROM_PROJECT
 from artifortress_pypi.listings import Listing
 from artifortress_pypi.protocol import translated
+from artifortress_pypi.recent import RecentPages
 from artifortress_pypi.simple import DistFile
 from artifortress_pypi.upstream_pages import ACCEPT, UpstreamPage, parse_page
 
@@ -34,40 +32,8 @@ METADATA_MEDIA_TYPE = "text/plain; charset=utf-8"
 Read = tuple[UpstreamPage, Listing]
 
 
-class _RecentPages:
-    """Upstream pages as read, per process, for as long as the document is the same fetch.
-
-    Reading a page of 3,000 files takes a few hundred milliseconds; a page is
-    read again only after the core fetched a new copy (``fetched_at``). Bounded
-    by the files held, least recently used first out.
-    """
-
-    def __init__(self, max_files: int) -> None:
-        self._max_files = max_files
-        self._files = 0
-        self._pages: OrderedDict[Hashable, Read] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> Read | None:
-        with self._lock:
-            found = self._pages.get(key)
-            if found is not None:
-                self._pages.move_to_end(key)
-            return found
-
-    def put(self, key: Hashable, read: Read) -> None:
-        with self._lock:
-            if key in self._pages:
-                return
-            self._pages[key] = read
-            self._files += len(read[0].files)
-            while self._files > self._max_files and len(self._pages) > 1:
-                _key, (page, _listing) = self._pages.popitem(last=False)
-                self._files -= len(page.files)
-
-
-#: About 25 MiB of files per process at most.
-_RECENT = _RecentPages(max_files=50_000)
+#: What this process read of upstream pages, per document fetch.
+_RECENT: RecentPages[Read] = RecentPages(lambda read: len(read[0].files))
 
 
 def upstream_page(gateway: Gateway, repo: RepoInfo, name: str) -> Read:
