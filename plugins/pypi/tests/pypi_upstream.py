@@ -11,11 +11,13 @@ dependencies once (``pip download``) into a folder later sessions reuse.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import os
 import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -34,29 +36,34 @@ REQUESTS_SET = ("requests", "certifi", "charset-normalizer", "idna", "urllib3")
 
 
 def real_distributions() -> list[Path]:
-    """Wheels of ``requests`` and its dependencies for this interpreter (downloaded once)."""
+    """Wheels of ``requests`` and its dependencies for this interpreter (downloaded once).
+
+    Downloaded into a folder of this process, then renamed into place: test
+    workers starting at once never read one another's half-written files.
+    """
     folder = CACHE / f"pypi-requests-py{sys.version_info[0]}{sys.version_info[1]}"
-    marker = folder / ".complete"
-    if not marker.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--only-binary=:all:",
-                "--dest",
-                str(folder),
-                "requests",
-            ],
-            check=True,
-            capture_output=True,
-            timeout=300,
-        )
-        marker.write_text("requests\n")
+    if not folder.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=CACHE, prefix=".download-") as scratch:
+            subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--disable-pip-version-check",
+                    "--only-binary=:all:",
+                    "--dest",
+                    scratch,
+                    "requests",
+                ],
+                check=True,
+                capture_output=True,
+                timeout=300,
+            )
+            with contextlib.suppress(OSError):  # another worker's rename came first
+                Path(scratch).rename(folder)
     return sorted(folder.glob("*.whl"))
 
 
