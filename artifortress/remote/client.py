@@ -32,6 +32,7 @@ from urllib3.exceptions import (
 )
 
 from artifortress.remote.errors import UpstreamUnavailable
+from artifortress.repos.upstreams import Upstream
 
 log = logging.getLogger("artifortress.remote")
 
@@ -76,6 +77,13 @@ def host_of(url: str) -> str:
 def same_origin(url: str, base: str) -> bool:
     a, b = urlsplit(url), urlsplit(base)
     return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+def credentials_for(upstream: Upstream, url: str) -> Credentials | None:
+    """The upstream's credentials, for its own origin only (never a file host it points at)."""
+    if upstream.username is None or not same_origin(url, upstream.url):
+        return None
+    return Credentials(upstream.username, upstream.password or "")
 
 
 class UpstreamResponse:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
 import logging
 from urllib.parse import urljoin
 
@@ -26,9 +25,9 @@ from artifortress.db.dialects import insert_for
 from artifortress.db.engine import read_session, write_session
 from artifortress.errors import NotFound
 from artifortress.remote import metrics
-from artifortress.remote.client import Credentials, UpstreamClient, host_of, same_origin
+from artifortress.remote.client import UpstreamClient, credentials_for, host_of
 from artifortress.remote.errors import UpstreamUnavailable
-from artifortress.remote.models import KEY_LENGTH, RemoteDocument
+from artifortress.remote.models import RemoteDocument, stored_key
 from artifortress.remote.singleflight import SingleFlight
 from artifortress.repos.upstreams import Upstream
 from artifortress.repos.views import RepoInfo
@@ -53,20 +52,6 @@ class UpstreamDocument:
     stale: bool
     #: Where it came from.
     url: str
-
-
-def stored_key(key: str) -> str:
-    """*key* as stored: itself, or its sha256 when too long for the column."""
-    if len(key) <= KEY_LENGTH:
-        return key
-    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
-
-
-def credentials_for(upstream: Upstream, url: str) -> Credentials | None:
-    """The upstream's credentials, for its own origin only (never a file host it points at)."""
-    if upstream.username is None or not same_origin(url, upstream.url):
-        return None
-    return Credentials(upstream.username, upstream.password or "")
 
 
 class DocumentCache:

@@ -35,9 +35,14 @@ from artifortress.errors import Conflict, Gone, NotFound
 from artifortress.formats import FormatSpec
 from artifortress.remote import metrics
 from artifortress.remote.checksums import BadIntegrity, Checksums
-from artifortress.remote.client import UpstreamClient, UpstreamResponse, host_of
-from artifortress.remote.documents import credentials_for, stored_key
+from artifortress.remote.client import (
+    UpstreamClient,
+    UpstreamResponse,
+    credentials_for,
+    host_of,
+)
 from artifortress.remote.errors import HeldByPolicy, UpstreamMismatch, UpstreamUnavailable
+from artifortress.remote.models import stored_key
 from artifortress.remote.relay import Relay
 from artifortress.remote.singleflight import Lease, SingleFlight
 from artifortress.repos.models import Repository

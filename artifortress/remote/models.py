@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 from sqlalchemy import ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
@@ -11,6 +12,13 @@ from artifortress.db.base import Base, UtcDateTime
 
 #: Longest key stored as it is; longer ones are stored as their sha256 (see ``stored_key``).
 KEY_LENGTH = 512
+
+
+def stored_key(key: str) -> str:
+    """*key* as stored: itself, or its sha256 when too long for the column."""
+    if len(key) <= KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 class RemoteDocument(Base):
