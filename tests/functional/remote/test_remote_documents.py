@@ -140,3 +140,12 @@ def test_an_upstream_that_timed_out_is_left_alone_for_a_while(admin, make_remote
     assert missing.status_code == 502
     assert "asked again" in missing.json["error"]["message"]
     assert upstream.hits[DOC] == 2
+
+
+def test_retries_are_bounded_by_the_setting(admin, make_remote, upstream):
+    make_remote("up")  # ARTIFORTRESS_UPSTREAM_RETRIES=1 (conftest)
+    upstream.serve(DOC, b"never", failures=[503, 503, 503])
+    answer = admin.get("/upstreamtest/up/doc/index.json")
+    assert answer.status_code == 502
+    assert "answered 503" in answer.json["error"]["message"]
+    assert upstream.hits[DOC] == 2
