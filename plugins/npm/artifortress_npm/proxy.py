@@ -12,8 +12,10 @@ The core fetches, caches, verifies and stores; this module translates npm:
   a hosted member's is its stored packument.
 - Every ``dist.tarball`` points at the repository the client asked; a tarball
   request resolves the version to the first member holding it. A remote
-  fetches the file from the URL its upstream's packument gives, checked
-  against that packument's ``dist.integrity`` (and ``shasum``).
+  streams the file from the URL its upstream's packument gives
+  (``Gateway.send_upstream_file``), checked against that packument's
+  ``dist.integrity`` (or ``shasum``): a tampered file never reaches a client
+  whole and is not kept.
 
 Rebuilding a merged document is a parse and a serialization: the result is
 kept per process, keyed by what it was built from (each member's document
@@ -109,16 +111,7 @@ def send_proxied_tarball(
     unavailable: UpstreamUnavailable | None = None
     for member in gateway.sources(repo, name):
         try:
-            if _holds(gateway, member, name, version):
-                gateway.send_artifact(
-                    resp,
-                    member,
-                    name,
-                    version,
-                    tarball_filename(name, version),
-                    media_type=TARBALL_MEDIA_TYPE,
-                    as_attachment=False,
-                )
+            if _sent(resp, gateway, member, name, version):
                 return
         except UpstreamUnavailable as exc:  # the next member may hold it
             unavailable = unavailable or exc
@@ -127,19 +120,32 @@ def send_proxied_tarball(
     raise NotFound(f"tarball {filename} not found")
 
 
-def _holds(gateway: Gateway, member: RepoInfo, name: str, version: str) -> bool:
-    """Whether *member* can serve *version*: it has it, or (a remote) its upstream has it.
+def _sent(
+    resp: falcon.Response, gateway: Gateway, member: RepoInfo, name: str, version: str
+) -> bool:
+    """Answer with *version*'s tarball if *member* has it or (a remote) its upstream has it.
 
-    A remote fetches the file first (once, verified); a version a policy holds
-    raises the core's refusal.
+    A remote streams a file it does not have yet from the URL its upstream's
+    packument gives, checked against that packument's integrity; the core
+    fetches it once however many ask, and refuses a version a policy holds.
     """
+    filename = tarball_filename(name, version)
     found = gateway.version(member, name, version)
     if found is not None and found.state == "published":
+        gateway.send_artifact(
+            resp,
+            member,
+            name,
+            version,
+            filename,
+            media_type=TARBALL_MEDIA_TYPE,
+            as_attachment=False,
+        )
         return True
     if member.kind != REMOTE:
         return False
     try:
-        upstream = _upstream_packument(gateway, member, name)
+        upstream = _source(gateway, member, name).load()
     except NotFound:
         return False
     entry = _mapping(_mapping(upstream.get("versions")).get(version))
@@ -147,12 +153,13 @@ def _holds(gateway: Gateway, member: RepoInfo, name: str, version: str) -> bool:
     url = dist.get("tarball")
     if not isinstance(url, str):
         return False
-    gateway.upstream_file(
+    gateway.send_upstream_file(
+        resp,
         member,
         url,
         package=name,
         version=version,
-        filename=tarball_filename(name, version),
+        filename=filename,
         integrity=_string(dist.get("integrity")) or _sha1_integrity(dist.get("shasum")),
         media_type=TARBALL_MEDIA_TYPE,
         metadata=_version_metadata(entry),
@@ -201,10 +208,6 @@ def _source(gateway: Gateway, member: RepoInfo, name: str) -> _Source:
         modified=_aware(doc.last_modified),
         load=lambda: _parsed(doc.body, member, name),
     )
-
-
-def _upstream_packument(gateway: Gateway, member: RepoInfo, name: str) -> Mapping[str, Any]:
-    return _source(gateway, member, name).load()
 
 
 def _document_key(name: str) -> str:

@@ -21,6 +21,7 @@ from urllib.parse import unquote
 import pytest
 from npm_testkit import Request, Response, serve
 
+from artifortress.plugin import UpstreamMismatch
 from artifortress.testing.helpers import Api
 
 MakeRepo = Callable[..., dict[str, Any]]
@@ -200,11 +201,14 @@ def test_a_tampered_upstream_tarball_is_refused_and_not_kept(
         {"1.0.0": b"not the bytes the packument announced"},
         integrity={"1.0.0": sri(tgz("evil", "1.0.0"))},
     )
-    answer = admin.get(f"{remote}/evil/-/evil-1.0.0.tgz")
+    url = f"{remote}/evil/-/evil-1.0.0.tgz"
+    with pytest.raises(UpstreamMismatch):  # streamed: the response ends short of its last byte
+        admin.get(url)
+    answer = admin.get(url, headers={"Range": "bytes=0-9"})  # fetched first, then answered
     assert answer.status_code == 502, answer.text
-    assert "error" in answer.json
-    assert admin.get(f"{remote}/evil/-/evil-1.0.0.tgz").status_code == 502
-    assert registry.hits("/files/evil-1.0.0.tgz") == 2, "nothing was cached"
+    assert "integrity" in answer.json["error"]
+    assert registry.hits("/files/evil-1.0.0.tgz") == 2, "nothing was kept"
+    assert admin.get("/v1/repos/npm-up/packages/evil").status_code == 404
 
 
 def test_a_name_the_upstream_does_not_know_is_a_404(admin: Api, remote: str) -> None:
