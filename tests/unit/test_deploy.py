@@ -254,7 +254,9 @@ def test_the_runbook_names_only_real_settings_and_commands() -> None:
     named = set(re.findall(r"\b(ARTIFORTRESS_[A-Z0-9_]+)\b", runbook))
     assert named - known == set()
     commands = set(re.findall(r"`artifortress ([a-z]+)", runbook))
-    (subparsers,) = [a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    (subparsers,) = [
+        a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)
+    ]
     assert commands, "no commands named?"
     assert commands <= set(subparsers.choices), commands - set(subparsers.choices)
 
