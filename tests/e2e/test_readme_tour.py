@@ -14,7 +14,8 @@ Rules, so that the README stays a user's text rather than a test script:
   (``https://pypi.org/simple/``) a static PEP 503 tree on 127.0.0.1 holding the
   real ``requests`` and its dependencies (no internet is needed, and pip's own
   configuration of this machine is ignored, so what it installs came through
-  the gateway).
+  the gateway); registry.npmjs.org likewise becomes static packuments and
+  tarballs on 127.0.0.1 holding the real tree of ``express`` 4.
 - ``curl`` fails on an HTTP error status (``--fail-with-body``), except where the
   line prints the status itself (``-w``): a 404 from a repository the tour
   never created is a broken README even though curl exits 0. A status a block
@@ -44,6 +45,7 @@ import pytest
 import requests
 
 from artifortress.testing.server import ServerProcess
+from plugins.npm.tests.npm_upstream import NpmTree, express_tree
 from plugins.pypi.tests.pypi_upstream import PypiTree, real_distributions
 from tests.support.upstream import Upstream
 
@@ -52,6 +54,7 @@ pytestmark = [pytest.mark.e2e]
 README = Path(__file__).resolve().parents[2] / "README.md"
 TIMEOUT = 10
 PYPI = "https://pypi.org/simple/"
+NPMJS = "https://registry.npmjs.org/"
 
 _SH_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _SKIPPED_LINE = re.compile(r"^\s*make (serve|test)\b")
@@ -84,9 +87,10 @@ def readme_blocks(text: str) -> list[str]:
     ]
 
 
-def provide(block: str, port: int, pypi: str = PYPI) -> str:
-    """*block* with the test's address, pypi.org and quarantined ID for the README's."""
-    block = block.replace("127.0.0.1:8080", f"127.0.0.1:{port}").replace(PYPI, pypi)
+def provide(block: str, port: int, pypi: str = PYPI, npmjs: str = NPMJS) -> str:
+    """*block* with the test's address, registries and quarantined ID for the README's."""
+    block = block.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
+    block = block.replace(PYPI, pypi).replace(NPMJS, npmjs)
     return block.replace("/quarantine/ID/", "/quarantine/$QUARANTINED_ID/")
 
 
@@ -223,6 +227,16 @@ def pypi_org() -> Iterator[PypiTree]:
         yield tree
 
 
+@pytest.fixture(scope="module")
+def npmjs() -> Iterator[NpmTree]:
+    """registry.npmjs.org for the tour: ``express`` 4 and its dependencies on 127.0.0.1."""
+    with Upstream().running() as upstream:
+        tree = NpmTree(upstream)
+        for path in express_tree():
+            tree.add(path)
+        yield tree
+
+
 @pytest.fixture
 def terminal(tmp_path: Path, server: ServerProcess) -> tuple[Path, dict[str, str]]:
     """A working folder with the README's placeholders, and the environment of its shell."""
@@ -246,6 +260,7 @@ def terminal(tmp_path: Path, server: ServerProcess) -> tuple[Path, dict[str, str
         "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         "PIP_NO_INPUT": "1",
         "TWINE_NON_INTERACTIVE": "1",
+        "npm_config_update_notifier": "false",
         "QUARANTINED_ID": str(quarantine_one_version(server.base_url, token.split()[-1])),
     }
     return work, environ
@@ -255,11 +270,13 @@ def test_every_readme_command_runs(
     server: ServerProcess,
     terminal: tuple[Path, dict[str, str]],
     pypi_org: PypiTree,
+    npmjs: NpmTree,
     tmp_path: Path,
 ) -> None:
     work, environ = terminal
     blocks = [
-        provide(block, server.port, pypi_org.url) for block in readme_blocks(README.read_text())
+        provide(block, server.port, pypi_org.url, npmjs.url)
+        for block in readme_blocks(README.read_text())
     ]
     unknown = {placeholder for block in blocks for placeholder in unknown_placeholders(block)}
     assert not unknown, f"README commands use placeholders this test does not provide: {unknown}"
@@ -271,6 +288,9 @@ def test_every_readme_command_runs(
     # requests came from "pypi.org" through the virtual, fetched once.
     assert (tmp_path / "pip-site" / "requests" / "__init__.py").exists()
     assert all(pypi_org.hits(path.name) == 1 for path in real_distributions())
+    # express came from "registry.npmjs.org" through the npm virtual, each tarball once.
+    assert (work / "node_modules" / "express" / "package.json").exists()
+    assert all(npmjs.upstream.hits[path] == 1 for path in npmjs.tarballs)
 
 
 # -- the runner itself ---------------------------------------------------------------------------

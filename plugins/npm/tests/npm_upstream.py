@@ -1,17 +1,23 @@
-"""A local npm upstream for the remote e2e tests: a second Artifortress behind a counting proxy.
+"""Local npm upstreams for the remote tests, holding the real dependency tree of express 4.
 
-The upstream holds the real dependency tree of express 4 (``npm pack`` of each
-package once from registry.npmjs.org, kept in bench/work/cache and shared with
-the benchmark), published over HTTP as ``npm publish`` would. The proxy in
-front counts the requests per path, can tamper with chosen files, and
-forwards the client's ``Host`` so that the upstream's tarball URLs point at
-the proxy too: every upstream request is counted.
+The tarballs are ``npm pack``-ed once per machine from registry.npmjs.org and
+kept in bench/work/cache (shared with the benchmark). Two upstreams serve them:
+
+- a second Artifortress, into which they are published over HTTP as ``npm
+  publish`` would, behind a :class:`CountingProxy` that counts the requests
+  per path, can tamper with chosen files, and forwards the client's ``Host``
+  so that the upstream's tarball URLs point at the proxy too;
+- an :class:`NpmTree`: static packuments and tarballs on a test
+  :class:`~tests.support.upstream.Upstream` (counting too), for the README tour.
 """
 
 from __future__ import annotations
 
+import base64
 import collections
+import hashlib
 import http.client
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,7 +26,8 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from bench.clients import Http, publish_tarballs
-from bench.data import npm_tree
+from bench.data import npm_tree, read_npm_manifest
+from tests.support.upstream import Upstream
 
 #: The benchmark's cache: the tarballs are packed once per machine, not per test run.
 CACHE = Path(__file__).resolve().parents[3] / "bench" / "work" / "cache"
@@ -37,6 +44,44 @@ def publish_all(registry: str, token: str, tarballs: list[Path]) -> int:
     """Publish *tarballs* into the npm registry at *registry* (4 connections); return the count."""
     http = Http(registry, f"Bearer {token}")
     return publish_tarballs(http, registry, tarballs, threads=4)
+
+
+class NpmTree:
+    """Full packuments and tarballs of npm packages on a running :class:`Upstream`."""
+
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
+        #: The tarballs' paths, as requested of the upstream.
+        self.tarballs: list[str] = []
+        self._documents: dict[str, dict[str, object]] = {}
+
+    @property
+    def url(self) -> str:
+        """The registry URL: what a remote repository's upstream is set to."""
+        return self.upstream.url
+
+    def add(self, tarball: Path) -> None:
+        """Serve *tarball* and its package's packument (unscoped names)."""
+        data = tarball.read_bytes()
+        manifest = read_npm_manifest(tarball)
+        name, version = str(manifest["name"]), str(manifest["version"])
+        path = f"/{name}/-/{name}-{version}.tgz"
+        self.upstream.serve(path, data)
+        self.tarballs.append(path)
+        dist = {
+            "tarball": self.upstream.url.rstrip("/") + path,
+            "integrity": "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode(),
+            "shasum": hashlib.sha1(data, usedforsecurity=False).hexdigest(),
+        }
+        document = self._documents.setdefault(
+            name, {"_id": name, "name": name, "dist-tags": {}, "versions": {}, "time": {}}
+        )
+        versions = document["versions"]
+        assert isinstance(versions, dict)
+        versions[version] = {**manifest, "_id": f"{name}@{version}", "dist": dist}
+        document["dist-tags"] = {"latest": version}
+        body = json.dumps(document).encode()
+        self.upstream.serve(f"/{name}", body, content_type="application/json")
 
 
 class _Server(ThreadingHTTPServer):
