@@ -32,7 +32,7 @@ FORMAT = FormatSpec(
 )
 
 # The plugin API versions this plugin works with (docs/plugins.md, "API versions").
-ARTIFORTRESS_API = ">=1.2,<2"  # 1.2: the core answers HEAD wherever GET is
+ARTIFORTRESS_API = ">=1.3,<2"  # 1.3: remote and virtual repositories (1.2: HEAD with GET)
 
 
 @hookimpl

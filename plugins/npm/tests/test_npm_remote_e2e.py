@@ -198,6 +198,17 @@ def test_npm_installs_public_and_private_packages_from_one_registry(
     assert upstream.proxy.hits["/npm/npmjs/@me/web"] == asked, "a hosted name never goes upstream"
 
 
+def test_login_and_whoami_work_against_the_virtual(client: Client, tmp_path: Path) -> None:
+    assert client.run("whoami", cwd=tmp_path).strip() == "admin"
+    answer = requests.put(
+        f"{client.registry}-/user/org.couchdb.user:admin",
+        json={"name": "admin", "password": client.token},
+        timeout=10,
+    )
+    assert answer.status_code == 201, answer.text
+    assert answer.json()["token"].startswith("afpat_")
+
+
 def test_pnpm_installs_through_the_virtual(
     client: Client, private_web: str, tmp_path: Path
 ) -> None:
