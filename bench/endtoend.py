@@ -15,7 +15,7 @@ from pathlib import Path
 
 from bench.context import Bench, is_subject
 from bench.model import SUBJECT, Figure, Row
-from bench.peers import Artifortress, Server
+from bench.peers import Artifortress, NpmRegistry
 from bench.procs import MiB, client_environ, peak_rss, run, timed
 
 NPM_ROOT_RANGE = "^4.0.0"
@@ -65,8 +65,12 @@ def twine_upload(bench: Bench) -> Row:
     return row
 
 
-def _pip_install(bench: Bench, server: Server, tool: str) -> float:
-    assert server.pypi is not None
+def python_install(bench: Bench, index_url: str, tool: str) -> float:
+    """Seconds of one ``pip install`` or ``uv pip install`` of the Python set from *index_url*.
+
+    The client starts with an empty cache and installs into a scratch folder,
+    removed afterwards.
+    """
     target = bench.scratch(f"{tool}-target")
     shutil.rmtree(target)
     args: list[str | Path]
@@ -96,7 +100,7 @@ def _pip_install(bench: Bench, server: Server, tool: str) -> float:
             "--target",
             target,
         ]
-    args += ["--index-url", server.pypi.install_url(), *bench.real_names]
+    args += ["--index-url", index_url, *bench.real_names]
     seconds = timed(args, env=client_environ(), timeout=900, log=bench.log)
     shutil.rmtree(target)
     return seconds
@@ -113,9 +117,11 @@ def _install_row(bench: Bench, tool: str) -> Row:
     )
     runs = 1 if bench.quick else 2
     for server in bench.pypi_servers():
+        assert server.pypi is not None
         print(f"  {tool} install <- {server.name}", flush=True)
+        url = server.pypi.install_url()
         row.figures[server.name] = _figure_seconds(
-            [_pip_install(bench, server, tool) for _ in range(runs)]
+            [python_install(bench, url, tool) for _ in range(runs)]
         )
     return row
 
@@ -128,17 +134,14 @@ def uv_install(bench: Bench) -> Row:
     return _install_row(bench, "uv")
 
 
-def _npm_environ(bench: Bench, server: Server, name: str) -> dict[str, str]:
+def _npm_environ(bench: Bench, registry: NpmRegistry, name: str) -> dict[str, str]:
     """A private npm home: .npmrc with the registry and token, an empty cache."""
-    assert server.npm is not None
-    root = bench.scratch(f"npm-{name}-{server.name.split()[0].lower()}")
+    root = bench.scratch(f"npm-{name}")
     shutil.rmtree(root)
     (root / "home").mkdir(parents=True)
     npmrc = root / "npmrc"
-    registry = server.npm.url
-    npmrc.write_text(
-        f"registry={registry}\n{registry.removeprefix('http:')}:_authToken={server.npm.token}\n"
-    )
+    url = registry.url
+    npmrc.write_text(f"registry={url}\n{url.removeprefix('http:')}:_authToken={registry.token}\n")
     return client_environ(
         {
             "HOME": str(root / "home"),
@@ -163,29 +166,38 @@ def npm_install(bench: Bench) -> Row:
     )
     runs = 1 if bench.quick else 3
     for server in bench.npm_servers():
+        assert server.npm is not None
         print(f"  npm install <- {server.name}", flush=True)
-        seconds = []
-        for _ in range(runs):
-            environ = _npm_environ(bench, server, "install")
-            app = Path(environ["HOME"]).parent / "app"
-            app.mkdir()
-            (app / "package.json").write_text(
-                f'{{"name": "app", "version": "1.0.0", "private": true, '
-                f'"dependencies": {{"express": "{NPM_ROOT_RANGE}"}}}}'
-            )
-            seconds.append(
-                timed(
-                    ["npm", "install", "--no-audit", "--no-fund"],
-                    cwd=app,
-                    env=environ,
-                    timeout=600,
-                    log=bench.log,
-                )
-            )
-            if not (app / "node_modules" / "express" / "package.json").exists():
-                raise RuntimeError(f"npm install from {server.name} did not install express")
+        name = f"install-{_slug(server.name)}"
+        seconds = [express_install(bench, server.npm, name) for _ in range(runs)]
         row.figures[server.name] = _figure_seconds(seconds)
     return row
+
+
+def express_install(bench: Bench, registry: NpmRegistry, name: str) -> float:
+    """Seconds of one ``npm install express@4`` from *registry*, in a new app, empty cache."""
+    environ = _npm_environ(bench, registry, name)
+    app = Path(environ["HOME"]).parent / "app"
+    app.mkdir()
+    (app / "package.json").write_text(
+        f'{{"name": "app", "version": "1.0.0", "private": true, '
+        f'"dependencies": {{"express": "{NPM_ROOT_RANGE}"}}}}'
+    )
+    seconds = timed(
+        ["npm", "install", "--no-audit", "--no-fund"],
+        cwd=app,
+        env=environ,
+        timeout=600,
+        log=bench.log,
+    )
+    if not (app / "node_modules" / "express" / "package.json").exists():
+        raise RuntimeError(f"npm install from {registry.url} did not install express")
+    return seconds
+
+
+def _slug(name: str) -> str:
+    """A server's name as a folder name: its first word, lower case."""
+    return name.split()[0].lower()
 
 
 def npm_publish(bench: Bench) -> Row:
@@ -201,7 +213,8 @@ def npm_publish(bench: Bench) -> Row:
     )
     for server in bench.npm_servers():
         print(f"  npm publish x{count} -> {server.name}", flush=True)
-        environ = _npm_environ(bench, server, "publish")
+        assert server.npm is not None
+        environ = _npm_environ(bench, server.npm, f"publish-{_slug(server.name)}")
         started = time.perf_counter()
         for tarball in bench.npm_publish:
             run(

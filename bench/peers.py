@@ -2,10 +2,11 @@
 
 Each is installed into ``bench/work`` (peers' own venv, Verdaccio's own
 node_modules, nginx from Debian), listens on a free 127.0.0.1 port with
-uplinks, mirrors and fallbacks off, and is stopped by the PID it was started
-with.  A server exposes what the rows need: a PyPI index (simple URL, upload
-URL, credentials), an npm registry (URL, token), and the PIDs whose peak RSS
-is reported.
+uplinks, mirrors and fallbacks off (the proxy rows add a devpi mirror index and
+a Verdaccio with an uplink), and is stopped by the PID it was started with.
+A server exposes what the rows need: a PyPI index (simple URL, upload URL,
+credentials), an npm registry (URL, token), and the PIDs whose peak RSS is
+reported.
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ class Artifortress(Server):
         self.base = self.server.base_url
         created = self.server.cli("admin", "create-token", "--user", "bench", "--admin")
         self.token = created.stdout.strip().splitlines()[-1]
-        for key, kind in (("py", "pypi"), ("js", "npm"), ("files", "generic")):
-            self.create_repo(key, kind)
+        for key, fmt in (("py", "pypi"), ("js", "npm"), ("files", "generic")):
+            self.create_repo(key, fmt)
         self.pypi = PypiIndex(
             simple=f"{self.base}/pypi/py/simple/",
             upload=f"{self.base}/pypi/py/legacy/",
@@ -129,9 +130,9 @@ class Artifortress(Server):
         )
         self.npm = NpmRegistry(f"{self.base}/npm/js/", self.token)
 
-    def create_repo(self, key: str, kind: str) -> None:
-        """A private repository of format *kind*."""
-        body = json.dumps({"key": key, "format": kind}).encode()
+    def create_repo(self, key: str, fmt: str, **settings: object) -> None:
+        """A private repository of format *fmt* (hosted unless *settings* give another kind)."""
+        body = json.dumps({"key": key, "format": fmt, **settings}).encode()
         api = Http(self.base, f"Bearer {self.token}")
         status, answer = api.request(
             "POST", "/v1/repos", body, {"Content-Type": "application/json"}
@@ -260,9 +261,13 @@ class PyPIServer(Server):
 
 
 class Devpi(Server):
-    """devpi-server with a private index ``bench/dev`` whose ``bases`` is empty (no mirror)."""
+    """devpi-server with a private index ``bench/dev`` whose ``bases`` is empty (no mirror).
+
+    The proxy rows add mirror indexes beside it (:meth:`create_mirror`).
+    """
 
     name = "devpi"
+    auth = ""  # X-Devpi-Auth of user bench, once logged in
 
     def start(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
@@ -289,38 +294,53 @@ class Devpi(Server):
             self.work / "server.log",
         )
         self.daemon.start(f"{self.base}/+api")
-        token = self._create_index()
+        token = self._login()
+        stage = {"type": "stage", "bases": [], "volatile": False, "mirror_whitelist": []}
+        self._create_index("dev", stage)
         index = f"{self.base}/bench/dev/"
         # The login token as the password: a real password costs an argon2 hash per request.
         self.pypi = PypiIndex(f"{index}+simple/", index, "bench", token, None)
 
-    def _create_index(self) -> str:
-        """User ``bench`` and its index ``dev`` (no bases), through devpi's JSON API."""
+    def create_mirror(self, name: str, mirror_url: str) -> str:
+        """A mirror index ``bench/NAME`` of *mirror_url* (``devpi index -c NAME type=mirror
+        mirror_url=...``), its cache empty; returns its simple URL."""
+        self._create_index(name, {"type": "mirror", "mirror_url": mirror_url})
+        return f"{self.base}/bench/{name}/+simple/"
+
+    def _login(self) -> str:
+        """User ``bench``, logged in through devpi's JSON API; returns the login token."""
         api = Http(self.base, None)
-        json_headers = {"Content-Type": "application/json", "Accept": "application/json"}
         user = b'{"password": "bench", "email": "bench@example.invalid"}'
-        status, answer = api.request("PUT", "/bench", user, json_headers)
+        status, answer = api.request("PUT", "/bench", user, _DEVPI_JSON)
         if status != 201:
             raise RuntimeError(f"devpi user creation answered {status}: {answer!r}")
         login = b'{"user": "bench", "password": "bench"}'
-        status, answer = api.request("POST", "/+login", login, json_headers)
+        status, answer = api.request("POST", "/+login", login, _DEVPI_JSON)
         if status != 200:
             raise RuntimeError(f"devpi login answered {status}: {answer!r}")
         token: str = json.loads(answer)["result"]["password"]
-        auth = base64.b64encode(f"bench:{token}".encode()).decode()
-        index = b'{"type": "stage", "bases": [], "volatile": false, "mirror_whitelist": []}'
-        status, answer = api.request(
-            "PUT", "/bench/dev", index, {**json_headers, "X-Devpi-Auth": auth}
-        )
+        self.auth = base64.b64encode(f"bench:{token}".encode()).decode()
+        return token
+
+    def _create_index(self, name: str, settings: dict[str, object]) -> None:
+        body = json.dumps(settings).encode()
+        headers = {**_DEVPI_JSON, "X-Devpi-Auth": self.auth}
+        status, answer = Http(self.base, None).request("PUT", f"/bench/{name}", body, headers)
         if status not in (200, 201):
             raise RuntimeError(f"devpi index creation answered {status}: {answer!r}")
-        return token
+
+
+_DEVPI_JSON = {"Content-Type": "application/json", "Accept": "application/json"}
 
 
 class Verdaccio(Server):
     """Verdaccio 6 with no uplinks, htpasswd users, JWT API tokens and a 1 GB body limit."""
 
     name = "Verdaccio"
+
+    #: Where packages not stored here come from: none (``uplinks: {}``).
+    uplinks = "uplinks: {}\n"
+    proxy = ""
 
     def start(self) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
@@ -329,9 +349,9 @@ class Verdaccio(Server):
         config.write_text(
             f"storage: {self.work / 'storage'}\n"
             f"auth:\n  htpasswd:\n    file: {self.work / 'htpasswd'}\n    max_users: 100\n"
-            "uplinks: {}\n"
+            f"{self.uplinks}"
             "packages:\n  '**':\n    access: $all\n    publish: $authenticated\n"
-            "    unpublish: $authenticated\n"
+            f"    unpublish: $authenticated\n{self.proxy}"
             "server:\n  keepAliveTimeout: 60\n"
             # JWT tokens: verifying one is an HMAC; a legacy token costs a bcrypt per request.
             "security:\n  api:\n    jwt:\n      sign:\n        expiresIn: 7d\n"
@@ -356,6 +376,21 @@ class Verdaccio(Server):
             raise RuntimeError(f"Verdaccio adduser answered {status}: {answer!r}")
         token: str = json.loads(answer)["token"]
         return token
+
+
+class VerdaccioUplink(Verdaccio):
+    """Verdaccio as a pull-through proxy: every package from one uplink, cached in its storage.
+
+    Its metadata is fresh for *maxage* (Verdaccio's default is 2 minutes; the proxy
+    rows give every proxy the same window as Artifortress's metadata TTL).
+    """
+
+    name = "Verdaccio uplink"
+
+    def __init__(self, work: Path, upstream: str, maxage: str) -> None:
+        super().__init__(work)
+        self.uplinks = f"uplinks:\n  upstream:\n    url: {upstream}\n    maxage: {maxage}\n"
+        self.proxy = "    proxy: upstream\n"
 
 
 class Nginx(Server):

@@ -4,7 +4,8 @@ Environment:
 
 - ``BENCH_ROWS=simple-html,npm-install,...``: run a subset (``rss`` is always added);
   keys are listed by ``python -m bench.run --list``.
-- ``BENCH_QUICK=1``: small data, 3 s wrk runs, single client runs (for development).
+- ``BENCH_QUICK=1``: small data, 3 s wrk runs, single client runs (3 on the proxy rows,
+  for their spread) (for development).
 - ``BENCH_SECONDS=N``: seconds per wrk run (default 10).
 - ``BENCH_PG=1``: also run Artifortress on PostgreSQL (127.0.0.1:5432) as a second column.
 - ``BENCH_ACCEL=0``: skip the "Artifortress + nginx" column (the same installation behind
@@ -32,7 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from bench import data, endtoend, rows
+from bench import data, endtoend, proxy, rows
 from bench.clients import Http, basic, refusals
 from bench.context import Bench
 from bench.floor import FalconFloor
@@ -58,11 +59,11 @@ WORK = ROOT / "work"
 class Spec:
     """A row: its function and what it needs set up first."""
 
-    measure: Callable[[Bench], Row]
+    measure: Callable[[Bench], Row | list[Row]]  # the proxy rows give a cold and a warm row
     needs: frozenset[str]
 
 
-def _spec(measure: Callable[[Bench], Row], *needs: str) -> Spec:
+def _spec(measure: Callable[[Bench], Row | list[Row]], *needs: str) -> Spec:
     return Spec(measure, frozenset(needs))
 
 
@@ -82,6 +83,9 @@ ROWS: dict[str, Spec] = {
     "pip-install": _spec(endtoend.pip_install, "pypi", "real-py"),
     "uv-install": _spec(endtoend.uv_install, "pypi", "real-py"),
     "npm-install": _spec(endtoend.npm_install, "npm", "real-npm"),
+    "pip-proxy": _spec(proxy.pip_proxy, "devpi", "static-upstream"),
+    "uv-proxy": _spec(proxy.uv_proxy, "devpi", "static-upstream"),
+    "npm-proxy": _spec(proxy.npm_proxy, "npm", "real-npm"),
     "rss": _spec(endtoend.rss),
 }
 EXTRA = ("blobs",)  # sections, not rows
@@ -259,7 +263,11 @@ def main() -> int:
     started, clock = dt.datetime.now(dt.UTC), time.monotonic()
 
     subjects = [Artifortress(WORK)]
-    pypi_peers: list[Server] = [PyPIServer(WORK), Devpi(WORK)] if "pypi" in needs else []
+    pypi_peers: list[Server] = []
+    if "pypi" in needs:
+        pypi_peers = [PyPIServer(WORK), Devpi(WORK)]
+    elif "devpi" in needs:  # the proxy rows need devpi only, for its mirror indexes
+        pypi_peers = [Devpi(WORK)]
     npm_peers: list[Server] = [Verdaccio(WORK)] if "npm" in needs else []
     bench = Bench(
         work=WORK,
@@ -272,7 +280,8 @@ def main() -> int:
         subjects=subjects,
         pypi_peers=pypi_peers,
         npm_peers=npm_peers,
-        nginx=Nginx(WORK) if "nginx" in needs else None,
+        # nginx: the read rows' ceiling, or the proxy rows' static PyPI upstream.
+        nginx=Nginx(WORK) if needs & {"nginx", "static-upstream"} else None,
     )
     if "nginx" in needs:
         bench.floor = FalconFloor(WORK)
@@ -294,7 +303,8 @@ def main() -> int:
                 if key == "blobs":
                     blobs = blob_section(bench)
                 else:
-                    results.append(ROWS[key].measure(bench))
+                    measured = ROWS[key].measure(bench)
+                    results += measured if isinstance(measured, list) else [measured]
             except Exception as error:  # one broken row must not lose the others
                 traceback.print_exc()
                 results.append(_failed(key, error))
