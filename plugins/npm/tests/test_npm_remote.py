@@ -279,3 +279,17 @@ def test_twenty_concurrent_gets_of_a_cold_tarball_reach_the_upstream_once(
         thread.join(timeout=60)
     assert results == [200] * 20
     assert registry.hits("/files/popular-1.0.0.tgz") == 1
+
+
+def test_the_remote_s_policies_judge_what_comes_from_upstream(
+    admin: Api, registry: Registry, remote: str
+) -> None:
+    """The license the upstream's packument gives is what the policy reads."""
+    policy = admin.put("/v1/repos/npm-up/policy", {"allowed_licenses": ["Apache-2.0"]})
+    assert policy.status_code == 200
+    registry.package("mit-only", {"1.0.0": None})  # "license": "MIT"
+    url = f"{remote}/mit-only/-/mit-only-1.0.0.tgz"
+    refused = admin.get(url, headers={"Range": "bytes=0-"})  # answered after the fetch
+    assert refused.status_code == 403, refused.text
+    assert "MIT" in refused.json["error"]
+    assert admin.get("/v1/repos/npm-up/packages/mit-only").status_code == 404
