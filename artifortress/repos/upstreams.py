@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy.orm import Session
 
@@ -29,7 +29,8 @@ MAX_METADATA_TTL = 7 * 86400
 class Upstream:
     """A remote's upstream as the engine uses it, the password decrypted."""
 
-    #: Base URL as configured (PyPI: the /simple/ URL; npm: the registry; generic: a base).
+    #: Base URL as configured, ending in ``/`` (PyPI: the /simple/ URL; npm: the registry;
+    #: generic: a base).
     url: str
     username: str | None
     password: str | None = dataclasses.field(repr=False)
@@ -44,7 +45,7 @@ def upstream_of(db: Session, repo: Repository | RepoInfo) -> Upstream:
         raise Conflict(f"repository {repo.key!r} is {repo.kind}, not remote: it has no upstream")
     sealed = row.password_encrypted
     password = box_of(db).open(sealed) if sealed is not None else None
-    return Upstream(row.url, row.username, password, row.metadata_ttl_seconds)
+    return Upstream(as_base(row.url), row.username, password, row.metadata_ttl_seconds)
 
 
 def parse_ttl(value: str | int) -> int:
@@ -59,8 +60,21 @@ def parse_ttl(value: str | int) -> int:
     return seconds
 
 
+def as_base(url: str) -> str:
+    """*url* with a path ending in ``/``: the base that paths are resolved under.
+
+    ``urljoin("https://host/simple", "requests/")`` is ``https://host/requests/``:
+    without the slash the base's last segment is lost. Rows saved before URLs
+    were normalized are normalized when read.
+    """
+    parts = urlsplit(url)
+    if parts.path.endswith("/"):
+        return url
+    return urlunsplit(parts._replace(path=parts.path + "/"))
+
+
 def check_url(url: str) -> str:
-    """An http(s) URL with a host and no credentials in it (those go apart, sealed)."""
+    """An http(s) URL with a host and no credentials in it (those go apart, sealed), as a base."""
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -73,7 +87,7 @@ def check_url(url: str) -> str:
             "the upstream url must not carry credentials: give upstream.username and "
             "upstream.password instead (the password is stored encrypted)"
         )
-    return url
+    return as_base(url)
 
 
 def configure_upstream(
@@ -91,8 +105,9 @@ def configure_upstream(
         row = RepositoryUpstream(repository_id=repo.id, metadata_ttl_seconds=DEFAULT_METADATA_TTL)
         db.add(row)
     changed: dict[str, Any] = {}
-    if "url" in upstream and upstream["url"] != row.url:
-        row.url = changed["upstream_url"] = check_url(upstream["url"])
+    url = check_url(upstream["url"]) if "url" in upstream else row.url
+    if url != row.url:
+        row.url = changed["upstream_url"] = url
     if "username" in upstream and upstream["username"] != row.username:
         row.username = changed["upstream_username"] = upstream["username"]
     password = upstream.get("password")
@@ -116,7 +131,7 @@ def upstream_to_json(db: Session, repo: Repository) -> dict[str, Any]:
         return {}
     return {
         "upstream": {
-            "url": row.url,
+            "url": as_base(row.url),
             "username": row.username,
             "password_set": row.password_encrypted is not None,
         },

@@ -49,6 +49,17 @@ def test_a_remote_fetches_a_path_once_and_keeps_it_as_a_published_file(admin, re
     assert admin.get("/generic/up/tool/1.0/").json["entries"] == ["tool.tgz"]
 
 
+def test_a_base_url_without_its_trailing_slash_keeps_its_last_segment(admin, make_repo, upstream):
+    created = make_repo("bare", kind="remote", upstream={"url": upstream.url + "files"})
+    assert created["upstream"]["url"] == upstream.url + "files/"
+    upstream.serve("/files/tool/1.0/tool.tgz", BYTES)
+    assert admin.get("/generic/bare/tool/1.0/tool.tgz").content == BYTES
+    assert upstream.hits["/files/tool/1.0/tool.tgz"] == 1
+    patched = admin.patch("/v1/repos/bare", {"upstream": {"url": upstream.url + "base"}})
+    assert patched.status_code == 200, patched.text
+    assert patched.json["upstream"]["url"] == upstream.url + "base/"
+
+
 def test_nested_and_encoded_paths_reach_the_upstream_encoded(admin, remote, upstream):
     upstream.serve("/base/tool/1.0/docs/read%20me.txt", b"docs")
     upstream.serve("/base/tool/1.0/tool.tgz", BYTES)

@@ -143,6 +143,15 @@ def test_a_file_is_fetched_once_verified_and_kept(admin, repos, tree):
     assert index["projects"] == [{"name": "foo"}]  # what it holds, not all of upstream
 
 
+def test_an_upstream_url_without_its_trailing_slash_keeps_its_last_segment(admin, make_repo, tree):
+    without = tree.url.rstrip("/")  # http://127.0.0.1:port/simple
+    created = make_repo("bare", format="pypi", kind="remote", upstream={"url": without})
+    assert created["upstream"]["url"] == tree.url, "stored as a base URL"
+    entry = next(f for f in page(admin, "bare", "foo")["files"] if f["filename"] == WHEEL)
+    assert tree.upstream.hits["/simple/foo/"] == 1, "asked under /simple/, not beside it"
+    assert download(admin, "bare", "foo", entry).status_code == 200
+
+
 def test_only_files_the_upstream_page_lists_are_fetched(admin, repos, tree):
     tree.upstream.serve("/files/foo-3.0-py3-none-any.whl", b"not listed")
     assert admin.get("/pypi/pypi-up/files/foo/3.0/foo-3.0-py3-none-any.whl").status_code == 404

@@ -149,3 +149,14 @@ def test_retries_are_bounded_by_the_setting(admin, make_remote, upstream):
     assert answer.status_code == 502
     assert "answered 503" in answer.json["error"]["message"]
     assert upstream.hits[DOC] == 2
+
+
+def test_an_upstream_url_saved_without_its_slash_is_read_as_a_base(
+    admin, make_remote, upstream, services
+):
+    make_remote("up")
+    with services.sessions.begin() as db:  # a row saved before URLs were normalized
+        db.execute(update(RepositoryUpstream).values(url=upstream.url + "base"))
+    upstream.serve("/base/docs/index.json", b"under the base")
+    assert admin.get("/upstreamtest/up/doc/index.json").content == b"under the base"
+    assert admin.get("/v1/repos/up").json["upstream"]["url"] == upstream.url + "base/"
