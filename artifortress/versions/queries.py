@@ -52,8 +52,18 @@ def live_packages(db: Session, repository_id: int) -> Sequence[Package]:
     return db.scalars(_live_packages(repository_id).order_by(Package.name)).all()
 
 
-def any_publishes(db: Session, repository_ids: Sequence[int], name: str) -> bool:
-    """Whether package *name* (normalized) has a published version in any of the repositories."""
+#: The states of a version whose package name stays claimed: every sealed one.
+_CLAIMING = (PUBLISHED, QUARANTINED, TOMBSTONED, REJECTED)
+
+
+def any_claims(db: Session, repository_ids: Sequence[int], name: str) -> bool:
+    """Whether package *name* (normalized) has a sealed version in any of the repositories.
+
+    Published, but also held in quarantine, rejected or deleted: a private
+    name whose only version is held or was deleted is still private, so the
+    dependency-confusion guard must not hand it to an upstream. Drafts claim
+    nothing (an upload that never completes leaves no name behind).
+    """
     if not repository_ids:
         return False
     stmt = (
@@ -62,7 +72,7 @@ def any_publishes(db: Session, repository_ids: Sequence[int], name: str) -> bool
         .where(
             Package.repository_id.in_(repository_ids),
             Package.name == name,
-            Version.state == PUBLISHED,
+            Version.state.in_(_CLAIMING),
         )
         .limit(1)
     )

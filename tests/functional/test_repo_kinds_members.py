@@ -17,6 +17,8 @@ from artifortress.plugin import (
     NewFile,
     Permission,
     PluginRoute,
+    PolicyDecision,
+    PolicyRequest,
     hookimpl,
     requires,
 )
@@ -67,9 +69,19 @@ class ToyFormat:
         ]
 
 
+class HoldPackagesNamedHeld:
+    """A repository policy: quarantine any version of the package ``held``."""
+
+    @hookimpl
+    def artifortress_evaluate_policy(self, request: PolicyRequest) -> PolicyDecision | None:
+        if request.version.package == "held":
+            return PolicyDecision.quarantine("held for review", policy="test")
+        return None
+
+
 @pytest.fixture
 def extra_plugins() -> list[object]:
-    return [ToyFormat()]
+    return [ToyFormat(), HoldPackagesNamedHeld()]
 
 
 @pytest.fixture
@@ -124,9 +136,29 @@ def test_merge_patterns_let_a_hosted_name_merge_with_remote_versions(admin, worl
     assert admin.get("/toy/all/sources/private-name").json == ["secret", "open", "extra"]
 
 
-def test_only_published_versions_claim_a_name(admin, world):
+def test_a_held_rejected_or_deleted_version_still_claims_its_name(admin, world):
+    """A private name whose versions are all held, rejected or deleted stays private.
+
+    Were only published versions to count, quarantining or deleting the last
+    hosted version would hand the name to the upstream (dependency confusion).
+    """
+    hosted = ["secret", "open", "extra"]
+    assert admin.put("/toy/open/pkg/held/1.0", b"x").status_code == 201  # held by the policy
+    assert admin.get("/toy/all/sources/held").json == hosted
+    (entry,) = admin.get("/v1/quarantine").json["quarantine"]
+    assert entry["package"] == "held"
+    rejected = admin.post(f"/v1/quarantine/{entry['id']}/reject", {"reason": "no"})
+    assert rejected.status_code == 200, rejected.text
+    assert admin.get("/toy/all/sources/held").json == hosted
     assert admin.delete("/v1/repos/extra/packages/tools/versions/1.0").status_code == 200
-    assert admin.get("/toy/all/sources/tools").json == ["up", "secret", "open", "extra"]
+    assert admin.get("/toy/all/sources/tools").json == hosted
+
+
+def test_a_draft_claims_no_name(admin, world):
+    draft = {"package": "half", "version": "1.0"}
+    created = admin.post("/v1/repos/extra/packages/versions/drafts", draft)
+    assert created.status_code == 201, created.text
+    assert admin.get("/toy/all/sources/half").json == ["up", "secret", "open", "extra"]
 
 
 def test_a_remote_or_hosted_repository_is_its_own_source(admin, world):

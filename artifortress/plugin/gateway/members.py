@@ -38,9 +38,10 @@ class MembersGateway(GatewayBase):
     def sources(self, repo: RepoInfo, name: str) -> list[RepoInfo]:
         """The members of *repo* that may serve package *name*, in order, readable by the caller.
 
-        If any hosted member publishes *name* (normalized; whether the caller
-        may read that member or not: existence decides), only hosted members
-        serve it, unless a merge pattern of the virtual matches the name.
+        If any hosted member has a version of *name* (normalized; published,
+        held, rejected or deleted; whether the caller may read that member or
+        not: existence decides), only hosted members serve it, unless a merge
+        pattern of the virtual matches the name.
         Otherwise every member does. Non-virtual repositories serve themselves.
         """
         if repo.kind != VIRTUAL:
@@ -49,7 +50,7 @@ class MembersGateway(GatewayBase):
         everyone = flattened_members(db, repo)
         hosted = [member for member in everyone if member.kind == HOSTED]
         normalized = self.normalize(repo.format, name)
-        claimed = queries.any_publishes(db, [member.id for member in hosted], normalized)
+        claimed = queries.any_claims(db, [member.id for member in hosted], normalized)
         if claimed and not _merges(merge_patterns(db, repo), name, normalized):
             return self._readable(hosted)
         return self._readable(everyone)
