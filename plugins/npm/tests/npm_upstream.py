@@ -118,8 +118,12 @@ class CountingProxy:
         try:
             yield self
         finally:
-            self._server.shutdown()
-            self._server.server_close()
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop listening: connections to the proxy are refused from now on."""
+        self._server.shutdown()
+        self._server.server_close()
 
 
 def _handler(proxy: CountingProxy) -> type[BaseHTTPRequestHandler]:
