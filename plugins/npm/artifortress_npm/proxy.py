@@ -281,14 +281,17 @@ def _aware(moment: datetime) -> datetime:
 
 
 class _RenderedCache:
-    """The last few proxied packuments of this process, keyed by what they were built from.
+    """The last proxied packuments of this process, keyed by what they were built from.
 
-    Bounded by count: a packument can be megabytes, and the keys name
-    upstream fetches, so old entries are simply never asked for again.
+    Bounded by count and by bytes (a full packument can be tens of megabytes);
+    the keys name upstream fetches, so stale entries are simply never asked
+    for again and age out.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int) -> None:
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[tuple[object, ...], Rendered] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -300,10 +303,16 @@ class _RenderedCache:
             return found
 
     def put(self, key: tuple[object, ...], doc: Rendered) -> None:
+        if len(doc.body) > self._max_bytes:
+            return  # built again when asked: keeping it would evict everything else
         with self._lock:
+            replaced = self._entries.pop(key, None)
+            self._bytes -= len(replaced.body) if replaced is not None else 0
             self._entries[key] = doc
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            self._bytes += len(doc.body)
+            while len(self._entries) > self._size or self._bytes > self._max_bytes:
+                _key, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.body)
 
 
-_RENDERED = _RenderedCache(size=64)
+_RENDERED = _RenderedCache(size=64, max_bytes=64 * 1024 * 1024)

@@ -15,13 +15,15 @@ import tarfile
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
 import pytest
+from artifortress_npm.proxy import _RenderedCache
 from npm_testkit import Request, Response, serve
 
-from artifortress.plugin import UpstreamMismatch
+from artifortress.plugin import Rendered, UpstreamMismatch
 from artifortress.testing.helpers import Api
 
 MakeRepo = Callable[..., dict[str, Any]]
@@ -293,3 +295,20 @@ def test_the_remote_s_policies_judge_what_comes_from_upstream(
     assert refused.status_code == 403, refused.text
     assert "MIT" in refused.json["error"]
     assert admin.get("/v1/repos/npm-up/packages/mit-only").status_code == 404
+
+
+def test_the_process_cache_of_proxied_packuments_is_bounded_by_count_and_bytes() -> None:
+    cache = _RenderedCache(size=3, max_bytes=100)
+
+    def doc(size: int) -> Rendered:
+        return Rendered(b"x" * size, "application/json", '"e"', datetime.now(UTC))
+
+    for key in range(4):
+        cache.put((key,), doc(10))
+    assert [cache.get((key,)) is not None for key in range(4)] == [False, True, True, True]
+    cache.put(("big",), doc(90))  # 120 bytes: the oldest go until 100 are left
+    assert cache.get(("big",)) is not None
+    assert [cache.get((key,)) is not None for key in range(4)] == [False, False, False, True]
+    cache.put(("huge",), doc(101))
+    assert cache.get(("huge",)) is None
+    assert cache.get(("big",)) is not None
