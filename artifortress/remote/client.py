@@ -31,6 +31,7 @@ from urllib3.exceptions import (
     ResponseError,
 )
 
+from artifortress.remote.addresses import AddressRefused, guarded_pool
 from artifortress.remote.errors import UpstreamUnavailable
 from artifortress.repos.upstreams import Upstream
 
@@ -165,7 +166,7 @@ class UpstreamClient:
         # Redirects are followed (Authorization is dropped on a change of host),
         # failures are retried here, where the deadline is known.
         redirects_only = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
-        self._pool = pool or urllib3.PoolManager(num_pools=32, maxsize=16, retries=redirects_only)
+        self._pool = pool or guarded_pool(num_pools=32, maxsize=16, retries=redirects_only)
         self._down: dict[str, tuple[float, str]] = {}  # host -> (since, reason)
         self._down_lock = threading.Lock()
 
@@ -215,6 +216,8 @@ class UpstreamClient:
                         read=min(self.timeouts.read, remaining),
                     ),
                 )
+            except AddressRefused as exc:  # the URL's or a redirect's: asking again cannot help
+                raise UpstreamUnavailable(host, f"upstream {host} refused: {exc}") from None
             except HTTPError as exc:
                 reason = _reason(exc)
                 if last or not _retryable(exc):

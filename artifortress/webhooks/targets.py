@@ -80,7 +80,7 @@ def address_allowed(address: IPAddress, *, allow_private: bool) -> bool:
     translated, NAT64, 6to4) is judged by that IPv4 address.
     """
     if isinstance(address, ipaddress.IPv6Address):
-        address = _embedded_ipv4(address) or address
+        address = embedded_ipv4(address) or address
     if address.is_multicast or address.is_unspecified:
         return False
     return allow_private or (address.is_global and address not in _LOCAL_NAT64)
@@ -96,7 +96,8 @@ _IPV4_CARRIERS = tuple(
 _LOCAL_NAT64 = ipaddress.IPv6Network("64:ff9b:1::/48")
 
 
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address carries to reach (6to4, mapped, NAT64...), if any."""
     if address.sixtofour is not None:
         return address.sixtofour
     if any(address in carrier for carrier in _IPV4_CARRIERS):

@@ -31,6 +31,8 @@ class Route:
     cut_after: int | None = None
     #: Seconds of silence in the middle of the body.
     stall_mid_body: float = 0.0
+    #: More response headers (a redirect's Location, a Content-Encoding...).
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 class Upstream:
@@ -95,7 +97,7 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             elif route.etag is not None and self.headers.get("If-None-Match") == route.etag:
                 self._answer(304, b"", {"ETag": route.etag})
             else:
-                headers = {"Content-Type": route.content_type}
+                headers = {"Content-Type": route.content_type, **route.headers}
                 if route.etag is not None:
                     headers["ETag"] = route.etag
                 self._answer(route.status, route.body, headers, route)

@@ -1,0 +1,80 @@
+"""Hostile upstreams and upstream URLs: where the gateway must never connect.
+
+A tenant administrator sets a remote's upstream URL, and upstream metadata
+and redirects choose where its files come from: none of them may make the
+gateway read a cloud metadata service (link-local addresses, and the few
+metadata addresses outside that range) and serve the answer back.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+import pytest
+
+from artifortress.remote.addresses import refused
+
+BYTES = b"the file"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "169.254.169.254",
+        "169.254.0.1",
+        "fe80::1",
+        "::ffff:169.254.169.254",  # IPv4-mapped
+        "2002:a9fe:a9fe::1",  # 6to4 of 169.254.169.254
+        "fd00:ec2::254",  # AWS metadata over IPv6
+        "100.100.100.200",  # Alibaba Cloud metadata
+        "0.0.0.0",
+        "::",
+        "224.0.0.1",
+    ],
+)
+def test_link_local_metadata_unspecified_and_multicast_addresses_are_refused(address):
+    assert refused(ipaddress.ip_address(address))
+
+
+@pytest.mark.parametrize(
+    "address", ["127.0.0.1", "::1", "10.1.2.3", "192.168.0.9", "151.101.0.223"]
+)
+def test_loopback_private_and_public_upstreams_are_allowed(address):
+    assert not refused(ipaddress.ip_address(address))
+
+
+def test_an_upstream_url_at_the_metadata_service_is_refused(admin, make_remote):
+    make_remote("up", url="http://169.254.169.254/latest/")
+    answer = admin.get("/upstreamtest/up/file/creds/1/creds?sha256=" + "0" * 64)
+    assert answer.status_code == 502, answer.text
+    assert "link-local" in answer.json["error"]["message"]
+    assert admin.get("/upstreamtest/up/doc/meta-data").status_code == 502
+
+
+def test_metadata_pointing_a_file_at_the_metadata_service_is_refused(admin, make_remote, upstream):
+    make_remote("up")
+    for target in ("http://169.254.169.254/x", "http://[::ffff:169.254.169.254]/x"):
+        answer = admin.get(f"/upstreamtest/up/file/p/1/x?from={target}")
+        assert answer.status_code == 502, answer.text
+        assert "link-local" in answer.json["error"]["message"]
+    assert admin.get("/v1/repos/up/packages/p").status_code == 404
+
+
+def test_a_redirect_to_the_metadata_service_is_not_followed(admin, make_remote, upstream):
+    make_remote("up")
+    moved = {"Location": "http://169.254.169.254/latest/meta-data/"}
+    upstream.serve("/files/f.bin", b"", status=302, headers=moved)
+    upstream.serve("/docs/d", b"", status=302, headers=moved)
+    answer = admin.get("/upstreamtest/up/file/p/1/f.bin")
+    assert answer.status_code == 502, answer.text
+    assert "link-local" in answer.json["error"]["message"]
+    assert admin.get("/upstreamtest/up/doc/d").status_code == 502
+    assert admin.get("/v1/repos/up/packages/p").status_code == 404
+
+
+def test_a_redirect_on_the_upstreams_network_is_followed(admin, make_remote, upstream):
+    make_remote("up")
+    upstream.serve("/files/old.bin", b"", status=302, headers={"Location": "/files/new.bin"})
+    upstream.serve("/files/new.bin", BYTES)
+    answer = admin.get("/upstreamtest/up/file/p/1/old.bin")
+    assert (answer.status_code, answer.content) == (200, BYTES)
