@@ -24,7 +24,7 @@ from artifortress_npm.proxy import _RenderedCache
 from npm_testkit import Request, Response, serve
 
 from artifortress.plugin import Rendered, UpstreamMismatch
-from artifortress.testing.helpers import Api
+from artifortress.testing.helpers import Api, ApiFactory
 
 MakeRepo = Callable[..., dict[str, Any]]
 ABBREVIATED = "application/vnd.npm.install-v1+json"
@@ -312,3 +312,18 @@ def test_the_process_cache_of_proxied_packuments_is_bounded_by_count_and_bytes()
     cache.put(("huge",), doc(101))
     assert cache.get(("huge",)) is None
     assert cache.get(("big",)) is not None
+
+
+def test_a_virtual_shows_a_reader_only_the_members_they_may_read(
+    admin: Api, api_factory: ApiFactory, registry: Registry, virtual: str
+) -> None:
+    registry.package("internal-tool", {"99.0.0": None})
+    registry.package("express", {"4.21.2": None})
+    publish(admin, "/npm/js", "internal-tool", "1.0.0")
+    reader = api_factory.as_user("reader", roles={"all": ["read"], "npm-up": ["read"]})
+    assert reader.get(f"{virtual}/express").status_code == 200
+    hidden = reader.get(f"{virtual}/internal-tool")
+    assert hidden.status_code == 404, "neither js's version nor the upstream's"
+    assert reader.get(f"{virtual}/internal-tool/-/internal-tool-1.0.0.tgz").status_code == 404
+    assert reader.get(f"{virtual}/internal-tool/-/internal-tool-99.0.0.tgz").status_code == 404
+    assert registry.hits("/internal-tool") == 0
