@@ -94,7 +94,14 @@ class SearchResource:
         gateway = Gateway(req)
         with translated():
             query = parse_search_query({k: str(v) for k, v in req.params.items()})
-        found = gateway.search(query.text, repo=gateway.repo, offset=query.offset, limit=query.size)
+        if gateway.repo.kind == "virtual":
+            found = proxy.search_members(
+                gateway, gateway.repo, query.text, offset=query.offset, limit=query.size
+            )
+        else:
+            found = gateway.search(
+                query.text, repo=gateway.repo, offset=query.offset, limit=query.size
+            )
         hits = [
             hit_from_manifest(
                 hit.name,

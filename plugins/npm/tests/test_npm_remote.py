@@ -327,3 +327,19 @@ def test_a_virtual_shows_a_reader_only_the_members_they_may_read(
     assert reader.get(f"{virtual}/internal-tool/-/internal-tool-1.0.0.tgz").status_code == 404
     assert reader.get(f"{virtual}/internal-tool/-/internal-tool-99.0.0.tgz").status_code == 404
     assert registry.hits("/internal-tool") == 0
+
+
+def test_npm_search_in_a_virtual_finds_each_member_s_packages_once(
+    admin: Api, registry: Registry, virtual: str, drain_events: Callable[[], Any]
+) -> None:
+    registry.package("widget-public", {"1.0.0": None})
+    registry.package("widget-twice", {"9.0.0": None})
+    assert admin.get(f"{virtual}/widget-public/-/widget-public-1.0.0.tgz").status_code == 200
+    assert admin.get("/npm/npm-up/widget-twice/-/widget-twice-9.0.0.tgz").status_code == 200
+    publish(admin, "/npm/js", "widget-private", "1.0.0")
+    publish(admin, "/npm/js", "widget-twice", "1.0.0")  # claimed after the remote cached it
+    drain_events()
+    found = admin.get(f"{virtual}/-/v1/search", params={"text": "widget"}).json
+    shown = {hit["package"]["name"]: hit["package"]["version"] for hit in found["objects"]}
+    assert shown == {"widget-public": "1.0.0", "widget-private": "1.0.0", "widget-twice": "1.0.0"}
+    assert found["total"] == 3
