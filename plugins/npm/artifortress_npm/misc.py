@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, Permission, SearchHit, public, requires
+from artifortress.plugin import (
+    Gateway,
+    NotFound,
+    Permission,
+    RepoInfo,
+    SearchHit,
+    SearchResults,
+    public,
+    requires,
+)
 from artifortress_npm import proxy, stored
 from artifortress_npm.audit import (
     audit_unavailable,
@@ -95,7 +104,7 @@ class SearchResource:
         with translated():
             query = parse_search_query({k: str(v) for k, v in req.params.items()})
         if gateway.repo.kind == "virtual":
-            found = proxy.search_members(
+            found = _search_members(
                 gateway, gateway.repo, query.text, offset=query.offset, limit=query.size
             )
         else:
@@ -117,6 +126,31 @@ class SearchResource:
         ]
         resp.content_type = falcon.MEDIA_JSON
         resp.data = render_search(hits, found.total)
+
+
+def _search_members(
+    gateway: Gateway, repo: RepoInfo, text: str, *, offset: int, limit: int
+) -> SearchResults:
+    """``npm search`` in a virtual: its readable members' packages, each name once.
+
+    A name is shown as the first hosted member holding it has it, else as the
+    first member's (the order packuments are served in); hits are ordered by
+    score, which is comparable across members only roughly.
+    """
+    members = sorted(gateway.members(repo), key=lambda member: member.kind != "hosted")
+    found: dict[str, SearchHit] = {}
+    total = listed = 0
+    for member in members:
+        result = gateway.search(text, repo=member, offset=0, limit=offset + limit)
+        total += result.total
+        listed += len(result.hits)
+        for hit in result.hits:
+            found.setdefault(hit.name, hit)
+    ranked = sorted(found.values(), key=lambda hit: -hit.score)
+    # Names in several members count once (exactly so when every member's list was whole).
+    return SearchResults(
+        hits=tuple(ranked[offset : offset + limit]), total=total - (listed - len(found))
+    )
 
 
 def _manifest(hit: SearchHit) -> dict[str, object]:

@@ -42,8 +42,6 @@ from artifortress.plugin import (
     NotFound,
     Rendered,
     RepoInfo,
-    SearchHit,
-    SearchResults,
     UpstreamUnavailable,
     error_for_status,
 )
@@ -167,31 +165,6 @@ def _sent(
         metadata=_version_metadata(entry),
     )
     return True
-
-
-def search_members(
-    gateway: Gateway, repo: RepoInfo, text: str, *, offset: int, limit: int
-) -> SearchResults:
-    """``npm search`` in a virtual: its readable members' packages, each name once.
-
-    A name is shown as the first hosted member holding it has it, else as the
-    first member's (the order packuments are served in); hits are ordered by
-    score, which is comparable across members only roughly.
-    """
-    members = sorted(gateway.members(repo), key=lambda member: member.kind != HOSTED)
-    found: dict[str, SearchHit] = {}
-    total = listed = 0
-    for member in members:
-        result = gateway.search(text, repo=member, offset=0, limit=offset + limit)
-        total += result.total
-        listed += len(result.hits)
-        for hit in result.hits:
-            found.setdefault(hit.name, hit)
-    ranked = sorted(found.values(), key=lambda hit: -hit.score)
-    # Names in several members count once (exactly so when every member's list was whole).
-    return SearchResults(
-        hits=tuple(ranked[offset : offset + limit]), total=total - (listed - len(found))
-    )
 
 
 # -- the members' documents ----------------------------------------------------------------------
