@@ -291,11 +291,14 @@ def _first_line(error: BaseException) -> str:
 
 # -- the rows ----------------------------------------------------------------------------
 
-_PY_BOUND = (
-    "Cold: the proxy fetches each project page from the upstream, then each wheel (and its "
-    "PEP 658 metadata) when the client first asks, verifies and stores it while serving; "
-    "warm: pages and files from the proxy's own store. The upstream is nginx on loopback, "
-    "so network time is nil and the proxy's own work shows."
+_PY_COLD = (
+    "The proxy fetches each project page from the upstream, then each wheel and its PEP 658 "
+    "metadata when the client first asks, checks its sha256 and stores it. The upstream is "
+    "nginx on loopback: no network time, so the proxy's own work per file shows."
+)
+_PY_WARM = (
+    "Pages (within the metadata TTL) and files from the proxy's store; the client's own "
+    "work (resolving, unpacking) is most of the time, as on the upstream."
 )
 
 
@@ -306,8 +309,8 @@ def _python_rows(bench: Bench, tool: str) -> list[Row]:
     upstream = pypi_upstream(bench.nginx, wheels)
     what = f"`{tool} install` of the Python set ({len(wheels)} wheels) through a proxy"
     key = f"{tool}-proxy"
-    cold = Row(f"{key}-cold", f"{what}, cold", "s", False, bound=_PY_BOUND)
-    warm = Row(f"{key}-warm", f"{what}, warm", "s", False, bound=_PY_BOUND)
+    cold = Row(f"{key}-cold", f"{what}, cold", "s", False, bound=_PY_COLD)
+    warm = Row(f"{key}-warm", f"{what}, warm", "s", False, bound=_PY_WARM)
     proxies: list[Proxy] = [
         SubjectProxy(subject, key, "pypi", upstream) for subject in bench.subjects
     ]
@@ -337,14 +340,24 @@ def npm_proxy(bench: Bench) -> list[Row]:
     what = (
         f"`npm install express@{NPM_ROOT_RANGE}` ({len(bench.npm_real)} packages) through a proxy"
     )
-    bound = (
-        "Cold: the proxy fetches each full packument from the upstream and serves it "
-        "(abbreviated where npm asks), then each tarball, verified against its integrity; "
-        "warm: from the proxy's store. npm asks up to 16 at a time. The upstream is Verdaccio "
-        "without uplinks holding the tree."
+    cold = Row(
+        "npm-proxy-cold",
+        f"{what}, cold",
+        "s",
+        False,
+        bound="The proxy fetches each full packument from the upstream (Verdaccio without "
+        "uplinks) and answers it, abbreviated where npm asks, then each tarball, checked "
+        "against its integrity and stored; npm asks up to 16 at a time, so the proxy's "
+        "concurrent stores compete.",
     )
-    cold = Row("npm-proxy-cold", f"{what}, cold", "s", False, bound=bound)
-    warm = Row("npm-proxy-warm", f"{what}, warm", "s", False, bound=bound)
+    warm = Row(
+        "npm-proxy-warm",
+        f"{what}, warm",
+        "s",
+        False,
+        bound="Packuments (within the metadata TTL) and tarballs from the proxy's store, "
+        "about 140 requests, up to 16 at a time.",
+    )
     proxies: list[Proxy] = [
         SubjectProxy(subject, "npm-proxy", "npm", upstream.npm.url) for subject in bench.subjects
     ]
