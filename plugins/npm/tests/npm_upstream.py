@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import collections
+import fcntl
 import hashlib
 import http.client
 import json
@@ -36,8 +37,15 @@ _NOT_FORWARDED = {"connection", "keep-alive", "transfer-encoding", "content-leng
 
 
 def express_tree() -> list[Path]:
-    """The tarballs of express 4 and of every package of its tree (about 70)."""
-    return npm_tree(CACHE)
+    """The tarballs of express 4 and of every package of its tree (about 70).
+
+    Packed on first use under a lock: test processes running side by side
+    (pytest -n 2) must not pack into the folder at once.
+    """
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "npm-real.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return npm_tree(CACHE)
 
 
 def publish_all(registry: str, token: str, tarballs: list[Path]) -> int:
