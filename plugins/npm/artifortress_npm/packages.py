@@ -1,7 +1,9 @@
 """Package URLs: ``/{name}`` (packument), ``/{name}/{version|tag}``, tarballs, unpublish.
 
-Packuments are built once per change and stored (both the full and the
-abbreviated form, with different ETags), never rebuilt or copied per request.
+A hosted repository's packuments are built once per change and stored (both
+the full and the abbreviated form, with different ETags), never rebuilt or
+copied per request. Remote and virtual repositories serve packuments and
+tarballs from their upstream and members through :mod:`artifortress_npm.proxy`.
 """
 
 from __future__ import annotations
