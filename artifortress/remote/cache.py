@@ -2,10 +2,13 @@
 
 Metadata documents live in ``remote_documents`` until purged: the next
 request for one fetches it again.  Cached files are published versions of the
-remote; purging them tombstones those versions (audited like any deletion),
-and the garbage collector reclaims their bytes once the tombstone retention
-has passed.  A tombstoned version is refused (410) like any deleted one: the
-engine never fetches a version number again once it was deleted.
+remote; purging them tombstones those versions (audited like any deletion; it
+is the only way to delete a version of a remote), and the garbage collector
+reclaims their bytes once the tombstone retention has passed.  The next request
+for a purged file fetches it again (:mod:`~artifortress.remote.files`): bytes
+identical to those once served restore the version, other bytes are refused
+(502) and nothing is stored, for an artifact's bytes never change.  Versions
+a policy holds in quarantine or rejected are not purged.
 """
 
 from __future__ import annotations

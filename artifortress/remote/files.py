@@ -11,6 +11,12 @@ formats with ``append_files``, by the system principal ``remote:<repo key>``,
 with the upstream URL and fetch time as provenance.  The repository's
 policies judge them as they judge uploads.  No database transaction is open
 while bytes flow; the publish is one short transaction.
+
+A file of a deleted version (a purged cache entry, or one an administrator
+deleted), or one whose bytes the garbage collector took, is fetched again on
+its next request: if the upstream's bytes are the ones once served under its
+name, the version is restored and the blob stored again; if they differ, the
+answer is a 502 and nothing is stored, for an artifact's bytes never change.
 """
 
 from __future__ import annotations
@@ -27,11 +33,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
 from artifortress.blobs.heldfiles import scratch_file
+from artifortress.blobs.models import Blob
 from artifortress.blobs.services import record_blob
 from artifortress.blobs.store import CHUNK_SIZE, BlobInfo, BlobStore, Expectation
 from artifortress.db.base import iso, utcnow
 from artifortress.db.engine import read_session, write_session
-from artifortress.errors import Conflict, Gone, NotFound
+from artifortress.errors import Conflict, NotFound
 from artifortress.formats import FormatSpec
 from artifortress.remote import metrics
 from artifortress.remote.checksums import BadIntegrity, Checksums
@@ -49,8 +56,15 @@ from artifortress.repos.models import Repository
 from artifortress.repos.services import entity_of
 from artifortress.repos.upstreams import Upstream
 from artifortress.repos.views import RepoInfo
-from artifortress.versions import drafts, queries
-from artifortress.versions.models import PUBLISHED, QUARANTINED, REJECTED, TOMBSTONED
+from artifortress.versions import drafts, lifecycle, queries
+from artifortress.versions.models import (
+    PUBLISHED,
+    QUARANTINED,
+    REJECTED,
+    TOMBSTONED,
+    Artifact,
+    Version,
+)
 from artifortress.versions.views import VersionInfo, version_info
 
 log = logging.getLogger("artifortress.remote")
@@ -100,7 +114,7 @@ class FileFetcher:
     def lookup(self, db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
         """The published version holding *wanted* if the remote has it, in the caller's *db*.
 
-        Raises if the version is held by a policy or was deleted.
+        Raises if the version is held by a policy; a deleted version is a miss.
         """
         found = _holding(db, repo, wanted)
         if found is not None:
@@ -257,11 +271,20 @@ class FileFetcher:
     ) -> VersionInfo:
         """The verified bytes of *path* into the blob plane, then published in the remote."""
         digest = f"sha256:{checks.sha256}"
+        self._refuse_changed(repo, url, wanted, digest)
         info = self._store.write(_read(path, lease), Expectation(digest=digest, size=checks.size))
         provenance = {"upstream": {"url": url, "fetched_at": iso(utcnow())}}
         published = self._publish(repo, wanted, info, provenance, request_id)
-        _refuse_unpublished(repo.key, wanted, published.state)
+        _refuse_held(repo.key, wanted, published.state)
         return published
+
+    def _refuse_changed(self, repo: RepoInfo, url: str, wanted: WantedFile, digest: str) -> None:
+        """Raise if the remote once served other bytes under this file's name."""
+        with read_session(self._sessions) as db:
+            found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
+            served = _artifact(found, wanted.filename)
+            if served is not None and served.digest != digest:
+                raise _changed(url, wanted)
 
     def _publish(
         self,
@@ -326,11 +349,19 @@ class FileFetcher:
                 files=[entry],
             )
             return version_info(drafts.publish(db, caller, repo, draft, self._plugins))
+        held = _artifact(existing, wanted.filename)
+        if held is not None and held.digest != blob.digest:
+            raise _changed(provenance["upstream"]["url"], wanted)
+        _refuse_held(repo.key, wanted, existing.state)
+        if existing.state == TOMBSTONED:  # fetched again (a purged cache entry)
+            lifecycle.restore_cached(db, caller, existing)
+            db.flush()  # published before a file joins it
+        if held is not None:  # the same bytes again: their blob is back
+            return version_info(existing)
         spec = self._formats.get(repo.format)
-        if existing.state == PUBLISHED and spec is not None and spec.append_files:
+        if spec is not None and spec.append_files:
             drafts.add_artifacts(db, caller, existing, [entry], self._plugins)
             return version_info(existing)
-        _refuse_unpublished(repo.key, wanted, existing.state)
         raise Conflict(
             f"{wanted.package} {wanted.version} of {repo.key} has no file {wanted.filename}, "
             f"and {repo.format} versions take no files after publication"
@@ -351,12 +382,39 @@ def _checks(url: str, wanted: WantedFile) -> Checksums:
 
 
 def _holding(db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
-    """The version of *wanted* if it has the file; raises if it is not published."""
+    """The version of *wanted* if it serves the file; raises if a policy holds it.
+
+    A deleted version, or a file whose bytes the collector took, is a miss:
+    the file is fetched again (and must be what it was).
+    """
     found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
-    if found is None or not any(a.filename == wanted.filename for a in found.artifacts):
+    artifact = _artifact(found, wanted.filename)
+    if found is None or artifact is None:
         return None
-    _refuse_unpublished(repo.key, wanted, found.state)
+    _refuse_held(repo.key, wanted, found.state)
+    if found.state == TOMBSTONED or not _bytes_held(db, artifact.digest):
+        return None
     return version_info(found)
+
+
+def _artifact(version: Version | None, filename: str) -> Artifact | None:
+    if version is None:
+        return None
+    return next((a for a in version.artifacts if a.filename == filename), None)
+
+
+def _bytes_held(db: Session, digest: str) -> bool:
+    blob = db.get(Blob, digest)
+    return blob is not None and not blob.is_marked
+
+
+def _changed(url: str, wanted: WantedFile) -> UpstreamMismatch:
+    host = host_of(url)
+    return UpstreamMismatch(
+        host,
+        f"the upstream ({host}) changed {wanted.filename} after it was cached: refusing, "
+        "an artifact's bytes never change; nothing was stored",
+    )
 
 
 def _system_principal(repo: Repository) -> Principal:
@@ -364,8 +422,8 @@ def _system_principal(repo: Repository) -> Principal:
     return Principal(tenant_id=repo.tenant_id, name=f"remote:{repo.key}")
 
 
-def _refuse_unpublished(repo_key: str, wanted: WantedFile, state: str) -> None:
-    """Raise unless the version is published: held or rejected by a policy, or deleted."""
+def _refuse_held(repo_key: str, wanted: WantedFile, state: str) -> None:
+    """Raise if a policy holds the version in quarantine or rejected it."""
     what = f"{wanted.package} {wanted.version} of {repo_key}"
     if state == QUARANTINED:
         raise HeldByPolicy(
@@ -374,8 +432,6 @@ def _refuse_unpublished(repo_key: str, wanted: WantedFile, state: str) -> None:
         )
     if state == REJECTED:
         raise HeldByPolicy(f"{what} came from upstream and was rejected by a repository policy")
-    if state == TOMBSTONED:
-        raise Gone(f"{what} was deleted from the remote repository; numbers are never reused")
 
 
 def _read(path: Path, lease: Lease) -> Iterator[bytes]:

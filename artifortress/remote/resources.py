@@ -53,7 +53,10 @@ _PURGED_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "documents": {"type": "integer", "description": "metadata documents forgotten"},
-        "versions": {"type": "integer", "description": "versions tombstoned (?files=true)"},
+        "versions": {
+            "type": "integer",
+            "description": "versions tombstoned (?files=true), fetched again on request",
+        },
     },
 }
 
@@ -88,7 +91,9 @@ class RemoteCacheResource:
 
         ``?files=true`` also tombstones the versions fetched from upstream;
         the garbage collector reclaims their bytes after the tombstone
-        retention, and they are refused (410) like deleted versions.
+        retention. The next request for such a file fetches it again: the
+        same bytes as before restore its version, other bytes are a 502 and
+        nothing is stored (an artifact's bytes never change).
         """
         ctx = req.context
         files = query_param(req, "files", _boolean) or False

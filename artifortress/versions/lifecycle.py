@@ -87,6 +87,23 @@ def restore(db: Session, caller: Caller, version: Version, retention_seconds: fl
     return version
 
 
+def restore_cached(db: Session, caller: Caller, version: Version) -> Version:
+    """Bring back a remote's deleted version: its file came from upstream again, identical.
+
+    No retention applies (past it, the collector may have taken the bytes: the
+    fetch that calls this has just stored them again); what was once served under
+    the version is what it serves again, so its immutability holds.
+    """
+    if version.state != TOMBSTONED:
+        raise Conflict("only a deleted version can be restored")
+    version.state = PUBLISHED
+    version.tombstoned_at = None
+    version.tombstoned_by = None
+    version.purged_at = None
+    _record(db, caller, "version.restore", version, refetched=True)
+    return version
+
+
 def promote(
     db: Session,
     caller: Caller,
