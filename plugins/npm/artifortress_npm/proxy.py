@@ -223,7 +223,7 @@ def _merged(sources: list[_Source], name: str, registry_base: str) -> dict[str, 
 
 
 def _parsed(body: bytes, member: RepoInfo, name: str) -> Mapping[str, Any]:
-    try:
+    try:  # not orjson: it reads integers beyond 64 bits as floats, changing the document
         document = json.loads(body)
     except ValueError:
         document = None
