@@ -8,7 +8,10 @@ arrive (``Gateway.send_upstream_file``). Generic upstreams announce no checksum,
 stores what arrived in full (a body cut short is never kept) under the
 sha256 it computed: the file's integrity rests on TLS to the upstream.
 A virtual repository serves the first of its members, in order, that the
-caller may read and that has the file (a remote member: that its upstream has).
+caller may read and that has the file (a remote member: that its upstream has),
+among those ``gateway.sources()`` names for the package: a package a hosted
+member has is served by hosted members only, so no upstream can add a path
+(another version, another file) under a private package's name.
 """
 
 from __future__ import annotations
@@ -39,12 +42,12 @@ def stored_digest(gateway: Gateway, repo: RepoInfo, target: GenericPath) -> str 
 
 
 def send(gateway: Gateway, resp: falcon.Response, repo: RepoInfo, target: GenericPath) -> bool:
-    """Answer with the file from the first member that has it; ``False`` if none has.
+    """Answer with the file from the first source of its package that has it; ``False`` if none.
 
     An upstream failing is passed on only if no later member has the file.
     """
     failure: ArtifortressError | None = None
-    for member in gateway.members(repo):
+    for member in gateway.sources(repo, target.package):
         try:
             if _send_from(gateway, resp, member, target):
                 return True

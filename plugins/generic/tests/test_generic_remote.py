@@ -111,9 +111,24 @@ def test_a_virtual_never_serves_a_member_the_caller_may_not_read(
     for key in ("all", "up"):
         assert admin.put(f"/v1/repos/{key}/bindings/reader", {"roles": ["read"]}).status_code == 200
     assert reader.get("/generic/all/secret/1.0/key.txt").status_code == 404
-    assert upstream.hits["/base/secret/1.0/key.txt"] == 1, "asked the readable remote instead"
+    assert upstream.hits["/base/secret/1.0/key.txt"] == 0, "a hosted package is never fetched"
     assert reader.get("/generic/all/").json["entries"] == []
     assert admin.get("/generic/all/secret/1.0/key.txt").content == b"private"
+
+
+def test_a_hosted_package_never_gains_paths_from_upstream(admin, virtual, upstream):
+    """The dependency-confusion guard: a package a hosted member has is served by hosted only."""
+    put = admin.client.simulate_put(
+        "/generic/local/tool/1.0/tool.tgz", body=b"hosted", headers=admin.headers()
+    )
+    assert put.status_code == 201
+    upstream.serve("/base/tool/2.0/tool.tgz", b"from upstream")
+    upstream.serve("/base/tool/1.0/extra.sh", b"from upstream")
+    assert admin.get("/generic/all/tool/2.0/tool.tgz").status_code == 404
+    assert admin.get("/generic/all/tool/1.0/extra.sh").status_code == 404
+    assert upstream.hits["/base/tool/2.0/tool.tgz"] == upstream.hits["/base/tool/1.0/extra.sh"] == 0
+    admin.patch("/v1/repos/all", {"merge_patterns": ["tool"]})
+    assert admin.get("/generic/all/tool/2.0/tool.tgz").content == b"from upstream"
 
 
 def test_a_virtual_serves_hosted_files_while_the_upstream_fails(admin, virtual, upstream):
