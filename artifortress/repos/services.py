@@ -162,6 +162,8 @@ def update_repo(
 ) -> Repository:
     """Apply a PATCH of the mutable *fields*; audited with the changed values."""
     own = {k: v for k, v in fields.items() if k in MUTABLE_FIELDS}
+    if repo.kind == VIRTUAL and isinstance(fields.get("members"), list):
+        _refuse_unreadable_members(db, caller.principal, repo, fields["members"])
     changed = {k: v for k, v in own.items() if getattr(repo, k) != v}
     for name, value in changed.items():
         setattr(repo, name, value)
@@ -178,6 +180,24 @@ def update_repo(
             repo_key=repo.key,
         )
     return repo
+
+
+def _refuse_unreadable_members(
+    db: Session, principal: Principal, repo: Repository, keys: Sequence[str]
+) -> None:
+    """A repository administrator adds to a virtual only repositories they may read.
+
+    A member they may not read would still answer for its names through the
+    dependency-confusion guard (a name it has is never fetched upstream: an
+    oracle of what it holds) and could no longer be deleted; so it is refused
+    as an unknown one is, saying nothing of its existence. Members already
+    listed may stay and move.
+    """
+    listed = {member.key for member in members_of(db, repo)}
+    for key in keys:
+        member = None if key in listed else find_repo(db, repo.tenant_id, key)
+        if member is not None and Permission.READ not in permissions_on(db, principal, member):
+            raise ValidationFailed(f"no repository {key!r} to be a member")
 
 
 def delete_repo(db: Session, caller: Caller, repo: Repository) -> None:

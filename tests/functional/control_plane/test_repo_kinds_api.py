@@ -211,3 +211,20 @@ def test_readers_of_a_virtual_see_only_the_members_they_may_read(admin, api_fact
     assert reader.get("/v1/repos/all").json["members"] == ["py"]
     owner = api_factory.as_user("owner", roles={"all": ["admin"]})
     assert owner.get("/v1/repos/all").json["members"] == ["secret", "py"]
+
+
+def test_a_repository_admin_adds_only_members_they_may_read(admin, api_factory, make_repo):
+    """Listing a repository one may not read would make the virtual an oracle of its names."""
+    make_repo("py", "pypi")
+    make_repo("secret", "pypi")
+    virtual(admin, "all", ["py"])
+    owner = api_factory.as_user("owner", roles={"all": ["admin"], "py": ["read"]})
+    refused = owner.patch("/v1/repos/all", {"members": ["secret", "py"]})
+    assert_error(refused, 400, "validation_failed")
+    assert refused.json["error"]["message"] == "no repository 'secret' to be a member"
+    unknown = owner.patch("/v1/repos/all", {"members": ["nothing", "py"]})
+    assert unknown.json["error"]["message"] == "no repository 'nothing' to be a member"
+    assert admin.get("/v1/repos/all").json["members"] == ["py"]
+    admin.patch("/v1/repos/all", {"members": ["py", "secret"]})
+    moved = owner.patch("/v1/repos/all", {"members": ["secret", "py"]})  # listed already
+    assert moved.status_code == 200, moved.text
