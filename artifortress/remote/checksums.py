@@ -4,6 +4,10 @@ The promise is a sha256 (hex, as PyPI's index gives it) and/or an npm
 ``integrity`` string (Subresource Integrity: ``sha512-<base64>``, several
 hashes separated by spaces). As SRI prescribes, the strongest algorithm
 present decides, and any of its hashes matching is enough.
+
+Where the metadata promises nothing (generic upstreams), the file's own
+response may: :func:`declared` reads ``X-Checksum-Sha256`` (Artifactory,
+Nexus, Artifortress), ``Content-Digest`` (RFC 9530) and ``Digest`` (RFC 3230).
 """
 
 from __future__ import annotations
@@ -11,10 +15,15 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Mapping
 
 #: SRI algorithms we verify, weakest first (npm's old packages carry only sha1).
 SRI_ALGORITHMS = ("sha1", "sha256", "sha384", "sha512")
+#: ``Content-Digest`` / ``Digest`` algorithm names, as SRI spells them.
+_HTTP_ALGORITHMS = {"sha-256": "sha256", "sha-512": "sha512"}
+#: One member of ``Content-Digest: sha-256=:<base64>:`` or ``Digest: SHA-256=<base64>``.
+_HTTP_DIGEST = re.compile(r"^\s*([A-Za-z0-9-]+)\s*=\s*:?([A-Za-z0-9+/=]*):?\s*$")
 
 
 class BadIntegrity(ValueError):
@@ -75,3 +84,28 @@ class Checksums:
                 shown = base64.b64encode(actual).decode()
                 return f"{algorithm} {shown} does not match the integrity announced"
         return None
+
+
+def declared(headers: Mapping[str, str]) -> tuple[str | None, str | None]:
+    """The sha256 (hex) and/or SRI integrity a file's response declares for its body.
+
+    ``(None, None)`` when it declares nothing we can check (unknown algorithms
+    are ignored, as SRI says).
+    """
+    sha256 = headers.get("X-Checksum-Sha256", "").strip() or None
+    hashes = [
+        sri
+        for field in ("Content-Digest", "Digest")
+        for member in headers.get(field, "").split(",")
+        if (sri := _as_sri(member)) is not None
+    ]
+    return sha256, " ".join(hashes) or None
+
+
+def _as_sri(member: str) -> str | None:
+    """``sha-256=:abc=:`` (or ``SHA-256=abc=``) as ``sha256-abc=``; ``None`` if unknown."""
+    match = _HTTP_DIGEST.match(member)
+    if match is None:
+        return None
+    algorithm = _HTTP_ALGORITHMS.get(match.group(1).lower())
+    return f"{algorithm}-{match.group(2)}" if algorithm else None

@@ -3,20 +3,22 @@
 A file already in the remote is answered at once.  Otherwise one fetch per
 file runs across threads, processes and nodes
 (:mod:`~artifortress.remote.singleflight`): the bytes stream into a scratch
-file while they are hashed (memory stays at one chunk, whatever the size),
+file while they are hashed (memory stays at one chunk, whatever the size) and
 are checked against the sha256 / npm ``integrity`` the upstream's metadata
-announced (a mismatch is a 502 and nothing is stored, so the next request
-fetches again), go into the blob plane, and are published, or appended for
-formats with ``append_files``, by the system principal ``remote:<repo key>``,
-with the upstream URL and fetch time as provenance.  The repository's
-policies judge them as they judge uploads.  No database transaction is open
-while bytes flow; the publish is one short transaction.
+announced or, if it announced none, the digest the file's response declares
+(``X-Checksum-Sha256``, ``Content-Digest``, ``Digest``).  A mismatch is a 502
+and nothing is stored, so the next request fetches again.  Verified bytes go
+into the blob plane and are published, or appended for formats with
+``append_files``, by the system principal ``remote:<repo key>``, with the
+upstream URL and fetch time as provenance.  The repository's policies judge
+them as they judge uploads.  No database transaction is open while bytes
+flow; the publish is one short transaction.
 
-A file of a deleted version (a purged cache entry, or one an administrator
-deleted), or one whose bytes the garbage collector took, is fetched again on
-its next request: if the upstream's bytes are the ones once served under its
-name, the version is restored and the blob stored again; if they differ, the
-answer is a 502 and nothing is stored, for an artifact's bytes never change.
+A file of a deleted version (a purged cache entry), or one whose bytes the
+garbage collector took, is fetched again on its next request: if the
+upstream's bytes are the ones once served under its name, the version is
+restored and the blob stored again; if they differ, the answer is a 502 and
+nothing is stored, for an artifact's bytes never change.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from artifortress.db.engine import read_session, write_session
 from artifortress.errors import Conflict, NotFound
 from artifortress.formats import FormatSpec
 from artifortress.remote import metrics
-from artifortress.remote.checksums import BadIntegrity, Checksums
+from artifortress.remote.checksums import BadIntegrity, Checksums, declared
 from artifortress.remote.client import (
     UpstreamClient,
     UpstreamResponse,
@@ -172,6 +174,7 @@ class FileFetcher:
         try:
             checks = _checks(url, wanted)
             response = self._open(repo, upstream, url, wanted)
+            checks = _declared_by(response, wanted) or checks
         except BaseException as exc:
             claim.finish(error=exc)
             raise
@@ -197,6 +200,7 @@ class FileFetcher:
     ) -> VersionInfo:
         checks = _checks(url, wanted)
         response = self._open(repo, upstream, url, wanted)
+        checks = _declared_by(response, wanted) or checks
         with scratch_file() as path:
             for _chunk in self._receive(repo, wanted, response, path, checks, lease):
                 pass
@@ -378,6 +382,26 @@ def _checks(url: str, wanted: WantedFile) -> Checksums:
         return Checksums(wanted.sha256, wanted.integrity)
     except BadIntegrity as exc:
         host = host_of(url)
+        raise UpstreamMismatch(host, f"upstream {host}: {exc}") from None
+
+
+def _declared_by(response: UpstreamResponse, wanted: WantedFile) -> Checksums | None:
+    """What the response says its body hashes to, if the metadata promised nothing.
+
+    Generic upstreams have no metadata, but their file servers often declare a
+    digest (``X-Checksum-Sha256``, ``Content-Digest``, ``Digest``): verified
+    like a promise, a mismatch refused. ``None`` if nothing is declared.
+    """
+    if wanted.sha256 or wanted.integrity:
+        return None
+    sha256, integrity = declared(response.headers)
+    if sha256 is None and integrity is None:
+        return None
+    try:
+        return Checksums(sha256, integrity)
+    except BadIntegrity as exc:
+        response.close()
+        host = host_of(response.url)
         raise UpstreamMismatch(host, f"upstream {host}: {exc}") from None
 
 

@@ -7,7 +7,7 @@ import hashlib
 
 import pytest
 
-from artifortress.remote.checksums import BadIntegrity, Checksums, parse_integrity
+from artifortress.remote.checksums import BadIntegrity, Checksums, declared, parse_integrity
 
 DATA = b"package bytes"
 
@@ -46,3 +46,16 @@ def test_the_strongest_algorithm_decides():
 def test_unusable_integrity_is_refused(integrity):
     with pytest.raises(BadIntegrity):
         parse_integrity(integrity)
+
+
+def test_a_response_declares_its_digest_in_any_of_three_headers():
+    digest = base64.b64encode(hashlib.sha256(DATA).digest()).decode()
+    hex_digest = hashlib.sha256(DATA).hexdigest()
+    assert declared({"X-Checksum-Sha256": hex_digest}) == (hex_digest, None)
+    assert declared({"Content-Digest": f"sha-256=:{digest}:"}) == (None, f"sha256-{digest}")
+    assert declared({"Digest": f"SHA-256={digest}"}) == (None, f"sha256-{digest}")
+    both = declared({"Content-Digest": f"md5=:AAAA:, sha-512=:{sri('sha512')[7:]}:"})
+    assert both == (None, sri("sha512"))
+    assert declared({"Digest": "md5=AAAA"}) == (None, None), "unknown algorithms are ignored"
+    assert declared({}) == (None, None)
+    assert checked(integrity=declared({"Digest": f"sha-256={digest}"})[1] or "").mismatch() is None

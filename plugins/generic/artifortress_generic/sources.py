@@ -4,9 +4,11 @@ A remote repository fetches ``{upstream URL}{path}`` on first request (the
 upstream URL is a base: it ends in ``/``, as links resolve) and keeps it as
 the file ``{file}`` of version ``{version}`` of package ``{package}``, like an
 upload of that path; the request that fetches it gets the bytes as they
-arrive (``Gateway.send_upstream_file``). Generic upstreams announce no checksum, so the engine
-stores what arrived in full (a body cut short is never kept) under the
-sha256 it computed: the file's integrity rests on TLS to the upstream.
+arrive (``Gateway.send_upstream_file``). Generic upstreams have no metadata announcing a
+checksum: the engine verifies the digest the file's response declares
+(``X-Checksum-Sha256``, ``Content-Digest``, ``Digest``) if it has one, and
+otherwise stores what arrived in full (a body cut short is never kept) under
+the sha256 it computed: then the file's integrity rests on TLS to the upstream.
 A virtual repository serves the first of its members, in order, that the
 caller may read and that has the file (a remote member: that its upstream has),
 among those ``gateway.sources()`` names for the package: a package a hosted

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import Iterator
 
 import pytest
@@ -67,6 +69,30 @@ def test_nested_and_encoded_paths_reach_the_upstream_encoded(admin, remote, upst
     assert admin.get("/generic/up/tool/1.0/tool.tgz").content == BYTES
     version = admin.get("/v1/repos/up/packages/tool/versions/1.0").json
     assert sorted(a["filename"] for a in version["artifacts"]) == ["docs/read me.txt", "tool.tgz"]
+
+
+def declaring(data: bytes, header: str) -> dict[str, str]:
+    """The response header *header* declaring *data*'s sha256, as file servers write it."""
+    raw = hashlib.sha256(data).digest()
+    return {
+        "X-Checksum-Sha256": {header: raw.hex()},
+        "Content-Digest": {header: f"sha-256=:{base64.b64encode(raw).decode()}:"},
+        "Digest": {header: f"SHA-256={base64.b64encode(raw).decode()}"},
+    }[header]
+
+
+@pytest.mark.parametrize("header", ["X-Checksum-Sha256", "Content-Digest", "Digest"])
+def test_a_digest_the_upstream_declares_is_verified(admin, remote, upstream, header):
+    upstream.serve("/base/tool/1.0/tool.tgz", BYTES, headers=declaring(BYTES, header))
+    good = admin.get("/generic/up/tool/1.0/tool.tgz")
+    assert (good.status_code, good.content) == (200, BYTES), good.text
+    upstream.serve("/base/tool/1.0/evil.tgz", b"tampered", headers=declaring(BYTES, header))
+    # A range is answered after the fetch (a plain GET's response would end short).
+    refused = admin.get("/generic/up/tool/1.0/evil.tgz", headers={"Range": "bytes=0-1"})
+    assert refused.status_code == 502
+    assert refused.json["error"]["code"] == "upstream_mismatch"
+    version = admin.get("/v1/repos/up/packages/tool/versions/1.0").json
+    assert [a["filename"] for a in version["artifacts"]] == ["tool.tgz"], "nothing stored"
 
 
 def test_a_path_the_upstream_lacks_is_a_404_and_a_failing_upstream_a_502(admin, remote, upstream):
