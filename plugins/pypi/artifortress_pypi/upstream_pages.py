@@ -56,6 +56,8 @@ def _parse_json(body: bytes, url: str) -> UpstreamPage:
     try:
         document = json.loads(body)
         entries = document["files"]
+        if not isinstance(entries, list):
+            raise TypeError(f"'files' is {type(entries).__name__}, not a list")
     except (ValueError, TypeError, KeyError) as exc:
         raise PypiError(f"the upstream page {url} is not PEP 691 JSON ({exc})", 502) from None
     files = tuple(f for f in (_json_file(e, url) for e in entries) if f is not None)

@@ -84,6 +84,10 @@ def test_a_page_that_is_no_index_page_is_a_502():
     with pytest.raises(PypiError) as raised:
         parse_page(b"{", "application/vnd.pypi.simple.v1+json", PAGE)
     assert raised.value.status == 502
+    for files in (b"null", b"5", b'{"a": 1}', b'"foo-1.0.tar.gz"'):  # a hostile upstream's
+        with pytest.raises(PypiError) as raised:
+            parse_page(b'{"files": ' + files + b"}", "application/vnd.pypi.simple.v1+json", PAGE)
+        assert raised.value.status == 502
     with pytest.raises(PypiError):
         parse_page(b"\x89PNG", "image/png", PAGE)
 
