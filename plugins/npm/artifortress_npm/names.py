@@ -23,6 +23,9 @@ MAX_NAME_LENGTH = 214
 # Characters encodeURIComponent leaves alone, minus the ones new names may not use
 # ("~'!()*") and minus capitals: what a new name part may contain.
 _PART = re.compile(r"[a-z0-9._-]+")
+# What a name part of a package published before those rules may contain (JSONStream):
+# a URL may name one, in a registry that proxies the public one.
+_OLD_PART = re.compile(r"[A-Za-z0-9._~'!()*-]+")
 _EXCLUDED = frozenset({"node_modules", "favicon.ico"})
 # require('module').builtinModules of Node 20 without internals and without the
 # "fs/promises" forms, which no unscoped name can match anyway.
@@ -57,12 +60,12 @@ def name_problems(name: str) -> list[str]:
     return problems
 
 
-def _parts_ok(name: str) -> bool:
+def _parts_ok(name: str, part: re.Pattern[str] = _PART) -> bool:
     """Tell whether ``name`` is ``part`` or ``@part/part`` with URL-safe parts."""
     scope, bare = split_name(name)
     parts = [bare] if scope is None else [scope[1:], bare]
     # A part starting with "." would allow "." and ".." as path segments.
-    return all(_PART.fullmatch(part) and not part.startswith(".") for part in parts)
+    return all(part.fullmatch(p) and not p.startswith(".") for p in parts)
 
 
 def validate_name(name: object) -> str:
@@ -119,8 +122,9 @@ def split_path(remainder: str) -> NpmPath:
     """Split a percent-decoded path remainder into package name and rest.
 
     ``/@scope/name/-/name-1.0.0.tgz`` (sent as ``/@scope%2fname/...`` too), ``/@scope/name``,
-    ``/name/1.0.0`` and ``/name/-rev/3-abc`` all work. Raises 400 for a name that cannot be
-    a package name.
+    ``/name/1.0.0`` and ``/name/-rev/3-abc`` all work. Names of packages published before
+    today's rules (``JSONStream``) are read too: publishing checks new names on its own.
+    Raises 400 for a name that cannot be a package name.
     """
     path = remainder[1:] if remainder.startswith("/") else remainder
     if path.startswith("@"):
@@ -131,7 +135,7 @@ def split_path(remainder: str) -> NpmPath:
     else:
         name, slash, tail = path.partition("/")
         rest = slash + tail
-    if not name or not _parts_ok(name) or len(name) > MAX_NAME_LENGTH:
+    if not name or not _parts_ok(name, _OLD_PART) or len(name) > MAX_NAME_LENGTH:
         raise NpmError(f"invalid package name {name!r}")
     return NpmPath(name=name, rest=rest)
 

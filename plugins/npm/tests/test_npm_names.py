@@ -101,6 +101,8 @@ def test_the_decoded_path_is_not_decoded_again(remainder: str) -> None:
         ("/left-pad/-rev/3-abc", "left-pad", "/-rev/3-abc"),
         ("/@s/p", "@s/p", ""),
         ("/@s/p/-rev/2-x", "@s/p", "/-rev/2-x"),
+        ("/JSONStream/-/JSONStream-1.3.5.tgz", "JSONStream", "/-/JSONStream-1.3.5.tgz"),
+        ("/@Old/Name(1)", "@Old/Name(1)", ""),  # published before today's rules
     ],
 )
 def test_split_path(remainder: str, name: str, rest: str) -> None:

@@ -343,3 +343,53 @@ def test_npm_search_in_a_virtual_finds_each_member_s_packages_once(
     shown = {hit["package"]["name"]: hit["package"]["version"] for hit in found["objects"]}
     assert shown == {"widget-public": "1.0.0", "widget-private": "1.0.0", "widget-twice": "1.0.0"}
     assert found["total"] == 3
+
+
+def test_a_merge_pattern_lets_a_hosted_name_merge_upstream_versions(
+    admin: Api, registry: Registry, remote: str, make_repo: MakeRepo
+) -> None:
+    other = tgz("shared-lib", "0.0.0-other")  # upstream's 1.0.0: other bytes than the hosted one
+    registry.package("shared-lib", {"1.0.0": other, "2.0.0": None}, tags={"latest": "2.0.0"})
+    make_repo("js", format="npm")
+    make_repo(
+        "merged",
+        format="npm",
+        kind="virtual",
+        members=["js", "npm-up"],
+        merge_patterns=["shared-*"],
+    )
+    publish(admin, "/npm/js", "shared-lib", "1.0.0")
+    document = admin.get("/npm/merged/shared-lib").json
+    assert sorted(document["versions"]) == ["1.0.0", "2.0.0"]
+    assert document["dist-tags"] == {"latest": "1.0.0"}, "hosted members' tags come first"
+    assert document["versions"]["1.0.0"]["dist"]["integrity"] == sri(tgz("shared-lib", "1.0.0"))
+    hosted = admin.get("/npm/merged/shared-lib/-/shared-lib-1.0.0.tgz")
+    assert hosted.content == admin.get("/npm/js/shared-lib/-/shared-lib-1.0.0.tgz").content
+    upstream = admin.get("/npm/merged/shared-lib/-/shared-lib-2.0.0.tgz")
+    assert upstream.content == tgz("shared-lib", "2.0.0")
+    assert registry.hits("/files/shared-lib-1.0.0.tgz") == 0, "the first member wins 1.0.0"
+
+
+def test_a_package_named_before_today_s_rules_is_proxied(
+    admin: Api, registry: Registry, virtual: str
+) -> None:
+    """Capital letters in a name (JSONStream) are refused for new packages, not for old ones."""
+    registry.package("JSONStream", {"1.3.5": None})
+    document = admin.get(f"{virtual}/JSONStream").json
+    tarball = document["versions"]["1.3.5"]["dist"]["tarball"]
+    assert tarball == f"{HOST}/npm/all/JSONStream/-/JSONStream-1.3.5.tgz"
+    assert admin.get(tarball.removeprefix(HOST)).content == tgz("JSONStream", "1.3.5")
+    data = tgz("NewCaps", "1.0.0")
+    refused = admin.put(
+        "/npm/js/NewCaps",
+        {
+            "_id": "NewCaps",
+            "name": "NewCaps",
+            "versions": {"1.0.0": {"name": "NewCaps", "version": "1.0.0"}},
+            "_attachments": {
+                "NewCaps-1.0.0.tgz": {"data": base64.b64encode(data).decode(), "length": len(data)}
+            },
+        },
+    )
+    assert refused.status_code == 400
+    assert "capital letters" in refused.json["error"]
