@@ -55,10 +55,13 @@ from artifortress_npm.packument import (
     abbreviate_document,
     dumps,
 )
+from artifortress_npm.versions import is_semver
 
 HOSTED = "hosted"
 REMOTE = "remote"
 TARBALL_MEDIA_TYPE = "application/octet-stream"
+#: The longest version number the core stores.
+MAX_STORED_VERSION = 128
 
 
 @dataclass(frozen=True)
@@ -129,6 +132,8 @@ def _sent(
     packument gives, checked against that packument's integrity; the core
     fetches it once however many ask, and refuses a version a policy holds.
     """
+    if not is_semver(version) or len(version) > MAX_STORED_VERSION:
+        return False  # never fetched: a version the remote could not keep
     filename = tarball_filename(name, version)
     found = gateway.version(member, name, version)
     if found is not None and found.state == "published":

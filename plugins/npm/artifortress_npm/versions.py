@@ -40,6 +40,11 @@ def is_valid_version(version: object) -> bool:
     return all(int(match.group(i)) <= _MAX_SAFE_INTEGER for i in (1, 2, 3))
 
 
+def is_semver(version: str) -> bool:
+    """Tell whether *version* is SemVer 2.0 (build metadata allowed): what clients install."""
+    return _VERSION.fullmatch(version) is not None
+
+
 def validate_version(version: object) -> str:
     """Return ``version`` if it is publishable, else raise a 400 :class:`NpmError`."""
     if not is_valid_version(version):

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import pytest
 from artifortress_npm.proxy import _RenderedCache
@@ -393,3 +393,19 @@ def test_a_package_named_before_today_s_rules_is_proxied(
     )
     assert refused.status_code == 400
     assert "capital letters" in refused.json["error"]
+
+
+@pytest.mark.parametrize(
+    "version", ["1.0.0\r\nX-Evil: y", "1.0.0 ", "..", "v1.0.0", "1.0.0-" + "a" * 123]
+)
+def test_an_upstream_version_the_remote_cannot_keep_is_never_fetched(
+    admin: Api, registry: Registry, remote: str, version: str
+) -> None:
+    data = b"never fetched"
+    dist = {"tarball": f"{registry.url}files/odd.tgz", "integrity": sri(data)}
+    document = {"name": "odd", "versions": {version: {"name": "odd", "dist": dist}}}
+    registry.routes["/odd"] = (200, "application/json", json.dumps(document).encode())
+    registry.routes["/files/odd.tgz"] = (200, "application/octet-stream", data)
+    answer = admin.get(f"{remote}/odd/-/odd-{quote(version, safe='')}.tgz")
+    assert answer.status_code == 404
+    assert registry.hits("/files/odd.tgz") == 0
