@@ -24,6 +24,7 @@ from artifortress.remote.files import WantedFile
 from artifortress.remote.relay import Relay
 from artifortress.repos.upstreams import Upstream, upstream_of
 from artifortress.repos.views import RepoInfo
+from artifortress.versions.validation import check_filename, check_version, clean_name
 from artifortress.versions.views import VersionInfo
 
 
@@ -142,7 +143,12 @@ class RemoteGateway(TransferGateway):
         metadata: Mapping[str, Any] | None,
         display_name: str | None,
     ) -> WantedFile:
-        name = self.normalize(repo.format, package)
+        # Checked as a publish checks them, before anything is fetched: the
+        # version and file name come from upstream metadata (and the request),
+        # and one the remote cannot hold must not cost a download first.
+        name = clean_name(self.normalize(repo.format, package))
+        check_version(version)
+        check_filename(filename)
         return WantedFile(
             package=name,
             version=version,

@@ -78,3 +78,24 @@ def test_a_redirect_on_the_upstreams_network_is_followed(admin, make_remote, ups
     upstream.serve("/files/new.bin", BYTES)
     answer = admin.get("/upstreamtest/up/file/p/1/old.bin")
     assert (answer.status_code, answer.content) == (200, BYTES)
+
+
+@pytest.mark.parametrize("route", ["file", "stream"])
+@pytest.mark.parametrize(
+    ("version", "filename"),
+    [("1.0%0D%0AX-Evil:%201", "f.bin"), ("..", "f.bin"), ("a" * 200, "f.bin"), ("1.0", "%2E%2E")],
+)
+def test_a_version_or_file_name_the_remote_cannot_hold_is_refused_before_any_fetch(
+    admin, make_remote, upstream, route, version, filename
+):
+    """Such names come from upstream metadata (an npm packument's versions): a 400, no download.
+
+    They used to be fetched in full and refused at publication: a streamed
+    response then broke off after the body, with an error logged.
+    """
+    make_remote("up")
+    upstream.serve("/files/f.bin", BYTES)
+    upstream.serve("/files/..", BYTES)
+    answer = admin.get(f"/upstreamtest/up/{route}/p/{version}/{filename}")
+    assert answer.status_code == 400, answer.text
+    assert upstream.hits["/files/f.bin"] == upstream.hits["/files/.."] == 0
