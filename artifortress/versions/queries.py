@@ -164,6 +164,9 @@ _PUBLISHED_FILE = (
         Version.version == bindparam("version"),
         Version.state == PUBLISHED,
         Artifact.filename == bindparam("filename"),
+        # Bytes the collector took (a remote's purged file whose version came
+        # back) are fetched again, not served.
+        Blob.collected_at.is_(None),
     )
 )
 
@@ -171,7 +174,7 @@ _PUBLISHED_FILE = (
 def published_file(
     db: Session, repository_id: int, package: str, version: str, filename: str
 ) -> PublishedFile | None:
-    """File *filename* of a published version in the repository, or ``None``."""
+    """File *filename* of a published version in the repository with its bytes, or ``None``."""
     params = {
         "repository_id": repository_id,
         "package": package,

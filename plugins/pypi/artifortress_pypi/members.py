@@ -120,9 +120,9 @@ def _send_from(
     if member.kind == REMOTE:
         try:
             gateway.send_artifact(resp, member, name, version, filename)
-            return
-        except NotFound:
-            remote.fetch(gateway, member, name, version, filename)  # not fetched yet
+        except NotFound:  # not fetched yet (or purged): from upstream, as it arrives
+            remote.send(gateway, resp, member, name, version, filename)
+        return
     gateway.send_artifact(resp, member, name, version, filename)
 
 

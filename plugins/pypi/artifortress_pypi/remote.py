@@ -9,12 +9,16 @@ and the PEP 658 core metadata hash pass through as the upstream gave them.
 A file is fetched on its first request, verified against the sha256 the
 upstream's page announced (a mismatch is a 502 and nothing is stored), and
 kept in the remote as version ``{version}`` (:func:`filenames.version_key`)
-of the project.
+of the project; the request that fetches it gets its bytes as they arrive
+(``Gateway.send_upstream_file``), so a large wheel's first bytes do not wait
+for the whole download (pip gives up after 15 seconds without a byte).
 """
 
 from __future__ import annotations
 
 import dataclasses
+
+import falcon
 
 from artifortress.plugin import Gateway, NotFound, RepoInfo, UpstreamDocument
 from artifortress_pypi.filenames import version_key
@@ -69,8 +73,15 @@ def _version(name: str, file: DistFile) -> str:
     return version_key(name, file.filename)
 
 
-def fetch(gateway: Gateway, repo: RepoInfo, name: str, version: str, filename: str) -> None:
-    """Bring *filename* (a distribution or its ``.metadata``) into remote *repo*.
+def send(
+    gateway: Gateway,
+    resp: falcon.Response,
+    repo: RepoInfo,
+    name: str,
+    version: str,
+    filename: str,
+) -> None:
+    """Answer with *filename* (a distribution or its ``.metadata``), fetched into remote *repo*.
 
     Its URL and sha256 come from the upstream's current page, never from the
     request. NotFound if the page does not list it under this *version*.
@@ -89,7 +100,8 @@ def fetch(gateway: Gateway, repo: RepoInfo, name: str, version: str, filename: s
             entry.core_metadata_sha256,
             METADATA_MEDIA_TYPE,
         )
-    gateway.upstream_file(
+    gateway.send_upstream_file(
+        resp,
         repo,
         url,
         package=name,
