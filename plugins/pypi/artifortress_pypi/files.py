@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import falcon
 
-from artifortress.plugin import Gateway, Permission, requires
+from artifortress.plugin import Gateway, NotFound, Permission, requires
 from artifortress_pypi import members
-from artifortress_pypi.names import normalize
+from artifortress_pypi.names import is_valid_project_name, normalize
 
 
 class FileResource:
@@ -25,6 +25,9 @@ class FileResource:
         In a remote or virtual repository: from the member that holds it,
         fetched from upstream on its first request.
         """
+        if not is_valid_project_name(project):
+            # No such project can exist; a remote would ask its upstream for it all the same.
+            raise NotFound(f"no project {project!r} in {repo}")
         gateway = Gateway(req)
         where, name = gateway.repo, normalize(project)
         if where.kind == members.HOSTED:
