@@ -90,10 +90,18 @@ def credentials_for(upstream: Upstream, url: str) -> Credentials | None:
 class UpstreamResponse:
     """An upstream's answer: status, headers, and a body read in chunks once."""
 
-    def __init__(self, url: str, raw: urllib3.BaseHTTPResponse, deadline: float | None) -> None:
+    def __init__(
+        self,
+        url: str,
+        raw: urllib3.BaseHTTPResponse,
+        deadline: float | None,
+        *,
+        decode: bool = True,
+    ) -> None:
         self.url = url
         self._raw = raw
         self._deadline = deadline
+        self._decode = decode
         self._finished = False
 
     @property
@@ -106,8 +114,9 @@ class UpstreamResponse:
 
     @property
     def size(self) -> int | None:
-        """The body's length as announced, unless it is encoded (then unknown)."""
-        if self.headers.get("Content-Encoding", "identity").lower() != "identity":
+        """The body's length as announced, unless it is decoded from an encoding (then unknown)."""
+        encoded = self.headers.get("Content-Encoding", "identity").lower() != "identity"
+        if encoded and self._decode:
             return None
         length = self.headers.get("Content-Length", "")
         return int(length) if length.isdigit() else None
@@ -118,7 +127,7 @@ class UpstreamResponse:
         try:
             while True:
                 self._bound_next_read(host)
-                chunk = self._raw.read(CHUNK_SIZE, decode_content=True)
+                chunk = self._raw.read(CHUNK_SIZE, decode_content=self._decode)
                 if not chunk:
                     self._finished = True
                     return
@@ -177,12 +186,17 @@ class UpstreamClient:
         headers: Mapping[str, str] | None = None,
         credentials: Credentials | None = None,
         whole_deadline: bool = True,
+        decode: bool = True,
     ) -> UpstreamResponse:
         """GET *url*; its headers arrive within ``connect + read`` timeout or it fails.
 
         *whole_deadline* extends that bound to the whole body (metadata);
         without it (files of any size) each read of the body waits at most
-        the read timeout. Raises :class:`UpstreamUnavailable`.
+        the read timeout. *decode* undoes a ``Content-Encoding`` (metadata);
+        without it (files) the body is the bytes sent, as pip keeps them: a
+        server that labels a ``.tar.gz`` ``Content-Encoding: gzip`` still
+        gives the file its index hashed, and a small compressed body never
+        becomes a huge file. Raises :class:`UpstreamUnavailable`.
         """
         sent = dict(headers or {})
         if credentials is not None:
@@ -190,11 +204,11 @@ class UpstreamClient:
                 urllib3.make_headers(basic_auth=f"{credentials.username}:{credentials.password}")
             )
         deadline = time.monotonic() + self.timeouts.answer
-        raw = self._answer(url, sent, deadline)
-        return UpstreamResponse(url, raw, deadline if whole_deadline else None)
+        raw = self._answer(url, sent, deadline, decode)
+        return UpstreamResponse(url, raw, deadline if whole_deadline else None, decode=decode)
 
     def _answer(
-        self, url: str, headers: dict[str, str], deadline: float
+        self, url: str, headers: dict[str, str], deadline: float, decode: bool
     ) -> urllib3.BaseHTTPResponse:
         host = host_of(url)
         self._refuse_if_down(host)
@@ -209,7 +223,7 @@ class UpstreamClient:
                     url,
                     headers=headers,
                     preload_content=False,
-                    decode_content=True,
+                    decode_content=decode,
                     timeout=urllib3.Timeout(
                         total=remaining,
                         connect=min(self.timeouts.connect, remaining),

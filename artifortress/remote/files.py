@@ -217,6 +217,7 @@ class FileFetcher:
                 headers={"Accept-Encoding": "identity"},
                 credentials=credentials_for(upstream, url),
                 whole_deadline=False,
+                decode=False,  # the file is the bytes sent, whatever their label
             )
         except UpstreamUnavailable:
             metrics.failed(repo.key, metrics.FILE, "unavailable")

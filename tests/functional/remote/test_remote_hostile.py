@@ -8,6 +8,8 @@ metadata addresses outside that range) and serve the answer back.
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import ipaddress
 
 import pytest
@@ -99,3 +101,21 @@ def test_a_version_or_file_name_the_remote_cannot_hold_is_refused_before_any_fet
     answer = admin.get(f"/upstreamtest/up/{route}/p/{version}/{filename}")
     assert answer.status_code == 400, answer.text
     assert upstream.hits["/files/f.bin"] == upstream.hits["/files/.."] == 0
+
+
+@pytest.mark.parametrize("route", ["file", "stream"])
+def test_a_file_labelled_content_encoding_gzip_is_kept_as_sent(admin, make_remote, upstream, route):
+    """A .tar.gz served with ``Content-Encoding: gzip`` is the .tar.gz its index hashed.
+
+    Decoded, it failed its sha256 (or, unchecked, was kept as the tar inside),
+    and a small compressed body (a bomb) became a file of any size on disk.
+    """
+    make_remote("up")
+    archive = gzip.compress(b"\0" * 1_000_000)  # what a 1 MB file of zeros compresses to
+    upstream.serve("/files/a.tar.gz", archive, headers={"Content-Encoding": "gzip"})
+    sha256 = hashlib.sha256(archive).hexdigest()
+    answer = admin.get(f"/upstreamtest/up/{route}/a/1.0/a.tar.gz?sha256={sha256}")
+    assert answer.status_code == 200, answer.text
+    assert answer.content == archive
+    version = admin.get("/v1/repos/up/packages/a/versions/1.0").json
+    assert version["artifacts"][0]["size"] == len(archive)
