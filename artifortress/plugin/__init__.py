@@ -41,6 +41,7 @@ from artifortress.plugin.gateway import Gateway
 from artifortress.plugin.translation import error_for_status, raised_as
 from artifortress.policy.decisions import PolicyDecision, PolicyRequest
 from artifortress.rbac.permissions import Permission
+from artifortress.recent import RecentCache
 from artifortress.remote.documents import UpstreamDocument
 from artifortress.remote.errors import UpstreamMismatch, UpstreamUnavailable
 from artifortress.renderings.store import Rendered
@@ -73,6 +74,7 @@ __all__ = [
     "PolicyRequest",
     "Prefetch",
     "Principal",
+    "RecentCache",
     "Rendered",
     "RepoInfo",
     "SearchHit",

@@ -8,6 +8,11 @@ upstream fails or times out, the old copy is served, marked stale
 (stale-if-error); without a copy the caller gets :class:`UpstreamUnavailable`.
 A 404 or 410 is remembered briefly (:data:`NEGATIVE_TTL`), so a client probing
 for names that do not exist does not reach upstream every time.
+
+A hit reads the row's few small columns; the body (an npm packument can weigh
+megabytes: reading 5 MB from PostgreSQL took over 100 ms) comes from a
+per-process cache keyed by the row's fetch (``fetched_at``, ``ETag``), so a
+new fetch is never answered with an old body.
 """
 
 from __future__ import annotations
@@ -18,12 +23,13 @@ import logging
 from urllib.parse import urljoin
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, defer, sessionmaker
 
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import insert_for
 from artifortress.db.engine import read_session, write_session
 from artifortress.errors import NotFound
+from artifortress.recent import RecentCache
 from artifortress.remote import metrics
 from artifortress.remote.client import UpstreamClient, credentials_for, host_of
 from artifortress.remote.errors import UpstreamUnavailable
@@ -38,6 +44,8 @@ log = logging.getLogger("artifortress.remote")
 NEGATIVE_TTL = 60
 #: The largest metadata document accepted from upstream.
 MAX_DOCUMENT = 128 * 1024**2
+#: Bytes of document bodies each process keeps for hits.
+BODIES_KEPT = 64 * 1024**2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -63,20 +71,28 @@ class DocumentCache:
         self._sessions = sessions
         self._client = client
         self._flights = flights
+        self._bodies: RecentCache[bytes] = RecentCache(len, BODIES_KEPT)
 
     def lookup(
         self, db: Session, repo: RepoInfo, upstream: Upstream, path: str, key: str | None = None
     ) -> UpstreamDocument | None:
         """The cached document while it is fresh (NotFound for a fresh 404), else ``None``.
 
-        In the caller's session *db*: a hit costs one indexed read.
+        In the caller's session *db*: a hit costs one indexed read of a few
+        columns; the body comes from this process's cache when it holds it.
         """
         stored = stored_key(key or path)
         url = urljoin(upstream.url, path)
-        current = _current(_select(db, repo.id, stored), upstream, url)
-        if current is not None:
-            metrics.hit(repo.key, metrics.DOCUMENT)
-        return current
+        row = _select(db, repo.id, stored, with_body=False)
+        if row is None or not _fresh(row, upstream, url):
+            return None
+        metrics.hit(repo.key, metrics.DOCUMENT)
+        fetch = (row.repository_id, row.key, row.fetched_at, row.etag)
+        body = self._bodies.get(fetch)
+        if body is None:
+            body = row.body  # deferred: read now, once per fetch and process
+            self._bodies.put(fetch, body)
+        return UpstreamDocument(body, row.content_type, row.fetched_at, False, url)
 
     def fetch(
         self,
@@ -213,28 +229,34 @@ class DocumentCache:
         return RemoteDocument(repository_id=repository_id, key=key, **values)
 
 
-def _select(db: Session, repository_id: int, key: str) -> RemoteDocument | None:
-    return db.scalar(
-        select(RemoteDocument).where(
-            RemoteDocument.repository_id == repository_id, RemoteDocument.key == key
-        )
+def _select(
+    db: Session, repository_id: int, key: str, *, with_body: bool = True
+) -> RemoteDocument | None:
+    query = select(RemoteDocument).where(
+        RemoteDocument.repository_id == repository_id, RemoteDocument.key == key
     )
+    return db.scalar(query if with_body else query.options(defer(RemoteDocument.body)))
 
 
 def _current(
     cached: RemoteDocument | None, upstream: Upstream, url: str
 ) -> UpstreamDocument | None:
     """The cached document while it is fresh (NotFound for a fresh 404); else ``None``."""
-    if cached is None:
+    if cached is None or not _fresh(cached, upstream, url):
         return None
+    return _document(cached, url, stale=False)
+
+
+def _fresh(cached: RemoteDocument, upstream: Upstream, url: str) -> bool:
+    """Whether *cached* is younger than its TTL; raises NotFound for a fresh 404."""
     ttl = (
         upstream.metadata_ttl if cached.status == 200 else min(NEGATIVE_TTL, upstream.metadata_ttl)
     )
     if utcnow() - cached.checked_at >= dt.timedelta(seconds=ttl):
-        return None
+        return False
     if cached.status != 200:
         raise NotFound(f"{cached.key} does not exist upstream ({host_of(url)})")
-    return _document(cached, url, stale=False)
+    return True
 
 
 def _document(row: RemoteDocument, url: str, *, stale: bool) -> UpstreamDocument:

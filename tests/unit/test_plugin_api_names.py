@@ -68,8 +68,17 @@ ADDED_IN: dict[str, frozenset[str]] = {
     # answers HEAD on every plugin route that answers GET.
     "1.2.0": frozenset(),
     # Remote repositories: Gateway.upstream_document() and upstream_file() are new,
-    # and FormatSpec.prefetch (with Prefetch) pre-warms them from lock files.
-    "1.3.0": frozenset({"Prefetch", "UpstreamDocument", "UpstreamMismatch", "UpstreamUnavailable"}),
+    # and FormatSpec.prefetch (with Prefetch) pre-warms them from lock files;
+    # RecentCache keeps what a plugin read from a document, per process.
+    "1.3.0": frozenset(
+        {
+            "Prefetch",
+            "RecentCache",
+            "UpstreamDocument",
+            "UpstreamMismatch",
+            "UpstreamUnavailable",
+        }
+    ),
 }
 REMOVED_IN: dict[str, frozenset[str]] = {}
 

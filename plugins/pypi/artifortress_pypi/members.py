@@ -31,15 +31,15 @@ from artifortress.plugin import (
     ArtifortressError,
     Gateway,
     NotFound,
+    RecentCache,
     Rendered,
     RepoInfo,
     UpstreamUnavailable,
 )
 from artifortress_pypi import hosted, remote, simple
-from artifortress_pypi.listings import Listing, merged
+from artifortress_pypi.listings import FILES_KEPT, Listing, merged
 from artifortress_pypi.names import normalize
 from artifortress_pypi.protocol import translated
-from artifortress_pypi.recent import RecentPages
 from artifortress_pypi.upstream_pages import parse_page
 
 HOSTED, REMOTE, VIRTUAL = "hosted", "remote", "virtual"
@@ -49,7 +49,7 @@ _NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 T = TypeVar("T")
 
 #: Hosted members' pages as read back, per stored rendering (its ETag digests its bytes).
-_HOSTED: RecentPages[Listing] = RecentPages(lambda listing: len(listing.files))
+_HOSTED: RecentCache[Listing] = RecentCache(lambda listing: len(listing.files), FILES_KEPT)
 
 
 def project_listing(gateway: Gateway, repo: RepoInfo, name: str) -> Listing:

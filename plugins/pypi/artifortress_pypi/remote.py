@@ -20,12 +20,11 @@ import dataclasses
 
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, RepoInfo, UpstreamDocument
+from artifortress.plugin import Gateway, NotFound, RecentCache, RepoInfo, UpstreamDocument
 from artifortress_pypi.filenames import version_key
 from artifortress_pypi.hosted import FILES_FROM_PROJECT
-from artifortress_pypi.listings import Listing
+from artifortress_pypi.listings import FILES_KEPT, Listing
 from artifortress_pypi.protocol import translated
-from artifortress_pypi.recent import RecentPages
 from artifortress_pypi.simple import DistFile
 from artifortress_pypi.upstream_pages import ACCEPT, UpstreamPage, parse_page
 
@@ -37,7 +36,7 @@ Read = tuple[UpstreamPage, Listing]
 
 
 #: What this process read of upstream pages, per document fetch.
-_RECENT: RecentPages[Read] = RecentPages(lambda read: len(read[0].files))
+_RECENT: RecentCache[Read] = RecentCache(lambda read: len(read[0].files), FILES_KEPT)
 
 
 def upstream_page(gateway: Gateway, repo: RepoInfo, name: str) -> Read:

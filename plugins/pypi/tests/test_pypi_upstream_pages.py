@@ -9,7 +9,6 @@ import pytest
 from artifortress_pypi.errors import PypiError
 from artifortress_pypi.filenames import UNPARSED_VERSION, version_key
 from artifortress_pypi.listings import Listing, merged
-from artifortress_pypi.recent import RecentPages
 from artifortress_pypi.simple import DistFile
 from artifortress_pypi.upstream_pages import parse_page
 
@@ -123,16 +122,3 @@ def test_merged_listings_keep_the_first_of_a_filename_and_unite_versions():
     assert both.files[0] is first.files[0]
     assert list(both.versions) == ["1.0", "2.0"]
     assert both.changed_at == second.changed_at
-
-
-def test_recent_pages_drop_the_least_recently_used_beyond_their_files():
-    recent: RecentPages[list[int]] = RecentPages(len, max_files=5)
-    recent.put("a", [1, 2])
-    recent.put("b", [1, 2])
-    assert recent.get("a") == [1, 2]  # now the most recently used
-    recent.put("c", [1, 2])
-    assert recent.get("b") is None
-    assert (recent.get("a"), recent.get("c")) == ([1, 2], [1, 2])
-    recent.put("huge", list(range(9)))  # more than the bound: kept alone
-    assert recent.get("huge") is not None
-    assert recent.get("a") is None

@@ -8,6 +8,7 @@ import time
 from prometheus_client import REGISTRY
 from sqlalchemy import update
 
+from artifortress.remote.models import RemoteDocument
 from artifortress.repos.models import RepositoryUpstream
 
 DOC = "/docs/index.json"
@@ -160,3 +161,20 @@ def test_an_upstream_url_saved_without_its_slash_is_read_as_a_base(
     upstream.serve("/base/docs/index.json", b"under the base")
     assert admin.get("/upstreamtest/up/doc/index.json").content == b"under the base"
     assert admin.get("/v1/repos/up").json["upstream"]["url"] == upstream.url + "base/"
+
+
+def test_a_hit_reads_the_body_from_the_database_once_per_fetch(
+    admin, make_remote, upstream, services
+):
+    make_remote("up")
+    upstream.serve(DOC, b"first body")
+    assert admin.get("/upstreamtest/up/doc/index.json").content == b"first body"  # fetched
+    assert admin.get("/upstreamtest/up/doc/index.json").content == b"first body"  # read, kept
+    with services.sessions.begin() as db:  # the row's body, behind the process's back
+        db.execute(update(RemoteDocument).values(body=b"not read again"))
+    assert admin.get("/upstreamtest/up/doc/index.json").content == b"first body"
+    admin.delete("/v1/repos/up/cache")
+    upstream.serve(DOC, b"second body")
+    assert admin.get("/upstreamtest/up/doc/index.json").content == b"second body"  # a new fetch
+    assert admin.get("/upstreamtest/up/doc/index.json").content == b"second body"
+    assert upstream.hits[DOC] == 2
