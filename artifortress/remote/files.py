@@ -183,6 +183,8 @@ class FileFetcher:
             lambda path: self._keep(repo, url, wanted, path, checks, lease, request_id),
             claim,
             size=response.size,
+            filename=wanted.filename,
+            host=host_of(url),
         )
 
     def _settled(self, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:

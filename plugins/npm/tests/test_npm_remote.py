@@ -23,7 +23,7 @@ import pytest
 from artifortress_npm.proxy import _RenderedCache
 from npm_testkit import Request, Response, serve
 
-from artifortress.plugin import Rendered, UpstreamMismatch
+from artifortress.plugin import Rendered
 from artifortress.testing.helpers import Api, ApiFactory
 
 MakeRepo = Callable[..., dict[str, Any]]
@@ -204,7 +204,7 @@ def test_a_tampered_upstream_tarball_is_refused_and_not_kept(
         integrity={"1.0.0": sri(tgz("evil", "1.0.0"))},
     )
     url = f"{remote}/evil/-/evil-1.0.0.tgz"
-    with pytest.raises(UpstreamMismatch):  # streamed: the response ends short of its last byte
+    with pytest.raises(ConnectionResetError):  # streamed: ends short of its last byte
         admin.get(url)
     answer = admin.get(url, headers={"Range": "bytes=0-9"})  # fetched first, then answered
     assert answer.status_code == 502, answer.text

@@ -139,7 +139,7 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Upstream]:
 @pytest.fixture(scope="module")
 def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Iterator[str]:
     home = tmp_path_factory.mktemp("npm-gateway") / "home"
-    with ServerProcess(home, expect_tracebacks=True) as server:
+    with ServerProcess(home) as server:
         token = admin_token(server)
         create(server, token, key="js", format="npm")
         create(
@@ -153,16 +153,6 @@ def gateway(tmp_path_factory: pytest.TempPathFactory, upstream: Upstream) -> Ite
         )
         create(server, token, key="all", format="npm", kind="virtual", members=["js", "npm-up"])
         yield f"{server.base_url}/npm/all/|{token}"
-    assert_only_mismatches_raised(server.stderr)
-
-
-def assert_only_mismatches_raised(output: str) -> None:
-    """The server's tracebacks are the tampered file's, whose streamed response ended short.
-
-    (gunicorn logs the error that ends a streamed body; any other one is a bug.)
-    """
-    for traceback in output.split("Traceback (most recent call last)")[1:]:
-        assert "UpstreamMismatch: " in traceback, traceback[:3000]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import falcon.testing
 import pytest
 
-from artifortress.remote.errors import UpstreamMismatch
+from artifortress.remote.relay import ResponseCut
 
 BYTES = bytes(range(256)) * 12 * 1024  # 3 MiB: several chunks
 SHA256 = hashlib.sha256(BYTES).hexdigest()
@@ -50,16 +50,22 @@ def test_the_first_bytes_go_out_before_the_download_ends(app, admin, make_remote
     assert upstream.hits[FILE] == 1
 
 
-def test_a_mismatch_ends_the_response_short_and_stores_nothing(app, admin, make_remote, upstream):
+def test_a_mismatch_ends_the_response_short_and_stores_nothing(
+    app, admin, make_remote, upstream, caplog
+):
     make_remote("up")
     upstream.serve(FILE, BYTES[::-1])
     status, body = wsgi_get(app, admin, URL, f"sha256={SHA256}")
     assert status.startswith("200")  # the bytes were on their way
     received = bytearray()
-    with pytest.raises(UpstreamMismatch):
+    with pytest.raises(ResponseCut):  # a reset: servers drop the connection, no traceback
         read_into(received, body)
     body.close()  # type: ignore[attr-defined]
     assert len(received) == len(BYTES) - 1  # the last byte never went out
+    [line] = [r for r in caplog.records if r.name == "artifortress.remote" and "short" in r.message]
+    assert "big-1.0.tgz from upstream " + upstream.url.split("/")[2] in line.message
+    assert "sha256" in line.message  # the reason
+    assert line.exc_info is None
     assert admin.get("/v1/repos/up/packages/big").status_code == 404
     upstream.serve(FILE, BYTES)
     assert admin.get(URL, params={"sha256": SHA256}).content == BYTES
