@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import urllib3
 from urllib3.exceptions import (
@@ -73,6 +73,15 @@ def host_of(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or "?"
     return f"{host}:{parts.port}" if parts.port else host
+
+
+def without_credentials(url: str) -> str:
+    """*url* without user information: what may be recorded and shown (provenance)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
 
 
 def same_origin(url: str, base: str) -> bool:

@@ -49,6 +49,7 @@ from artifortress.remote.client import (
     UpstreamResponse,
     credentials_for,
     host_of,
+    without_credentials,
 )
 from artifortress.remote.errors import HeldByPolicy, UpstreamMismatch, UpstreamUnavailable
 from artifortress.remote.models import stored_key
@@ -280,7 +281,8 @@ class FileFetcher:
         digest = f"sha256:{checks.sha256}"
         self._refuse_changed(repo, url, wanted, digest)
         info = self._store.write(_read(path, lease), Expectation(digest=digest, size=checks.size))
-        provenance = {"upstream": {"url": url, "fetched_at": iso(utcnow())}}
+        # Metadata may carry user information in a file URL: never sent, never shown.
+        provenance = {"upstream": {"url": without_credentials(url), "fetched_at": iso(utcnow())}}
         published = self._publish(repo, wanted, info, provenance, request_id)
         _refuse_held(repo.key, wanted, published.state)
         return published

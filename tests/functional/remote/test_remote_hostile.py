@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import ipaddress
+import json
 
 import pytest
 
@@ -119,3 +120,15 @@ def test_a_file_labelled_content_encoding_gzip_is_kept_as_sent(admin, make_remot
     assert answer.content == archive
     version = admin.get("/v1/repos/up/packages/a/versions/1.0").json
     assert version["artifacts"][0]["size"] == len(archive)
+
+
+def test_user_information_in_a_file_url_is_never_recorded(admin, make_remote, upstream):
+    """Metadata may name a file as http://user:token@host/...: the provenance must not show it."""
+    make_remote("up")
+    upstream.serve("/files/f.bin", BYTES)
+    secret_url = upstream.url.replace("http://", "http://bot:s3cr3t-token@") + "files/f.bin"
+    answer = admin.get("/upstreamtest/up/file/p/1/f.bin", params={"from": secret_url})
+    assert (answer.status_code, answer.content) == (200, BYTES), answer.text
+    version = admin.get("/v1/repos/up/packages/p/versions/1").json
+    assert version["metadata"]["upstream"]["url"] == upstream.url + "files/f.bin"
+    assert "s3cr3t" not in json.dumps(version)
