@@ -107,6 +107,7 @@ def configure_upstream(
     changed: dict[str, Any] = {}
     url = check_url(upstream["url"]) if "url" in upstream else row.url
     if url != row.url:
+        _refuse_moving_the_password(row, url, upstream)
         row.url = changed["upstream_url"] = url
     if "username" in upstream and upstream["username"] != row.username:
         row.username = changed["upstream_username"] = upstream["username"]
@@ -122,6 +123,30 @@ def configure_upstream(
         if ttl != row.metadata_ttl_seconds:
             row.metadata_ttl_seconds = changed["metadata_ttl"] = ttl
     return changed
+
+
+def _refuse_moving_the_password(
+    row: RepositoryUpstream, url: str, upstream: dict[str, Any]
+) -> None:
+    """400 if *url* is another origin and the stored password would go there unasked.
+
+    A password was given for one upstream: pointing the remote at another
+    host, port or scheme (``https`` to ``http``) must not send it there, nor
+    let whoever may change the URL collect it. The request gives the
+    password again (or ``null`` to drop it) along with such a URL.
+    """
+    if row.url is None or row.password_encrypted is None or "password" in upstream:
+        return
+    if _origin(url) != _origin(row.url):
+        raise ValidationFailed(
+            "upstream.url names another origin (scheme, host or port) than the one the "
+            "stored password was given for: give upstream.password again, or null to drop it"
+        )
+
+
+def _origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme, parts.hostname, parts.port
 
 
 def upstream_to_json(db: Session, repo: Repository) -> dict[str, Any]:

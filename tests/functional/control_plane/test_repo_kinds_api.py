@@ -123,8 +123,10 @@ def test_kind_format_and_other_kinds_settings_cannot_be_patched(admin, make_repo
 
 def test_patching_an_upstream_keeps_the_password_unless_asked(admin, services):
     remote(admin)
-    moved = admin.patch("/v1/repos/up", {"upstream": {"url": "http://mirror.example/simple/"}})
+    moved = admin.patch("/v1/repos/up", {"upstream": {"url": "https://pypi.example/other/"}})
     assert moved.json["upstream"]["password_set"] is True
+    elsewhere = {"url": "http://mirror.example/simple/", "password": PASSWORD + "-mirror"}
+    assert admin.patch("/v1/repos/up", {"upstream": elsewhere}).status_code == 200
     cleared = admin.patch("/v1/repos/up", {"upstream": {"password": None}, "metadata_ttl": 60})
     assert cleared.json["upstream"] == {
         "url": "http://mirror.example/simple/",
@@ -228,3 +230,24 @@ def test_a_repository_admin_adds_only_members_they_may_read(admin, api_factory, 
     admin.patch("/v1/repos/all", {"members": ["py", "secret"]})
     moved = owner.patch("/v1/repos/all", {"members": ["secret", "py"]})  # listed already
     assert moved.status_code == 200, moved.text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://collector.example/simple/",  # another host
+        "http://pypi.example/simple/",  # the same host in clear text
+        "https://pypi.example:8443/simple/",  # another port
+    ],
+)
+def test_the_stored_password_never_follows_the_url_to_another_origin(admin, services, url):
+    """Who may change the URL must not collect, or misdirect, the password given for the old one."""
+    remote(admin)
+    before = admin.get("/v1/repos/up").json
+    refused = admin.patch("/v1/repos/up", {"upstream": {"url": url}})
+    assert_error(refused, 400, "validation_failed")
+    assert "password" in refused.json["error"]["message"]
+    assert admin.get("/v1/repos/up").json == before
+    dropped = admin.patch("/v1/repos/up", {"upstream": {"url": url, "password": None}})
+    assert dropped.status_code == 200, dropped.text
+    assert dropped.json["upstream"] == {"url": url, "username": "bot", "password_set": False}
