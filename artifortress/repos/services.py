@@ -13,14 +13,20 @@ from sqlalchemy.orm import Session
 from artifortress import changes
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
-from artifortress.errors import BadRequest, Conflict, NotFound, ValidationFailed
+from artifortress.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+)
 from artifortress.outbox import events
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on, readable_repo_ids
 from artifortress.repos.kinds import HOSTED, KINDS, REMOTE, VIRTUAL
-from artifortress.repos.models import Repository
-from artifortress.repos.upstreams import configure_upstream, upstream_to_json
+from artifortress.repos.models import Repository, RepositoryUpstream
+from artifortress.repos.upstreams import as_base, check_url, configure_upstream, upstream_to_json
 from artifortress.repos.views import RepoInfo, RepoRef
 from artifortress.repos.virtuals import (
     configure_virtual,
@@ -164,6 +170,8 @@ def update_repo(
     own = {k: v for k, v in fields.items() if k in MUTABLE_FIELDS}
     if repo.kind == VIRTUAL and isinstance(fields.get("members"), list):
         _refuse_unreadable_members(db, caller.principal, repo, fields["members"])
+    if repo.kind == REMOTE and not caller.principal.is_tenant_admin:
+        _refuse_moving_the_upstream(db, repo, fields.get("upstream"))
     changed = {k: v for k, v in own.items() if getattr(repo, k) != v}
     for name, value in changed.items():
         setattr(repo, name, value)
@@ -198,6 +206,23 @@ def _refuse_unreadable_members(
         member = None if key in listed else find_repo(db, repo.tenant_id, key)
         if member is not None and Permission.READ not in permissions_on(db, principal, member):
             raise ValidationFailed(f"no repository {key!r} to be a member")
+
+
+def _refuse_moving_the_upstream(db: Session, repo: Repository, upstream: Any) -> None:
+    """403 unless the URL stays: where a remote connects is a tenant administrator's choice.
+
+    The gateway connects wherever the URL says, inside its own network too,
+    and serves back what it reads there; a repository administrator keeps the
+    rest (credentials, TTL), as creating a remote is a tenant administrator's.
+    """
+    if not isinstance(upstream, dict) or "url" not in upstream:
+        return
+    row = db.get(RepositoryUpstream, repo.id)
+    if row is None or check_url(str(upstream["url"])) != as_base(row.url):
+        raise PermissionDenied(
+            f"only tenant administrators may change where remote repository {repo.key!r} "
+            "connects (upstream.url)"
+        )
 
 
 def delete_repo(db: Session, caller: Caller, repo: Repository) -> None:

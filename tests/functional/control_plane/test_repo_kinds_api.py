@@ -251,3 +251,17 @@ def test_the_stored_password_never_follows_the_url_to_another_origin(admin, serv
     dropped = admin.patch("/v1/repos/up", {"upstream": {"url": url, "password": None}})
     assert dropped.status_code == 200, dropped.text
     assert dropped.json["upstream"] == {"url": url, "username": "bot", "password_set": False}
+
+
+def test_only_a_tenant_administrator_changes_where_a_remote_connects(admin, api_factory):
+    """The gateway reads wherever upstream.url says, inside its network too (generic: any file)."""
+    remote(admin, format="generic")
+    owner = api_factory.as_user("owner", roles={"up": ["admin"]})
+    moved = owner.patch("/v1/repos/up", {"upstream": {"url": "http://10.0.0.7:9200/"}})
+    assert_error(moved, 403, "permission_denied")
+    assert admin.get("/v1/repos/up").json["upstream"]["url"] == UPSTREAM["url"]
+    same = owner.patch("/v1/repos/up", {"upstream": {"url": UPSTREAM["url"]}, "metadata_ttl": 60})
+    assert same.status_code == 200, same.text
+    assert owner.patch("/v1/repos/up", {"upstream": {"username": "bot2"}}).status_code == 200
+    elsewhere = {"url": "http://10.0.0.7:9200/", "password": None}
+    assert admin.patch("/v1/repos/up", {"upstream": elsewhere}).status_code == 200
