@@ -4,10 +4,11 @@ Every fetch has a deadline: an upstream that accepts no connection or sends
 no answer fails the fetch within ``connect + read`` timeout (retries
 included), and a stalled body within one read timeout.  Idempotent GETs are
 retried on connection failures and 502/503/504, with backoff, while time
-remains.  An upstream that could not be reached or did not answer in time is
-not asked again for :data:`DOWN_FOR` seconds: requests fail at once meanwhile
-(and cached copies are served at once), instead of each waiting out the
-timeouts of an outage.  Credentials go to the upstream's own origin only
+remains.  An upstream that could not be reached, did not answer in time or
+still answered 502/503/504 after the retries (a front proxy of one that is
+down) is not asked again for :data:`DOWN_FOR` seconds: requests fail at once
+meanwhile (and cached copies are served at once), instead of each waiting
+out the timeouts and retries of an outage.  Credentials go to the upstream's own origin only
 (never to a file host its metadata points at) and appear in no message:
 errors name the host.
 """
@@ -42,7 +43,7 @@ RETRY_STATUSES = frozenset({502, 503, 504})
 #: Bytes read from an upstream at a time (memory per fetch stays at this).
 CHUNK_SIZE = 1024 * 1024
 _FIRST_BACKOFF = 0.1
-#: Seconds an upstream that timed out or refused the connection is left alone.
+#: Seconds an upstream that timed out, refused connections or kept failing (5xx) is left alone.
 DOWN_FOR = 10.0
 
 
@@ -248,7 +249,12 @@ class UpstreamClient:
                     raise UpstreamUnavailable(host, f"upstream {host} {reason}") from None
                 log.info("upstream %s %s; retrying", host, reason)
             else:
-                if raw.status not in RETRY_STATUSES or last:
+                if raw.status not in RETRY_STATUSES:
+                    return raw
+                if last:
+                    # Still failing after the retries: as down as an upstream that
+                    # refuses connections (often a front proxy whose upstream is).
+                    self._mark_down(host, f"answered {raw.status} to every try")
                     return raw
                 raw.drain_conn()
                 log.info("upstream %s answered %s; retrying", host, raw.status)

@@ -178,3 +178,23 @@ def test_a_hit_reads_the_body_from_the_database_once_per_fetch(
     assert admin.get("/upstreamtest/up/doc/index.json").content == b"second body"  # a new fetch
     assert admin.get("/upstreamtest/up/doc/index.json").content == b"second body"
     assert upstream.hits[DOC] == 2
+
+
+def test_an_upstream_answering_503_after_the_retries_is_left_alone_for_a_while(
+    admin, make_remote, upstream
+):
+    """A front proxy of an upstream that is down answers 503: as down as a refused connection."""
+    make_remote("up", ttl=0)
+    upstream.serve(DOC, b"kept")
+    admin.get("/upstreamtest/up/doc/index.json")
+    upstream.serve(DOC, b"", status=503)
+    assert admin.get("/upstreamtest/up/doc/index.json").headers["x-stale"] == "yes"  # retried
+    assert upstream.hits[DOC] == 3  # the first fetch, then a try and its retry
+    again = admin.get("/upstreamtest/up/doc/index.json")
+    assert (again.content, again.headers["x-stale"]) == (b"kept", "yes")  # at once
+    missing = admin.get("/upstreamtest/up/doc/other.json")
+    assert missing.status_code == 502
+    assert "answered 503 to every try" in missing.json["error"]["message"]
+    assert "asked again" in missing.json["error"]["message"]
+    assert upstream.hits[DOC] == 3, "not asked while it is down"
+    assert upstream.hits["/docs/other.json"] == 0
