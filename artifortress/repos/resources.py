@@ -138,6 +138,9 @@ class RepoResource:
         """Change a repository's public flag, description, upstream or members (repository admins).
 
         Key, format and kind cannot change: create another repository instead.
+        A remote's ``upstream.url`` is a tenant administrator's to change (403),
+        and with another origin it needs ``upstream.password`` again (400); a
+        virtual takes as new members only repositories the caller may read.
         """
         ctx = req.context
         updated = services.update_repo(ctx.db, ctx.caller, ctx.repo, ctx.body)
