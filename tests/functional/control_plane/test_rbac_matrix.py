@@ -75,6 +75,12 @@ _REPO_ADMIN_CREATES = {
     PUBLIC: (401, 403, 403, 403, 201, 403, 201, 403, 403),
     MISSING: (401, 404, 404, 404, 404, 404, 404, 404, 404),
 }
+#: A repository admin's action on a hosted repository that only a remote one supports.
+_REPO_ADMIN_REMOTE_ONLY = {
+    PRIVATE: (401, 403, 403, 403, 409, 403, 409, 403, 403),
+    PUBLIC: (401, 403, 403, 403, 409, 403, 409, 403, 403),
+    MISSING: (401, 404, 404, 404, 404, 404, 404, 404, 404),
+}
 #: A repository admin's action on an id that names nothing (a webhook).
 _REPO_ADMIN_MISSING = {
     PRIVATE: (401, 403, 403, 403, 404, 403, 404, 403, 403),
@@ -139,6 +145,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/v1/repos/{repo}/bindings/{user}"): Row("binding.set", _REPO_ADMIN),
     ("PUT", "/v1/repos/{repo}/group-bindings/{group}"): Row("group_binding.set", _REPO_ADMIN),
     ("GET", "/v1/repos/{repo}/audit"): Row("audit.read", _REPO_ADMIN),
+    # A remote's cache: the matrix's repositories are hosted, so who passes gets 409.
+    ("GET", "/v1/repos/{repo}/cache"): Row("remote.cache.read", _REPO_ADMIN_REMOTE_ONLY),
+    ("DELETE", "/v1/repos/{repo}/cache"): Row("remote.cache.purge", _REPO_ADMIN_REMOTE_ONLY),
     ("GET", "/v1/audit"): Row("audit.read", {NO_REPO: _TENANT_ADMIN_ONLY}),
     # Event plane. Search answers everyone, with only what each caller may read.
     ("GET", "/v1/search"): Row(None, {NO_REPO: _everyone(200, anonymous=200)}),
