@@ -4,7 +4,6 @@ socket path for request bodies keeping HTTP/1.1 keep-alive, pipelining and disco
 from __future__ import annotations
 
 import hashlib
-import http.client
 import socket
 import time
 from collections.abc import Iterator
@@ -14,6 +13,7 @@ import pytest
 
 from artifortress.testing.server import ServerProcess
 from artifortress.testing.transfer import Client, Payload, peak_rss, upload, worker_pids
+from tests.support.pipelined import read_answers
 from tests.support.s3 import CREDENTIALS, MotoS3
 
 pytestmark = [pytest.mark.e2e]
@@ -86,16 +86,6 @@ def _session(client: Client, data: bytes) -> str:
     return str(created["id"])
 
 
-def _responses(sock: socket.socket, count: int) -> list[http.client.HTTPResponse]:
-    answers = []
-    for _ in range(count):
-        answer = http.client.HTTPResponse(sock)
-        answer.begin()
-        answer.read()
-        answers.append(answer)
-    return answers
-
-
 def test_pipelined_requests_after_a_part_are_answered_in_order(
     local_server: ServerProcess,
 ) -> None:
@@ -110,7 +100,7 @@ def test_pipelined_requests_after_a_part_are_answered_in_order(
     status = f"GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
     with socket.create_connection(("127.0.0.1", local_server.port), timeout=30) as sock:
         sock.sendall(head + data + status)  # the second request rides behind the body
-        put, get = _responses(sock, 2)
+        put, get = read_answers(sock, 2)
     assert put.status == 200
     assert get.status == 200
     status_code, done = client.json("POST", f"{path}/complete")

@@ -12,7 +12,6 @@ stores nothing.
 from __future__ import annotations
 
 import http.client
-import io
 import json
 import socket
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ import pytest
 from artifortress.testing.server import ServerProcess
 from plugins.npm.tests.test_npm_http import body as npm_publish_body
 from plugins.npm.tests.test_npm_http import tarball
+from tests.support.pipelined import read_answers
 
 pytestmark = [pytest.mark.e2e]
 
@@ -161,40 +161,6 @@ def test_a_broken_body_is_a_4xx_and_stores_nothing(
     assert nothing_stored(server, token, upload_id) == []
 
 
-class _Replay(io.BytesIO):
-    """What a connection received, read by one response after another."""
-
-    def close(self) -> None:
-        """Kept open: ``http.client`` closes its file once a response is read, and the
-        next response starts right there."""
-
-    def makefile(self, mode: str) -> _Replay:
-        return self
-
-
-def statuses_until_closed(sock: socket.socket) -> list[int]:
-    """The status of each response the server sends on *sock* before it closes it.
-
-    Everything is received first, then parsed through one reader. An
-    ``http.client.HTTPResponse`` per answer, each on the socket, read through a
-    buffer of its own that takes whatever has arrived: when the second answer
-    came with the first (a loaded machine, a slow client), it was lost with the
-    first answer's buffer and the next read met the server's close. Waiting for
-    the close makes every run the case where both have arrived.
-    """
-    received = bytearray()
-    while piece := sock.recv(65536):
-        received += piece
-    replay = _Replay(bytes(received))
-    statuses = []
-    while replay.tell() < len(received):
-        answer = http.client.HTTPResponse(replay)  # type: ignore[arg-type]
-        answer.begin()
-        answer.read()
-        statuses.append(answer.status)
-    return statuses
-
-
 def test_bytes_after_the_declared_length_are_never_stored(
     server: ServerProcess, token: str, upload_id: str
 ) -> None:
@@ -210,7 +176,8 @@ def test_bytes_after_the_declared_length_are_never_stored(
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
         sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + b"hello" + b"MORE BYTES\r\n\r\n")
         sock.shutdown(socket.SHUT_WR)
-        assert statuses_until_closed(sock) == [201, 400]
+        statuses = [answer.status for answer in read_answers(sock, 2)]
+    assert statuses == [201, 400]
     assert request(server, token, "GET", "/generic/whole/exact/1.0/exact.bin") == (200, b"hello")
 
 
