@@ -135,7 +135,10 @@ def _search_members(
 
     A name is shown as the first hosted member holding it has it, else as the
     first member's (the order packuments are served in); hits are ordered by
-    score, which is comparable across members only roughly.
+    score, which is comparable across members only roughly. A remote's hit
+    for a name the virtual serves from hosted members only (the
+    dependency-confusion guard, ``Gateway.sources``) is never shown, also to
+    a caller who may not read the hosted member.
     """
     members = sorted(gateway.members(repo), key=lambda member: member.kind != "hosted")
     found: dict[str, SearchHit] = {}
@@ -145,12 +148,20 @@ def _search_members(
         total += result.total
         listed += len(result.hits)
         for hit in result.hits:
-            found.setdefault(hit.name, hit)
+            if hit.name in found:
+                continue
+            if member.kind == "hosted" or _serves(gateway, repo, member, hit.name):
+                found[hit.name] = hit
     ranked = sorted(found.values(), key=lambda hit: -hit.score)
     # Names in several members count once (exactly so when every member's list was whole).
     return SearchResults(
         hits=tuple(ranked[offset : offset + limit]), total=total - (listed - len(found))
     )
+
+
+def _serves(gateway: Gateway, repo: RepoInfo, member: RepoInfo, name: str) -> bool:
+    """Whether virtual *repo* serves package *name* from *member* at all."""
+    return any(source.id == member.id for source in gateway.sources(repo, name))
 
 
 def _manifest(hit: SearchHit) -> dict[str, object]:
