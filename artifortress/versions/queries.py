@@ -85,6 +85,19 @@ def find_package(db: Session, repository_id: int, name: str) -> Package | None:
     ).one_or_none()
 
 
+def lock_package(db: Session, repository_id: int, name: str) -> None:
+    """Hold package *name* against concurrent lockers until the transaction ends.
+
+    PostgreSQL: its row ``FOR UPDATE``. SQLite ignores the clause: a write
+    transaction there (``BEGIN IMMEDIATE``) already holds every writer off.
+    """
+    db.execute(
+        select(Package.id)
+        .where(Package.repository_id == repository_id, Package.name == name)
+        .with_for_update()
+    )
+
+
 def get_package(db: Session, repo: Repository | RepoInfo, name: str) -> Package:
     package = find_package(db, repo.id, name)
     if package is None:

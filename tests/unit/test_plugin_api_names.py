@@ -69,7 +69,8 @@ ADDED_IN: dict[str, frozenset[str]] = {
     "1.2.0": frozenset(),
     # Remote repositories: Gateway.upstream_document() and upstream_file() are new,
     # and FormatSpec.prefetch (with Prefetch) pre-warms them from lock files;
-    # RecentCache keeps what a plugin read from a document, per process.
+    # RecentCache keeps what a plugin read from a document, per process;
+    # Gateway.lock_package() guards a change computed from earlier reads.
     "1.3.0": frozenset(
         {
             "Prefetch",

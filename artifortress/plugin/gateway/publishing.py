@@ -144,6 +144,20 @@ class PublishingGateway(GatewayBase):
         return version_info(copy)
 
     @writes
+    def lock_package(self, repo: RepoInfo, name: str) -> None:
+        """Begin the write transaction and hold package *name* until the request ends.
+
+        For a change computed from what was read: a responder that read and
+        checked in reading transactions (``publishes=True``) calls it, reads
+        again what its change depends on and, if that changed meanwhile,
+        refuses (409) instead of overwriting a concurrent change. Two requests
+        that lock the same package run one after the other from here: keep
+        what follows short.
+        """
+        refuse_unless_hosted(repo.kind, repo.key)
+        queries.lock_package(self._ctx.db, repo.id, name)
+
+    @writes
     def set_label(self, repo: RepoInfo, name: str, label: str, version: str) -> None:
         refuse_unless_hosted(repo.kind, repo.key)
         labels.set_label(

@@ -8,7 +8,9 @@ Every check runs before anything is stored.
 
 A publish asks the core only about the version numbers its document carries
 and the current dist-tags: its cost does not grow with the package's history.
-A metadata update carries every version, so it reads the whole package.
+A metadata update carries every version, so it reads the whole package: once
+to check the update, and again once the package is locked for the change, so
+that a concurrent update is refused (409) rather than overwritten.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from artifortress.plugin import (
 )
 from artifortress_npm import stored
 from artifortress_npm.dist_tags import tags_after_publish
+from artifortress_npm.errors import NpmError
 from artifortress_npm.manifest import (
     PublishRequest,
     check_publish,
@@ -70,7 +73,25 @@ def put_package(gateway: Gateway, name: str, *, with_rev: bool, limit: int) -> N
         raise NotFound(f"package {name} not found")
     with translated():
         changes = check_metadata_update(name, body.document, state, allow_unpublish=with_rev)
+        if changes.is_empty:
+            return
+        _lock_unchanged(gateway, repo, name, state)
     apply_changes(gateway, repo, name, state, changes)
+
+
+def _lock_unchanged(gateway: Gateway, repo: RepoInfo, name: str, state: PackageState) -> None:
+    """Hold the package for the update; 409 if it changed since *state* was read.
+
+    The update was checked in a reading transaction; a concurrent update
+    committed meanwhile would be overwritten by changes computed without it
+    (a tag moved back, a deprecation undone). npm answers a conflict by
+    fetching the package again and retrying.
+    """
+    gateway.lock_package(repo, name)
+    if stored.load_state(gateway, repo, name) != state:
+        raise NpmError(
+            f"{name} changed while this update was checked: fetch it again and retry", 409
+        )
 
 
 def _receive(
