@@ -67,7 +67,7 @@ class FileResource:
         """
         gateway = Gateway(req)
         if path == "" or path.endswith("/"):
-            _send_listing(req, resp, gateway, gateway.members(gateway.repo), path)
+            _send_listing(req, resp, gateway, gateway.repo, path)
             return
         if not send(gateway, resp, gateway.repo, file_path(path)):
             raise NotFound(f"no file {path} in {repo}")
@@ -132,14 +132,17 @@ def _check_only_file(version: VersionInfo, filename: str) -> None:
 
 
 def _send_listing(
-    req: falcon.Request,
-    resp: falcon.Response,
-    gateway: Gateway,
-    members: list[RepoInfo],
-    path: str,
+    req: falcon.Request, resp: falcon.Response, gateway: Gateway, repo: RepoInfo, path: str
 ) -> None:
-    """A directory of the repository (of a remote: what it has cached; a virtual: its members')."""
+    """A directory of the repository (of a remote: what it has cached; a virtual: its members').
+
+    Inside a package, a virtual lists the members that serve it (``Gateway.sources``):
+    never a remote's cached paths of a package a hosted member has.
+    """
     segments = split(path.rstrip("/")) if path.strip("/") else []
+    members = gateway.sources(repo, segments[0]) if segments else gateway.members(repo)
+    if segments and not members:
+        raise NotFound(f"no package {segments[0]!r} in {repo.key}")
     names, cursor = listing.page(
         listing.merged(gateway, members, segments),
         req.get_param("cursor"),

@@ -153,6 +153,8 @@ def test_a_hosted_package_never_gains_paths_from_upstream(admin, virtual, upstre
     assert admin.get("/generic/all/tool/2.0/tool.tgz").status_code == 404
     assert admin.get("/generic/all/tool/1.0/extra.sh").status_code == 404
     assert upstream.hits["/base/tool/2.0/tool.tgz"] == upstream.hits["/base/tool/1.0/extra.sh"] == 0
+    assert admin.get("/generic/up/tool/2.0/tool.tgz").status_code == 200  # cached by the remote
+    assert admin.get("/generic/all/tool/").json["entries"] == ["1.0/"], "nor listed"
     admin.patch("/v1/repos/all", {"merge_patterns": ["tool"]})
     assert admin.get("/generic/all/tool/2.0/tool.tgz").content == b"from upstream"
 
