@@ -345,6 +345,12 @@ class Settings:
     upstream_retries: int = _setting(
         2, _parse_int, "retries of an upstream GET on connection failures and 502/503/504"
     )
+    upstream_allow_private: bool = _setting(
+        True,
+        _parse_bool,
+        "let remote repositories reach private and loopback addresses (link-local and cloud "
+        "metadata addresses never)",
+    )
     secret_key: str = _setting(
         "",
         _parse_secret_key,

@@ -10,6 +10,9 @@ addresses, where cloud metadata services hand out the node's credentials
 an upstream.  Every address a host resolves to is checked when the connection
 is made, and the connection goes to a checked address, so a DNS answer that
 changes between check and connect cannot reach one either.
+``ARTIFORTRESS_UPSTREAM_ALLOW_PRIVATE=false`` refuses every non-public address
+too, for installations whose tenant administrators must not reach the
+gateway's own network.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import HTTPError
 
-from artifortress.webhooks.targets import IPAddress, embedded_ipv4
+from artifortress.webhooks.targets import IPAddress, address_allowed, embedded_ipv4
 
 #: Metadata services outside the link-local range: AWS over IPv6, Alibaba Cloud.
 _METADATA = frozenset(ipaddress.ip_address(a) for a in ("fd00:ec2::254", "100.100.100.200"))
@@ -33,28 +36,31 @@ class AddressRefused(HTTPError):
     """The upstream's host is, or resolves to, an address the gateway never connects to."""
 
 
-def refused(address: IPAddress) -> bool:
-    """Link-local, a metadata service, unspecified or multicast (IPv4 carried in IPv6 too)."""
+def refused(address: IPAddress, *, allow_private: bool = True) -> bool:
+    """Link-local, a metadata service, unspecified or multicast (IPv4 carried in IPv6 too).
+
+    Without *allow_private*, also every address that is not public
+    (``ARTIFORTRESS_UPSTREAM_ALLOW_PRIVATE=false``, for installations whose
+    tenant administrators must not reach the gateway's own network).
+    """
     if isinstance(address, ipaddress.IPv6Address):
         address = embedded_ipv4(address) or address
-    return (
-        address.is_link_local
-        or address.is_unspecified
-        or address.is_multicast
-        or address in _METADATA
-    )
+    if address.is_link_local or address in _METADATA:
+        return True
+    return not address_allowed(address, allow_private=allow_private)
 
 
-def _checked_addresses(host: str, port: int) -> list[str]:
+def _checked_addresses(host: str, port: int, allow_private: bool) -> list[str]:
     """Every address of *host*; AddressRefused if any of them is refused."""
     try:
         infos = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)
     except OSError:
         return [host]  # unresolvable: the connection fails as it would have
     addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
-    bad = [a for a in addresses if refused(ipaddress.ip_address(a.split("%", 1)[0]))]
-    if bad:
-        raise AddressRefused(f"{host} is or resolves to a link-local or metadata address")
+    for address in addresses:
+        if refused(ipaddress.ip_address(address.split("%", 1)[0]), allow_private=allow_private):
+            what = "a link-local or metadata" if allow_private else "a non-public"
+            raise AddressRefused(f"{host} is or resolves to {what} address")
     return addresses
 
 
@@ -63,11 +69,13 @@ class _Guarded:
 
     _dns_host: str
     port: int
+    #: Whether private and loopback addresses are allowed (set per pool class).
+    allow_private = True
 
     def _new_conn(self) -> socket.socket:
         wanted = self._dns_host
         error: Exception | None = None
-        for address in _checked_addresses(wanted, self.port):
+        for address in _checked_addresses(wanted, self.port, self.allow_private):
             self._dns_host = address
             try:
                 return super()._new_conn()  # type: ignore[misc, no-any-return]
@@ -87,6 +95,14 @@ class _GuardedHTTPSConnection(_Guarded, HTTPSConnection):
     pass
 
 
+class _PublicHTTPConnection(_GuardedHTTPConnection):
+    allow_private = False
+
+
+class _PublicHTTPSConnection(_GuardedHTTPSConnection):
+    allow_private = False
+
+
 class _GuardedHTTPPool(HTTPConnectionPool):
     ConnectionCls = _GuardedHTTPConnection
 
@@ -95,8 +111,19 @@ class _GuardedHTTPSPool(HTTPSConnectionPool):
     ConnectionCls = _GuardedHTTPSConnection
 
 
-def guarded_pool(**options: Any) -> urllib3.PoolManager:
+class _PublicHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _PublicHTTPConnection
+
+
+class _PublicHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _PublicHTTPSConnection
+
+
+def guarded_pool(allow_private: bool = True, **options: Any) -> urllib3.PoolManager:
     """A PoolManager whose connections (redirects' too) reach no refused address."""
     pool = urllib3.PoolManager(**options)
-    pool.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+    if allow_private:
+        pool.pool_classes_by_scheme = {"http": _GuardedHTTPPool, "https": _GuardedHTTPSPool}
+    else:
+        pool.pool_classes_by_scheme = {"http": _PublicHTTPPool, "https": _PublicHTTPSPool}
     return pool

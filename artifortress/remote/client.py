@@ -180,12 +180,20 @@ class UpstreamResponse:
 class UpstreamClient:
     """GETs to upstreams through one connection pool per process."""
 
-    def __init__(self, timeouts: Timeouts, pool: urllib3.PoolManager | None = None) -> None:
+    def __init__(
+        self,
+        timeouts: Timeouts,
+        pool: urllib3.PoolManager | None = None,
+        *,
+        allow_private: bool = True,
+    ) -> None:
         self.timeouts = timeouts
         # Redirects are followed (Authorization is dropped on a change of host),
         # failures are retried here, where the deadline is known.
         redirects_only = urllib3.Retry(total=5, connect=0, read=0, status=0, other=0, redirect=5)
-        self._pool = pool or guarded_pool(num_pools=32, maxsize=16, retries=redirects_only)
+        self._pool = pool or guarded_pool(
+            allow_private, num_pools=32, maxsize=16, retries=redirects_only
+        )
         self._down: dict[str, tuple[float, str]] = {}  # host -> (since, reason)
         self._down_lock = threading.Lock()
 

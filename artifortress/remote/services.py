@@ -32,7 +32,7 @@ class RemoteEngine:
             read=settings.upstream_read_timeout,
             retries=settings.upstream_retries,
         )
-        self.client = UpstreamClient(timeouts)
+        self.client = UpstreamClient(timeouts, allow_private=settings.upstream_allow_private)
         flights = SingleFlight(sessions)
         self.documents = DocumentCache(sessions, self.client, flights)
         self.files = FileFetcher(

@@ -16,6 +16,8 @@ import json
 import pytest
 
 from artifortress.remote.addresses import refused
+from artifortress.remote.client import Timeouts, UpstreamClient
+from artifortress.remote.errors import UpstreamUnavailable
 
 BYTES = b"the file"
 
@@ -132,3 +134,21 @@ def test_user_information_in_a_file_url_is_never_recorded(admin, make_remote, up
     version = admin.get("/v1/repos/up/packages/p/versions/1").json
     assert version["metadata"]["upstream"]["url"] == upstream.url + "files/f.bin"
     assert "s3cr3t" not in json.dumps(version)
+
+
+@pytest.mark.parametrize("address", ["127.0.0.1", "::1", "10.1.2.3", "100.64.0.1", "fc00::1"])
+def test_without_private_upstreams_only_public_addresses_are_allowed(address):
+    assert refused(ipaddress.ip_address(address), allow_private=False)
+    assert not refused(ipaddress.ip_address("151.101.0.1"), allow_private=False)
+
+
+def test_upstream_allow_private_false_keeps_the_gateway_out_of_its_own_network(upstream):
+    """ARTIFORTRESS_UPSTREAM_ALLOW_PRIVATE=false: an upstream on loopback is never connected to."""
+    upstream.serve("/files/f.bin", BYTES)
+    client = UpstreamClient(Timeouts(connect=1, read=1, retries=0), allow_private=False)
+    try:
+        with pytest.raises(UpstreamUnavailable, match="non-public"):
+            client.get(upstream.url + "files/f.bin")
+    finally:
+        client.close()
+    assert upstream.hits["/files/f.bin"] == 0
