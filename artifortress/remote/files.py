@@ -413,15 +413,17 @@ def _declared_by(response: UpstreamResponse, wanted: WantedFile) -> Checksums | 
 def _holding(db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
     """The version of *wanted* if it serves the file; raises if a policy holds it.
 
-    A deleted version, or a file whose bytes the collector took, is a miss:
-    the file is fetched again (and must be what it was).
+    A held version is refused whichever of its files is asked: one it lacks
+    would be refused at publish, after a download for nothing. A deleted
+    version, or a file whose bytes the collector took, is a miss: the file is
+    fetched again (and must be what it was).
     """
     found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
-    artifact = _artifact(found, wanted.filename)
-    if found is None or artifact is None:
+    if found is None:
         return None
     _refuse_held(repo.key, wanted, found.state)
-    if found.state == TOMBSTONED or not _bytes_held(db, artifact.digest):
+    artifact = _artifact(found, wanted.filename)
+    if artifact is None or found.state == TOMBSTONED or not _bytes_held(db, artifact.digest):
         return None
     return version_info(found)
 

@@ -7,6 +7,7 @@ import hashlib
 import threading
 import time
 
+import pytest
 from prometheus_client import REGISTRY
 
 from tests.support.upstream import Upstream
@@ -215,3 +216,17 @@ def test_requests_waiting_on_a_refused_fetch_share_its_502(admin, make_remote, u
     assert upstream.hits[FILE] == 1  # one refused fetch, shared
     upstream.serve(FILE, BYTES)
     assert admin.get(URL, params={"sha256": SHA256}).status_code == 200
+
+
+@pytest.mark.parametrize("route", ["file", "stream"])
+def test_another_file_of_a_held_version_is_refused_before_any_download(
+    admin, make_remote, upstream, route
+):
+    make_remote("up")
+    upstream.serve("/files/held-1.0.tgz", BYTES)
+    upstream.serve("/files/held-1.0.zip", BYTES)
+    assert admin.get("/upstreamtest/up/file/held/1.0/held-1.0.tgz").status_code == 403
+    refused = admin.get(f"/upstreamtest/up/{route}/held/1.0/held-1.0.zip")
+    assert refused.status_code == 403, refused.text
+    assert "quarantine" in refused.json["error"]["message"]
+    assert upstream.hits["/files/held-1.0.zip"] == 0, "the publish would refuse it: not fetched"
