@@ -109,7 +109,8 @@ class RemoteGateway(TransferGateway):
         they arrive from upstream (a large file's first bytes come at once,
         not after the whole download), while they are stored. Its last bytes
         are sent once the file is verified and kept: a client never gets a
-        complete file that was refused, its response ends short instead.
+        complete file that was refused, its response ends short instead (a
+        connection reset and one log line, not a server error).
         Requests for a file being fetched wait for it, then get it as any
         cached file (ranges, validators). Same errors as :meth:`upstream_file`.
         """
