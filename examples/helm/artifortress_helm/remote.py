@@ -40,15 +40,18 @@ def send_chart(gateway: Gateway, resp: falcon.Response, repo: RepoInfo, filename
     """Answer with the chart *filename* the index names, checked against its digest."""
     document = gateway.upstream_document(repo, "index.yaml")
     for name, entry in _entries(_parse(document)):
-        if _filename(name, entry) == filename and entry.get("urls"):
+        urls, digest = entry.get("urls"), entry.get("digest")
+        if _filename(name, entry) == filename and isinstance(urls, list) and urls:
+            if not isinstance(digest, str | None):
+                raise _malformed(document, f"the digest of {filename} is no string")
             gateway.send_upstream_file(
                 resp,
                 repo,
-                urljoin(document.url, str(entry["urls"][0])),
+                urljoin(document.url, str(urls[0])),
                 package=name,
                 version=str(entry["version"]),
                 filename=filename,
-                sha256=entry.get("digest"),
+                sha256=digest,
                 media_type="application/gzip",
                 metadata={k: v for k, v in entry.items() if k not in _LOCATION},
             )
@@ -61,15 +64,20 @@ def _parse(document: UpstreamDocument) -> dict[str, Any]:
         doc = yaml.safe_load(document.body)
     except yaml.YAMLError:
         doc = None
-    if not isinstance(doc, dict):
-        host = urlsplit(document.url).hostname or "the upstream"
-        raise UpstreamUnavailable(host, f"{host} answered an index.yaml that is no Helm index")
+    if not isinstance(doc, dict) or not isinstance(doc.get("entries") or {}, dict):
+        raise _malformed(document, "it is no Helm index")
     return doc
 
 
+def _malformed(document: UpstreamDocument, why: str) -> UpstreamUnavailable:
+    host = urlsplit(document.url).hostname or "the upstream"
+    return UpstreamUnavailable(host, f"{host} answered an index.yaml that is malformed: {why}")
+
+
 def _entries(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(name, entry) of every chart version; what is no list of mappings is passed over."""
     for name, versions in (doc.get("entries") or {}).items():
-        for entry in versions or ():
+        for entry in versions if isinstance(versions, list) else ():
             if isinstance(entry, dict) and "version" in entry:
                 yield str(name), entry
 
