@@ -18,12 +18,15 @@ import secrets
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.fernet import Fernet, InvalidToken
 from sqlalchemy.orm import Session
 
 from artifortress.errors import ConfigurationError
 from artifortress.settings import Settings
+
+if TYPE_CHECKING:
+    from cryptography.fernet import Fernet
 
 #: Where the box is kept in a session's ``info``.
 INFO_KEY = "artifortress.secretbox"
@@ -42,6 +45,8 @@ class SecretBox:
         return self._cipher().encrypt(secret.encode()).decode("ascii")
 
     def open(self, sealed: str) -> str:
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._cipher().decrypt(sealed.encode("ascii")).decode()
         except InvalidToken:
@@ -51,6 +56,10 @@ class SecretBox:
             ) from None
 
     def _cipher(self) -> Fernet:
+        # Imported on first use: OpenSSL's bindings cost each worker about 7 MiB, and
+        # only remotes with a password need them.
+        from cryptography.fernet import Fernet
+
         with self._lock:
             if self._fernet is None:
                 secret = self._settings.secret_key or _key_file(self._settings.home)
