@@ -104,5 +104,19 @@ class ServiceUnavailable(ArtifortressError):
         self.headers["Retry-After"] = str(retry_after)
 
 
+class BadGateway(ArtifortressError):
+    """A service the answer depends on (a plugin's upstream) failed or answered nonsense."""
+
+    code = "upstream_unavailable"
+    status = 502
+
+
+class GatewayTimeout(ArtifortressError):
+    """A service the answer depends on (a plugin's upstream) did not answer in time."""
+
+    code = "upstream_timeout"
+    status = 504
+
+
 class ConfigurationError(Exception):
     """A setting is invalid; raised at start-up, names the variable to fix."""

@@ -7,11 +7,14 @@ from contextlib import contextmanager
 
 from artifortress.errors import (
     ArtifortressError,
+    BadGateway,
     BadRequest,
     Conflict,
+    GatewayTimeout,
     NotFound,
     PayloadTooLarge,
     PermissionDenied,
+    ServiceUnavailable,
     UnsupportedMediaType,
 )
 
@@ -22,12 +25,20 @@ _BY_STATUS: dict[int, type[ArtifortressError]] = {
     409: Conflict,
     413: PayloadTooLarge,
     415: UnsupportedMediaType,
+    502: BadGateway,
+    503: ServiceUnavailable,
+    504: GatewayTimeout,
 }
 
 
 def error_for_status(message: str, status: int) -> ArtifortressError:
-    """The core error for an HTTP *status* (the closest class, with that exact status)."""
-    error = _BY_STATUS.get(status, BadRequest)(message)
+    """The core error for an HTTP *status* (the closest class, with that exact status).
+
+    A status without a class of its own is a client's error below 500
+    (``bad_request``) and the server's from 500 on (``internal_error``).
+    """
+    fallback = BadRequest if status < 500 else ArtifortressError
+    error = _BY_STATUS.get(status, fallback)(message)
     error.status = status
     return error
 
