@@ -74,15 +74,18 @@ class Checksums:
         return self._hashes["sha256"].hexdigest()
 
     def mismatch(self) -> str | None:
-        """Why the bytes are not the promised ones, or ``None`` if they are."""
+        """Why the bytes are not the promised ones, or ``None`` if they are.
+
+        It names the digest promised, never the one of the bytes received: the
+        message reaches clients, and must not tell anyone the hash of whatever
+        an upstream returned for the file (a file of theirs, or a secret).
+        """
         if self._sha256_expected is not None and self.sha256 != self._sha256_expected:
-            return f"sha256 {self.sha256} instead of {self._sha256_expected}"
+            return f"bytes that differ from the sha256 {self._sha256_expected} announced"
         if self._sri is not None:
             algorithm, accepted = self._sri
-            actual = self._hashes[algorithm].digest()
-            if actual not in accepted:
-                shown = base64.b64encode(actual).decode()
-                return f"{algorithm} {shown} does not match the integrity announced"
+            if self._hashes[algorithm].digest() not in accepted:
+                return f"bytes that differ from the {algorithm} integrity announced"
         return None
 
 

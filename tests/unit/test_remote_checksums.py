@@ -35,6 +35,19 @@ def test_a_wrong_sha256_or_integrity_is_a_mismatch():
     assert "sha512" in (checked(integrity=sri("sha512", b"other")).mismatch() or "")
 
 
+def test_a_mismatch_names_the_digest_promised_never_the_one_received():
+    """The message reaches clients: it must not reveal the hash of what the upstream sent."""
+    actual_sha256 = hashlib.sha256(DATA).hexdigest()
+    assert checked(sha256="0" * 64).mismatch() == (
+        f"bytes that differ from the sha256 {'0' * 64} announced"
+    )
+    message = checked(integrity=sri("sha512", b"other")).mismatch() or ""
+    assert message == "bytes that differ from the sha512 integrity announced"
+    for received in (actual_sha256, sri("sha512").partition("-")[2]):
+        assert received not in (checked(sha256="0" * 64).mismatch() or "")
+        assert received not in message
+
+
 def test_the_strongest_algorithm_decides():
     # A matching sha1 does not excuse a wrong sha512 (SRI picks the strongest).
     assert checked(integrity=f"{sri('sha1')} {sri('sha512', b'x')}").mismatch() is not None
