@@ -106,11 +106,36 @@ def version_key(project: str, filename: str) -> str:
     return _legacy_version(normalize(project), filename) or UNPARSED_VERSION
 
 
+@functools.lru_cache(maxsize=65536)
+def belongs_to(project: str, filename: str) -> bool:
+    """Whether an upstream file is one of *project*'s, as pip decides (names normalized).
+
+    A wheel's name is the part before its first ``-``; any other file's is a
+    prefix ending at a ``-`` that normalizes to the project's name and is
+    followed by a PEP 440 version. Upstream pages can list files of other
+    projects (``foo-bar-1.0.tar.gz`` on ``foo``'s): pip and uv pass them over,
+    and a remote must not serve them as the project's.
+    """
+    project = normalize(project)
+    if filename.lower().endswith(".whl"):
+        try:
+            return normalize(str(parse_wheel_filename(filename)[0])) == project
+        except InvalidWheelFilename:
+            return False
+    extension = next((e for e in _LEGACY_EXTENSIONS if filename.lower().endswith(e)), "")
+    return _version_after_name(project, filename[: len(filename) - len(extension)]) is not None
+
+
 def _legacy_version(project: str, filename: str) -> str | None:
     extension = next((e for e in _LEGACY_EXTENSIONS if filename.lower().endswith(e)), None)
     if extension is None:
         return None
-    parts = filename[: -len(extension)].split("-")
+    return _version_after_name(project, filename[: -len(extension)])
+
+
+def _version_after_name(project: str, stem: str) -> str | None:
+    """The version after the ``-`` that ends *project*'s name in *stem* (``name-version[-…]``)."""
+    parts = stem.split("-")
     for end in range(1, len(parts)):
         if normalize("-".join(parts[:end])) == project:
             try:

@@ -21,7 +21,7 @@ import dataclasses
 import falcon
 
 from artifortress.plugin import Gateway, NotFound, RecentCache, RepoInfo, UpstreamDocument
-from artifortress_pypi.filenames import version_key
+from artifortress_pypi.filenames import belongs_to, version_key
 from artifortress_pypi.hosted import FILES_FROM_PROJECT
 from artifortress_pypi.listings import FILES_KEPT, Listing
 from artifortress_pypi.protocol import translated
@@ -42,6 +42,8 @@ _RECENT: RecentCache[Read] = RecentCache(lambda read: len(read[0].files), FILES_
 def upstream_page(gateway: Gateway, repo: RepoInfo, name: str) -> Read:
     """The upstream's page of project *name* (normalized), and the remote's listing of it.
 
+    Files of other projects the page lists are left out, as pip leaves them.
+
     NotFound when the upstream has no such project; UpstreamUnavailable (502)
     when it cannot be asked and no copy is at hand.
     """
@@ -57,6 +59,9 @@ def upstream_page(gateway: Gateway, repo: RepoInfo, name: str) -> Read:
 def _read(name: str, document: UpstreamDocument) -> Read:
     with translated():
         page = parse_page(document.body, document.content_type, document.url)
+    page = dataclasses.replace(
+        page, files=tuple(f for f in page.files if belongs_to(name, f.filename))
+    )
     files = [_through_gateway(name, file) for file in page.files]
     versions = page.versions or list(dict.fromkeys(_version(name, f) for f in page.files))
     return page, Listing(files, versions, document.fetched_at)

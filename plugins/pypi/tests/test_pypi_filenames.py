@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from artifortress_pypi.errors import PypiError
-from artifortress_pypi.filenames import parse_filename
+from artifortress_pypi.filenames import belongs_to, parse_filename
 from packaging.version import Version
 
 
@@ -63,3 +63,10 @@ def test_refuses(filename: str, reason: str) -> None:
         parse_filename(filename)
     assert reason in caught.value.message
     assert caught.value.status == 400
+
+
+def test_files_belong_to_a_project_as_pip_decides() -> None:
+    mine = ["foo_bar-1.0-py3-none-any.whl", "Foo.Bar-1.0.tar.gz", "foo-bar-1.0-py2.7.egg"]
+    others = ["foo-1.0-py3-none-any.whl", "foo_bar_x-1.0.tar.gz", "foo-bar-x-1.0.tar.gz"]
+    others += ["foo-bar.tar.gz", "not a wheel.whl"]
+    assert [f for f in mine + others if belongs_to("foo-bar", f)] == mine

@@ -281,3 +281,21 @@ def test_an_upstream_page_is_read_once_per_fetch(admin, repos, tree, monkeypatch
     )
     assert again.status_code == 304
     assert len(reads) == 1
+
+
+def test_files_of_other_projects_on_an_upstream_page_are_left_out(admin, make_repo, upstream):
+    def entry(filename: str) -> dict:
+        url = f"https://files.example/{filename}"
+        return {"filename": filename, "url": url, "hashes": {"sha256": "ab" * 32}}
+
+    listed = ["Bar-1.0.tar.gz", "bar-1.1-py3-none-any.whl", "bar_extra-9.0-py3-none-any.whl"]
+    listed += ["bar-extra-9.0.tar.gz", "evil-9.0.tar.gz"]
+    document = {"meta": {"api-version": "1.0"}, "name": "bar", "files": [entry(f) for f in listed]}
+    upstream.serve("/simple/bar/", json.dumps(document).encode(), content_type=JSON)
+    make_repo("up3", format="pypi", kind="remote", upstream={"url": upstream.url + "simple/"})
+    shown = page(admin, "up3", "bar")
+    assert [f["filename"] for f in shown["files"]] == ["Bar-1.0.tar.gz", "bar-1.1-py3-none-any.whl"]
+    assert "9.0" not in shown["versions"]
+    other = admin.get("/pypi/up3/files/bar/9.0/bar_extra-9.0-py3-none-any.whl")
+    assert other.status_code == 404
+    assert upstream.hits["/bar_extra-9.0-py3-none-any.whl"] == 0
