@@ -54,7 +54,7 @@ _HOSTED: RecentCache[Listing] = RecentCache(lambda listing: len(listing.files), 
 
 def project_listing(gateway: Gateway, repo: RepoInfo, name: str) -> Listing:
     """What a remote or virtual *repo* lists for project *name*; NotFound if nothing."""
-    found = list(_answers(gateway.sources(repo, name), lambda m: _member_listing(gateway, m, name)))
+    found = list(answers(gateway.sources(repo, name), lambda m: _member_listing(gateway, m, name)))
     if not found:
         raise NotFound(f"no project {name!r} in {repo.key}")
     return merged(found)
@@ -105,7 +105,7 @@ def send_file(
         _send_from(gateway, resp, member, name, version, filename)
         return True
 
-    if not any(_answers(gateway.sources(repo, name), send)):
+    if not any(answers(gateway.sources(repo, name), send)):
         raise NotFound(f"no file {filename} of {name} {version} in {repo.key}")
 
 
@@ -126,7 +126,7 @@ def _send_from(
     gateway.send_artifact(resp, member, name, version, filename)
 
 
-def _answers(members: list[RepoInfo], ask: Callable[[RepoInfo], T]) -> Iterator[T]:
+def answers(members: list[RepoInfo], ask: Callable[[RepoInfo], T]) -> Iterator[T]:
     """What each member answers, in order; members that have nothing are passed over.
 
     A member whose upstream is unavailable is passed over too, unless no

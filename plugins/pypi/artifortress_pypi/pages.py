@@ -5,7 +5,7 @@ from __future__ import annotations
 import falcon
 
 from artifortress.plugin import Gateway, NotFound, Permission, RepoInfo, requires
-from artifortress_pypi import hosted, listings, members, pypi_json, simple
+from artifortress_pypi import hosted, listings, members, pypi_json, releases, simple
 from artifortress_pypi.names import is_valid_project_name, normalize
 
 
@@ -63,15 +63,15 @@ class ProjectResource:
 class JsonProjectResource:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, project: str) -> None:
-        """``/pypi/<name>/json`` for poetry and Dependabot."""
+        """``/pypi/<name>/json`` for poetry, Renovate and Dependabot (remote, virtual: merged)."""
         gateway = Gateway(req)
         name = normalize(project)
-        releases = _releases(gateway, gateway.repo, name, _absolute_files_url(gateway, repo))
-        latest = pypi_json.latest_version(releases)
+        found = releases.releases(gateway, gateway.repo, name, _absolute_files_url(gateway, repo))
+        latest = pypi_json.latest_version(found)
         if latest is None:
             raise NotFound(f"no project {name!r} in {repo}")
         resp.content_type = falcon.MEDIA_JSON
-        resp.data = pypi_json.render_project(name, latest, releases)
+        resp.data = pypi_json.render_project(name, latest, found)
 
 
 class JsonReleaseResource:
@@ -82,20 +82,23 @@ class JsonReleaseResource:
         """``/pypi/<name>/<version>/json``."""
         gateway = Gateway(req)
         name = normalize(project)
-        found = gateway.version(gateway.repo, name, version)
-        if found is None:
+        release = _release(gateway, gateway.repo, name, version, _absolute_files_url(gateway, repo))
+        if release is None:
             raise NotFound(f"no version {version!r} of {name!r} in {repo}")
         resp.content_type = falcon.MEDIA_JSON
-        release = listings.release(found, _absolute_files_url(gateway, repo))
         resp.data = pypi_json.render_release(name, release)
+
+
+def _release(
+    gateway: Gateway, repo: RepoInfo, name: str, version: str, files_url: str
+) -> pypi_json.Release | None:
+    """One release; a hosted repository's is one lookup, others' come from their pages."""
+    if repo.kind != members.HOSTED:
+        return releases.release_of(releases.releases(gateway, repo, name, files_url), version)
+    found = gateway.version(repo, name, version)
+    return listings.release(found, files_url) if found is not None else None
 
 
 def _absolute_files_url(gateway: Gateway, repo: str) -> str:
     """The JSON API's consumers (poetry, Dependabot) expect absolute URLs, as on PyPI."""
     return gateway.public_url(f"pypi/{repo}/files/")
-
-
-def _releases(
-    gateway: Gateway, repo: RepoInfo, name: str, files_url: str
-) -> list[pypi_json.Release]:
-    return [listings.release(v, files_url) for v in gateway.versions(repo, name)]

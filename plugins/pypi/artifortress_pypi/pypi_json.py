@@ -102,12 +102,17 @@ def _info(name: str, release: Release, project_url: str) -> dict[str, Any]:
         "provides_extra": list(meta.provides_extra) or None,
         "release_url": release_url,
         "requires_dist": list(meta.requires_dist) or None,
-        "requires_python": meta.requires_python or "",
+        "requires_python": meta.requires_python or _files_requires_python(release),
         "summary": meta.summary or "",
         "version": release.version,
         "yanked": _release_yanked(release),
         "yanked_reason": reasons[0] if reasons else None,
     }
+
+
+def _files_requires_python(release: Release) -> str:
+    """Without core metadata (a remote's release), the ``requires-python`` its files declare."""
+    return next((file.requires_python for file in release.files if file.requires_python), "")
 
 
 def _file(file: DistFile) -> dict[str, Any]:

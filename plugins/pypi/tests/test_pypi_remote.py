@@ -201,6 +201,9 @@ def test_json_upstream_pages_are_read_too(admin, make_repo, upstream):
     assert entry["url"] == "../../files/bar/1.0/bar-1.0.tar.gz"
     assert (entry["size"], entry["upload-time"]) == (10, "2024-01-02T03:04:05.000000Z")
     assert entry["hashes"] == {"sha256": sha}
+    (listed,) = pypi_json(admin, "up2", "bar")["releases"]["1.0"]
+    assert (listed["size"], listed["upload_time_iso_8601"]) == (10, "2024-01-02T03:04:05.000000Z")
+    assert listed["requires_python"] == ">=3.9"
 
 
 def test_an_unknown_project_is_a_404(admin, repos, tree):
@@ -299,3 +302,57 @@ def test_files_of_other_projects_on_an_upstream_page_are_left_out(admin, make_re
     other = admin.get("/pypi/up3/files/bar/9.0/bar_extra-9.0-py3-none-any.whl")
     assert other.status_code == 404
     assert upstream.hits["/bar_extra-9.0-py3-none-any.whl"] == 0
+
+
+def pypi_json(api, repo: str, path: str) -> dict:
+    answer = api.get(f"/pypi/{repo}/pypi/{path}/json")
+    assert answer.status_code == 200, answer.text
+    return dict(answer.json)
+
+
+def test_the_json_api_of_a_remote_lists_every_upstream_version(admin, repos, tree):
+    document = pypi_json(admin, "pypi-up", "foo")
+    assert set(document["releases"]) == {"1.0", "2.0"}, "none fetched yet: all upstream's"
+    info = document["info"]
+    assert (info["name"], info["version"], info["requires_python"]) == ("foo", "1.0", ">=3.8")
+    (first,) = document["releases"]["1.0"]
+    assert first["url"].endswith(f"/pypi/pypi-up/files/foo/1.0/{WHEEL}")
+    assert first["url"].startswith("http")
+    expected = tree.upstream.routes[f"/files/{WHEEL}"].body
+    assert first["digests"] == {"sha256": hashlib.sha256(expected).hexdigest()}
+    assert first["requires_python"] == ">=3.8"
+    assert document["urls"] == [first]
+    (second,) = document["releases"]["2.0"]
+    assert (second["yanked"], second["yanked_reason"]) == (True, "broken build")
+    assert admin.get(urljoin("/", first["url"].split("/", 3)[3])).content == expected
+    release = pypi_json(admin, "pypi-up", "foo/2.0")
+    assert (release["info"]["version"], release["info"]["yanked"]) == ("2.0", True)
+    assert admin.get("/pypi/pypi-up/pypi/foo/3.0/json").status_code == 404
+    assert admin.get("/pypi/pypi-up/pypi/nothing-here/json").status_code == 404
+    assert tree.upstream.hits["/simple/foo/"] == 1, "the page the simple pages keep"
+
+
+def test_the_json_api_of_a_virtual_merges_its_members(admin, repos, tree, tmp_path):
+    upload(admin, wheel(tmp_path, "private-app", "0.1", Summary="Mine"))
+    mine = pypi_json(admin, "all", "private-app")
+    assert mine["info"]["summary"] == "Mine"
+    (file,) = mine["releases"]["0.1"]
+    assert file["url"].endswith("/pypi/all/files/private-app/0.1/private_app-0.1-py3-none-any.whl")
+    public = pypi_json(admin, "all", "foo")
+    assert set(public["releases"]) == {"1.0", "2.0"}
+    assert public["urls"][0]["url"].endswith(f"/pypi/all/files/foo/1.0/{WHEEL}")
+    assert pypi_json(admin, "all", "foo/2.0")["info"]["yanked"] is True
+    assert admin.get("/pypi/all/pypi/nothing-here/json").status_code == 404
+
+
+def test_the_json_api_of_a_virtual_keeps_the_hosted_name_guard(
+    admin, api_factory, repos, tree, tmp_path
+):
+    upload(admin, wheel(tmp_path, "foo", "0.5"))  # a private 'foo', lower than upstream's
+    document = pypi_json(admin, "all", "foo")
+    assert set(document["releases"]) == {"0.5"}
+    assert admin.get("/pypi/all/pypi/foo/1.0/json").status_code == 404
+    reader = api_factory.as_user("reader")
+    assert admin.put("/v1/repos/all/bindings/reader", {"roles": ["read"]}).status_code == 200
+    assert admin.put("/v1/repos/pypi-up/bindings/reader", {"roles": ["read"]}).status_code == 200
+    assert reader.get("/pypi/all/pypi/foo/json").status_code == 404, "neither hosted nor upstream"
