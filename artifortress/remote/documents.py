@@ -33,6 +33,7 @@ from artifortress.recent import RecentCache
 from artifortress.remote import metrics
 from artifortress.remote.client import UpstreamClient, credentials_for, host_of
 from artifortress.remote.errors import UpstreamUnavailable
+from artifortress.remote.leases import Lease
 from artifortress.remote.models import RemoteDocument, stored_key
 from artifortress.remote.singleflight import SingleFlight
 from artifortress.repos.upstreams import Upstream
@@ -111,13 +112,20 @@ class DocumentCache:
         stored = stored_key(key or path)
         metrics.miss(repo.key, metrics.DOCUMENT)
         timeouts = self._client.timeouts
+        loaded: list[RemoteDocument | None] = [None]  # the copy settled() last read
+
+        def settled() -> UpstreamDocument | None:
+            loaded[0] = self._load(repo.id, stored)
+            return _current(loaded[0], upstream, url)
+
         return self._flights.run(
             repo.id,
             stored_key(f"document:{key or path}"),
-            produce=lambda _lease: self._refresh(
-                repo, upstream, url, stored, accept, self._load(repo.id, stored)
+            # The leader looked (settled) once it held the lease: that copy is current.
+            produce=lambda lease: self._refresh(
+                repo, upstream, url, stored, accept, loaded[0], lease
             ),
-            settled=lambda: _current(self._load(repo.id, stored), upstream, url),
+            settled=settled,
             lease_seconds=2 * timeouts.answer,
             max_wait=2 * timeouts.answer,
         )
@@ -130,9 +138,10 @@ class DocumentCache:
         key: str,
         accept: str | None,
         cached: RemoteDocument | None,
+        lease: Lease,
     ) -> UpstreamDocument:
         try:
-            return self._fetch(repo, upstream, url, key, accept, cached)
+            return self._fetch(repo, upstream, url, key, accept, cached, lease)
         except UpstreamUnavailable as exc:
             metrics.failed(repo.key, metrics.DOCUMENT, "unavailable")
             if cached is None or cached.status != 200:
@@ -149,7 +158,9 @@ class DocumentCache:
         key: str,
         accept: str | None,
         cached: RemoteDocument | None,
+        lease: Lease,
     ) -> UpstreamDocument:
+        """The upstream's answer, stored in one transaction that also ends the lease."""
         headers = {"Accept": accept or "*/*", "Accept-Encoding": "gzip"}
         if cached is not None and cached.status == 200:
             headers.update(_validators(cached))
@@ -160,10 +171,10 @@ class DocumentCache:
         try:
             if response.status == 304 and cached is not None and cached.status == 200:
                 metrics.fetched(repo.key, metrics.DOCUMENT, "not_modified")
-                return _document(self._confirm(repo.id, key), url, stale=False)
+                return _document(self._confirm(repo.id, key, lease), url, stale=False)
             if response.status in (404, 410):
                 metrics.fetched(repo.key, metrics.DOCUMENT, "not_found")
-                self._store(repo.id, key, 404, b"", "", None, None)
+                self._store(repo.id, key, 404, b"", "", None, None, lease)
                 raise NotFound(f"{key} does not exist upstream ({host})")
             if response.status != 200:
                 raise UpstreamUnavailable(host, f"upstream {host} answered {response.status}")
@@ -178,6 +189,7 @@ class DocumentCache:
                 content_type,
                 response.headers.get("ETag"),
                 response.headers.get("Last-Modified"),
+                lease,
             )
             return _document(row, url, stale=False)
         finally:
@@ -187,9 +199,10 @@ class DocumentCache:
         with read_session(self._sessions) as db:
             return _select(db, repository_id, key)
 
-    def _confirm(self, repository_id: int, key: str) -> RemoteDocument:
+    def _confirm(self, repository_id: int, key: str, lease: Lease) -> RemoteDocument:
         """Upstream says the copy is current: it is fresh again for a TTL."""
         with write_session(self._sessions) as db:
+            lease.release_in(db)
             db.execute(
                 update(RemoteDocument)
                 .where(RemoteDocument.repository_id == repository_id, RemoteDocument.key == key)
@@ -208,6 +221,7 @@ class DocumentCache:
         content_type: str,
         etag: str | None,
         last_modified: str | None,
+        lease: Lease,
     ) -> RemoteDocument:
         now = utcnow()
         values = {
@@ -220,6 +234,7 @@ class DocumentCache:
             "checked_at": now,
         }
         with write_session(self._sessions) as db:
+            lease.release_in(db)
             insert = insert_for(db)(RemoteDocument.__table__)
             db.execute(
                 insert.values(repository_id=repository_id, key=key, **values).on_conflict_do_update(

@@ -52,9 +52,10 @@ from artifortress.remote.client import (
     without_credentials,
 )
 from artifortress.remote.errors import HeldByPolicy, UpstreamMismatch, UpstreamUnavailable
+from artifortress.remote.leases import Lease
 from artifortress.remote.models import stored_key
 from artifortress.remote.relay import Relay
-from artifortress.remote.singleflight import Lease, SingleFlight
+from artifortress.remote.singleflight import SingleFlight
 from artifortress.repos.models import Repository
 from artifortress.repos.services import entity_of
 from artifortress.repos.upstreams import Upstream
@@ -283,7 +284,7 @@ class FileFetcher:
         info = self._store.write(_read(path, lease), Expectation(digest=digest, size=checks.size))
         # Metadata may carry user information in a file URL: never sent, never shown.
         provenance = {"upstream": {"url": without_credentials(url), "fetched_at": iso(utcnow())}}
-        published = self._publish(repo, wanted, info, provenance, request_id)
+        published = self._publish(repo, wanted, info, provenance, lease, request_id)
         _refuse_held(repo.key, wanted, published.state)
         return published
 
@@ -301,15 +302,19 @@ class FileFetcher:
         wanted: WantedFile,
         blob: BlobInfo,
         provenance: dict[str, Any],
+        lease: Lease,
         request_id: str | None,
     ) -> VersionInfo:
-        """Record the blob and publish (or append) the file, in one short transaction."""
+        """Record the blob and publish (or append) the file, in one short transaction.
+
+        The same transaction ends the lease: the file's one database write.
+        """
         try:
-            return self._publish_once(repo, wanted, blob, provenance, request_id)
+            return self._publish_once(repo, wanted, blob, provenance, lease, request_id)
         except Conflict:
             # A concurrent fetch of another file of the version published it first:
             # this file is now appended to it (or refused, as for a sequential one).
-            return self._publish_once(repo, wanted, blob, provenance, request_id)
+            return self._publish_once(repo, wanted, blob, provenance, lease, request_id)
 
     def _publish_once(
         self,
@@ -317,9 +322,11 @@ class FileFetcher:
         wanted: WantedFile,
         blob: BlobInfo,
         provenance: dict[str, Any],
+        lease: Lease,
         request_id: str | None,
     ) -> VersionInfo:
         with write_session(self._sessions) as db:
+            lease.release_in(db)
             orm_repo = entity_of(db, repo)
             caller = Caller(_system_principal(orm_repo), request_id)
             record_blob(db, orm_repo, blob, self._store)

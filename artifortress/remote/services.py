@@ -12,6 +12,7 @@ from artifortress.formats import FormatSpec
 from artifortress.remote.client import Timeouts, UpstreamClient
 from artifortress.remote.documents import DocumentCache
 from artifortress.remote.files import FileFetcher
+from artifortress.remote.leases import leases_for
 from artifortress.remote.singleflight import SingleFlight
 from artifortress.settings import Settings
 
@@ -33,7 +34,7 @@ class RemoteEngine:
             retries=settings.upstream_retries,
         )
         self.client = UpstreamClient(timeouts, allow_private=settings.upstream_allow_private)
-        flights = SingleFlight(sessions)
+        flights = SingleFlight(leases_for(sessions))
         self.documents = DocumentCache(sessions, self.client, flights)
         self.files = FileFetcher(
             sessions, self.client, flights, store, formats, plugins, settings.draft_ttl

@@ -1,11 +1,11 @@
 """One upstream fetch per (repository, key), however many threads, processes and nodes ask.
 
 Threads of one process wait on the leader's event and share its result or
-error.  Across processes and nodes the leader holds a lease row in
-``remote_fetches`` (``INSERT ... ON CONFLICT DO NOTHING``: one insert wins)
-which it renews while bytes flow; the others poll for the result the leader
-commits, within a bounded wait.  A leader that dies stops renewing: its lease
-expires and the next asker takes it over.  Before fetching, a new leader
+error.  Across processes and nodes the leader holds a lease
+(:mod:`~artifortress.remote.leases`: a file lock on SQLite, a row on
+PostgreSQL); the others poll for the result the leader commits, within a
+bounded wait.  A leader that dies loses its lease (the kernel drops its lock,
+its row expires) and the next asker takes it over.  Before fetching, a new leader
 looks once more for a result (one may have been committed since the caller
 looked), so a fetch that just finished elsewhere is not repeated.
 """
@@ -13,27 +13,15 @@ looked), so a fetch that just finished elsewhere is not repeated.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import os
-import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from typing import Generic, TypeVar, cast
 
-from sqlalchemy import ColumnElement, Update, delete, select, update
-from sqlalchemy.orm import Session, sessionmaker
-
-from artifortress.db.base import utcnow
-from artifortress.db.dialects import insert_for
-from artifortress.db.engine import read_session, write_session
 from artifortress.errors import ServiceUnavailable
-from artifortress.remote.models import RemoteFetch
+from artifortress.remote.leases import Lease, Leases
 
 T = TypeVar("T")
-
-_FETCHES = RemoteFetch.__table__
 
 
 @dataclasses.dataclass
@@ -45,90 +33,13 @@ class _Flight:
     error: BaseException | None = None
 
 
-class Lease:
-    """The right to fetch one key, held in ``remote_fetches`` until released or expired."""
-
-    def __init__(
-        self, sessions: sessionmaker[Session], repository_id: int, key: str, seconds: float
-    ) -> None:
-        self._sessions = sessions
-        self.repository_id = repository_id
-        self.key = key
-        self.seconds = seconds
-        self.owner = f"{socket.gethostname()[:64]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
-        self._renewed = time.monotonic()
-
-    def acquire(self) -> bool:
-        """Take the lease if nobody holds it, or if its holder let it expire."""
-        with write_session(self._sessions) as db:
-            now = utcnow()
-            row = {"owner": self.owner, "expires_at": self._expiry(now)}
-            inserted = db.execute(
-                insert_for(db)(_FETCHES)
-                .values(repository_id=self.repository_id, key=self.key, **row)
-                .on_conflict_do_nothing()
-                .returning(_FETCHES.c.owner)  # rowcount is -1 here on psycopg
-            ).first()
-            if inserted is not None:
-                return True
-            taken = db.execute(
-                self._mine_if(RemoteFetch.expires_at < now)
-                .values(**row)
-                .returning(RemoteFetch.owner)
-            ).first()
-            return taken is not None
-
-    def keep_alive(self) -> None:
-        """Renew the lease when a third of it has passed (call it while bytes flow)."""
-        if time.monotonic() - self._renewed < self.seconds / 3:
-            return
-        with write_session(self._sessions) as db:
-            db.execute(
-                self._mine_if(RemoteFetch.owner == self.owner).values(
-                    expires_at=self._expiry(utcnow())
-                )
-            )
-        self._renewed = time.monotonic()
-
-    def release(self) -> None:
-        with write_session(self._sessions) as db:
-            db.execute(
-                delete(RemoteFetch).where(
-                    RemoteFetch.repository_id == self.repository_id,
-                    RemoteFetch.key == self.key,
-                    RemoteFetch.owner == self.owner,
-                )
-            )
-
-    def _expiry(self, now: dt.datetime) -> dt.datetime:
-        return now + dt.timedelta(seconds=self.seconds)
-
-    def _mine_if(self, condition: ColumnElement[bool]) -> Update:
-        """An update of this key's lease row where *condition* holds."""
-        return update(RemoteFetch).where(
-            RemoteFetch.repository_id == self.repository_id,
-            RemoteFetch.key == self.key,
-            condition,
-        )
-
-
-def lease_held(sessions: sessionmaker[Session], repository_id: int, key: str) -> bool:
-    """Whether someone holds an unexpired lease on *key*."""
-    with read_session(sessions) as db:
-        expires = db.scalar(
-            select(RemoteFetch.expires_at).where(
-                RemoteFetch.repository_id == repository_id, RemoteFetch.key == key
-            )
-        )
-    return expires is not None and expires > utcnow()
-
-
 class Claim(Generic[T]):
     """The outcome of asking for a key: its result already, or the duty to produce it.
 
     A claim with a ``lease`` belongs to the one leader of the key: it must
     call :meth:`finish` exactly once, with the result or the error, which the
-    threads waiting on it receive (and which ends the lease).
+    threads waiting on it receive (and which ends the lease, unless the
+    transaction committing the result ended it: ``Lease.release_in``).
     """
 
     def __init__(
@@ -150,8 +61,8 @@ class Claim(Generic[T]):
 class SingleFlight:
     """Runs each (repository, key)'s fetch once at a time, sharing its outcome."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, poll_interval: float = 0.05) -> None:
-        self._sessions = sessions
+    def __init__(self, leases: Leases, *, poll_interval: float = 0.05) -> None:
+        self._leases = leases
         self._poll_interval = poll_interval
         self._lock = threading.Lock()
         self._flights: dict[tuple[int, str], _Flight] = {}
@@ -248,7 +159,7 @@ class SingleFlight:
         """Another's result, or the lease (and ``None``) once it is ours and nothing is yet."""
         deadline = time.monotonic() + max_wait
         while True:
-            lease = Lease(self._sessions, repository_id, key, lease_seconds)
+            lease = self._leases.lease(repository_id, key, lease_seconds)
             if lease.acquire():
                 try:
                     found = settled()  # committed while we asked for the lease
@@ -272,7 +183,7 @@ class SingleFlight:
             found = settled()
             if found is not None:
                 return found
-            if not lease_held(self._sessions, repository_id, key):
+            if not self._leases.held(repository_id, key):
                 return settled()
             time.sleep(self._poll_interval)
         raise _still_fetching()

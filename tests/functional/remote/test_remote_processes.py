@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import multiprocessing
+import os
 import time
 from pathlib import Path
 
@@ -12,7 +13,9 @@ from sqlalchemy import select
 
 from artifortress.container import Services
 from artifortress.db.base import utcnow
+from artifortress.db.engine import make_engine, make_session_factory
 from artifortress.remote.files import WantedFile
+from artifortress.remote.leases import leases_for
 from artifortress.remote.models import RemoteFetch
 from artifortress.repos.models import Repository
 from artifortress.repos.upstreams import upstream_of
@@ -22,6 +25,7 @@ from artifortress.settings import Settings
 PROCESSES = 2
 BYTES = b"fetched by one process only" * 1000
 FILE = "/files/tool-1.0.tgz"
+LEASE_KEY = "file:tool/1.0/tool-1.0.tgz"
 
 
 def _fetch(db_url: str, home: str, barrier: object, results: object) -> None:
@@ -61,19 +65,39 @@ def test_two_processes_fetch_a_cold_file_once(make_remote, upstream, settings, t
     assert upstream.hits[FILE] == 1
 
 
-def test_a_dead_owners_lease_expires_and_is_taken_over(admin, make_remote, upstream, services):
+def _hold_then_die(db_url: str, repository_id: int, holding: object) -> None:
+    """A node that takes a file's lease and dies a second later without releasing it."""
+    leases = leases_for(make_session_factory(make_engine(db_url)))
+    assert leases.lease(repository_id, LEASE_KEY, 1.0).acquire()
+    holding.set()  # type: ignore[attr-defined]
+    time.sleep(1)
+    os._exit(0)
+
+
+def test_a_dead_owners_lease_expires_and_is_taken_over(
+    admin, make_remote, upstream, services, settings
+):
     make_remote("up")
     upstream.serve(FILE, BYTES)
     with services.sessions.begin() as db:
         repository_id = db.scalars(select(Repository.id).where(Repository.key == "up")).one()
-        db.add(
-            RemoteFetch(
-                repository_id=repository_id,
-                key="file:tool/1.0/tool-1.0.tgz",
-                owner="a process that died",
-                expires_at=utcnow() + dt.timedelta(seconds=1),
+        if db.get_bind().dialect.name != "sqlite":  # SQLite's lease is a file lock instead
+            db.add(
+                RemoteFetch(
+                    repository_id=repository_id,
+                    key=LEASE_KEY,
+                    owner="a process that died",
+                    expires_at=utcnow() + dt.timedelta(seconds=1),
+                )
             )
+    if settings.database_url.startswith("sqlite"):
+        ctx = multiprocessing.get_context("spawn")
+        holding = ctx.Event()
+        holder = ctx.Process(
+            target=_hold_then_die, args=(settings.database_url, repository_id, holding)
         )
+        holder.start()
+        assert holding.wait(timeout=30)
     started = time.monotonic()
     answer = admin.get("/upstreamtest/up/file/tool/1.0/tool-1.0.tgz")
     assert (answer.status_code, answer.content) == (200, BYTES)
