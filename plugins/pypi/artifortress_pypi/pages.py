@@ -65,7 +65,7 @@ class JsonProjectResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, project: str) -> None:
         """``/pypi/<name>/json`` for poetry, Renovate and Dependabot (remote, virtual: merged)."""
         gateway = Gateway(req)
-        name = normalize(project)
+        name = _project_name(project, repo)
         found = releases.releases(gateway, gateway.repo, name, _absolute_files_url(gateway, repo))
         latest = pypi_json.latest_version(found)
         if latest is None:
@@ -81,12 +81,19 @@ class JsonReleaseResource:
     ) -> None:
         """``/pypi/<name>/<version>/json``."""
         gateway = Gateway(req)
-        name = normalize(project)
+        name = _project_name(project, repo)
         release = _release(gateway, gateway.repo, name, version, _absolute_files_url(gateway, repo))
         if release is None:
             raise NotFound(f"no version {version!r} of {name!r} in {repo}")
         resp.content_type = falcon.MEDIA_JSON
         resp.data = pypi_json.render_release(name, release)
+
+
+def _project_name(project: str, repo: str) -> str:
+    """*project* normalized; NotFound for a name no project can have (never asked upstream)."""
+    if not is_valid_project_name(project):
+        raise NotFound(f"no project {project!r} in {repo}")
+    return normalize(project)
 
 
 def _release(
