@@ -158,9 +158,11 @@ class FileFetcher:
         """Like :meth:`fetch`, but the fetching request gets the bytes as they arrive.
 
         Returns the version when another request fetched the file meanwhile;
-        else a :class:`Relay` (the response body) that stores and publishes
-        the file as the last chunk goes out. Errors before the first byte
-        (upstream 404, failures) are raised here.
+        else a :class:`Relay` (the response body) following the fetch, which
+        runs on in a thread of its own at the upstream's pace (a slow client
+        holds up nobody else), stores and publishes the file, and only then
+        lets its last byte go out. Errors before the first byte (upstream
+        404, failures) are raised here.
         """
         metrics.miss(repo.key, metrics.FILE)
         claim = self._flights.claim(
@@ -187,6 +189,7 @@ class FileFetcher:
             size=response.size,
             filename=wanted.filename,
             host=host_of(url),
+            max_wait=FILE_WAIT,
         )
 
     def _settled(self, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
@@ -252,6 +255,7 @@ class FileFetcher:
             with path.open("wb") as out:
                 for chunk in checks.through(response.chunks()):
                     out.write(chunk)
+                    out.flush()  # a streaming response reads the file as it grows
                     lease.keep_alive()
                     yield chunk
         except UpstreamUnavailable:

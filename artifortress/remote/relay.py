@@ -1,25 +1,31 @@
 """A file sent to the client that asked for it while it is fetched, kept only once verified.
 
-The fetching request answers with a :class:`Relay` as its response body: each
-chunk from upstream goes to the scratch file and the hashes, and on to the
-client.  The last byte is held back until the whole file is verified,
-stored and published, so a client never receives a complete body that was
-not kept: on a mismatch, a broken upstream or a refusal at publish the
-response ends short and the client fails, as it would on a broken
-connection.  That is no server error: one line in the log says which file
-from which upstream and why, and the body raises :class:`ResponseCut` (a
-connection reset, which servers end the connection on without a traceback).
-If the client goes away, the fetch still runs to its end when the server
-closes the body, so the requests waiting for it get the file.
+The fetch runs in a thread of its own, at the upstream's speed: each chunk
+goes to a scratch file and the hashes, then the file is verified, stored and
+published, and the requests waiting for it get the outcome.  The fetching
+request answers with a :class:`Relay` as its response body, which follows
+the growing scratch file: a client reading slowly delays nobody but itself
+(the others get the file once it is stored, not at that client's pace).
+The last byte is held back until the whole file is verified, stored and
+published, so a client never receives a complete body that was not kept: on
+a mismatch, a broken upstream or a refusal at publish the response ends
+short and the client fails, as it would on a broken connection.  That is no
+server error: one line in the log says which file from which upstream and
+why, and the body raises :class:`ResponseCut` (a connection reset, which
+servers end the connection on without a traceback).  If the client goes
+away, the fetch runs to its end all the same.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
-from collections.abc import Callable, Iterator
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from artifortress.blobs.heldfiles import scratch_file
 from artifortress.errors import ServiceUnavailable
@@ -29,6 +35,9 @@ if TYPE_CHECKING:
     from artifortress.versions.views import VersionInfo
 
 log = logging.getLogger("artifortress.remote")
+
+#: Bytes read from the scratch file at a time for the client.
+_SEND_CHUNK = 1024 * 1024
 
 
 class ResponseCut(ConnectionResetError):
@@ -43,8 +52,39 @@ class ResponseCut(ConnectionResetError):
         super().__init__(errno.ECONNRESET, reason)
 
 
+class _Progress:
+    """How far the fetch has written the scratch file, and how it ended."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self.written = 0
+        self.ended = False
+        self.error: BaseException | None = None
+
+    def advance(self, size: int) -> None:
+        with self._changed:
+            self.written += size
+            self._changed.notify_all()
+
+    def end(self, error: BaseException | None) -> None:
+        with self._changed:
+            self.ended, self.error = True, error
+            self._changed.notify_all()
+
+    def sendable(self) -> int:
+        """Bytes a client may have: all once the file is kept, else all but the last."""
+        if self.ended and self.error is None:
+            return self.written
+        return max(0, self.written - 1)
+
+    def wait_beyond(self, sent: int, timeout: float) -> bool:
+        """Wait until more than *sent* bytes are sendable or the fetch ended; ``False``: timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.ended or self.sendable() > sent, timeout)
+
+
 class Relay:
-    """A WSGI response body: the upstream's chunks, then the fetch's outcome for the others."""
+    """A WSGI response body following a fetch that runs in its own thread."""
 
     def __init__(
         self,
@@ -55,6 +95,7 @@ class Relay:
         size: int | None,
         filename: str,
         host: str,
+        max_wait: float,
     ) -> None:
         self._receive = receive
         self._keep = keep
@@ -63,44 +104,73 @@ class Relay:
         self.size = size
         self._filename = filename
         self._host = host
-        self._chunks: Iterator[bytes] | None = None
+        self._max_wait = max_wait
+        self._progress = _Progress()
+        self._chunks: Generator[bytes, None, None] | None = None
+        scratch = contextlib.ExitStack()
+        path = scratch.enter_context(scratch_file())
+        # Opened before the fetch starts: it reads the bytes after the file's removal too.
+        self._source: BinaryIO = path.open("rb")
+        self._fetch = threading.Thread(
+            target=self._run, args=(path, scratch), name=f"fetch {filename}", daemon=True
+        )
+        self._fetch.start()
 
     def __iter__(self) -> Iterator[bytes]:
         if self._chunks is None:
-            self._chunks = self._relay()
+            self._chunks = self._tail()
         return self._chunks
 
     def close(self) -> None:
-        """End of the response: a fetch its client left unfinished still runs to its end."""
-        try:
-            for _chunk in self:
-                pass
-        except ResponseCut:  # logged, and handed to the waiting requests, as it happened
-            pass
+        """End of the response: the fetch runs to its end, for the requests waiting for it."""
+        if self._chunks is not None:
+            self._chunks.close()
+        self._fetch.join(self._max_wait)
+        self._source.close()
 
-    def _relay(self) -> Iterator[bytes]:
-        held = b""  # the body's last byte so far: it goes out once the file is kept
-        try:
-            with scratch_file() as path:
+    def _run(self, path: Path, scratch: contextlib.ExitStack) -> None:
+        """The fetch, from the upstream's first byte to the outcome the waiting requests get."""
+        with scratch:
+            try:
                 for chunk in self._receive(path):
-                    if chunk:
-                        yield held + chunk[:-1]
-                        held = chunk[-1:]
+                    self._progress.advance(len(chunk))
                 published = self._keep(path)
-        except Exception as exc:
-            self._claim.finish(error=exc)  # those waiting get what went wrong
-            log.warning(
-                "%s from upstream %s: its response ended short: %s",
-                self._filename,
-                self._host,
-                exc,
-            )
-            raise ResponseCut(f"{self._filename} was refused: {exc}") from None
-        except BaseException:
-            self._claim.finish(error=_interrupted())  # a 503, to retry
-            raise
-        self._claim.finish(published)
-        yield held
+            except Exception as exc:
+                self._claim.finish(error=exc)  # those waiting get what went wrong
+                log.warning(
+                    "%s from upstream %s was not kept, its response ended short: %s",
+                    self._filename,
+                    self._host,
+                    exc,
+                )
+                self._progress.end(exc)
+            except BaseException:
+                self._claim.finish(error=_interrupted())  # a 503, to retry
+                self._progress.end(_interrupted())
+                raise
+            else:
+                self._claim.finish(published)
+                self._progress.end(None)
+
+    def _tail(self) -> Generator[bytes, None, None]:
+        """The scratch file's bytes as they are written, the last once the file is kept."""
+        deadline = time.monotonic() + self._max_wait
+        sent = 0
+        while True:
+            if not self._progress.wait_beyond(sent, deadline - time.monotonic()):
+                raise ResponseCut(f"{self._filename} took longer than {self._max_wait:g}s")
+            if self._progress.error is not None:
+                raise ResponseCut(f"{self._filename} was refused: {self._progress.error}")
+            ended = self._progress.ended
+            sendable = self._progress.sendable()
+            while sent < sendable:
+                chunk = self._source.read(min(_SEND_CHUNK, sendable - sent))
+                if not chunk:  # written, yet not there: the scratch file is gone
+                    raise ResponseCut(f"{self._filename}: its scratch file was cut short")
+                sent += len(chunk)
+                yield chunk
+            if ended:
+                return
 
 
 def _interrupted() -> ServiceUnavailable:

@@ -107,10 +107,12 @@ class RemoteGateway(TransferGateway):
 
         The difference: the one request that fetches a file gets its bytes as
         they arrive from upstream (a large file's first bytes come at once,
-        not after the whole download), while they are stored. Its last bytes
-        are sent once the file is verified and kept: a client never gets a
-        complete file that was refused, its response ends short instead (a
-        connection reset and one log line, not a server error).
+        not after the whole download), while they are stored; the download
+        runs at the upstream's pace, however slowly that client reads (the
+        others are not held up). Its last bytes are sent once the file is
+        verified and kept: a client never gets a complete file that was
+        refused, its response ends short instead (a connection reset and one
+        log line, not a server error).
         Requests for a file being fetched wait for it, then get it as any
         cached file (ranges, validators). Same errors as :meth:`upstream_file`.
         """
