@@ -19,10 +19,11 @@ from collections.abc import Iterable
 
 from packaging.version import InvalidVersion, Version
 
-from artifortress.plugin import Gateway, RepoInfo
+from artifortress.plugin import Gateway, RecentCache, RepoInfo
 from artifortress_pypi import listings, members, remote
 from artifortress_pypi.filenames import version_key
 from artifortress_pypi.hosted import FILES_FROM_PROJECT
+from artifortress_pypi.listings import FILES_KEPT, Listing
 from artifortress_pypi.pypi_json import Release
 from artifortress_pypi.simple import DistFile
 
@@ -37,10 +38,26 @@ def releases(gateway: Gateway, repo: RepoInfo, name: str, files_url: str) -> lis
     return _merged(members.answers(sources, lambda m: releases(gateway, m, name, files_url)))
 
 
+#: A remote's releases per reading of its upstream page (grouping 3,000 files takes ~20 ms).
+_UPSTREAM: RecentCache[list[Release]] = RecentCache(
+    lambda found: sum(len(r.files) for r in found), FILES_KEPT
+)
+
+
 def _upstream_releases(
     gateway: Gateway, repo: RepoInfo, name: str, files_url: str
 ) -> list[Release]:
     _page, listing = remote.upstream_page(gateway, repo, name)
+    key = (repo.id, name, listing.changed_at, files_url)  # changed_at: the page's fetch
+    found = _UPSTREAM.get(key)
+    if found is None:
+        found = _grouped(name, listing, files_url)
+        _UPSTREAM.put(key, found)
+    return found
+
+
+def _grouped(name: str, listing: Listing, files_url: str) -> list[Release]:
+    """The listing's files by version, every version listed, URLs under *files_url*."""
     files: dict[str, list[DistFile]] = {_canonical(v): [] for v in listing.versions}
     for file in listing.files:
         url = files_url + file.url.removeprefix(FILES_FROM_PROJECT)

@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urljoin
 
 import pytest
-from artifortress_pypi import remote
+from artifortress_pypi import releases, remote
 from artifortress_pypi.upstream_pages import parse_page
 from urllib3 import encode_multipart_formdata
 
@@ -356,3 +356,17 @@ def test_the_json_api_of_a_virtual_keeps_the_hosted_name_guard(
     assert admin.put("/v1/repos/all/bindings/reader", {"roles": ["read"]}).status_code == 200
     assert admin.put("/v1/repos/pypi-up/bindings/reader", {"roles": ["read"]}).status_code == 200
     assert reader.get("/pypi/all/pypi/foo/json").status_code == 404, "neither hosted nor upstream"
+
+
+def test_a_remotes_releases_are_grouped_once_per_page_fetch(admin, repos, tree, monkeypatch):
+    calls: list[str] = []
+    grouped = releases._grouped
+
+    def counting(name: str, listing, files_url: str):
+        calls.append(name)
+        return grouped(name, listing, files_url)
+
+    monkeypatch.setattr(releases, "_grouped", counting)
+    for path in ("foo", "foo/1.0", "foo"):
+        pypi_json(admin, "pypi-up", path)
+    assert calls == ["foo"]
