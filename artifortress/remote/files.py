@@ -94,6 +94,14 @@ class WantedFile:
     display_name: str | None = None
 
 
+@dataclasses.dataclass
+class _Looked:
+    """What the remote held under a file's name when the file's fetch last looked."""
+
+    #: The digest of the bytes once served under the name (``None``: never served).
+    digest: str | None = None
+
+
 class FileFetcher:
     """Upstream files into the blob plane and the remote repository's versions."""
 
@@ -138,11 +146,14 @@ class FileFetcher:
         Call it with no transaction open.
         """
         metrics.miss(repo.key, metrics.FILE)
+        looked = _Looked()
         return self._flights.run(
             repo.id,
             _flight_key(wanted),
-            produce=lambda lease: self._fetch(repo, upstream, url, wanted, lease, request_id),
-            settled=lambda: self._settled(repo, wanted),
+            produce=lambda lease: self._fetch(
+                repo, upstream, url, wanted, lease, looked, request_id
+            ),
+            settled=lambda: self._settled(repo, wanted, looked),
             lease_seconds=2 * self._client.timeouts.answer,
             max_wait=FILE_WAIT,
         )
@@ -165,10 +176,11 @@ class FileFetcher:
         404, failures) are raised here.
         """
         metrics.miss(repo.key, metrics.FILE)
+        looked = _Looked()
         claim = self._flights.claim(
             repo.id,
             _flight_key(wanted),
-            settled=lambda: self._settled(repo, wanted),
+            settled=lambda: self._settled(repo, wanted, looked),
             lease_seconds=2 * self._client.timeouts.answer,
             max_wait=FILE_WAIT,
         )
@@ -184,7 +196,7 @@ class FileFetcher:
             raise
         return Relay(
             lambda path: self._receive(repo, wanted, response, path, checks, lease),
-            lambda path: self._keep(repo, url, wanted, path, checks, lease, request_id),
+            lambda path: self._keep(repo, url, wanted, path, checks, lease, looked, request_id),
             claim,
             size=response.size,
             filename=wanted.filename,
@@ -192,9 +204,17 @@ class FileFetcher:
             max_wait=FILE_WAIT,
         )
 
-    def _settled(self, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
+    def _settled(self, repo: RepoInfo, wanted: WantedFile, looked: _Looked) -> VersionInfo | None:
+        """The version serving *wanted* if one does; notes what the remote holds under its name.
+
+        The leader calls it once it holds the lease, so that note is current
+        when the bytes arrive (the lease keeps other fetches of the file out).
+        """
         with read_session(self._sessions) as db:
-            return _holding(db, repo, wanted)
+            found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
+            held = _artifact(found, wanted.filename)
+            looked.digest = held.digest if held is not None else None
+            return _serving(db, repo, wanted, found)
 
     def _fetch(
         self,
@@ -203,6 +223,7 @@ class FileFetcher:
         url: str,
         wanted: WantedFile,
         lease: Lease,
+        looked: _Looked,
         request_id: str | None,
     ) -> VersionInfo:
         checks = _checks(url, wanted)
@@ -211,7 +232,7 @@ class FileFetcher:
         with scratch_file() as path:
             for _chunk in self._receive(repo, wanted, response, path, checks, lease):
                 pass
-            return self._keep(repo, url, wanted, path, checks, lease, request_id)
+            return self._keep(repo, url, wanted, path, checks, lease, looked, request_id)
 
     def _open(
         self, repo: RepoInfo, upstream: Upstream, url: str, wanted: WantedFile
@@ -280,25 +301,19 @@ class FileFetcher:
         path: Path,
         checks: Checksums,
         lease: Lease,
+        looked: _Looked,
         request_id: str | None,
     ) -> VersionInfo:
         """The verified bytes of *path* into the blob plane, then published in the remote."""
         digest = f"sha256:{checks.sha256}"
-        self._refuse_changed(repo, url, wanted, digest)
+        if looked.digest not in (None, digest):  # before storing them; the publish checks again
+            raise _changed(url, wanted)
         info = self._store.write(_read(path, lease), Expectation(digest=digest, size=checks.size))
         # Metadata may carry user information in a file URL: never sent, never shown.
         provenance = {"upstream": {"url": without_credentials(url), "fetched_at": iso(utcnow())}}
         published = self._publish(repo, wanted, info, provenance, lease, request_id)
         _refuse_held(repo.key, wanted, published.state)
         return published
-
-    def _refuse_changed(self, repo: RepoInfo, url: str, wanted: WantedFile, digest: str) -> None:
-        """Raise if the remote once served other bytes under this file's name."""
-        with read_session(self._sessions) as db:
-            found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
-            served = _artifact(found, wanted.filename)
-            if served is not None and served.digest != digest:
-                raise _changed(url, wanted)
 
     def _publish(
         self,
@@ -430,6 +445,13 @@ def _holding(db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | N
     fetched again (and must be what it was).
     """
     found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
+    return _serving(db, repo, wanted, found)
+
+
+def _serving(
+    db: Session, repo: RepoInfo, wanted: WantedFile, found: Version | None
+) -> VersionInfo | None:
+    """*found* if it serves *wanted*'s file (see :func:`_holding`)."""
     if found is None:
         return None
     _refuse_held(repo.key, wanted, found.state)
