@@ -345,6 +345,12 @@ class Settings:
     upstream_retries: int = _setting(
         2, _parse_int, "retries of an upstream GET on connection failures and 502/503/504"
     )
+    upstream_min_rate: int = _setting(
+        10 * 1024,
+        _parse_size,
+        "bytes per second an upstream file must arrive at, on average over each 30s "
+        "(0: no floor); a slower fetch fails",
+    )
     upstream_allow_private: bool = _setting(
         True,
         _parse_bool,

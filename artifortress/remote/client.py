@@ -137,7 +137,7 @@ class UpstreamResponse:
         try:
             while True:
                 self._bound_next_read(host)
-                chunk = self._raw.read(CHUNK_SIZE, decode_content=self._decode)
+                chunk = self._read_some()
                 if not chunk:
                     self._finished = True
                     return
@@ -148,6 +148,18 @@ class UpstreamResponse:
             raise UpstreamUnavailable(
                 host, f"upstream {host} broke off while sending ({type(exc).__name__})"
             ) from None
+
+    def _read_some(self) -> bytes:
+        """What has arrived, up to a chunk (waiting for some); a file's bytes as they come.
+
+        A file's body is read with one receive at a time (``read1``): a whole
+        chunk would wait for a megabyte, however slowly an upstream drips it,
+        and bytes that have arrived would wait with it.  A body to decode
+        (metadata, read whole) is read in whole chunks.
+        """
+        if self._decode:
+            return self._raw.read(CHUNK_SIZE, decode_content=True)
+        return self._raw.read1(CHUNK_SIZE, decode_content=False)
 
     def read(self, limit: int) -> bytes:
         """The whole body, at most *limit* bytes (a larger one is an error)."""

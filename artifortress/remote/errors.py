@@ -34,6 +34,12 @@ class UpstreamMismatch(UpstreamError):
     code = "upstream_mismatch"
 
 
+class UpstreamTooLarge(UpstreamError):
+    """The upstream's file is larger than ``ARTIFORTRESS_MAX_BLOB_SIZE``; nothing was stored."""
+
+    code = "upstream_too_large"
+
+
 class HeldByPolicy(PermissionDenied):
     """A version fetched from upstream is held in quarantine by a repository policy."""
 

@@ -43,6 +43,7 @@ from artifortress.db.engine import read_session, write_session
 from artifortress.errors import Conflict, NotFound
 from artifortress.formats import FormatSpec
 from artifortress.remote import metrics
+from artifortress.remote.bounds import FileBounds, Meter
 from artifortress.remote.checksums import BadIntegrity, Checksums, declared
 from artifortress.remote.client import (
     UpstreamClient,
@@ -51,7 +52,12 @@ from artifortress.remote.client import (
     host_of,
     without_credentials,
 )
-from artifortress.remote.errors import HeldByPolicy, UpstreamMismatch, UpstreamUnavailable
+from artifortress.remote.errors import (
+    HeldByPolicy,
+    UpstreamMismatch,
+    UpstreamTooLarge,
+    UpstreamUnavailable,
+)
 from artifortress.remote.leases import Lease
 from artifortress.remote.models import stored_key
 from artifortress.remote.relay import Relay
@@ -114,6 +120,7 @@ class FileFetcher:
         formats: Mapping[str, FormatSpec],
         plugins: pluggy.PluginManager,
         draft_ttl: float,
+        bounds: FileBounds,
     ) -> None:
         self._sessions = sessions
         self._client = client
@@ -122,6 +129,7 @@ class FileFetcher:
         self._formats = formats
         self._plugins = plugins
         self._draft_ttl = draft_ttl
+        self._bounds = bounds
 
     def lookup(self, db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
         """The published version holding *wanted* if the remote has it, in the caller's *db*.
@@ -251,6 +259,12 @@ class FileFetcher:
             metrics.failed(repo.key, metrics.FILE, "unavailable")
             raise
         if response.status == 200:
+            try:
+                self._bounds.refuse_announced(host, wanted.filename, response.size)
+            except UpstreamTooLarge:
+                response.close()
+                metrics.failed(repo.key, metrics.FILE, "too_large")
+                raise
             return response
         response.close()
         if response.status in (404, 410):
@@ -270,17 +284,25 @@ class FileFetcher:
         checks: Checksums,
         lease: Lease,
     ) -> Iterator[bytes]:
-        """The body, written to *path* and hashed on the way; raises unless it is as announced."""
+        """The body, written to *path* and hashed on the way; raises unless it is as announced.
+
+        Also raises once it is larger than the limit, or arrives too slowly (:mod:`.bounds`).
+        """
         host = host_of(response.url)
+        meter = Meter(self._bounds, host, wanted.filename)
         try:
             with path.open("wb") as out:
                 for chunk in checks.through(response.chunks()):
+                    meter.count(len(chunk))
                     out.write(chunk)
                     out.flush()  # a streaming response reads the file as it grows
                     lease.keep_alive()
                     yield chunk
         except UpstreamUnavailable:
             metrics.failed(repo.key, metrics.FILE, "unavailable")
+            raise
+        except UpstreamTooLarge:
+            metrics.failed(repo.key, metrics.FILE, "too_large")
             raise
         finally:
             response.close()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress.blobs.store import BlobStore
 from artifortress.formats import FormatSpec
+from artifortress.remote.bounds import FileBounds
 from artifortress.remote.client import Timeouts, UpstreamClient
 from artifortress.remote.documents import DocumentCache
 from artifortress.remote.files import FileFetcher
@@ -37,7 +38,14 @@ class RemoteEngine:
         flights = SingleFlight(leases_for(sessions))
         self.documents = DocumentCache(sessions, self.client, flights)
         self.files = FileFetcher(
-            sessions, self.client, flights, store, formats, plugins, settings.draft_ttl
+            sessions,
+            self.client,
+            flights,
+            store,
+            formats,
+            plugins,
+            settings.draft_ttl,
+            FileBounds(settings.max_blob_size, settings.upstream_min_rate),
         )
 
     def close(self) -> None:

@@ -8,6 +8,7 @@ body cut short); the server counts requests per path and keeps the
 from __future__ import annotations
 
 import collections
+import contextlib
 import dataclasses
 import threading
 import time
@@ -33,6 +34,10 @@ class Route:
     stall_mid_body: float = 0.0
     #: More response headers (a redirect's Location, a Content-Encoding...).
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Send the body a byte at a time, this many seconds apart (an upstream dripping bytes).
+    drip: float = 0.0
+    #: Announce no Content-Length: the body ends when the connection closes.
+    unannounced: bool = False
 
 
 class Upstream:
@@ -112,9 +117,19 @@ def _handler(upstream: Upstream) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
-            if status != 304:
+            if route is not None and route.unannounced:
+                self.send_header("Connection", "close")
+                self.close_connection = True
+            elif status != 304:
                 self.send_header("Content-Length", str(len(body)))
             self.end_headers()
+            if route is not None and route.drip:
+                with contextlib.suppress(OSError):  # the client gave up
+                    for offset in range(len(body)):
+                        self.wfile.write(body[offset : offset + 1])
+                        self.wfile.flush()
+                        time.sleep(route.drip)
+                return
             if route is None or (route.cut_after is None and not route.stall_mid_body):
                 self.wfile.write(body)
                 return
