@@ -15,7 +15,8 @@ Rules, so that the README stays a user's text rather than a test script:
   real ``requests`` and its dependencies (no internet is needed, and pip's own
   configuration of this machine is ignored, so what it installs came through
   the gateway); registry.npmjs.org likewise becomes static packuments and
-  tarballs on 127.0.0.1 holding the real tree of ``express`` 4.
+  tarballs on 127.0.0.1 holding the real tree of ``express`` 4, and
+  releases.hashicorp.com one file on 127.0.0.1 for the generic proxy.
 - ``curl`` fails on an HTTP error status (``--fail-with-body``), except where the
   line prints the status itself (``-w``): a 404 from a repository the tour
   never created is a broken README even though curl exits 0. A status a block
@@ -55,6 +56,9 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 TIMEOUT = 10
 PYPI = "https://pypi.org/simple/"
 NPMJS = "https://registry.npmjs.org/"
+HASHICORP = "https://releases.hashicorp.com/"
+#: The file the generic proxy step downloads, as releases.hashicorp.com serves it.
+TERRAFORM_SUMS = "terraform/1.6.6/terraform_1.6.6_SHA256SUMS"
 
 _SH_BLOCK = re.compile(r"^```sh\n(.*?)^```", re.MULTILINE | re.DOTALL)
 _SKIPPED_LINE = re.compile(r"^\s*make (serve|test)\b")
@@ -87,10 +91,12 @@ def readme_blocks(text: str) -> list[str]:
     ]
 
 
-def provide(block: str, port: int, pypi: str = PYPI, npmjs: str = NPMJS) -> str:
+def provide(
+    block: str, port: int, pypi: str = PYPI, npmjs: str = NPMJS, files: str = HASHICORP
+) -> str:
     """*block* with the test's address, registries and quarantined ID for the README's."""
     block = block.replace("127.0.0.1:8080", f"127.0.0.1:{port}")
-    block = block.replace(PYPI, pypi).replace(NPMJS, npmjs)
+    block = block.replace(PYPI, pypi).replace(NPMJS, npmjs).replace(HASHICORP, files)
     return block.replace("/quarantine/ID/", "/quarantine/$QUARANTINED_ID/")
 
 
@@ -237,6 +243,14 @@ def npmjs() -> Iterator[NpmTree]:
         yield tree
 
 
+@pytest.fixture(scope="module")
+def hashicorp() -> Iterator[Upstream]:
+    """releases.hashicorp.com for the tour: one file under its base URL."""
+    with Upstream().running() as upstream:
+        upstream.serve("/" + TERRAFORM_SUMS, b"0123abcd  terraform_1.6.6_linux_amd64.zip\n")
+        yield upstream
+
+
 @pytest.fixture
 def terminal(tmp_path: Path, server: ServerProcess) -> tuple[Path, dict[str, str]]:
     """A working folder with the README's placeholders, and the environment of its shell."""
@@ -271,11 +285,12 @@ def test_every_readme_command_runs(
     terminal: tuple[Path, dict[str, str]],
     pypi_org: PypiTree,
     npmjs: NpmTree,
+    hashicorp: Upstream,
     tmp_path: Path,
 ) -> None:
     work, environ = terminal
     blocks = [
-        provide(block, server.port, pypi_org.url, npmjs.url)
+        provide(block, server.port, pypi_org.url, npmjs.url, hashicorp.url)
         for block in readme_blocks(README.read_text())
     ]
     unknown = {placeholder for block in blocks for placeholder in unknown_placeholders(block)}
@@ -291,6 +306,10 @@ def test_every_readme_command_runs(
     # express came from "registry.npmjs.org" through the npm virtual, each tarball once.
     assert (work / "node_modules" / "express" / "package.json").exists()
     assert all(npmjs.upstream.hits[path] == 1 for path in npmjs.tarballs)
+    # The generic file came from "releases.hashicorp.com" through the generic virtual, once.
+    sums = work / TERRAFORM_SUMS.rsplit("/", 1)[-1]
+    assert sums.read_bytes() == hashicorp.routes["/" + TERRAFORM_SUMS].body
+    assert hashicorp.hits["/" + TERRAFORM_SUMS] == 1
 
 
 # -- the runner itself ---------------------------------------------------------------------------
