@@ -88,7 +88,7 @@ class DocumentCache:
         if row is None or not _fresh(row, upstream, url):
             return None
         metrics.hit(repo.key, metrics.DOCUMENT)
-        fetch = (row.repository_id, row.key, row.fetched_at, row.etag)
+        fetch = _fetch_of(row)
         body = self._bodies.get(fetch)
         if body is None:
             body = row.body  # deferred: read now, once per fetch and process
@@ -191,6 +191,8 @@ class DocumentCache:
                 response.headers.get("Last-Modified"),
                 lease,
             )
+            # This process's next hits need not read the body back from the database.
+            self._bodies.put(_fetch_of(row), body)
             return _document(row, url, stale=False)
         finally:
             response.close()
@@ -251,6 +253,11 @@ def _select(
         RemoteDocument.repository_id == repository_id, RemoteDocument.key == key
     )
     return db.scalar(query if with_body else query.options(defer(RemoteDocument.body)))
+
+
+def _fetch_of(row: RemoteDocument) -> tuple[object, ...]:
+    """What names one fetch of a document: a new fetch never matches an old body."""
+    return (row.repository_id, row.key, row.fetched_at, row.etag)
 
 
 def _current(
