@@ -350,31 +350,24 @@ class FileFetcher:
 
         The same transaction ends the lease: the file's one database write.
         """
+
+        def once() -> VersionInfo:
+            with write_session(self._sessions) as db:
+                lease.release_in(db)
+                orm_repo = entity_of(db, repo)
+                caller = Caller(_system_principal(orm_repo), request_id)
+                record_blob(db, orm_repo, blob, self._store)
+                changes.of(db).audit(
+                    caller, "blob.ingest", repo_key=repo.key, target=blob.digest, size=blob.size
+                )
+                return self._place(db, caller, orm_repo, wanted, blob, provenance)
+
         try:
-            return self._publish_once(repo, wanted, blob, provenance, lease, request_id)
+            return once()
         except Conflict:
             # A concurrent fetch of another file of the version published it first:
             # this file is now appended to it (or refused, as for a sequential one).
-            return self._publish_once(repo, wanted, blob, provenance, lease, request_id)
-
-    def _publish_once(
-        self,
-        repo: RepoInfo,
-        wanted: WantedFile,
-        blob: BlobInfo,
-        provenance: dict[str, Any],
-        lease: Lease,
-        request_id: str | None,
-    ) -> VersionInfo:
-        with write_session(self._sessions) as db:
-            lease.release_in(db)
-            orm_repo = entity_of(db, repo)
-            caller = Caller(_system_principal(orm_repo), request_id)
-            record_blob(db, orm_repo, blob, self._store)
-            changes.of(db).audit(
-                caller, "blob.ingest", repo_key=repo.key, target=blob.digest, size=blob.size
-            )
-            return self._place(db, caller, orm_repo, wanted, blob, provenance)
+            return once()
 
     def _place(
         self,
