@@ -118,37 +118,29 @@ class DocumentCache:
             loaded[0] = self._load(repo.id, stored)
             return _current(loaded[0], upstream, url)
 
+        def refresh(lease: Lease) -> UpstreamDocument:
+            # The leader looked (settled) once it held the lease: that copy is current.
+            cached = loaded[0]
+            try:
+                return self._fetch(repo, upstream, url, stored, accept, cached, lease)
+            except UpstreamUnavailable as exc:
+                metrics.failed(repo.key, metrics.DOCUMENT, "unavailable")
+                if cached is None or cached.status != 200:
+                    raise
+                log.warning(
+                    "%s; serving the copy of %s fetched at %s", exc, stored, cached.fetched_at
+                )
+                metrics.served_stale(repo.key)
+                return _document(cached, url, stale=True)
+
         return self._flights.run(
             repo.id,
             stored_key(f"document:{key or path}"),
-            # The leader looked (settled) once it held the lease: that copy is current.
-            produce=lambda lease: self._refresh(
-                repo, upstream, url, stored, accept, loaded[0], lease
-            ),
+            produce=refresh,
             settled=settled,
             lease_seconds=2 * timeouts.answer,
             max_wait=2 * timeouts.answer,
         )
-
-    def _refresh(
-        self,
-        repo: RepoInfo,
-        upstream: Upstream,
-        url: str,
-        key: str,
-        accept: str | None,
-        cached: RemoteDocument | None,
-        lease: Lease,
-    ) -> UpstreamDocument:
-        try:
-            return self._fetch(repo, upstream, url, key, accept, cached, lease)
-        except UpstreamUnavailable as exc:
-            metrics.failed(repo.key, metrics.DOCUMENT, "unavailable")
-            if cached is None or cached.status != 200:
-                raise
-            log.warning("%s; serving the copy of %s fetched at %s", exc, key, cached.fetched_at)
-            metrics.served_stale(repo.key)
-            return _document(cached, url, stale=True)
 
     def _fetch(
         self,
