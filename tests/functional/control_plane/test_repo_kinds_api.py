@@ -265,3 +265,29 @@ def test_only_a_tenant_administrator_changes_where_a_remote_connects(admin, api_
     assert owner.patch("/v1/repos/up", {"upstream": {"username": "bot2"}}).status_code == 200
     elsewhere = {"url": "http://10.0.0.7:9200/", "password": None}
     assert admin.patch("/v1/repos/up", {"upstream": elsewhere}).status_code == 200
+
+
+MALFORMED = [
+    {"kind": 7},
+    {"kind": "remote", "upstream": "https://pypi.example/"},
+    {"kind": "remote", "upstream": {"url": 7}},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/" + "a" * 100_000}},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/", "username": ["bot"]}},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/", "extra": 1}},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/"}, "metadata_ttl": -1},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/"}, "metadata_ttl": True},
+    {"kind": "remote", "upstream": {"url": "https://pypi.example/"}, "metadata_ttl": [10]},
+    {"kind": "virtual", "members": "py"},
+    {"kind": "virtual", "members": [7]},
+    {"kind": "virtual", "members": ["py"], "merge_patterns": "*"},
+    {"kind": "virtual", "members": ["py"], "merge_patterns": [None]},
+]
+
+
+def test_malformed_types_are_4xx_and_create_nothing(admin, make_repo, services):
+    make_repo("py", "pypi")
+    before = snapshot(services)
+    for body in MALFORMED:
+        answer = admin.post("/v1/repos", {"key": "new", "format": "pypi", **body})
+        assert 400 <= answer.status_code < 500, (body, answer.status_code, answer.text[:200])
+    assert snapshot(services) == before
