@@ -197,3 +197,19 @@ def test_metrics_show_the_remote_counters_after_a_fetch(admin, anonymous, make_r
     assert any(line.startswith("artifortress_upstream_requests_total{") for line in lines)
     assert any(line.startswith("artifortress_upstream_cache_misses_total{") for line in lines)
     assert any(line.startswith("artifortress_upstream_bytes_total{") for line in lines)
+
+
+@pytest.mark.parametrize("params", [{"limit": "-1"}, {"limit": "abc"}, {"limit": "1e99"}])
+def test_a_bad_limit_on_the_cache_report_is_4xx(admin, make_remote, params):
+    make_remote("up")
+    answer = admin.get("/v1/repos/up/cache", params=params)
+    assert 400 <= answer.status_code < 500, answer.text
+
+
+def test_a_purge_with_a_bad_files_flag_purges_nothing(admin, make_remote, upstream):
+    make_remote("up")
+    warm(admin, upstream)
+    assert admin.delete("/v1/repos/up/cache", params={"files": "maybe"}).status_code == 400
+    report = admin.get("/v1/repos/up/cache").json
+    assert len(report["documents"]) == 1
+    assert report["files"]["versions"] == 1
