@@ -51,6 +51,8 @@ KIND_FIELDS = {
         "type": "array",
         "items": {"type": "string", "pattern": REPO_KEY.pattern},
         "maxItems": 100,
+        # The service refuses a repository listed twice; the document says so too.
+        "uniqueItems": True,
     },
     "merge_patterns": {
         "description": "package name patterns (fnmatch) whose remote versions merge despite "

@@ -64,6 +64,36 @@ def test_a_digest_with_a_trailing_newline_is_refused(admin, repo):
         ("/v1/repos/libs/webhooks", {"url": "ftp://hooks.example.com/"}),
         ("/v1/repos/libs/webhooks", {"url": "https://hooks.example.com/", "events": ["nope"]}),
         ("/v1/repos", {"key": "other", "format": "no-such-format"}),
+        ("/v1/repos", {"key": "v", "format": "generic", "kind": "virtual", "members": ["libs\n"]}),
+        (
+            "/v1/repos",
+            {"key": "v", "format": "generic", "kind": "virtual", "members": ["libs"] * 2},
+        ),
+        (
+            "/v1/repos",
+            {"key": "v", "format": "generic", "kind": "virtual", "members": ["libs"] * 101},
+        ),
+        (
+            "/v1/repos",
+            {
+                "key": "v",
+                "format": "generic",
+                "kind": "virtual",
+                "members": ["libs"],
+                "merge_patterns": [""],
+            },
+        ),
+        (
+            "/v1/repos",
+            {
+                "key": "r",
+                "format": "generic",
+                "kind": "remote",
+                "upstream": {"url": "https://up.example/"},
+                "metadata_ttl": "10\n",
+            },
+        ),
+        ("/v1/repos", {"key": "r", "format": "generic", "kind": "other"}),
     ],
 )
 def test_bodies_the_document_refuses_are_refused(admin, repo, path, body):
