@@ -291,3 +291,12 @@ def test_malformed_types_are_4xx_and_create_nothing(admin, make_repo, services):
         answer = admin.post("/v1/repos", {"key": "new", "format": "pypi", **body})
         assert 400 <= answer.status_code < 500, (body, answer.status_code, answer.text[:200])
     assert snapshot(services) == before
+
+
+def test_a_repository_admin_refused_a_new_upstream_url_is_audited(admin, api_factory, services):
+    remote(admin, format="generic")
+    owner = api_factory.as_user("owner", roles={"up": ["admin"]})
+    moved = owner.patch("/v1/repos/up", {"upstream": {"url": "http://10.0.0.7:9200/"}})
+    assert_error(moved, 403, "permission_denied")
+    (row,) = audit_rows(services, action="repo.update", outcome="denied")
+    assert (row.actor, row.repo_key) == ("owner", "up")
