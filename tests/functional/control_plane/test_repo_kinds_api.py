@@ -300,3 +300,28 @@ def test_a_repository_admin_refused_a_new_upstream_url_is_audited(admin, api_fac
     assert_error(moved, 403, "permission_denied")
     (row,) = audit_rows(services, action="repo.update", outcome="denied")
     assert (row.actor, row.repo_key) == ("owner", "up")
+
+
+@pytest.mark.parametrize(
+    ("key", "body"),
+    [
+        ("up", {"upstream": "https://pypi.example/"}),
+        ("up", {"upstream": {"url": None}}),
+        ("up", {"metadata_ttl": -1}),
+        ("up", {"metadata_ttl": "1w"}),
+        ("up", {"upstream": {"url": "https://pypi.example/", "password": 7}}),
+        ("all", {"members": "py"}),
+        ("all", {"members": ["nope"]}),
+        ("all", {"members": ["py", "py"]}),
+        ("all", {"merge_patterns": "*"}),
+        ("all", {"merge_patterns": ["x" * 201]}),
+    ],
+)
+def test_malformed_patches_are_4xx_and_change_nothing(admin, make_repo, services, key, body):
+    make_repo("py", "pypi")
+    remote(admin)
+    virtual(admin, "all", ["py"])
+    before = snapshot(services)
+    answer = admin.patch(f"/v1/repos/{key}", body)
+    assert 400 <= answer.status_code < 500, answer.text
+    assert snapshot(services) == before
