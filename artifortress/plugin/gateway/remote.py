@@ -9,8 +9,8 @@ so nothing is held while the upstream answers or bytes flow.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import falcon
@@ -26,6 +26,10 @@ from artifortress.repos.upstreams import Upstream, upstream_of
 from artifortress.repos.views import RepoInfo
 from artifortress.versions.validation import check_filename, check_version, clean_name
 from artifortress.versions.views import VersionInfo
+
+_Found = TypeVar("_Found", bound=VersionInfo | Relay)
+#: The remote engine's ``fetch`` or ``stream``: (repo, upstream, url, wanted, request id).
+_Fetch = Callable[[RepoInfo, Upstream, str, WantedFile, str | None], _Found]
 
 
 class RemoteGateway(TransferGateway):
@@ -80,13 +84,7 @@ class RemoteGateway(TransferGateway):
         wanted = self._wanted(
             repo, package, version, filename, sha256, integrity, media_type, metadata, display_name
         )
-        engine = self._ctx.services.remote.files
-        found = engine.lookup(self._ctx.db, repo, wanted)
-        if found is not None:
-            return found
-        upstream, url = self._upstream_url(repo, path_or_url)
-        self._ctx.read_until_write()  # no transaction while bytes flow
-        return engine.fetch(repo, upstream, url, wanted, self._ctx.request_id)
+        return self._cached_or(self._ctx.services.remote.files.fetch, repo, path_or_url, wanted)
 
     def send_upstream_file(
         self,
@@ -120,19 +118,26 @@ class RemoteGateway(TransferGateway):
             repo, package, version, filename, sha256, integrity, media_type, metadata, display_name
         )
         engine = self._ctx.services.remote.files
-        found = engine.lookup(self._ctx.db, repo, wanted)
-        if found is None:
-            upstream, url = self._upstream_url(repo, path_or_url)
-            self._ctx.read_until_write()  # no transaction while bytes flow
-            if not _plain_get(self._req):  # HEAD, ranges, validators: answered from the blob
-                found = engine.fetch(repo, upstream, url, wanted, self._ctx.request_id)
-            else:
-                fetched = engine.stream(repo, upstream, url, wanted, self._ctx.request_id)
-                if isinstance(fetched, Relay):
-                    _relay(resp, fetched, wanted)
-                    return
-                found = fetched
+        # HEAD, ranges, validators: fetched whole, then answered from the blob.
+        fetch: _Fetch[VersionInfo | Relay] = (
+            engine.stream if _plain_get(self._req) else engine.fetch
+        )
+        found = self._cached_or(fetch, repo, path_or_url, wanted)
+        if isinstance(found, Relay):
+            _relay(resp, found, wanted)
+            return
         self.send_artifact(resp, repo, found.package, found.version, filename)
+
+    def _cached_or(
+        self, fetch: _Fetch[_Found], repo: RepoInfo, path_or_url: str, wanted: WantedFile
+    ) -> VersionInfo | _Found:
+        """The file *wanted* as cached in *repo*, else what *fetch* makes of its upstream URL."""
+        found = self._ctx.services.remote.files.lookup(self._ctx.db, repo, wanted)
+        if found is not None:
+            return found
+        upstream, url = self._upstream_url(repo, path_or_url)
+        self._ctx.read_until_write()  # no transaction while bytes flow
+        return fetch(repo, upstream, url, wanted, self._ctx.request_id)
 
     def _wanted(
         self,
