@@ -45,6 +45,7 @@ from artifortress.recent import RecentCache
 from artifortress.remote.documents import UpstreamDocument
 from artifortress.remote.errors import UpstreamMismatch, UpstreamUnavailable
 from artifortress.renderings.store import Rendered
+from artifortress.repos.kinds import HOSTED, REMOTE, VIRTUAL
 from artifortress.repos.views import RepoInfo
 from artifortress.search.views import SearchHit, SearchResults
 from artifortress.versions.validation import clean_name
@@ -53,6 +54,9 @@ from artifortress.versions.views import ArtifactInfo, BlobRef, NewFile, PackageI
 __all__ = [
     "API_VERSION",
     "API_VERSION_INFO",
+    "HOSTED",
+    "REMOTE",
+    "VIRTUAL",
     "ArtifactInfo",
     "ArtifortressError",
     "BadRequest",

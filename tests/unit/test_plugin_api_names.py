@@ -73,8 +73,11 @@ ADDED_IN: dict[str, frozenset[str]] = {
     # Gateway.lock_package() guards a change computed from earlier reads.
     "1.3.0": frozenset(
         {
+            "HOSTED",
             "Prefetch",
             "RecentCache",
+            "REMOTE",
+            "VIRTUAL",
             "UpstreamDocument",
             "UpstreamMismatch",
             "UpstreamUnavailable",

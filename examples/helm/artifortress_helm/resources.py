@@ -6,7 +6,7 @@ import datetime as dt
 
 import falcon
 
-from artifortress.plugin import Gateway, NewFile, Permission, requires
+from artifortress.plugin import REMOTE, Gateway, NewFile, Permission, requires
 from artifortress.plugin.scratch import scratch_file
 from artifortress_helm import remote
 from artifortress_helm.charts import read_chart_yaml, render_index
@@ -21,7 +21,7 @@ class IndexResource:
         """The repository's ``index.yaml``, rebuilt only after a change (a remote's: upstream's)."""
         gateway = Gateway(req)
         where = gateway.repo
-        if where.kind == "remote":
+        if where.kind == REMOTE:
             resp.content_type = "application/x-yaml"
             resp.data = remote.index(gateway, where)
             return
@@ -47,7 +47,7 @@ class ChartResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, filename: str) -> None:
         """Download ``{name}-{version}.tgz`` (a remote fetches it on first request)."""
         gateway = Gateway(req)
-        if gateway.repo.kind == "remote":
+        if gateway.repo.kind == REMOTE:
             remote.send_chart(gateway, resp, gateway.repo, filename)
             return
         name, _, version = filename.removesuffix(".tgz").rpartition("-")

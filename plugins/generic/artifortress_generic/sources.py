@@ -24,6 +24,7 @@ from urllib.parse import quote
 import falcon
 
 from artifortress.plugin import (
+    REMOTE,
     ArtifortressError,
     Gateway,
     NotFound,
@@ -32,8 +33,6 @@ from artifortress.plugin import (
     UpstreamUnavailable,
 )
 from artifortress_generic.paths import GenericPath
-
-REMOTE = "remote"
 
 
 def stored_digest(gateway: Gateway, repo: RepoInfo, target: GenericPath) -> str | None:

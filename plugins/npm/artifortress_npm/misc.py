@@ -5,6 +5,8 @@ from __future__ import annotations
 import falcon
 
 from artifortress.plugin import (
+    HOSTED,
+    VIRTUAL,
     Gateway,
     NotFound,
     Permission,
@@ -103,7 +105,7 @@ class SearchResource:
         gateway = Gateway(req)
         with translated():
             query = parse_search_query({k: str(v) for k, v in req.params.items()})
-        if gateway.repo.kind == "virtual":
+        if gateway.repo.kind == VIRTUAL:
             found = _search_members(
                 gateway, gateway.repo, query.text, offset=query.offset, limit=query.size
             )
@@ -140,7 +142,7 @@ def _search_members(
     dependency-confusion guard, ``Gateway.sources``) is never shown, also to
     a caller who may not read the hosted member.
     """
-    members = sorted(gateway.members(repo), key=lambda member: member.kind != "hosted")
+    members = sorted(gateway.members(repo), key=lambda member: member.kind != HOSTED)
     found: dict[str, SearchHit] = {}
     total = listed = 0
     for member in members:
@@ -150,7 +152,7 @@ def _search_members(
         for hit in result.hits:
             if hit.name in found:
                 continue
-            if member.kind == "hosted" or _serves(gateway, repo, member, hit.name):
+            if member.kind == HOSTED or _serves(gateway, repo, member, hit.name):
                 found[hit.name] = hit
     ranked = sorted(found.values(), key=lambda hit: -hit.score)
     # Names in several members count once (exactly so when every member's list was whole).

@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, Permission, Rendered, RepoInfo, requires
+from artifortress.plugin import HOSTED, Gateway, NotFound, Permission, Rendered, RepoInfo, requires
 from artifortress_npm import proxy, stored
 from artifortress_npm.names import parse_target, split_path, version_from_tarball_filename
 from artifortress_npm.packument import (
@@ -37,7 +37,7 @@ def registry_base(gateway: Gateway, repo: str) -> str:
 
 def _hosted(repo: RepoInfo) -> bool:
     """Whether *repo* holds its packages (remote and virtual ones serve others')."""
-    return repo.kind == "hosted"
+    return repo.kind == HOSTED
 
 
 class PackageResource:

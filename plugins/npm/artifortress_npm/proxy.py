@@ -38,6 +38,8 @@ from typing import Any
 import falcon
 
 from artifortress.plugin import (
+    HOSTED,
+    REMOTE,
     Gateway,
     NotFound,
     Rendered,
@@ -57,8 +59,6 @@ from artifortress_npm.packument import (
 )
 from artifortress_npm.versions import is_semver
 
-HOSTED = "hosted"
-REMOTE = "remote"
 TARBALL_MEDIA_TYPE = "application/octet-stream"
 #: The longest version number the core stores.
 MAX_STORED_VERSION = 128

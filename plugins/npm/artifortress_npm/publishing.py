@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from artifortress.plugin import (
+    HOSTED,
     BlobRef,
     Conflict,
     Gateway,
@@ -62,7 +63,7 @@ def put_package(gateway: Gateway, name: str, *, with_rev: bool, limit: int) -> N
         if has_attachments(body.document):  # through a virtual: into its hosted member
             _publish(gateway, gateway.upload_target(repo), name, body, files)
             return
-    if repo.kind != "hosted":
+    if repo.kind != HOSTED:
         raise error_for_status(
             f"{repo.kind} repository {repo.key!r} holds no packages of its own: deprecate, "
             "unpublish and tag in the hosted repository that holds the package",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, Permission, requires
+from artifortress.plugin import HOSTED, Gateway, NotFound, Permission, requires
 from artifortress_pypi import members
 from artifortress_pypi.names import is_valid_project_name, normalize
 
@@ -30,7 +30,7 @@ class FileResource:
             raise NotFound(f"no project {project!r} in {repo}")
         gateway = Gateway(req)
         where, name = gateway.repo, normalize(project)
-        if where.kind == members.HOSTED:
+        if where.kind == HOSTED:
             gateway.send_artifact(resp, where, name, version, filename)
         else:
             members.send_file(gateway, resp, where, name, version, filename)

@@ -28,6 +28,7 @@ from typing import TypeVar
 import falcon
 
 from artifortress.plugin import (
+    REMOTE,
     ArtifortressError,
     Gateway,
     NotFound,
@@ -42,7 +43,6 @@ from artifortress_pypi.names import normalize
 from artifortress_pypi.protocol import translated
 from artifortress_pypi.upstream_pages import parse_page
 
-HOSTED, REMOTE, VIRTUAL = "hosted", "remote", "virtual"
 #: ``Last-Modified`` of a root page with nothing in it.
 _NEVER = datetime(2000, 1, 1, tzinfo=UTC)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, Permission, RepoInfo, requires
+from artifortress.plugin import HOSTED, VIRTUAL, Gateway, NotFound, Permission, RepoInfo, requires
 from artifortress_pypi import hosted, listings, members, pypi_json, releases, simple
 from artifortress_pypi.names import is_valid_project_name, normalize
 
@@ -23,7 +23,7 @@ class IndexResource:
         gateway = Gateway(req)
         media_type = _media_type(req)
         where = gateway.repo
-        if where.kind != members.VIRTUAL:  # a remote lists the projects it holds
+        if where.kind != VIRTUAL:  # a remote lists the projects it holds
             gateway.send_rendered(resp, hosted.index_page(gateway, where, media_type))
             return
         projects, changed_at = members.index_projects(gateway, where)
@@ -48,7 +48,7 @@ class ProjectResource:
         gateway = Gateway(req)
         media_type = _media_type(req)
         where = gateway.repo
-        if where.kind == members.HOSTED:
+        if where.kind == HOSTED:
             gateway.send_rendered(resp, hosted.project_page(gateway, where, name, media_type))
             return
         listing = members.project_listing(gateway, where, name)
@@ -100,7 +100,7 @@ def _release(
     gateway: Gateway, repo: RepoInfo, name: str, version: str, files_url: str
 ) -> pypi_json.Release | None:
     """One release; a hosted repository's is one lookup, others' come from their pages."""
-    if repo.kind != members.HOSTED:
+    if repo.kind != HOSTED:
         return releases.release_of(releases.releases(gateway, repo, name, files_url), version)
     found = gateway.version(repo, name, version)
     return listings.release(found, files_url) if found is not None else None

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from packaging.version import InvalidVersion, Version
 
-from artifortress.plugin import Gateway, RecentCache, RepoInfo
+from artifortress.plugin import HOSTED, REMOTE, Gateway, RecentCache, RepoInfo
 from artifortress_pypi import listings, members, remote
 from artifortress_pypi.filenames import version_key
 from artifortress_pypi.hosted import FILES_FROM_PROJECT
@@ -30,9 +30,9 @@ from artifortress_pypi.simple import DistFile
 
 def releases(gateway: Gateway, repo: RepoInfo, name: str, files_url: str) -> list[Release]:
     """The releases of project *name* (normalized) in *repo*; none when it has no such project."""
-    if repo.kind == members.HOSTED:
+    if repo.kind == HOSTED:
         return [listings.release(v, files_url) for v in gateway.versions(repo, name)]
-    if repo.kind == members.REMOTE:
+    if repo.kind == REMOTE:
         return _upstream_releases(gateway, repo, name, files_url)
     sources = gateway.sources(repo, name)
     return _merged(members.answers(sources, lambda m: releases(gateway, m, name, files_url)))
