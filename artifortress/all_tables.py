@@ -10,6 +10,7 @@ This module sits above the planes, not in ``db/``, which they all build on.
 
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.models import Token, User
+from artifortress.auth.web_sessions import WebSession
 from artifortress.blobs.models import Blob, RepoBlob, UploadSession
 from artifortress.db.base import metadata
 from artifortress.outbox.models import OutboxEvent
@@ -56,6 +57,7 @@ __all__ = [
     "User",
     "Version",
     "VirtualMember",
+    "WebSession",
     "WebhookDelivery",
     "WebhookSubscription",
     "metadata",

@@ -17,6 +17,7 @@ from artifortress.http.context import Request
 from artifortress.http.middleware import RequestMiddleware, SessionMiddleware
 from artifortress.logs import configure as configure_logging
 from artifortress.settings import Settings
+from artifortress.ui.mount import mount_ui
 from artifortress.versions.package_paths import PackagePathMiddleware
 from artifortress.web.plugin_routes import mount, plugin_routes
 from artifortress.web.routes import core_routes
@@ -43,6 +44,7 @@ def create_app(services: Services) -> WsgiApp:
     for route in core_routes(services):
         app.add_route(route.path, route.resource)
     mount(app, plugin_routes(services.plugins, services.formats))
+    mount_ui(app, services)
     return app
 
 

@@ -1,0 +1,27 @@
+"""The UI's route table: every page URL in one place (all under ``/ui``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from artifortress.ui import account, admin, browse
+
+
+def ui_routes() -> list[tuple[str, Any]]:
+    return [
+        ("/ui", browse.HomePage()),
+        ("/ui/", browse.HomePage()),
+        ("/ui/search", browse.SearchPage()),
+        ("/ui/repos/{repo}", browse.RepoPage()),
+        ("/ui/repos/{repo}/packages/{name:path}", browse.PackagePage()),
+        ("/ui/static/{name}", browse.StaticAsset()),
+        ("/ui/sign-in", account.SignInPage()),
+        ("/ui/sign-out", account.SignOut()),
+        ("/ui/account", account.AccountPage()),
+        ("/ui/account/tokens", account.TokensForm()),
+        ("/ui/account/tokens/{token_id}/revoke", account.TokenRevoke()),
+        ("/ui/admin/quarantine", admin.QuarantinePage()),
+        ("/ui/admin/quarantine/{entry_id}/release", admin.QuarantineRelease()),
+        ("/ui/admin/quarantine/{entry_id}/reject", admin.QuarantineReject()),
+        ("/ui/admin/audit", admin.AuditPage()),
+    ]
