@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-PLUGINS := plugins/pypi plugins/npm plugins/generic
+PLUGINS := plugins/pypi plugins/npm plugins/generic plugins/oci
 # Installed for the tests only: a third-party plugin proving the public plugin API.
 EXAMPLES := examples/helm examples/goproxy
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q

@@ -43,7 +43,7 @@ def create_app(services: Services) -> WsgiApp:
     errors.install(app)
     for route in core_routes(services):
         app.add_route(route.path, route.resource)
-    mount(app, plugin_routes(services.plugins, services.formats))
+    mount(app, plugin_routes(services.plugins, services.formats), services.formats)
     mount_ui(app, services)
     return app
 

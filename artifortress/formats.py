@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -53,6 +53,8 @@ class FormatSpec:
     ``prefetch`` reads the format's lock files or requirements lists for
     ``artifortress remote prefetch`` (a pure function of the file's text: the
     core issues the requests); ``None``: the format cannot be pre-warmed.
+    ``mount``: the first URL segment of the format's routes when it is not the
+    format's name, for a protocol whose clients fix it (OCI clients ask ``/v2/``).
     """
 
     name: str
@@ -60,13 +62,22 @@ class FormatSpec:
     render_error: ErrorRenderer | None = None
     append_files: bool = False
     prefetch: Prefetcher | None = None
+    mount: str | None = None
 
     def __post_init__(self) -> None:
-        if not FORMAT_NAME.match(self.name) or self.name in RESERVED_NAMES:
-            raise ValueError(
-                f"format name {self.name!r} must match {FORMAT_NAME.pattern} and not be one of "
-                f"{sorted(RESERVED_NAMES)}"
-            )
+        for segment in (self.name, self.mount):
+            if segment is not None and (
+                not FORMAT_NAME.match(segment) or segment in RESERVED_NAMES
+            ):
+                raise ValueError(
+                    f"format name or mount {segment!r} must match {FORMAT_NAME.pattern} and not "
+                    f"be one of {sorted(RESERVED_NAMES)}"
+                )
+
+    @property
+    def segment(self) -> str:
+        """The first URL segment of the format's routes: its mount, else its name."""
+        return self.mount or self.name
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,15 +86,33 @@ class PluginRoute:
 
     *template* starts with ``/`` and uses Falcon's syntax (``/simple/{project}/``);
     the mount adds the ``{repo}`` field, which permission checks rely on.
+    ``per_repo=False`` mounts a route of the whole format at ``/{format}{template}``
+    (OCI's ``/v2/`` and ``/v2/_catalog``): its template is ``/`` or starts with a
+    segment no repository key can be (``/_catalog``), so it never hides a repository.
+    A format with a ``mount`` has it in place of its name in both.
     """
 
     format: str
     template: str
     resource: Any
+    per_repo: bool = True
 
     @property
     def path(self) -> str:
-        return f"/{self.format}/{{repo}}{self.template}"
+        return self.path_under(self.format)
+
+    def path_under(self, segment: str) -> str:
+        """The route's URL path when its format's routes mount under ``/{segment}``."""
+        repo = "/{repo}" if self.per_repo else ""
+        return f"/{segment}{repo}{self.template}"
+
+
+def format_at(segment: str, formats: Mapping[str, FormatSpec]) -> FormatSpec | None:
+    """The format whose routes mount under the URL segment *segment*, if any."""
+    spec = formats.get(segment)
+    if spec is not None and spec.mount is None:
+        return spec
+    return next((f for f in formats.values() if f.mount == segment), None)
 
 
 def normalize_name(pm: pluggy.PluginManager, format: str, name: str) -> str:

@@ -75,13 +75,17 @@ def _entry_point_label(entry_point: importlib.metadata.EntryPoint) -> str:
 
 
 def collect_formats(pm: pluggy.PluginManager) -> Mapping[str, FormatSpec]:
-    """All declared formats by name; a name declared twice stops start-up."""
+    """All declared formats by name; a name (or URL segment) declared twice stops start-up."""
     formats: dict[str, FormatSpec] = {}
+    segments: set[str] = set()
     for specs in pm.hook.artifortress_formats():
         for spec in specs:
             if spec.name in formats:
                 raise ConfigurationError(f"two plugins declare the format {spec.name!r}")
+            if spec.segment in segments or spec.name in segments:
+                raise ConfigurationError(f"two formats mount their routes at /{spec.segment}/")
             formats[spec.name] = spec
+            segments.update({spec.name, spec.segment})
     return formats
 
 

@@ -105,6 +105,11 @@ def find_linked_blob(db: Session, repo: Repository, digest: str) -> Blob:
     return blob
 
 
+def any_blob(db: Session, digest: str) -> Blob | None:
+    """The blob row of *digest*, whichever repositories hold it (no permission implied)."""
+    return db.get(Blob, digest)
+
+
 def readable_holder(
     db: Session, principal: Principal, digest: str, prefer: Repository
 ) -> Repository | None:

@@ -33,7 +33,7 @@ from artifortress.errors import (
     Unauthenticated,
     UnsupportedMediaType,
 )
-from artifortress.formats import ErrorRenderer, FormatSpec
+from artifortress.formats import ErrorRenderer, FormatSpec, format_at
 
 log = logging.getLogger("artifortress.errors")
 
@@ -44,7 +44,7 @@ WWW_AUTHENTICATE = 'Basic realm="artifortress"'
 def error_renderer_for(path: str, formats: Mapping[str, FormatSpec]) -> ErrorRenderer | None:
     """The renderer of the format whose prefix *path* is under, if it has one."""
     first = path.split("/", 2)[1] if path.count("/") >= 1 else ""
-    spec = formats.get(first)
+    spec = format_at(first, formats)
     return spec.render_error if spec is not None else None
 
 

@@ -25,6 +25,7 @@ import falcon
 from artifortress.audit import services as audit
 from artifortress.auth.tokens import parse_token
 from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
+from artifortress.formats import format_at
 from artifortress.http.body import reject_nul_params
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
@@ -82,8 +83,8 @@ def _derived_action(permission: Permission) -> Callable[[falcon.Request], str]:
     """``<format>.<permission>`` under a format's URLs, ``request.<permission>`` elsewhere."""
 
     def action(req: falcon.Request) -> str:
-        first_segment = req.path.split("/", 2)[1]
-        owner = first_segment if first_segment in req.context.services.formats else "request"
+        spec = format_at(req.path.split("/", 2)[1], req.context.services.formats)
+        owner = spec.name if spec is not None else "request"
         return f"{owner}.{permission}"
 
     return action

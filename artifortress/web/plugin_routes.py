@@ -9,6 +9,7 @@ import pluggy
 
 from artifortress.errors import ConfigurationError
 from artifortress.formats import FormatSpec, PluginRoute
+from artifortress.repos.services import REPO_KEY
 
 if TYPE_CHECKING:
     import falcon
@@ -25,15 +26,30 @@ def plugin_routes(pm: pluggy.PluginManager, formats: Mapping[str, FormatSpec]) -
                 )
             if not route.template.startswith("/") or ".." in route.template:
                 raise ConfigurationError(f"plugin route {route.template!r} must start with '/'")
+            if not route.per_repo and _may_name_a_repository(route.template):
+                raise ConfigurationError(
+                    f"plugin route {route.template!r} of the whole format must be '/' or start "
+                    "with a segment no repository key can be (such as '/_catalog')"
+                )
             routes.append(route)
     return routes
 
 
-def mount(app: falcon.App[Any, Any], routes: list[PluginRoute]) -> None:
-    """Add each plugin route to *app*, with HEAD answered wherever GET is."""
+def _may_name_a_repository(template: str) -> bool:
+    first = template.split("/", 2)[1]
+    return first != "" and (first.startswith("{") or REPO_KEY.fullmatch(first) is not None)
+
+
+def mount(
+    app: falcon.App[Any, Any],
+    routes: list[PluginRoute],
+    formats: Mapping[str, FormatSpec] | None = None,
+) -> None:
+    """Add each plugin route to *app* under its format's segment, with HEAD wherever GET is."""
     for route in routes:
+        spec = formats.get(route.format) if formats is not None else None
         answer_head_like_get(route.resource)
-        app.add_route(route.path, route.resource)
+        app.add_route(route.path_under(spec.segment if spec else route.format), route.resource)
 
 
 def answer_head_like_get(resource: Any) -> None:

@@ -599,6 +599,63 @@ def _go() -> dict[tuple[str, str], Scenario]:
     }
 
 
+def _oci() -> dict[tuple[str, str], Scenario]:
+    config = b'{"os": "linux"}'
+    digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {
+                "mediaType": "application/vnd.oci.image.config.v1+json",
+                "digest": digest,
+                "size": len(config),
+            },
+            "layers": [],
+        }
+    ).encode()
+    manifest_type = "application/vnd.oci.image.manifest.v1+json"
+
+    def with_config(w: World) -> str:
+        key = w.repo("oci")
+        pushed = _raw(w.admin, "POST", f"/v2/{key}/app/blobs/uploads/?digest={digest}", config)
+        assert pushed.status_code == 201, pushed.text
+        return key
+
+    def chunk(w: World) -> Attempt:
+        key = w.repo("oci")
+        started = _raw(w.admin, "POST", f"/v2/{key}/app/blobs/uploads/", b"")
+        rest = started.headers["location"].split("/", 3)[3]
+        return Attempt({"repo": key, "rest": rest}, "blob.ingest", body=config)
+
+    def delete(w: World) -> Attempt:
+        key = with_config(w)
+        pushed = _raw(w.admin, "PUT", f"/v2/{key}/app/manifests/1.0", manifest, manifest_type)
+        assert pushed.status_code == 201, pushed.text
+        return Attempt(
+            {"repo": key, "rest": f"app/manifests/{digest_of(manifest)}"}, "version.delete"
+        )
+
+    def digest_of(data: bytes) -> str:
+        return "sha256:" + hashlib.sha256(data).hexdigest()
+
+    return {
+        ("POST", "/v2/{repo}/{rest}"): lambda w: Attempt(
+            {"repo": w.repo("oci"), "rest": f"app/blobs/uploads/?digest={digest}"},
+            "blob.ingest",
+            body=config,
+        ),
+        ("PATCH", "/v2/{repo}/{rest}"): chunk,
+        ("PUT", "/v2/{repo}/{rest}"): lambda w: Attempt(
+            {"repo": with_config(w), "rest": "app/manifests/1.0"},
+            "version.publish",
+            body=manifest,
+            headers={"Content-Type": manifest_type},
+        ),
+        ("DELETE", "/v2/{repo}/{rest}"): delete,
+    }
+
+
 def scenarios(w: World, tmp: Path) -> dict[tuple[str, str], Scenario]:
     return {
         **_core(),
@@ -611,6 +668,7 @@ def scenarios(w: World, tmp: Path) -> dict[tuple[str, str], Scenario]:
         **_npm(),
         **_helm(),
         **_go(),
+        **_oci(),
     }
 
 

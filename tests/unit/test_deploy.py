@@ -21,7 +21,7 @@ from artifortress.settings import PREFIX, Settings, describe
 
 DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 ROOT = DEPLOY.parent
-PLUGINS = ("pypi", "npm", "generic")
+PLUGINS = ("pypi", "npm", "generic", "oci")
 APP_SERVICES = ("migrate", "api", "worker", "cli")
 CONF_IN_IMAGE = "/etc/artifortress/gunicorn.conf.py"
 #: ${VAR}, ${VAR:-default}, ${VAR-default}, ${VAR:?error}, ${VAR?error}

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 import falcon
 
 from artifortress.blobs import services as blobs
 from artifortress.blobs.download import Presentation, send_blob
 from artifortress.blobs.request_body import RequestBody, read_body
-from artifortress.blobs.store import Expectation
+from artifortress.blobs.store import BlobStream, Expectation
 from artifortress.errors import NotFound
 from artifortress.plugin.gateway.base import GatewayBase
 from artifortress.plugin.gateway.transactions import reading_transaction, writes
@@ -79,6 +79,42 @@ class TransferGateway(GatewayBase):
         """
         return self._ctx.services.blobs.size_of(digest) is not None
 
+    def blob(self, repo: RepoInfo, digest: str) -> BlobRef | None:
+        """The blob *digest* if *repo* holds it (uploaded or linked there), else ``None``."""
+        try:
+            found = blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)
+        except NotFound:
+            return None
+        return BlobRef(found.digest, found.size)
+
+    def open_blob(self, repo: RepoInfo, digest: str) -> Iterator[bytes]:
+        """The bytes of a blob *repo* holds, in chunks (404 if it holds none).
+
+        For a protocol that assembles a blob from pieces it stored earlier (OCI's
+        chunked uploads): pass the chunks on to :meth:`ingest`.
+        """
+        blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)  # 404 now, not later
+        return _closing(self._ctx.services.blobs.open(digest))
+
+    @writes
+    def link_blob(self, repo: RepoInfo, digest: str) -> BlobRef | None:
+        """Link a blob the caller may already read in some repository into *repo*.
+
+        No bytes move (OCI's cross-repository mount, or a dedupe before an
+        upload). ``None`` when no repository the caller may read holds it (a
+        digest alone never grants bytes), or its bytes are missing from the
+        store: the client then uploads them. 405 for a remote or virtual *repo*.
+        """
+        refuse_unless_hosted(repo.kind, repo.key)
+        store = self._ctx.services.blobs
+        found = blobs.any_blob(self._ctx.db, digest)
+        if found is None:
+            return None
+        info = blobs.deduplicate(
+            self._ctx.db, self._ctx.caller, store, self._repo(repo), digest, found.size
+        )
+        return BlobRef(info.digest, info.size) if info is not None else None
+
     def send_file(
         self,
         resp: falcon.Response,
@@ -134,3 +170,10 @@ class TransferGateway(GatewayBase):
             presentation,
             self._ctx.services.handoff(found.digest),
         )
+
+
+def _closing(stream: BlobStream) -> Iterator[bytes]:
+    try:
+        yield from stream
+    finally:
+        stream.close()

@@ -1,0 +1,1 @@
+"""Artifortress format plugin: an OCI distribution registry (container images, artifacts)."""

@@ -1,0 +1,146 @@
+"""Manifests out, tags, referrers and deletion."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+import falcon
+
+from artifortress.plugin import Gateway, NotFound, Permission, VersionInfo
+from artifortress_oci.errors import (
+    API_VERSION_HEADER,
+    MANIFEST_UNKNOWN,
+    NAME_UNKNOWN,
+    UNSUPPORTED,
+    OciError,
+)
+from artifortress_oci.manifests import OCI_INDEX
+from artifortress_oci.names import (
+    MANIFEST_FILE,
+    TAG,
+    Endpoint,
+    check_digest,
+    digest_of,
+    is_digest,
+    label_of,
+    manifest_digest,
+    tag_of,
+    version_of,
+)
+
+
+def send_manifest(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> None:
+    """``GET|HEAD /v2/<name>/manifests/<tag|digest>``: the bytes pushed, with their type."""
+    repo, image = gateway.repo, endpoint.image
+    version = _version_named(gateway, endpoint)
+    try:
+        gateway.send_artifact(resp, repo, image, version, MANIFEST_FILE, as_attachment=False)
+    except NotFound:
+        raise OciError(
+            MANIFEST_UNKNOWN, f"no manifest {endpoint.reference} in {image}", 404
+        ) from None
+    resp.set_header("Docker-Content-Digest", digest_of(version))
+    resp.set_header(*API_VERSION_HEADER)
+
+
+def _version_named(gateway: Gateway, endpoint: Endpoint) -> str:
+    reference = endpoint.reference
+    if is_digest(reference):
+        return version_of(manifest_digest(reference))
+    tagged = None
+    if TAG.fullmatch(reference):
+        tagged = gateway.labels(gateway.repo, endpoint.image).get(label_of_or_none(reference))
+    if tagged is None:
+        raise OciError(MANIFEST_UNKNOWN, f"no tag {reference[:200]!r} in {endpoint.image}", 404)
+    return tagged
+
+
+def label_of_or_none(tag: str) -> str:
+    try:
+        return label_of(tag)
+    except OciError:
+        return ""  # too long to have been stored: no label has this name
+
+
+def delete_manifest(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> None:
+    """``DELETE /v2/<name>/manifests/<digest|tag>``: a tombstone, or the tag alone (admin)."""
+    repo, image = gateway.repo, endpoint.image
+    gateway.repository(repo.key, Permission.ADMIN)  # delete maps onto admin: 403 otherwise
+    if is_digest(endpoint.reference):
+        version = version_of(manifest_digest(endpoint.reference))
+        if gateway.version(repo, image, version) is None:
+            raise OciError(MANIFEST_UNKNOWN, f"no manifest {endpoint.reference} in {image}", 404)
+        gateway.delete_version(repo, image, version)
+    else:
+        label = label_of_or_none(endpoint.reference)
+        if label not in gateway.labels(repo, image):
+            raise OciError(MANIFEST_UNKNOWN, f"no tag {endpoint.reference[:200]!r}", 404)
+        gateway.delete_label(repo, image, label)
+    resp.status = falcon.HTTP_202
+    resp.set_header(*API_VERSION_HEADER)
+    resp.content_length = 0
+
+
+def refuse_blob_delete(endpoint: Endpoint) -> None:
+    """Blobs go when no manifest references them (GC); a direct delete is the spec's 405."""
+    check_digest(endpoint.reference)
+    raise OciError(UNSUPPORTED, "blobs are deleted by deleting the manifests using them", 405)
+
+
+def send_tags(
+    gateway: Gateway, req: falcon.Request, resp: falcon.Response, endpoint: Endpoint
+) -> None:
+    """``GET /v2/<name>/tags/list?n=&last=``: tags in lexical order, a ``Link`` to the rest."""
+    repo, image = gateway.repo, endpoint.image
+    labels = gateway.labels(repo, image)
+    tags = sorted(tag for label in labels if (tag := tag_of(label)) is not None)
+    if not tags and not gateway.versions(repo, image):
+        raise OciError(NAME_UNKNOWN, f"no image {image} in {repo.key}", 404)
+    last = req.get_param("last")
+    if last is not None:
+        tags = [tag for tag in tags if tag > last]
+    limit = req.get_param_as_int("n", min_value=0)
+    page = tags if limit is None else tags[:limit]
+    if limit and len(tags) > limit:
+        query = urlencode({"n": limit, "last": page[-1]})
+        resp.set_header("Link", f'</v2/{repo.key}/{image}/tags/list?{query}>; rel="next"')
+    _json(resp, {"name": f"{repo.key}/{image}", "tags": page})
+
+
+def send_referrers(
+    gateway: Gateway, req: falcon.Request, resp: falcon.Response, endpoint: Endpoint
+) -> None:
+    """``GET /v2/<name>/referrers/<digest>``: the manifests whose subject it is, as an index."""
+    subject = check_digest(endpoint.reference)
+    wanted = req.get_param("artifactType")
+    found = [
+        _descriptor(v)
+        for v in gateway.versions(gateway.repo, endpoint.image)
+        if v.metadata.get("subject") == subject
+    ]
+    if wanted is not None:
+        found = [d for d in found if d.get("artifactType") == wanted]
+        resp.set_header("OCI-Filters-Applied", "artifactType")
+    _json(resp, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": found}, OCI_INDEX)
+
+
+def _descriptor(version: VersionInfo) -> dict[str, Any]:
+    meta = version.metadata
+    descriptor: dict[str, Any] = {
+        "mediaType": meta.get("media_type"),
+        "digest": digest_of(version.version),
+        "size": meta.get("size"),
+    }
+    if meta.get("artifact_type"):
+        descriptor["artifactType"] = meta["artifact_type"]
+    if meta.get("annotations"):
+        descriptor["annotations"] = meta["annotations"]
+    return descriptor
+
+
+def _json(resp: falcon.Response, document: dict[str, Any], media_type: str = "") -> None:
+    resp.content_type = media_type or falcon.MEDIA_JSON
+    resp.data = json.dumps(document).encode()
+    resp.set_header(*API_VERSION_HEADER)

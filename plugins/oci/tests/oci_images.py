@@ -1,0 +1,72 @@
+"""Small images and artifacts built in Python: blobs, manifests, indexes (for the tests)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from typing import Any
+
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
+OCI_LAYER = "application/vnd.oci.image.layer.v1.tar+gzip"
+DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
+
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def descriptor(media_type: str, data: bytes, **extra: Any) -> dict[str, Any]:
+    return {"mediaType": media_type, "digest": digest(data), "size": len(data), **extra}
+
+
+@dataclasses.dataclass
+class Image:
+    """An image manifest with its config and layers, as bytes."""
+
+    config: bytes
+    layers: list[bytes]
+    manifest: bytes
+
+    @property
+    def digest(self) -> str:
+        return digest(self.manifest)
+
+    @property
+    def blobs(self) -> list[bytes]:
+        return [self.config, *self.layers]
+
+
+def make_image(
+    seed: str = "a",
+    layers: int = 2,
+    media_type: str = OCI_MANIFEST,
+    subject: bytes | None = None,
+    artifact_type: str | None = None,
+) -> Image:
+    config = json.dumps(
+        {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+        | {"seed": seed}
+    ).encode()
+    blobs = [f"layer {n} of {seed} ".encode() * (100 + n) for n in range(layers)]
+    document: dict[str, Any] = {
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "config": descriptor(OCI_CONFIG, config),
+        "layers": [descriptor(OCI_LAYER, b) for b in blobs],
+    }
+    if artifact_type is not None:
+        document["artifactType"] = artifact_type
+    if subject is not None:
+        document["subject"] = descriptor(OCI_MANIFEST, subject)
+    return Image(config, blobs, json.dumps(document).encode())
+
+
+def make_index(*images: Image) -> bytes:
+    manifests = [
+        descriptor(OCI_MANIFEST, image.manifest, platform={"architecture": arch, "os": "linux"})
+        for image, arch in zip(images, ["amd64", "arm64", "s390x"], strict=False)
+    ]
+    return json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}).encode()
