@@ -40,6 +40,13 @@ $(VENV)/.golang: $(BIN)/python
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go)
 	@touch $@
 
+# buildah and skopeo for the end-to-end tests of the OCI plugin (plugins/oci/tests/test_oci_e2e.py),
+# from Debian.
+$(VENV)/.containers: $(BIN)/python
+	@command -v skopeo >/dev/null && command -v buildah >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo buildah)
+	@touch $@
+
 # Without npm (or its registry) the server still starts; /v1/docs then answers 404 saying how
 # to install it, and the next make tries again.
 $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION): | $(BIN)/python
@@ -65,7 +72,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(foreach p,$(PLUGINS) $(EXAMPLES),$(wildcard $(p)/artifortress_*))
 
-pytest: $(VENV)/.installed-dev $(VENV)/.nginx $(VENV)/.golang $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION)
+pytest: $(VENV)/.installed-dev $(VENV)/.nginx $(VENV)/.golang $(VENV)/.containers $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Side by side with pypiserver, devpi, Verdaccio and nginx; writes bench/REPORT.md (see bench/run.py
