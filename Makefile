@@ -40,6 +40,27 @@ $(VENV)/.golang: $(BIN)/python
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go)
 	@touch $@
 
+# Headless Chromium and its WebDriver for the web UI's browser tests (tests/e2e/test_ui_browser.py),
+# from Debian, as nginx is.
+$(VENV)/.chromium: $(BIN)/python
+	@test -x /usr/bin/chromium -a -x /usr/bin/chromedriver || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver)
+	@touch $@
+
+# axe-core for the accessibility check of those tests, from npm into the venv (injected by the
+# test into the page, never served by the gateway). Without npm the check is skipped, saying so.
+AXE_CORE_VERSION := 4.10.3
+AXE_CORE := $(VENV)/share/axe-core
+$(AXE_CORE)/.$(AXE_CORE_VERSION): | $(BIN)/python
+	@rm -rf $(VENV)/npm-axe-core; \
+	if command -v npm >/dev/null && npm install --silent --no-save --no-package-lock --no-audit \
+			--no-fund --prefix $(VENV)/npm-axe-core axe-core@$(AXE_CORE_VERSION); then \
+		rm -rf $(AXE_CORE) && mkdir -p $(AXE_CORE) && \
+		cp $(VENV)/npm-axe-core/node_modules/axe-core/axe.min.js \
+			$(VENV)/npm-axe-core/node_modules/axe-core/LICENSE $(AXE_CORE)/ && \
+		rm -rf $(VENV)/npm-axe-core && touch $@; \
+	else echo "axe-core not installed (it needs npm): the UI's accessibility check will be skipped"; fi
+
 # buildah and skopeo for the end-to-end tests of the OCI plugin (plugins/oci/tests/test_oci_e2e.py),
 # from Debian.
 $(VENV)/.containers: $(BIN)/python
@@ -72,7 +93,8 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy
 	$(BIN)/mypy --strict $(foreach p,$(PLUGINS) $(EXAMPLES),$(wildcard $(p)/artifortress_*))
 
-pytest: $(VENV)/.installed-dev $(VENV)/.nginx $(VENV)/.golang $(VENV)/.containers $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION)
+pytest: $(VENV)/.installed-dev $(VENV)/.nginx $(VENV)/.golang $(VENV)/.containers $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION) \
+		$(VENV)/.chromium $(AXE_CORE)/.$(AXE_CORE_VERSION)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Side by side with pypiserver, devpi, Verdaccio and nginx; writes bench/REPORT.md (see bench/run.py

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import falcon
 
+from artifortress.blobs.digests import parse_digest
+from artifortress.blobs.download import Presentation, send_blob
+from artifortress.blobs.services import find_linked_blob
 from artifortress.errors import BadRequest, NotFound
 from artifortress.formats import normalize_name
 from artifortress.http.permissions import public, requires
@@ -15,6 +18,7 @@ from artifortress.ui import queries
 from artifortress.ui.assets import LONG_CACHE
 from artifortress.ui.package_view import package_view
 from artifortress.ui.view import View
+from artifortress.versions.queries import is_withheld
 
 PACKAGES_PER_PAGE = 50
 RESULTS_PER_PAGE = 20
@@ -113,6 +117,20 @@ class PackagePage:
         view.render(
             "package.html", repo=ref, page=page, can_write=Permission.WRITE in ctx.permissions
         )
+
+
+class FileDownload:
+    @requires(Permission.READ)
+    def on_get(
+        self, req: falcon.Request, resp: falcon.Response, repo: str, digest: str, filename: str
+    ) -> None:
+        """A file of a published version, for whoever may read the repository (the session)."""
+        ctx = req.context
+        blob = find_linked_blob(ctx.db, ctx.repo, parse_digest(digest))
+        if is_withheld(ctx.db, ctx.repo.id, blob.digest):
+            raise NotFound(f"repository {ctx.repo.key!r} holds no downloadable file {blob.digest}")
+        shown = Presentation(filename=filename[:255])
+        send_blob(req, resp, ctx.services.blobs, blob, shown, ctx.services.handoff(blob.digest))
 
 
 class StaticAsset:

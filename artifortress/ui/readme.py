@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -46,9 +47,17 @@ _ATTRIBUTES = {
 _SCHEMES = {"http", "https", "mailto"}
 
 
+#: Heading anchors the markdown renderer adds: links without text, which screen readers
+#: announce as nameless links (the heading itself keeps its id).
+_EMPTY_LINK = re.compile(r"<a [^>]*></a>")
+#: An image its author gave no text: marked decorative, so screen readers skip it
+#: instead of reading its file name.
+_IMG_WITHOUT_ALT = re.compile(r"<img (?![^>]*\balt=)")
+
+
 def sanitize(fragment: str) -> str:
     """*fragment* with nothing that runs script, loads from unsafe schemes or escapes its box."""
-    return nh3.clean(
+    cleaned = nh3.clean(
         fragment,
         tags=_TAGS,
         attributes=_ATTRIBUTES,
@@ -56,6 +65,7 @@ def sanitize(fragment: str) -> str:
         link_rel="nofollow noopener noreferrer ugc",
         strip_comments=True,
     )
+    return _IMG_WITHOUT_ALT.sub('<img alt="" ', _EMPTY_LINK.sub("", cleaned))
 
 
 def parse_content_type(value: str | None) -> tuple[str, dict[str, str]]:

@@ -14,6 +14,7 @@ def ui_routes() -> list[tuple[str, Any]]:
         ("/ui/search", browse.SearchPage()),
         ("/ui/repos/{repo}", browse.RepoPage()),
         ("/ui/repos/{repo}/packages/{name:path}", browse.PackagePage()),
+        ("/ui/repos/{repo}/files/{digest}/{filename}", browse.FileDownload()),
         ("/ui/static/{name}", browse.StaticAsset()),
         ("/ui/sign-in", account.SignInPage()),
         ("/ui/sign-out", account.SignOut()),

@@ -31,6 +31,7 @@ class Templates:
             iso=formatting.iso,
             hex=formatting.hex_digest,
             urlpart=_url_part,
+            urlseg=lambda value: quote(value, safe=""),
         )
 
     def render(self, name: str, **context: Any) -> str:

@@ -200,3 +200,19 @@ def test_a_reader_sees_private_packages_but_no_admin_controls(
     assert forged.status_code == 403
     denied = admin.get("/v1/audit", params={"actor": "rita", "outcome": "denied"}).json["entries"]
     assert {e["action"] for e in denied} >= {"quarantine.list", "audit.read", "quarantine.release"}
+
+
+def test_files_of_a_private_repository_download_with_the_session(
+    admin, make_repo, api_factory, browser, new_browser
+):
+    make_repo("team", "generic")
+    publish_version(admin, "team", "tool", "1.0", {"tool 1.tgz": b"tool bytes"})
+    browser.sign_in(api_factory.token_for("rita", roles={"team": ["read"]}))
+    page = browser.get("/ui/repos/team/packages/tool")
+    link = re.search(r'href="(/ui/repos/team/files/sha256:[0-9a-f]{64}/tool%201\.tgz)"', page.text)
+    assert link, page.text
+    download = browser.get(link.group(1))
+    assert download.status_code == 200
+    assert download.content == b"tool bytes"
+    assert 'filename="tool 1.tgz"' in download.headers["Content-Disposition"]
+    assert new_browser().get(link.group(1)).status_code == 401
