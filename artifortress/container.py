@@ -19,6 +19,7 @@ from artifortress.http.accel import AccelRedirect, make_accel
 from artifortress.plugin_manager import collect_formats, make_plugin_manager
 from artifortress.remote.services import RemoteEngine
 from artifortress.renderings.cache import TieredCache, make_cache
+from artifortress.repos.layouts import Layouts
 from artifortress.secretbox import session_info
 from artifortress.settings import Settings
 from artifortress.tenants.models import DEFAULT_TENANT
@@ -41,6 +42,8 @@ class Services:
     renderings: TieredCache
     #: Fetches for remote repositories (one upstream connection pool per process).
     remote: RemoteEngine
+    #: Virtual layouts and remote upstreams, kept within the token cache's bound.
+    layouts: Layouts
     #: The front proxy's hand-off of response bodies (``ARTIFORTRESS_ACCEL_REDIRECT``).
     accel: AccelRedirect | None = None
     _default_tenant_id: int | None = None
@@ -66,6 +69,7 @@ class Services:
             blobs=blobs,
             renderings=make_cache(settings.redis_url, settings.rendering_cache_size),
             remote=RemoteEngine(settings, sessions, blobs, formats, pm),
+            layouts=Layouts(settings.token_cache_seconds),
             accel=make_accel(settings, blobs),
         )
 

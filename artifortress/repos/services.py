@@ -24,6 +24,7 @@ from artifortress.outbox import events
 from artifortress.pagination import decode_str_cursor, encode_cursor
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on, readable_repo_ids
+from artifortress.repos import layouts
 from artifortress.repos.kinds import HOSTED, KINDS, REMOTE, VIRTUAL
 from artifortress.repos.models import Repository, RepositoryUpstream
 from artifortress.repos.upstreams import as_base, check_url, configure_upstream, upstream_to_json
@@ -178,6 +179,7 @@ def update_repo(
     changed.update(configure_kind(db, repo, {k: fields[k] for k in fields.keys() - own.keys()}))
     if changed:
         repo.updated_at = utcnow()
+        layouts.changed(db)
     change = changes.of(db)
     change.audit(caller, "repo.update", repo_key=repo.key, changes=changed)
     if changed:
@@ -244,6 +246,7 @@ def delete_repo(db: Session, caller: Caller, repo: Repository) -> None:
         raise Conflict(
             f"repository {repo.key!r} still holds package versions or drafts; delete those first"
         ) from None
+    layouts.changed(db)
     change = changes.of(db)
     change.audit(caller, "repo.delete", repo_key=repo.key, format=repo.format)
     payload = _payload(repo)

@@ -45,3 +45,9 @@ class RepoRef:
 
 def repo_info(repo: Repository | RepoRef) -> RepoInfo:
     return RepoInfo(repo.id, repo.key, repo.format, repo.public, repo.description, repo.kind)
+
+
+def repo_ref(repo: Repository) -> RepoRef:
+    return RepoRef(
+        repo.id, repo.tenant_id, repo.key, repo.format, repo.public, repo.description, repo.kind
+    )

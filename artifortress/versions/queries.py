@@ -56,6 +56,19 @@ def live_packages(db: Session, repository_id: int) -> Sequence[Package]:
 _CLAIMING = (PUBLISHED, QUARANTINED, TOMBSTONED, REJECTED)
 
 
+#: Asked for every package a virtual repository serves: built once, run on the connection.
+_ANY_CLAIMS = (
+    select(Version.id)
+    .join(Package, Package.id == Version.package_id)
+    .where(
+        Package.repository_id.in_(bindparam("repository_ids", expanding=True)),
+        Package.name == bindparam("name"),
+        Version.state.in_(_CLAIMING),
+    )
+    .limit(1)
+)
+
+
 def any_claims(db: Session, repository_ids: Sequence[int], name: str) -> bool:
     """Whether package *name* (normalized) has a sealed version in any of the repositories.
 
@@ -66,17 +79,8 @@ def any_claims(db: Session, repository_ids: Sequence[int], name: str) -> bool:
     """
     if not repository_ids:
         return False
-    stmt = (
-        select(Version.id)
-        .join(Package, Package.id == Version.package_id)
-        .where(
-            Package.repository_id.in_(repository_ids),
-            Package.name == name,
-            Version.state.in_(_CLAIMING),
-        )
-        .limit(1)
-    )
-    return db.scalars(stmt).first() is not None
+    params = {"repository_ids": list(repository_ids), "name": name}
+    return db.connection().execute(_ANY_CLAIMS, params).first() is not None
 
 
 def find_package(db: Session, repository_id: int, name: str) -> Package | None:

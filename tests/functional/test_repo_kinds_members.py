@@ -8,8 +8,11 @@ hosted members only, unless a merge pattern lets it merge).
 
 from __future__ import annotations
 
+import time
+
 import falcon
 import pytest
+from sqlalchemy import select
 
 from artifortress.plugin import (
     FormatSpec,
@@ -22,6 +25,9 @@ from artifortress.plugin import (
     hookimpl,
     requires,
 )
+from artifortress.repos.layouts import Layouts
+from artifortress.repos.models import Repository
+from artifortress.repos.virtuals import configure_virtual
 
 
 class MembersProbe:
@@ -112,8 +118,9 @@ def test_members_leave_out_what_the_caller_may_not_read(api_factory, world):
     assert outsider.get("/toy/secret/members").status_code == 403
 
 
-def test_a_name_no_hosted_member_publishes_comes_from_every_member(admin, world):
-    assert admin.get("/toy/all/sources/requests").json == ["up", "secret", "open", "extra"]
+def test_a_name_no_hosted_member_publishes_comes_from_the_other_members(admin, world):
+    """Hosted members have nothing of it to serve: they are not asked."""
+    assert admin.get("/toy/all/sources/requests").json == ["up"]
 
 
 def test_a_hosted_name_is_served_by_hosted_members_only(admin, world):
@@ -127,7 +134,7 @@ def test_the_claim_counts_members_the_caller_cannot_read(api_factory, world):
     """Existence decides: a private name stays unavailable from upstream to every caller."""
     user = api_factory.as_user("dev", roles={"all": ["read"], "up": ["read"], "open": ["read"]})
     assert user.get("/toy/all/sources/private-name").json == ["open"]
-    assert user.get("/toy/all/sources/requests").json == ["up", "open"]
+    assert user.get("/toy/all/sources/requests").json == ["up"]
 
 
 def test_merge_patterns_let_a_hosted_name_merge_with_remote_versions(admin, world):
@@ -158,7 +165,7 @@ def test_a_draft_claims_no_name(admin, world):
     draft = {"package": "half", "version": "1.0"}
     created = admin.post("/v1/repos/extra/packages/versions/drafts", draft)
     assert created.status_code == 201, created.text
-    assert admin.get("/toy/all/sources/half").json == ["up", "secret", "open", "extra"]
+    assert admin.get("/toy/all/sources/half").json == ["up"]
 
 
 def test_a_remote_or_hosted_repository_is_its_own_source(admin, world):
@@ -168,3 +175,35 @@ def test_a_remote_or_hosted_repository_is_its_own_source(admin, world):
 
 def test_uploads_through_the_virtual_go_to_the_first_hosted_member(admin, world):
     assert admin.put("/toy/all/pkg/new/1.0", b"x").json == {"repo": "secret"}
+
+
+# -- layouts are kept per process within the token cache's bound -----------------------
+
+
+def test_a_member_change_takes_effect_at_once_in_the_process_that_made_it(admin, world):
+    assert admin.get("/toy/all/members").json == ["up", "secret", "open", "extra"]
+    assert admin.patch("/v1/repos/mid", {"members": ["open"]}).status_code == 200
+    assert admin.get("/toy/all/members").json == ["up", "open", "extra"]  # nested: at once
+    assert admin.delete("/v1/repos/secret").status_code in (204, 409)
+
+
+def _change_members_elsewhere(services, virtual: str, members: list[str]) -> None:
+    """What another process does: the same change, unseen by this process's caches."""
+    with services.sessions.begin() as db:
+        repo = db.scalars(select(Repository).where(Repository.key == virtual)).one()
+        configure_virtual(db, repo, members, None)
+
+
+def test_another_process_change_is_seen_within_the_bound(admin, world, services):
+    services.layouts = Layouts(0.3)
+    assert admin.get("/toy/all/members").json == ["up", "secret", "open", "extra"]
+    _change_members_elsewhere(services, "all", ["extra", "up"])
+    time.sleep(0.35)
+    assert admin.get("/toy/all/members").json == ["extra", "up"]
+
+
+def test_a_bound_of_zero_reads_the_layout_on_every_request(admin, world, services):
+    services.layouts = Layouts(0)
+    assert admin.get("/toy/all/sources/tools").json == ["secret", "open", "extra"]
+    _change_members_elsewhere(services, "all", ["up", "open"])
+    assert admin.get("/toy/all/sources/tools").json == ["up"]  # no hosted member has it now

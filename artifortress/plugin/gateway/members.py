@@ -16,9 +16,8 @@ from artifortress.plugin.gateway.base import GatewayBase
 from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
 from artifortress.repos.kinds import HOSTED, REMOTE, VIRTUAL
-from artifortress.repos.models import Repository
-from artifortress.repos.views import RepoInfo, repo_info
-from artifortress.repos.virtuals import flattened_members, merge_patterns
+from artifortress.repos.layouts import VirtualLayout
+from artifortress.repos.views import RepoInfo, RepoRef, repo_info
 from artifortress.versions import queries
 
 
@@ -33,7 +32,7 @@ class MembersGateway(GatewayBase):
         """
         if repo.kind != VIRTUAL:
             return [repo]
-        return self._readable(flattened_members(self._ctx.db, repo))
+        return self._readable(self._layout(repo).members)
 
     def sources(self, repo: RepoInfo, name: str) -> list[RepoInfo]:
         """The members of *repo* that may serve package *name*, in order, readable by the caller.
@@ -41,19 +40,20 @@ class MembersGateway(GatewayBase):
         If any hosted member has a version of *name* (normalized; published,
         held, rejected or deleted; whether the caller may read that member or
         not: existence decides), only hosted members serve it, unless a merge
-        pattern of the virtual matches the name.
-        Otherwise every member does. Non-virtual repositories serve themselves.
+        pattern of the virtual matches the name: then every member does.
+        Otherwise the other members do (no hosted member has anything of it to
+        serve). Non-virtual repositories serve themselves.
         """
         if repo.kind != VIRTUAL:
             return [repo]
-        db = self._ctx.db
-        everyone = flattened_members(db, repo)
-        hosted = [member for member in everyone if member.kind == HOSTED]
+        layout = self._layout(repo)
+        hosted = [member for member in layout.members if member.kind == HOSTED]
         normalized = self.normalize(repo.format, name)
-        claimed = queries.any_claims(db, [member.id for member in hosted], normalized)
-        if claimed and not _merges(merge_patterns(db, repo), name, normalized):
-            return self._readable(hosted)
-        return self._readable(everyone)
+        if not queries.any_claims(self._ctx.db, [member.id for member in hosted], normalized):
+            return self._readable([m for m in layout.members if m.kind != HOSTED])
+        if _merges(layout.merge_patterns, name, normalized):
+            return self._readable(layout.members)
+        return self._readable(hosted)
 
     def upload_target(self, repo: RepoInfo) -> RepoInfo:
         """Where an upload addressed to *repo* goes: itself if hosted.
@@ -69,7 +69,7 @@ class MembersGateway(GatewayBase):
                 f"repository {repo.key!r} is a remote repository (a cache of its upstream): "
                 "it takes no uploads; upload to a hosted repository"
             )
-        hosted = [m for m in flattened_members(self._ctx.db, repo) if m.kind == HOSTED]
+        hosted = [m for m in self._layout(repo).members if m.kind == HOSTED]
         if not hosted:
             raise MethodNotAllowed(
                 f"virtual repository {repo.key!r} has no hosted member: it takes no uploads"
@@ -81,7 +81,10 @@ class MembersGateway(GatewayBase):
             f"no hosted member of virtual repository {repo.key!r} accepts uploads from you"
         )
 
-    def _readable(self, repos: Sequence[Repository]) -> list[RepoInfo]:
+    def _layout(self, repo: RepoInfo) -> VirtualLayout:
+        return self._ctx.services.layouts.virtual(self._ctx.db, repo)
+
+    def _readable(self, repos: Sequence[RepoRef]) -> list[RepoInfo]:
         db, principal = self._ctx.db, self.principal
         return [
             repo_info(repo)

@@ -22,7 +22,7 @@ from artifortress.remote.documents import UpstreamDocument
 from artifortress.remote.errors import UpstreamUnavailable
 from artifortress.remote.files import WantedFile
 from artifortress.remote.relay import Relay
-from artifortress.repos.upstreams import Upstream, upstream_of
+from artifortress.repos.upstreams import Upstream
 from artifortress.repos.views import RepoInfo
 from artifortress.versions.validation import check_filename, check_version, clean_name
 from artifortress.versions.views import VersionInfo
@@ -47,7 +47,7 @@ class RemoteGateway(TransferGateway):
         ``UpstreamUnavailable`` (502). 409 if *repo* is not a remote.
         """
         engine = self._ctx.services.remote.documents
-        upstream = upstream_of(self._ctx.db, repo)
+        upstream = self._ctx.services.layouts.upstream(self._ctx.db, repo)
         found = engine.lookup(self._ctx.db, repo, upstream, path, key)
         if found is not None:
             return found
@@ -169,7 +169,7 @@ class RemoteGateway(TransferGateway):
         )
 
     def _upstream_url(self, repo: RepoInfo, path_or_url: str) -> tuple[Upstream, str]:
-        upstream = upstream_of(self._ctx.db, repo)
+        upstream = self._ctx.services.layouts.upstream(self._ctx.db, repo)
         return upstream, _http_url(urljoin(upstream.url, path_or_url))
 
 
