@@ -49,6 +49,7 @@ def sign_in(db: Session, caller: Caller) -> tuple[str, dt.datetime]:
     the sign-in is audited as its user.
     """
     principal = caller.principal
+    purge_expired(db)  # sign-ins are rare: they sweep what expired since
     token = db.scalars(select(Token).where(Token.key_id == principal.token_key_id)).one()
     secret = secrets.token_urlsafe(32)
     expires_at = min(utcnow() + SESSION_LIFETIME, token.expires_at)

@@ -9,7 +9,7 @@ from artifortress.auth.principal import Caller
 from artifortress.auth.services import issue_token, own_tokens, revoke_token
 from artifortress.auth.users import get_user
 from artifortress.db.base import utcnow
-from artifortress.errors import PermissionDenied, Unauthenticated, ValidationFailed
+from artifortress.errors import Conflict, PermissionDenied, Unauthenticated, ValidationFailed
 from artifortress.http.permissions import authenticated, public
 from artifortress.repos.services import REPO_KEY, list_readable
 from artifortress.ui import queries
@@ -113,19 +113,23 @@ class TokensForm:
         """Create a token; its secret is on the answering page, this once."""
         view = _view(req)
         ctx = req.context
-        name, ttl_days, repos = _token_fields(view)
-        owner = get_user(ctx.db, view.principal.tenant_id, view.principal.name)
-        token, secret = issue_token(
-            ctx.db,
-            ctx.caller,
-            owner,
-            ctx.services.token_policy,
-            name=name,
-            ttl_days=ttl_days,
-            read_only=view.field("read_only") == "on",
-            repo_scopes=repos or None,
-        )
-        ctx.db.flush()
+        try:
+            name, ttl_days, repos = _token_fields(view)
+            owner = get_user(ctx.db, view.principal.tenant_id, view.principal.name)
+            token, secret = issue_token(
+                ctx.db,
+                ctx.caller,
+                owner,
+                ctx.services.token_policy,
+                name=name,
+                ttl_days=ttl_days,
+                read_only=view.field("read_only") == "on",
+                repo_scopes=repos or None,
+            )
+        except (ValidationFailed, Conflict) as refused:  # the form again, saying what to fix
+            ctx.db.rollback()
+            _render_account(view, status=refused.status, failure=refused.message)
+            return
         _render_account(view, status=201, created=token, secret=secret)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 from artifortress.auth.web_sessions import WebSession
 from tests.functional.ui.conftest import publish_version
@@ -216,3 +218,31 @@ def test_files_of_a_private_repository_download_with_the_session(
     assert download.content == b"tool bytes"
     assert 'filename="tool 1.tgz"' in download.headers["Content-Disposition"]
     assert new_browser().get(link.group(1)).status_code == 401
+
+
+def test_a_token_form_with_bad_values_comes_back_saying_what_to_fix(api_factory, browser):
+    browser.sign_in(api_factory.token_for("ann"))
+    browser.get("/ui/account")
+    for fields, message in (
+        ({"name": "", "ttl_days": "7"}, "needs a name"),
+        ({"name": "x", "ttl_days": "9999"}, "ttl_days must be between 1 and"),
+        ({"name": "x", "ttl_days": "soon"}, "number of days"),
+        ({"name": "x", "repos": ["Not A Repo"]}, "is not a repository key"),
+    ):
+        answer = browser.post("/ui/account/tokens", fields)
+        assert answer.status_code == 400, fields
+        assert message in answer.text
+        assert 'action="/ui/account/tokens"' in answer.text  # the form again
+        assert "new-token" not in answer.text
+
+
+def test_the_ui_is_not_imported_until_its_first_request():
+    probe = (
+        "import sys, artifortress.app, artifortress.cli; "
+        "heavy = [m for m in ('jinja2', 'nh3', 'readme_renderer', 'docutils', 'comrak', "
+        "'artifortress.ui.web') if m in sys.modules]; print(heavy)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]", done.stdout
