@@ -11,13 +11,18 @@ from artifortress.errors import BadRequest, ValidationFailed
 from artifortress.http.body import parse_timestamp
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import tenant_admin
+from artifortress.outbox import services as outbox
+from artifortress.outbox.dead_letters import retry_dead
+from artifortress.outbox.models import DEAD, EVENT_STATES
 from artifortress.policy import services as policy
 from artifortress.policy.models import PENDING, QUARANTINE_STATES
 from artifortress.ui.view import View
 
 AUDIT_PAGE = 50
 QUARANTINE_PAGE = 100
+OUTBOX_PAGE = 100
 NOTICES = {
+    "retried": "The event is queued again.",
     "released": "The version was released: it is published now.",
     "rejected": "The version was rejected; its number stays taken.",
 }
@@ -70,6 +75,32 @@ class QuarantineReject:
             raise ValidationFailed("rejecting needs a reason of 1 to 1000 characters")
         policy.reject(ctx.db, ctx.caller, path_id(entry_id, "quarantined version"), reason)
         view.redirect("/ui/admin/quarantine?notice=rejected")
+
+
+class OutboxPage:
+    @tenant_admin("outbox.list")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Events whose handlers gave up (dead letters) and others, newest first, to retry."""
+        view = _view(req)
+        state = req.get_param("state") or DEAD
+        rows = outbox.list_events(
+            req.context.db,
+            view.principal.tenant_id,
+            state=None if state == "all" else state,
+            before=None,
+            limit=OUTBOX_PAGE,
+        )
+        notice = NOTICES.get(req.get_param("notice") or "")
+        view.render("outbox.html", rows=rows, state=state, states=EVENT_STATES, notice=notice)
+
+
+class OutboxRetry:
+    @tenant_admin("outbox.retry")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, event_id: str) -> None:
+        """Queue a dead-lettered event again; handlers that succeeded before are skipped."""
+        ctx = req.context
+        retry_dead(ctx.db, ctx.caller, path_id(event_id, "event"))
+        _view(req).redirect("/ui/admin/outbox?notice=retried")
 
 
 class AuditPage:

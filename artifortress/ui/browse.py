@@ -114,6 +114,10 @@ class PackagePage:
         wanted = _text_param(req, "version", 128) or None
         with_held = Permission.ADMIN in ctx.permissions
         page = package_view(ctx.db, view.base_url(), ref, package, wanted, with_held=with_held)
+        if page.current is None:  # only held or deleted versions: as if it did not exist
+            raise NotFound(f"no package {name!r} in {ref.key}")
+        if page.missing_version:
+            raise NotFound(f"no version {page.missing_version!r} of {name!r} in {ref.key}")
         view.render(
             "package.html", repo=ref, page=page, can_write=Permission.WRITE in ctx.permissions
         )

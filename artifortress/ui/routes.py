@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifortress.ui import account, admin, browse
+from artifortress.ui import account, admin, admin_repos, browse
 
 
 def ui_routes() -> list[tuple[str, Any]]:
@@ -25,4 +25,11 @@ def ui_routes() -> list[tuple[str, Any]]:
         ("/ui/admin/quarantine/{entry_id}/release", admin.QuarantineRelease()),
         ("/ui/admin/quarantine/{entry_id}/reject", admin.QuarantineReject()),
         ("/ui/admin/audit", admin.AuditPage()),
+        ("/ui/admin/outbox", admin.OutboxPage()),
+        ("/ui/admin/outbox/{event_id}/retry", admin.OutboxRetry()),
+        ("/ui/admin/repos/new", admin_repos.NewRepoPage()),
+        ("/ui/repos/{repo}/settings", admin_repos.RepoSettingsPage()),
+        ("/ui/repos/{repo}/settings/bindings", admin_repos.UserBindingForm()),
+        ("/ui/repos/{repo}/settings/group-bindings", admin_repos.GroupBindingForm()),
+        ("/ui/repos/{repo}/webhooks/{hook_id}", admin_repos.WebhookDeliveriesPage()),
     ]

@@ -1,0 +1,127 @@
+"""Administering repositories in the UI: create, settings, role bindings, webhook deliveries.
+
+The same permission declarations as the API's resources: creating is a
+tenant administrator's, a repository's settings and bindings its
+administrators' (``admin`` role), so the UI can do nothing the API refuses.
+"""
+
+from __future__ import annotations
+
+import falcon
+
+from artifortress.auth.users import get_user
+from artifortress.errors import ValidationFailed
+from artifortress.http.path_ids import path_id
+from artifortress.http.permissions import requires, tenant_admin
+from artifortress.rbac import services as rbac
+from artifortress.rbac.groups import get_group, group_bindings_of, set_group_bindings
+from artifortress.rbac.permissions import ROLES, Permission
+from artifortress.repos.services import create_repo, update_repo
+from artifortress.ui.view import View
+from artifortress.webhooks.services import get_subscription, list_deliveries, list_subscriptions
+
+DELIVERIES_PAGE = 100
+MAX_DESCRIPTION = 2000
+NOTICES = {
+    "saved": "Saved.",
+    "bound": "The roles were updated.",
+    "created": "The repository was created.",
+}
+
+
+def _view(req: falcon.Request) -> View:
+    view: View = req.context.ui
+    return view
+
+
+def _roles(view: View) -> list[str]:
+    return [role for role in view.form.get("roles", []) if role]
+
+
+class NewRepoPage:
+    @tenant_admin("repo.create")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The form that creates a hosted repository of an installed format."""
+        view = _view(req)
+        view.render("repo_new.html", formats=sorted(req.context.services.formats))
+
+    @tenant_admin("repo.create")
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """Create it; remote and virtual repositories are created through the API."""
+        view = _view(req)
+        ctx = req.context
+        description = view.field("description").strip()
+        if len(description) > MAX_DESCRIPTION:
+            raise ValidationFailed(f"the description is at most {MAX_DESCRIPTION} characters")
+        repo = create_repo(
+            ctx.db,
+            ctx.caller,
+            ctx.services.formats,
+            key=view.field("key").strip(),
+            format=view.field("format"),
+            public=view.field("public") == "on",
+            description=description,
+        )
+        view.redirect(f"/ui/repos/{repo.key}/settings?notice=created")
+
+
+class RepoSettingsPage:
+    @requires(Permission.ADMIN, action="binding.list")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """A repository's public flag and description, who holds which roles, its webhooks."""
+        view = _view(req)
+        ctx = req.context
+        view.render(
+            "repo_settings.html",
+            repo=ctx.repo,
+            bindings=rbac.bindings_of(ctx.db, ctx.repo),
+            group_bindings=group_bindings_of(ctx.db, ctx.repo),
+            hooks=list_subscriptions(ctx.db, ctx.repo),
+            roles=ROLES,
+            notice=NOTICES.get(req.get_param("notice") or ""),
+        )
+
+    @requires(Permission.ADMIN, action="repo.update")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Change the public flag and the description."""
+        view = _view(req)
+        ctx = req.context
+        description = view.field("description").strip()
+        if len(description) > MAX_DESCRIPTION:
+            raise ValidationFailed(f"the description is at most {MAX_DESCRIPTION} characters")
+        fields = {"public": view.field("public") == "on", "description": description}
+        update_repo(ctx.db, ctx.caller, ctx.repo, fields)
+        view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=saved")
+
+
+class UserBindingForm:
+    @requires(Permission.ADMIN, action="binding.set")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Replace a user's roles on the repository (none: remove them)."""
+        view = _view(req)
+        ctx = req.context
+        user = get_user(ctx.db, ctx.principal.tenant_id, view.field("user").strip())
+        rbac.set_bindings(ctx.db, ctx.caller, ctx.repo, user, _roles(view))
+        view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=bound")
+
+
+class GroupBindingForm:
+    @requires(Permission.ADMIN, action="group_binding.set")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Replace a group's roles on the repository (none: remove them)."""
+        view = _view(req)
+        ctx = req.context
+        group = get_group(ctx.db, ctx.principal.tenant_id, view.field("group").strip())
+        set_group_bindings(ctx.db, ctx.caller, ctx.repo, group, _roles(view))
+        view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=bound")
+
+
+class WebhookDeliveriesPage:
+    @requires(Permission.ADMIN, action="webhook.read")
+    def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, hook_id: str) -> None:
+        """One webhook's delivery log, newest first."""
+        view = _view(req)
+        ctx = req.context
+        hook = get_subscription(ctx.db, ctx.repo, path_id(hook_id, "webhook"))
+        rows = list_deliveries(ctx.db, hook, before=None, limit=DELIVERIES_PAGE)
+        view.render("webhook.html", repo=ctx.repo, hook=hook, rows=rows)
