@@ -182,5 +182,7 @@ class View:
         self.resp.unset_cookie(name, path=COOKIE_PATH)
 
     def _over_tls(self) -> bool:
+        """Whether the browser talks TLS: here, to the trusted front proxy, or by configuration."""
         settings = self.ui.services.settings
-        return self.req.scheme == "https" or settings.public_url.startswith("https:")
+        forwarded = settings.trust_forwarded and self.req.forwarded_scheme == "https"
+        return self.req.scheme == "https" or forwarded or settings.public_url.startswith("https:")

@@ -6,6 +6,8 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from artifortress.auth.web_sessions import WebSession
 from tests.functional.ui.conftest import publish_version
 
@@ -38,6 +40,24 @@ def test_the_cookie_is_secure_behind_tls(api_factory, browser):
     )
     assert secure.status_code == 303
     assert secure.cookies["af_session"].secure
+
+
+@pytest.mark.parametrize("settings_overrides", [{"trust_forwarded": "true"}])
+def test_the_cookie_is_secure_behind_a_tls_terminating_proxy(api_factory, browser):
+    token = api_factory.token_for("ann")
+    browser.get("/ui/sign-in")
+    answer = browser.client.simulate_post(
+        "/ui/sign-in",
+        headers=browser._headers(
+            {
+                "Content-Type": "application/x-www-form-urlencoded",
+                "X-Forwarded-Proto": "https",
+            }
+        ),
+        body=f"token={token}&csrf={browser.csrf()}",
+    )
+    assert answer.status_code == 303
+    assert answer.cookies["af_session"].secure
 
 
 def test_the_server_keeps_only_a_hash_of_the_session(api_factory, browser, services):
