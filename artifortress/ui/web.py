@@ -47,7 +47,9 @@ class WebUI:
                 raise NotFound("there is no such page")
             _resource, methods, params, _template = found
             view.start()
-            responder: Callable[..., None] = methods[req.method]  # type: ignore[assignment]
+            # HEAD is answered as GET (falcon sends no body for it): link checkers, curl -I.
+            method = "GET" if req.method == "HEAD" else req.method
+            responder: Callable[..., None] = methods[method]  # type: ignore[assignment]
             responder(req, resp, **params)
         except falcon.HTTPMethodNotAllowed:
             view.error(MethodNotAllowed(f"{req.method} is not allowed here"))

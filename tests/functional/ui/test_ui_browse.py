@@ -150,3 +150,10 @@ def test_bad_input_is_a_clear_4xx_page(browser):
     assert browser.get("/ui/repos/UPPER").status_code in (401, 404)
     deleted = browser.client.simulate_delete("/ui/", headers=HTML)
     assert deleted.status_code == 405
+
+
+def test_head_is_answered_like_get_without_a_body(client):
+    head = client.simulate_head("/ui/", headers=HTML)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["Content-Type"].startswith("text/html")
