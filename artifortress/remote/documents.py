@@ -20,10 +20,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+from typing import Protocol
 from urllib.parse import urljoin
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session, defer, sessionmaker
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import insert_for
@@ -84,14 +85,14 @@ class DocumentCache:
         """
         stored = stored_key(key or path)
         url = urljoin(upstream.url, path)
-        row = _select(db, repo.id, stored, with_body=False)
+        row = _select_head(db, repo.id, stored)
         if row is None or not _fresh(row, upstream, url):
             return None
         metrics.hit(repo.key, metrics.DOCUMENT)
         fetch = _fetch_of(row)
         body = self._bodies.get(fetch)
         if body is None:
-            body = row.body  # deferred: read now, once per fetch and process
+            body = _select_body(db, repo.id, stored)  # once per fetch and process
             self._bodies.put(fetch, body)
         return UpstreamDocument(body, row.content_type, row.fetched_at, False, url)
 
@@ -238,16 +239,63 @@ class DocumentCache:
         return RemoteDocument(repository_id=repository_id, key=key, **values)
 
 
-def _select(
-    db: Session, repository_id: int, key: str, *, with_body: bool = True
-) -> RemoteDocument | None:
+#: A hit's one read, on every request for a remote's metadata: built once, no body.
+_LOOKUP = select(
+    RemoteDocument.repository_id,
+    RemoteDocument.key,
+    RemoteDocument.status,
+    RemoteDocument.content_type,
+    RemoteDocument.etag,
+    RemoteDocument.fetched_at,
+    RemoteDocument.checked_at,
+).where(
+    RemoteDocument.repository_id == bindparam("repository_id"),
+    RemoteDocument.key == bindparam("key"),
+)
+_BODY = select(RemoteDocument.body).where(
+    RemoteDocument.repository_id == bindparam("repository_id"),
+    RemoteDocument.key == bindparam("key"),
+)
+
+
+def _select_head(db: Session, repository_id: int, key: str) -> _Cached | None:
+    """The cached document's columns but its body (plain row, no ORM), or ``None``."""
+    params = {"repository_id": repository_id, "key": key}
+    return db.connection().execute(_LOOKUP, params).first()
+
+
+def _select_body(db: Session, repository_id: int, key: str) -> bytes:
+    params = {"repository_id": repository_id, "key": key}
+    return bytes(db.connection().execute(_BODY, params).scalar_one() or b"")
+
+
+def _select(db: Session, repository_id: int, key: str) -> RemoteDocument | None:
     query = select(RemoteDocument).where(
         RemoteDocument.repository_id == repository_id, RemoteDocument.key == key
     )
-    return db.scalar(query if with_body else query.options(defer(RemoteDocument.body)))
+    return db.scalar(query)
 
 
-def _fetch_of(row: RemoteDocument) -> tuple[object, ...]:
+class _Cached(Protocol):
+    """What deciding a hit reads of a cached document: its row, or the row without its body."""
+
+    @property
+    def repository_id(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def etag(self) -> str | None: ...
+    @property
+    def fetched_at(self) -> dt.datetime: ...
+    @property
+    def checked_at(self) -> dt.datetime: ...
+
+
+def _fetch_of(row: _Cached) -> tuple[object, ...]:
     """What names one fetch of a document: a new fetch never matches an old body."""
     return (row.repository_id, row.key, row.fetched_at, row.etag)
 
@@ -261,7 +309,7 @@ def _current(
     return _document(cached, url, stale=False)
 
 
-def _fresh(cached: RemoteDocument, upstream: Upstream, url: str) -> bool:
+def _fresh(cached: _Cached, upstream: Upstream, url: str) -> bool:
     """Whether *cached* is younger than its TTL; raises NotFound for a fresh 404."""
     ttl = (
         upstream.metadata_ttl if cached.status == 200 else min(NEGATIVE_TTL, upstream.metadata_ttl)

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import pluggy
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress import changes
@@ -73,6 +74,7 @@ from artifortress.versions.models import (
     REJECTED,
     TOMBSTONED,
     Artifact,
+    Package,
     Version,
 )
 from artifortress.versions.views import VersionInfo, version_info
@@ -219,10 +221,9 @@ class FileFetcher:
         when the bytes arrive (the lease keeps other fetches of the file out).
         """
         with read_session(self._sessions) as db:
-            found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
-            held = _artifact(found, wanted.filename)
+            held = _held(db, repo, wanted)
             looked.digest = held.digest if held is not None else None
-            return _serving(db, repo, wanted, found)
+            return _serving(db, repo, wanted, held)
 
     def _fetch(
         self,
@@ -451,6 +452,49 @@ def _declared_by(response: UpstreamResponse, wanted: WantedFile) -> Checksums | 
         raise UpstreamMismatch(host, f"upstream {host}: {exc}") from None
 
 
+#: What the remote holds under a file's name, asked before every fetch: one plain row.
+_HELD = (
+    select(Version.state, Artifact.digest, Blob.condemned_at, Blob.collected_at)
+    .select_from(Package)
+    .join(Version, Version.package_id == Package.id)
+    .outerjoin(
+        Artifact,
+        (Artifact.version_id == Version.id) & (Artifact.filename == bindparam("filename")),
+    )
+    .outerjoin(Blob, Blob.digest == Artifact.digest)
+    .where(
+        Package.repository_id == bindparam("repository_id"),
+        Package.name == bindparam("package"),
+        Version.version == bindparam("version"),
+        Version.state.in_(_SEALED),
+    )
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Held:
+    """The sealed version of a wanted file's name, and the file's digest if it has one."""
+
+    state: str
+    digest: str | None
+    #: The bytes are there: not condemned or collected by the garbage collector.
+    bytes_held: bool
+
+
+def _held(db: Session, repo: RepoInfo, wanted: WantedFile) -> _Held | None:
+    params = {
+        "repository_id": repo.id,
+        "package": wanted.package,
+        "version": wanted.version,
+        "filename": wanted.filename,
+    }
+    row = db.connection().execute(_HELD, params).first()
+    if row is None:
+        return None
+    state, digest, condemned_at, collected_at = row
+    return _Held(state, digest, condemned_at is None and collected_at is None)
+
+
 def _holding(db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
     """The version of *wanted* if it serves the file; raises if a policy holds it.
 
@@ -459,32 +503,30 @@ def _holding(db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | N
     version, or a file whose bytes the collector took, is a miss: the file is
     fetched again (and must be what it was).
     """
-    found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
-    return _serving(db, repo, wanted, found)
+    return _serving(db, repo, wanted, _held(db, repo, wanted))
 
 
 def _serving(
-    db: Session, repo: RepoInfo, wanted: WantedFile, found: Version | None
+    db: Session, repo: RepoInfo, wanted: WantedFile, held: _Held | None
 ) -> VersionInfo | None:
-    """*found* if it serves *wanted*'s file (see :func:`_holding`)."""
-    if found is None:
+    """The version holding *wanted*'s file if it serves it (see :func:`_holding`).
+
+    Misses, the common case when this is asked, cost the one plain row; only
+    a hit loads the version.
+    """
+    if held is None:
         return None
-    _refuse_held(repo.key, wanted, found.state)
-    artifact = _artifact(found, wanted.filename)
-    if artifact is None or found.state == TOMBSTONED or not _bytes_held(db, artifact.digest):
+    _refuse_held(repo.key, wanted, held.state)
+    if held.digest is None or held.state == TOMBSTONED or not held.bytes_held:
         return None
-    return version_info(found)
+    found = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
+    return version_info(found) if found is not None else None
 
 
 def _artifact(version: Version | None, filename: str) -> Artifact | None:
     if version is None:
         return None
     return next((a for a in version.artifacts if a.filename == filename), None)
-
-
-def _bytes_held(db: Session, digest: str) -> bool:
-    blob = db.get(Blob, digest)
-    return blob is not None and not blob.is_marked
 
 
 def _changed(url: str, wanted: WantedFile) -> UpstreamMismatch:
