@@ -126,7 +126,8 @@ def _print_first_start_hint(settings: Settings) -> None:
         print(
             "\nNo administrator yet. Create one with:\n"
             f"  {cli_prefix(settings)} admin create-token --user admin --admin\n"
-            "and use the printed token as 'Authorization: Bearer TOKEN'.\n",
+            "and use the printed token as 'Authorization: Bearer TOKEN', or sign in with it\n"
+            f"in a browser at http://{settings.bind}/ui/\n",
             flush=True,
         )
 

@@ -23,6 +23,7 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.wait import WebDriverWait
 
 from artifortress.testing.server import ServerProcess
 from plugins.pypi.tests.pypi_dists import make_wheel
@@ -147,6 +148,8 @@ def _quarantine_one(site: Site) -> None:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     root = tmp_path_factory.mktemp("ui-browser")
     with ServerProcess(root / "home") as server:
+        # The first start tells where to sign in, next to how to get the token.
+        assert f"sign in with it\nin a browser at {server.base_url}/ui/" in server.stdout
         created = server.cli("admin", "create-token", "--user", "admin", "--admin")
         site = Site(server, created.stdout.strip().splitlines()[-1], root)
         site.api("POST", "/v1/repos", json={"key": "py", "format": "pypi", "public": True})
@@ -271,6 +274,7 @@ def test_an_administrators_day_in_the_browser(site, driver, tmp_path):
     driver.find_element(By.LINK_TEXT, "Audit log").click()
     driver.find_element(By.ID, "f-action").send_keys("quarantine.release")
     driver.find_element(By.XPATH, "//button[normalize-space()='Filter']").click()
+    WebDriverWait(driver, 10).until(lambda d: "action=quarantine.release" in d.current_url)
     rows = driver.find_elements(By.CSS_SELECTOR, "table.audit tbody tr")
     assert len(rows) == 1
     assert "quarantine.release" in rows[0].text

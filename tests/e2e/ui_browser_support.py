@@ -43,6 +43,7 @@ def start_chromium(width: int = 1280, height: int = 900) -> webdriver.Chrome:
     options.add_argument("--password-store=basic")
     driver = webdriver.Chrome(options=options, service=Service(str(CHROMEDRIVER)))
     driver.set_page_load_timeout(30)
+    driver.implicitly_wait(5)  # an element of the next page may take a moment to be there
     return driver
 
 
