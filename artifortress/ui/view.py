@@ -56,6 +56,11 @@ class UiKit:
     services: Services
     assets: Assets
     templates: Templates
+    #: Other ways to sign in, as (label, URL) links under the token form: the hook for
+    #: OIDC providers. Their callback authenticates the person, issues them a token
+    #: (``issue_token``) and opens the session with it (``web_sessions.sign_in``), so such
+    #: a session too ends with its token or its user.
+    sign_in_links: tuple[tuple[str, str], ...] = ()
 
 
 class View:

@@ -56,7 +56,12 @@ def _view(anonymous: bool = False):
         is_admin=True,
         token_key_id="k1",
     )
-    return SimpleNamespace(principal=principal, csrf="0" * 64, req=SimpleNamespace(path="/ui/x"))
+    return SimpleNamespace(
+        principal=principal,
+        csrf="0" * 64,
+        req=SimpleNamespace(path="/ui/x"),
+        ui=SimpleNamespace(sign_in_links=((EVIL, "https://idp.example/?" + EVIL),)),
+    )
 
 
 @pytest.fixture(scope="module")
