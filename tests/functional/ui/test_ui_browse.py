@@ -157,3 +157,21 @@ def test_head_is_answered_like_get_without_a_body(client):
     assert head.status_code == 200
     assert head.content == b""
     assert head.headers["Content-Type"].startswith("text/html")
+
+
+def test_a_virtual_repository_lists_the_members_the_user_may_read(
+    admin, make_repo, api_factory, browser
+):
+    make_repo("open", "generic", public=True)
+    make_repo("hidden", "generic")
+    made = admin.post(
+        "/v1/repos",
+        {"key": "all", "format": "generic", "kind": "virtual", "members": ["open", "hidden"]},
+    )
+    assert made.status_code == 201, made.text
+    browser.sign_in(api_factory.token_for("rita", roles={"all": ["read"]}))
+    page = browser.get("/ui/repos/all")
+    assert page.status_code == 200
+    assert 'href="/ui/repos/open"' in page.text
+    assert "/ui/repos/hidden" not in page.text
+    assert "virtual" in page.text
