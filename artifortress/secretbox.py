@@ -55,6 +55,10 @@ class SecretBox:
                 "share ARTIFORTRESS_SECRET_KEY (or the same HOME/secret.key)"
             ) from None
 
+    def secret(self) -> str:
+        """The installation's secret, from which keys for other purposes are derived too."""
+        return self._settings.secret_key or _key_file(self._settings.home)
+
     def _cipher(self) -> Fernet:
         # Imported on first use: OpenSSL's bindings cost each worker about 7 MiB, and
         # only remotes with a password need them.
@@ -62,8 +66,7 @@ class SecretBox:
 
         with self._lock:
             if self._fernet is None:
-                secret = self._settings.secret_key or _key_file(self._settings.home)
-                self._fernet = Fernet(derive_key(secret))
+                self._fernet = Fernet(derive_key(self.secret()))
             return self._fernet
 
 

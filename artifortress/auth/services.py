@@ -7,14 +7,14 @@ import datetime as dt
 import secrets
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress import changes
-from artifortress.auth import tokens
+from artifortress.auth import scoped, tokens
 from artifortress.auth.models import Token, User
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
@@ -25,6 +25,7 @@ from artifortress.errors import (
     Unauthenticated,
     ValidationFailed,
 )
+from artifortress.secretbox import box_of
 
 #: ``last_used_at`` is written at most this often per token and process, so
 #: authenticating a request normally costs no database write.
@@ -214,8 +215,11 @@ class Authenticator:
         self._cache: dict[str, tuple[float, _CachedToken]] = {}
         self._last_used_written: dict[int, dt.datetime] = {}
         self._lock = threading.Lock()
+        self._scoped_key: bytes | None = None
 
     def authenticate(self, raw_token: str) -> Principal:
+        if scoped.is_scoped(raw_token):
+            return self._authenticate_scoped(raw_token)
         parsed = tokens.parse_token(raw_token)
         if parsed is None:
             raise Unauthenticated("the credentials are not an Artifortress token")
@@ -225,15 +229,60 @@ class Authenticator:
         # id's stand-in matches nothing), so timing cannot tell a real id from a made-up one.
         if not tokens.secret_matches(secret, entry.secret_sha256) or entry.principal is None:
             raise Unauthenticated("unknown token")
+        return self._live(entry, entry.principal)
+
+    def _live(self, entry: _CachedToken, principal: Principal) -> Principal:
+        """*principal* if the token of *entry* is neither revoked nor expired, nor its user off."""
         now = utcnow()
         if entry.revoked:
             raise Unauthenticated("the token has been revoked")
         if entry.user_disabled:
-            raise Unauthenticated(f"user {entry.principal.name!r} is disabled")
+            raise Unauthenticated(f"user {principal.name!r} is disabled")
         if entry.expires_at <= now:
             raise Unauthenticated("the token has expired; create a new one")
         self._note_use(entry.token_id, now)
-        return entry.principal
+        return principal
+
+    def issue_scoped(
+        self, principal: Principal, repos: Collection[str], *, read_only: bool, ttl_seconds: int
+    ) -> str:
+        """A short-lived token acting as *principal*, narrowed to *repos* (and read-only).
+
+        Signed, not stored (:mod:`artifortress.auth.scoped`); it works as long as
+        the token *principal* authenticated with does, and never grants more.
+        """
+        if principal.repo_scopes is not None:
+            repos = principal.repo_scopes & set(repos)
+        claims = scoped.new_claims(
+            principal.tenant_id,
+            principal.token_key_id if not principal.is_anonymous else None,
+            repos,
+            read_only=read_only or principal.read_only,
+            ttl_seconds=ttl_seconds,
+        )
+        return scoped.mint(self._signing_key(), claims)
+
+    def _authenticate_scoped(self, raw_token: str) -> Principal:
+        claims = scoped.verify(self._signing_key(), raw_token)
+        if claims is None:
+            raise Unauthenticated("the token is invalid or has expired; ask for a new one")
+        if claims.parent is None:
+            return Principal(tenant_id=claims.tenant_id)  # anonymous, as without credentials
+        entry = self._lookup(claims.parent)
+        if entry.principal is None:
+            raise Unauthenticated("unknown token")
+        parent = entry.principal
+        repos = claims.repos if parent.repo_scopes is None else claims.repos & parent.repo_scopes
+        narrowed = dataclasses.replace(
+            parent, repo_scopes=repos, read_only=parent.read_only or claims.read_only
+        )
+        return self._live(entry, narrowed)
+
+    def _signing_key(self) -> bytes:
+        if self._scoped_key is None:
+            with self._sessions() as db:  # no statement: the box travels with the session
+                self._scoped_key = scoped.signing_key(box_of(db).secret())
+        return self._scoped_key
 
     def forget(self, key_id: str) -> None:
         """Drop a cached lookup (called on revocation in this process)."""

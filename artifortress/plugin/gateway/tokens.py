@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from artifortress.auth import services as auth
 from artifortress.auth import users
 from artifortress.auth.principal import Caller, Principal
@@ -40,6 +42,20 @@ class TokensGateway(GatewayBase):
             read_only=read_only,
         )
         return token_info(token), secret
+
+    def issue_scoped_token(
+        self, repos: Collection[str], *, read_only: bool, ttl_seconds: int = 300
+    ) -> str:
+        """A short-lived token acting as the caller, limited to *repos* (and read-only).
+
+        For protocols whose clients trade credentials for a token first (the
+        OCI registry token flow). Signed, stored nowhere, at most an hour; it
+        stops working with the token the caller authenticated with, and never
+        grants more than it. The anonymous caller gets an anonymous one.
+        """
+        return self._ctx.services.authenticator.issue_scoped(
+            self.principal, repos, read_only=read_only, ttl_seconds=ttl_seconds
+        )
 
     def authenticate(self, user: str, secret: str) -> Principal:
         """The principal of *secret* if it is a valid token of *user* (a password check)."""

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 import falcon
 
-from artifortress.plugin import ArtifortressError, error_for_status
+from artifortress.plugin import ArtifortressError, Gateway, error_for_status
+from artifortress_oci.auth import TOKEN_PATH, challenge
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -99,8 +101,16 @@ def error_body(code: str, message: str) -> bytes:
 
 
 def render_error(req: falcon.Request, resp: falcon.Response, error: ArtifortressError) -> None:
-    """Answer *error* the distribution-spec's way (a body HEAD requests go without)."""
+    """Answer *error* the distribution-spec's way (a body HEAD requests go without).
+
+    A 401 challenges the client to the token flow (:mod:`.auth`), except on the
+    token endpoint itself, which asks for Basic credentials.
+    """
     resp.status = error.status
+    if error.status == 401 and not req.path.startswith(TOKEN_PATH):
+        realm = Gateway(req).public_url(TOKEN_PATH)
+        service = urlsplit(realm).netloc
+        resp.set_header("WWW-Authenticate", challenge(realm, service, req.path, req.method))
     resp.set_header(*API_VERSION_HEADER)
     resp.content_type = falcon.MEDIA_JSON
     resp.data = error_body(oci_code(error), error.message)

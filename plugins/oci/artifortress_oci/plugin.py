@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from artifortress.plugin import FormatSpec, PluginRoute, hookimpl
 from artifortress_oci.errors import render_error
 from artifortress_oci.registry import FORMAT_NAME, RegistryResource
-from artifortress_oci.root import VersionCheckResource
+from artifortress_oci.root import TokenResource, VersionCheckResource
 
 FORMAT = FormatSpec(
     name=FORMAT_NAME,
@@ -33,5 +33,6 @@ def artifortress_formats() -> Sequence[FormatSpec]:
 def artifortress_routes() -> Sequence[PluginRoute]:
     return [
         PluginRoute(FORMAT_NAME, "/", VersionCheckResource(), per_repo=False),
+        PluginRoute(FORMAT_NAME, "/_token", TokenResource(), per_repo=False),
         PluginRoute(FORMAT_NAME, "/{rest:path}", RegistryResource()),
     ]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import falcon
 
-from artifortress.plugin import authenticated
+from artifortress.plugin import Gateway, authenticated, public
+from artifortress_oci.auth import TOKEN_TTL_SECONDS, parse_scopes
 from artifortress_oci.errors import API_VERSION_HEADER
 
 
@@ -19,3 +22,28 @@ class VersionCheckResource:
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         resp.set_header(*API_VERSION_HEADER)
         resp.media = {}
+
+
+class TokenResource:
+    """``GET /v2/_token?service=&scope=``: a short-lived token for the scopes asked.
+
+    Credentials as on any request (Basic with a personal access token as
+    password, or none: an anonymous token, which pulls what is public). Wrong
+    credentials are a 401, so ``login`` commands report them.
+    """
+
+    @public
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        gateway = Gateway(req)
+        scope = parse_scopes(req.get_param_as_list("scope") or [])
+        token = gateway.issue_scoped_token(
+            scope.repos, read_only=not scope.writes, ttl_seconds=TOKEN_TTL_SECONDS
+        )
+        issued = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        resp.set_header("Cache-Control", "no-store")
+        resp.media = {
+            "token": token,
+            "access_token": token,
+            "expires_in": TOKEN_TTL_SECONDS,
+            "issued_at": issued,
+        }
