@@ -106,6 +106,7 @@ def test_quarantine_release_and_reject(admin, make_repo, api_factory, browser):
     page = browser.get("/ui/admin/quarantine")
     ids = re.findall(r'action="/ui/admin/quarantine/(\d+)/release"', page.text)
     assert len(ids) == 2
+    assert "<strong>typosquat</strong>: new package" in page.text
     released = browser.post(f"/ui/admin/quarantine/{ids[0]}/release", {}, follow=True)
     assert "released" in released.text
     browser.get("/ui/admin/quarantine")

@@ -160,7 +160,7 @@ CASES = {
                     created_at=NOW,
                     created_by=EVIL,
                     state="pending",
-                    reasons=[EVIL, {"message": EVIL}],
+                    reasons=[EVIL, {"message": EVIL}, {"policy": EVIL, "reason": EVIL}, {}],
                     decided_by=EVIL,
                     note=EVIL,
                 ),
