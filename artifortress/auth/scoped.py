@@ -35,7 +35,8 @@ class Claims:
     tenant_id: int
     #: Key id of the personal access token it derives from; ``None``: anonymous.
     parent: str | None
-    repos: frozenset[str]
+    #: ``None``: every repository its parent may touch (a catalog listing, say).
+    repos: frozenset[str] | None
     read_only: bool
     expires: int
 
@@ -49,7 +50,7 @@ def mint(key: bytes, claims: Claims) -> str:
     body = {
         "t": claims.tenant_id,
         "k": claims.parent,
-        "r": sorted(claims.repos),
+        "r": sorted(claims.repos) if claims.repos is not None else None,
         "ro": claims.read_only,
         "e": claims.expires,
     }
@@ -78,13 +79,14 @@ def verify(key: bytes, token: str, now: float | None = None) -> Claims | None:
 def new_claims(
     tenant_id: int,
     parent: str | None,
-    repos: Collection[str],
+    repos: Collection[str] | None,
     *,
     read_only: bool,
     ttl_seconds: int,
 ) -> Claims:
     ttl = max(1, min(ttl_seconds, MAX_TTL_SECONDS))
-    return Claims(tenant_id, parent, frozenset(repos), read_only, int(time.time()) + ttl)
+    scope = frozenset(repos) if repos is not None else None
+    return Claims(tenant_id, parent, scope, read_only, int(time.time()) + ttl)
 
 
 def _claims(raw: bytes | None) -> Claims | None:
@@ -93,7 +95,7 @@ def _claims(raw: bytes | None) -> Claims | None:
         return Claims(
             tenant_id=int(body["t"]),
             parent=None if body["k"] is None else str(body["k"]),
-            repos=frozenset(str(r) for r in body["r"]),
+            repos=None if body["r"] is None else frozenset(str(r) for r in body["r"]),
             read_only=bool(body["ro"]),
             expires=int(body["e"]),
         )

@@ -201,6 +201,15 @@ _TOKEN_LOOKUP = (
 )
 
 
+def _narrowed(
+    scope: frozenset[str] | None, narrower: frozenset[str] | None
+) -> frozenset[str] | None:
+    """The repositories both scopes allow (``None``: any)."""
+    if scope is None or narrower is None:
+        return narrower if scope is None else scope
+    return scope & narrower
+
+
 class Authenticator:
     """Resolve a token to a :class:`Principal`, with a short per-process cache.
 
@@ -244,15 +253,23 @@ class Authenticator:
         return principal
 
     def issue_scoped(
-        self, principal: Principal, repos: Collection[str], *, read_only: bool, ttl_seconds: int
+        self,
+        principal: Principal,
+        repos: Collection[str] | None,
+        *,
+        read_only: bool,
+        ttl_seconds: int,
     ) -> str:
         """A short-lived token acting as *principal*, narrowed to *repos* (and read-only).
 
         Signed, not stored (:mod:`artifortress.auth.scoped`); it works as long as
         the token *principal* authenticated with does, and never grants more.
+        *repos* ``None`` keeps the principal's own repository scope.
         """
         if principal.repo_scopes is not None:
-            repos = principal.repo_scopes & set(repos)
+            repos = principal.repo_scopes & set(
+                repos if repos is not None else principal.repo_scopes
+            )
         claims = scoped.new_claims(
             principal.tenant_id,
             principal.token_key_id if not principal.is_anonymous else None,
@@ -272,7 +289,7 @@ class Authenticator:
         if entry.principal is None:
             raise Unauthenticated("unknown token")
         parent = entry.principal
-        repos = claims.repos if parent.repo_scopes is None else claims.repos & parent.repo_scopes
+        repos = _narrowed(parent.repo_scopes, claims.repos)
         narrowed = dataclasses.replace(
             parent, repo_scopes=repos, read_only=parent.read_only or claims.read_only
         )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
+from typing import Any
 
 from artifortress.plugin.gateway.base import GatewayBase
-from artifortress.repos.views import RepoInfo
+from artifortress.policy.services import get_config
+from artifortress.repos.services import list_readable
+from artifortress.repos.views import RepoInfo, repo_info
 from artifortress.search.services import search as search_packages
 from artifortress.search.views import SearchResults
 from artifortress.versions import labels, lookups, queries
@@ -59,6 +63,24 @@ class ReadingGateway(GatewayBase):
     def labels(self, repo: RepoInfo, name: str) -> dict[str, str]:
         """``{label: version}`` of the package's labels that point at published versions."""
         return labels.labels_named(self._ctx.db, repo.id, name)
+
+    def readable_repositories(self, format: str | None = None) -> list[RepoInfo]:
+        """The repositories the caller may read (of *format* only, if given), by key."""
+        found: list[RepoInfo] = []
+        cursor: str | None = None
+        while True:
+            page, cursor = list_readable(self._ctx.db, self.principal, cursor=cursor, limit=500)
+            found += [repo_info(r) for r in page if format is None or r.format == format]
+            if cursor is None:
+                return found
+
+    def policy_settings(self, repo: RepoInfo) -> dict[str, Any]:
+        """The repository's policy settings (``PUT /v1/repos/{repo}/policy``), defaults filled.
+
+        A format's own options live under ``extra`` (the OCI plugin reads
+        ``extra.immutable_tags``); the answer is a copy.
+        """
+        return copy.deepcopy(get_config(self._ctx.db, repo.id))
 
     def search(
         self,

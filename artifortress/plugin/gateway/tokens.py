@@ -44,10 +44,11 @@ class TokensGateway(GatewayBase):
         return token_info(token), secret
 
     def issue_scoped_token(
-        self, repos: Collection[str], *, read_only: bool, ttl_seconds: int = 300
+        self, repos: Collection[str] | None, *, read_only: bool, ttl_seconds: int = 300
     ) -> str:
         """A short-lived token acting as the caller, limited to *repos* (and read-only).
 
+        *repos* ``None``: every repository the caller's own token may touch.
         For protocols whose clients trade credentials for a token first (the
         OCI registry token flow). Signed, stored nowhere, at most an hour; it
         stops working with the token the caller authenticated with, and never

@@ -22,26 +22,35 @@ _WRITING_METHODS = frozenset({"POST", "PUT", "PATCH"})
 _WRITING_ACTIONS = frozenset({"push", "delete", "*"})
 
 
+CATALOG_PATH = "/v2/_catalog"
+CATALOG_SCOPE = "registry:catalog:*"
+
+
 @dataclasses.dataclass(frozen=True)
 class Scope:
-    """What a token request asks for: repository keys, and whether anything but pull."""
+    """What a token request asks for: repository keys, and whether anything but pull.
 
-    repos: frozenset[str]
+    ``repos`` is ``None`` when the catalog is asked for: it lists every
+    repository the caller may read, so the token is not narrowed to some.
+    """
+
+    repos: frozenset[str] | None
     writes: bool
 
 
 def parse_scopes(values: list[str]) -> Scope:
-    """``repository:<name>:<actions>`` items (space-separated too); others are ignored."""
+    """``repository:<name>:<actions>`` and catalog items (space-separated too); others ignored."""
     repos: set[str] = set()
-    writes = False
+    writes = catalog = False
     for item in (part for value in values for part in value.split()):
         kind, _, rest = item.partition(":")
         name, _, actions = rest.rpartition(":")
+        catalog = catalog or item == CATALOG_SCOPE
         if kind != "repository" or not name:
             continue
         repos.add(name.split("/", 1)[0])
         writes = writes or bool(_WRITING_ACTIONS & set(actions.split(",")))
-    return Scope(frozenset(repos), writes)
+    return Scope(None if catalog else frozenset(repos), writes)
 
 
 def challenge(realm: str, service: str, path: str, method: str) -> str:
@@ -53,4 +62,6 @@ def challenge(realm: str, service: str, path: str, method: str) -> str:
         if method in _WRITING_METHODS:
             actions = "pull,push"
         value += f',scope="repository:{named["name"]}:{actions}"'
+    elif path == CATALOG_PATH:
+        value += f',scope="{CATALOG_SCOPE}"'
     return value

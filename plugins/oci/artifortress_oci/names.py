@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from urllib.parse import urlencode
 
 from artifortress_oci.errors import (
     DIGEST_INVALID,
@@ -16,6 +17,7 @@ from artifortress_oci.errors import (
     MANIFEST_UNKNOWN,
     NAME_INVALID,
     NAME_UNKNOWN,
+    UNSUPPORTED,
     OciError,
 )
 
@@ -28,6 +30,7 @@ TAG = re.compile(r"[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}")
 DIGEST = re.compile(r"[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+")
 SHA256 = re.compile(r"sha256:[a-f0-9]{64}")
 
+FORMAT_NAME = "oci"
 MANIFESTS, BLOBS, UPLOADS, TAGS, REFERRERS = "manifests", "blobs", "uploads", "tags", "referrers"
 
 _ENDPOINT = re.compile(
@@ -107,6 +110,23 @@ def manifest_digest(reference: str) -> str:
         return check_digest(reference)
     except OciError:
         raise OciError(MANIFEST_UNKNOWN, f"no manifest {reference[:200]!r}", 404) from None
+
+
+def paginate(names: list[str], last: str | None, n: str | None) -> tuple[list[str], str | None]:
+    """The page after *last* of sorted *names*, at most *n* long, and the next page's query.
+
+    ``n=0`` is an empty page without a next one, as the spec says.
+    """
+    if last is not None:
+        names = [name for name in names if name > last]
+    if n is None:
+        return names, None
+    if not n.isdigit() or len(n) > 9:
+        raise OciError(UNSUPPORTED, f"n must be a non-negative integer, not {n[:50]!r}")
+    limit = int(n)
+    page = names[:limit]
+    more = limit > 0 and len(names) > limit
+    return page, urlencode({"n": limit, "last": page[-1]}) if more else None
 
 
 # -- how images, manifests and tags are kept in the version model --------------------------

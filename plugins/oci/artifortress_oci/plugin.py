@@ -6,12 +6,15 @@ Clients require the root path ``/v2/``, so the format mounts its routes there
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from artifortress.plugin import FormatSpec, PluginRoute, hookimpl
+from artifortress.plugin import FormatSpec, PluginRoute, VersionInfo, hookimpl
 from artifortress_oci.errors import render_error
-from artifortress_oci.registry import FORMAT_NAME, RegistryResource
-from artifortress_oci.root import TokenResource, VersionCheckResource
+from artifortress_oci.names import FORMAT_NAME
+from artifortress_oci.registry import RegistryResource
+from artifortress_oci.root import CatalogResource, TokenResource, VersionCheckResource
 
 FORMAT = FormatSpec(
     name=FORMAT_NAME,
@@ -34,5 +37,21 @@ def artifortress_routes() -> Sequence[PluginRoute]:
     return [
         PluginRoute(FORMAT_NAME, "/", VersionCheckResource(), per_repo=False),
         PluginRoute(FORMAT_NAME, "/_token", TokenResource(), per_repo=False),
+        PluginRoute(FORMAT_NAME, "/_catalog", CatalogResource(), per_repo=False),
         PluginRoute(FORMAT_NAME, "/{rest:path}", RegistryResource()),
     ]
+
+
+#: The image's own words in search: a full-text index may take ``team/app`` as one token.
+_NAME_PARTS = re.compile(r"[/._-]+")
+_DESCRIBED_BY = ("org.opencontainers.image.description", "org.opencontainers.image.title")
+
+
+@hookimpl
+def artifortress_search_fields(format: str, version: VersionInfo) -> Mapping[str, Any] | None:
+    """Keywords from the image name's components, a summary from its annotations."""
+    if format != FORMAT_NAME:
+        return None
+    annotations = version.metadata.get("annotations") or {}
+    summary = next((annotations[k] for k in _DESCRIBED_BY if annotations.get(k)), "")
+    return {"keywords": _NAME_PARTS.split(version.package), "summary": summary}

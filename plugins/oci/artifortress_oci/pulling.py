@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 import falcon
 
 from artifortress.plugin import Gateway, NotFound, Permission, VersionInfo
 from artifortress_oci.errors import (
     API_VERSION_HEADER,
+    DENIED,
     MANIFEST_UNKNOWN,
     NAME_UNKNOWN,
     UNSUPPORTED,
@@ -26,9 +26,11 @@ from artifortress_oci.names import (
     is_digest,
     label_of,
     manifest_digest,
+    paginate,
     tag_of,
     version_of,
 )
+from artifortress_oci.pushing import tags_are_immutable
 
 
 def send_manifest(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> None:
@@ -77,6 +79,8 @@ def delete_manifest(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint)
         label = label_of_or_none(endpoint.reference)
         if label not in gateway.labels(repo, image):
             raise OciError(MANIFEST_UNKNOWN, f"no tag {endpoint.reference[:200]!r}", 404)
+        if tags_are_immutable(gateway, repo):
+            raise OciError(DENIED, f"tags are immutable in {repo.key}: delete by digest", 409)
         gateway.delete_label(repo, image, label)
     resp.status = falcon.HTTP_202
     resp.set_header(*API_VERSION_HEADER)
@@ -98,13 +102,8 @@ def send_tags(
     tags = sorted(tag for label in labels if (tag := tag_of(label)) is not None)
     if not tags and not gateway.versions(repo, image):
         raise OciError(NAME_UNKNOWN, f"no image {image} in {repo.key}", 404)
-    last = req.get_param("last")
-    if last is not None:
-        tags = [tag for tag in tags if tag > last]
-    limit = req.get_param_as_int("n", min_value=0)
-    page = tags if limit is None else tags[:limit]
-    if limit and len(tags) > limit:
-        query = urlencode({"n": limit, "last": page[-1]})
+    page, query = paginate(tags, req.get_param("last"), req.get_param("n"))
+    if query is not None:
         resp.set_header("Link", f'</v2/{repo.key}/{image}/tags/list?{query}>; rel="next"')
     _json(resp, {"name": f"{repo.key}/{image}", "tags": page})
 

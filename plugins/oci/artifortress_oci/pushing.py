@@ -29,6 +29,7 @@ from artifortress_oci.names import (
     check_tag,
     is_digest,
     label_of,
+    tag_of,
     version_of,
 )
 
@@ -98,6 +99,9 @@ def _store(
     labels: list[str],
 ) -> None:
     version = version_of(manifest.digest)
+    current = gateway.labels(repo, image)
+    labels = [label for label in labels if current.get(label) != version]  # no change, no row
+    _check_mutable(gateway, repo, image, [label for label in labels if label in current])
     state = gateway.sealed_versions(repo, image, [version]).get(version)
     if state == TOMBSTONED:
         gateway.restore(repo, image, version)  # needs admin: 403 otherwise
@@ -108,6 +112,21 @@ def _store(
         raise OciError(DENIED, f"manifest {manifest.digest} is {state} in {repo.key}", 403)
     for label in labels:
         gateway.set_label(repo, image, label, version)
+
+
+def tags_are_immutable(gateway: Gateway, repo: RepoInfo) -> bool:
+    """The repository's option ``extra.immutable_tags`` of its policy settings."""
+    extra = gateway.policy_settings(repo).get("extra") or {}
+    return bool(isinstance(extra, dict) and extra.get("immutable_tags"))
+
+
+def _check_mutable(gateway: Gateway, repo: RepoInfo, image: str, moving: list[str]) -> None:
+    """Refuse to re-point existing tags where tags are immutable (like released versions)."""
+    if moving and tags_are_immutable(gateway, repo):
+        tags = ", ".join(tag_of(label) or label for label in moving)
+        raise OciError(
+            DENIED, f"tags are immutable in {repo.key}: {image}:{tags} already exists", 409
+        )
 
 
 def _publish(

@@ -17,6 +17,7 @@ from artifortress_oci import blobs, pulling, pushing
 from artifortress_oci.errors import NAME_UNKNOWN, UNSUPPORTED, OciError, oci_errors
 from artifortress_oci.names import (
     BLOBS,
+    FORMAT_NAME,
     MANIFESTS,
     REFERRERS,
     TAGS,
@@ -24,8 +25,6 @@ from artifortress_oci.names import (
     Endpoint,
     parse_endpoint,
 )
-
-FORMAT_NAME = "oci"
 
 
 @contextmanager

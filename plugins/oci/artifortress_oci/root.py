@@ -8,7 +8,8 @@ import falcon
 
 from artifortress.plugin import Gateway, authenticated, public
 from artifortress_oci.auth import TOKEN_TTL_SECONDS, parse_scopes
-from artifortress_oci.errors import API_VERSION_HEADER
+from artifortress_oci.errors import API_VERSION_HEADER, oci_errors
+from artifortress_oci.names import FORMAT_NAME, paginate
 
 
 class VersionCheckResource:
@@ -47,3 +48,22 @@ class TokenResource:
             "expires_in": TOKEN_TTL_SECONDS,
             "issued_at": issued,
         }
+
+
+class CatalogResource:
+    """``GET /v2/_catalog?n=&last=``: the images of every repository the caller may read."""
+
+    @authenticated
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        gateway = Gateway(req)
+        names = sorted(
+            f"{repo.key}/{package.name}"
+            for repo in gateway.readable_repositories(FORMAT_NAME)
+            for package in gateway.packages(repo)
+        )
+        with oci_errors():
+            page, link = paginate(names, req.get_param("last"), req.get_param("n"))
+        if link is not None:
+            resp.set_header("Link", f'</v2/_catalog?{link}>; rel="next"')
+        resp.set_header(*API_VERSION_HEADER)
+        resp.media = {"repositories": page}

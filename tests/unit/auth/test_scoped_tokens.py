@@ -42,3 +42,8 @@ def test_lifetimes_are_bounded() -> None:
     made = scoped.new_claims(1, None, ["r"], read_only=True, ttl_seconds=10**9)
     assert made.expires <= time.time() + scoped.MAX_TTL_SECONDS + 1
     assert made.parent is None
+
+
+def test_a_token_for_every_repository_of_its_parent_keeps_none() -> None:
+    unnarrowed = claims(repos=None)
+    assert scoped.verify(KEY, scoped.mint(KEY, unnarrowed)) == unnarrowed
