@@ -23,7 +23,8 @@ Rules, so that the README stays a user's text rather than a test script:
   prints must be the one its line's comment promises (``... # 403``).
 - The placeholders are provided for real, in a fresh working folder: ``dist/*``
   is a wheel and an sdist of a project named ``yourpackage``, ``build/app.tar.gz``
-  a small tarball, ``.venv/bin/artifortress`` the installed command, and the
+  a small tarball, ``build/image`` an OCI image layout (tag ``1.0``),
+  ``.venv/bin/artifortress`` the installed command, and the
   ``ID`` of a quarantined version is one the test quarantined beforehand. Any
   other upper-case path segment (``/NAME/``) left in a command is a placeholder
   the test does not know, and fails it.
@@ -47,6 +48,7 @@ import requests
 
 from artifortress.testing.server import ServerProcess
 from plugins.npm.tests.npm_upstream import NpmTree, express_tree
+from plugins.oci.tests.oci_images import layout_digest, write_layout
 from plugins.pypi.tests.pypi_upstream import PypiTree, real_distributions
 from tests.support.upstream import Upstream
 
@@ -259,6 +261,7 @@ def terminal(tmp_path: Path, server: ServerProcess) -> tuple[Path, dict[str, str
     (work / ".venv").symlink_to(Path(sys.executable).parent.parent)
     build_yourpackage(work)
     build_app_tarball(work)
+    write_layout(work / "build" / "image", "1.0")
     uv_env = tmp_path / "uv-env"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", uv_env], check=True)
     token = server.cli("admin", "create-token", "--user", "setup", "--admin").stdout
@@ -306,6 +309,8 @@ def test_every_readme_command_runs(
     # express came from "registry.npmjs.org" through the npm virtual, each tarball once.
     assert (work / "node_modules" / "express" / "package.json").exists()
     assert all(npmjs.upstream.hits[path] == 1 for path in npmjs.tarballs)
+    # The image went up with skopeo and came back the same (the same manifest digest).
+    assert layout_digest(work / "pulled") == layout_digest(work / "build" / "image")
     # The generic file came from "releases.hashicorp.com" through the generic virtual, once.
     sums = work / TERRAFORM_SUMS.rsplit("/", 1)[-1]
     assert sums.read_bytes() == hashicorp.routes["/" + TERRAFORM_SUMS].body

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import hashlib
+import io
 import json
+import tarfile
+from pathlib import Path
 from typing import Any
 
 OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
@@ -70,3 +74,58 @@ def make_index(*images: Image) -> bytes:
         for image, arch in zip(images, ["amd64", "arm64", "s390x"], strict=False)
     ]
     return json.dumps({"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": manifests}).encode()
+
+
+def _tar_gz(files: dict[str, bytes]) -> tuple[bytes, str]:
+    """A gzipped tar of *files*, and the digest of the uncompressed tar (its diff id)."""
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), 0, 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return gzip.compress(raw.getvalue(), mtime=0), digest(raw.getvalue())
+
+
+def write_layout(folder: Path, tag: str, layers: int = 2) -> str:
+    """An OCI image layout at *folder* holding one image of real tar+gzip layers under *tag*.
+
+    Returns the manifest's digest: what a copy of the image must keep.
+    """
+    blobs = folder / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+    compressed = [
+        _tar_gz({f"data/{n}.txt": f"layer {n}\n".encode() * (n + 1)}) for n in range(layers)
+    ]
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "config": {},
+            "rootfs": {"type": "layers", "diff_ids": [diff_id for _, diff_id in compressed]},
+        }
+    ).encode()
+    manifest = json.dumps(
+        {
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": descriptor(OCI_CONFIG, config),
+            "layers": [descriptor(OCI_LAYER, layer) for layer, _ in compressed],
+        }
+    ).encode()
+    for blob in (config, manifest, *(layer for layer, _ in compressed)):
+        (blobs / digest(blob).split(":")[1]).write_bytes(blob)
+    (folder / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    annotations = {"org.opencontainers.image.ref.name": tag}
+    index = {
+        "schemaVersion": 2,
+        "mediaType": OCI_INDEX,
+        "manifests": [descriptor(OCI_MANIFEST, manifest, annotations=annotations)],
+    }
+    (folder / "index.json").write_text(json.dumps(index))
+    return digest(manifest)
+
+
+def layout_digest(folder: Path) -> str:
+    """The digest of the first manifest an OCI layout's index lists."""
+    return str(json.loads((folder / "index.json").read_text())["manifests"][0]["digest"])
