@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifortress.ui import account, admin, admin_repos, browse
+from artifortress.ui import account, admin, admin_people, admin_repos, browse
 
 
 def ui_routes() -> list[tuple[str, Any]]:
@@ -28,6 +28,11 @@ def ui_routes() -> list[tuple[str, Any]]:
         ("/ui/admin/outbox", admin.OutboxPage()),
         ("/ui/admin/outbox/{event_id}/retry", admin.OutboxRetry()),
         ("/ui/admin/repos/new", admin_repos.NewRepoPage()),
+        ("/ui/admin/people", admin_people.PeoplePage()),
+        ("/ui/admin/people/users", admin_people.NewUser()),
+        ("/ui/admin/people/users/{user}/state", admin_people.UserState()),
+        ("/ui/admin/people/groups", admin_people.NewGroup()),
+        ("/ui/admin/people/groups/{group}/members", admin_people.GroupMembers()),
         ("/ui/repos/{repo}/settings", admin_repos.RepoSettingsPage()),
         ("/ui/repos/{repo}/settings/bindings", admin_repos.UserBindingForm()),
         ("/ui/repos/{repo}/settings/group-bindings", admin_repos.GroupBindingForm()),

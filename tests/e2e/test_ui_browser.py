@@ -330,6 +330,10 @@ def test_axe_finds_no_serious_violation_on_the_main_pages(site, driver):
         "/ui/account",
         "/ui/admin/quarantine?state=all",
         "/ui/admin/audit",
+        "/ui/admin/people",
+        "/ui/admin/outbox?state=all",
+        "/ui/admin/repos/new",
+        "/ui/repos/team/settings",
         "/ui/repos/js/packages/@ui/npm-demo",
     ]:
         driver.get(site.url + path)

@@ -185,3 +185,40 @@ def test_dead_letters_can_be_retried(admin, make_repo, api_factory, browser, ser
         e for e in admin.get("/v1/admin/outbox?state=all").json["events"] if str(e["id"]) == ids[0]
     )
     assert event["state"] == "pending"
+
+
+def test_users_and_groups_without_curl(admin, make_repo, api_factory, browser, client):
+    _admin_browser(api_factory, browser)
+    browser.get("/ui/admin/people")
+    created = browser.post("/ui/admin/people/users", {"name": "newbie"}, follow=True)
+    assert "The user was created" in created.text
+    assert "<td>newbie</td>" in created.text
+    taken = browser.post("/ui/admin/people/users", {"name": "newbie"})
+    assert taken.status_code == 409
+    browser.get("/ui/admin/people")
+    grouped = browser.post("/ui/admin/people/groups", {"name": "devs"}, follow=True)
+    assert "<h3>devs</h3>" in grouped.text
+    added = browser.post("/ui/admin/people/groups/devs/members", {"user": "newbie"}, follow=True)
+    assert "Members: newbie" in added.text
+    removed = browser.post(
+        "/ui/admin/people/groups/devs/members", {"user": "newbie", "remove": "on"}, follow=True
+    )
+    assert "No member yet." in removed.text
+    token = api_factory.token_for("newbie")
+    who = {"Authorization": f"Bearer {token}"}
+    assert client.simulate_get("/v1/whoami", headers=who).status_code == 200
+    browser.get("/ui/admin/people")
+    disabled = browser.post("/ui/admin/people/users/newbie/state", {"disabled": "on"}, follow=True)
+    assert "The user is disabled" in disabled.text
+    assert client.simulate_get("/v1/whoami", headers=who).status_code == 401
+    browser.post("/ui/admin/people/users/newbie/state", {"disabled": "off"}, follow=True)
+    assert client.simulate_get("/v1/whoami", headers=who).status_code == 200
+    assert 'action="/ui/admin/people/users/boss/state"' not in browser.last.text  # not oneself
+
+
+def test_people_pages_are_for_tenant_admins_only(api_factory, browser, admin):
+    browser.sign_in(api_factory.token_for("rita"))
+    assert browser.get("/ui/admin/people").status_code == 403
+    browser.get("/ui/account")
+    assert browser.post("/ui/admin/people/users", {"name": "sneaky"}).status_code == 403
+    assert admin.get("/v1/users/sneaky").status_code == 404

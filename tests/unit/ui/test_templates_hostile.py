@@ -14,7 +14,7 @@ from artifortress.search.views import SearchHit, SearchResults
 from artifortress.ui.assets import Assets
 from artifortress.ui.queries import FileRow, PackageRow, RoleRow, VersionRow
 from artifortress.ui.snippets import Snippet
-from artifortress.ui.templating import Templates
+from artifortress.ui.templating import TEMPLATE_DIR, Templates
 
 EVIL = "\"'><script>alert(1)</script><img src=x onerror=alert(2)>javascript:alert(3)"
 NOW = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
@@ -172,6 +172,54 @@ CASES = {
         "states": ("pending", "released", "rejected"),
         "notice": EVIL,
     },
+    "people.html": lambda: {
+        "users": [
+            SimpleNamespace(name=EVIL, is_admin=False, created_at=NOW, disabled_at=None),
+            SimpleNamespace(name="x", is_admin=True, created_at=NOW, disabled_at=NOW),
+        ],
+        "groups": [(SimpleNamespace(name=EVIL), [EVIL])],
+        "notice": EVIL,
+    },
+    "repo_settings.html": lambda: {
+        "repo": _repo(),
+        "bindings": {EVIL: [EVIL]},
+        "group_bindings": {EVIL: [EVIL]},
+        "hooks": [SimpleNamespace(id=1, url=EVIL, events=[EVIL], active=False)],
+        "roles": ("read", "write"),
+        "notice": EVIL,
+    },
+    "repo_new.html": lambda: {"formats": [EVIL]},
+    "webhook.html": lambda: {
+        "repo": _repo(),
+        "hook": SimpleNamespace(url=EVIL),
+        "rows": [
+            SimpleNamespace(
+                event_type=EVIL,
+                event_id=1,
+                state="failed",
+                attempts=3,
+                last_status=500,
+                last_attempt_at=NOW,
+                last_error=EVIL,
+            )
+        ],
+    },
+    "outbox.html": lambda: {
+        "rows": [
+            SimpleNamespace(
+                id=1,
+                event_type=EVIL,
+                created_at=NOW,
+                repo_key=EVIL,
+                state="dead",
+                attempts=9,
+                last_error=EVIL,
+            )
+        ],
+        "state": "dead",
+        "states": ("pending", "done", "dead"),
+        "notice": EVIL,
+    },
     "audit.html": lambda: {
         "rows": [
             SimpleNamespace(
@@ -191,6 +239,10 @@ def test_template_renders_hostile_data_inert(templates, name, anonymous):
     page = templates.render(name, view=_view(anonymous), **CASES[name]())
     assert_inert(page)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page or name == "error.html"
+
+
+def test_every_template_has_a_hostile_case():
+    assert {path.name for path in TEMPLATE_DIR.glob("*.html")} - {"base.html"} == set(CASES)
 
 
 def test_readme_html_is_the_only_unescaped_value(templates):

@@ -1,0 +1,90 @@
+"""Users and groups in the UI (tenant administrators), with the API's permissions and services."""
+
+from __future__ import annotations
+
+import falcon
+
+from artifortress.auth import users
+from artifortress.http.permissions import tenant_admin
+from artifortress.rbac import groups
+from artifortress.ui.view import View
+
+NOTICES = {
+    "user-created": "The user was created; bind them to repositories in each one's settings.",
+    "user-disabled": "The user is disabled: none of their tokens or sessions works.",
+    "user-enabled": "The user is enabled again.",
+    "group-created": "The group was created.",
+    "member-added": "The member was added.",
+    "member-removed": "The member was removed.",
+}
+PAGE = "/ui/admin/people"
+
+
+def _view(req: falcon.Request) -> View:
+    view: View = req.context.ui
+    return view
+
+
+class PeoplePage:
+    @tenant_admin("user.list")
+    def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
+        """The tenant's users and groups (with their members)."""
+        view = _view(req)
+        db = req.context.db
+        tenant = view.principal.tenant_id
+        listed = [(g, groups.members_of(db, g)) for g in groups.list_groups(db, tenant)]
+        view.render(
+            "people.html",
+            users=users.list_users(db, tenant),
+            groups=listed,
+            notice=NOTICES.get(req.get_param("notice") or ""),
+        )
+
+
+class NewUser:
+    @tenant_admin("user.create")
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        view = _view(req)
+        ctx = req.context
+        admin = view.field("admin") == "on"
+        users.create_user(ctx.db, ctx.caller, view.field("name").strip(), is_admin=admin)
+        view.redirect(f"{PAGE}?notice=user-created")
+
+
+class UserState:
+    @tenant_admin("user.update")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, user: str) -> None:
+        """Disable or enable a user (``disabled``: on/off); never oneself (409)."""
+        view = _view(req)
+        ctx = req.context
+        target = users.get_user(ctx.db, ctx.principal.tenant_id, user)
+        disabled = view.field("disabled") == "on"
+        users.set_disabled(ctx.db, ctx.caller, target, disabled)
+        ctx.services.authenticator.forget_user(target.id)
+        view.redirect(f"{PAGE}?notice=user-{'disabled' if disabled else 'enabled'}")
+
+
+class NewGroup:
+    @tenant_admin("group.create")
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        view = _view(req)
+        ctx = req.context
+        groups.create_group(ctx.db, ctx.caller, view.field("name").strip())
+        view.redirect(f"{PAGE}?notice=group-created")
+
+
+class GroupMembers:
+    @tenant_admin("group.member.add")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, group: str) -> None:
+        """Add a member (``remove``: on takes them out instead)."""
+        view = _view(req)
+        ctx = req.context
+        tenant = ctx.principal.tenant_id
+        found = groups.get_group(ctx.db, tenant, group)
+        member = users.get_user(ctx.db, tenant, view.field("user").strip())
+        if view.field("remove") == "on":
+            groups.remove_member(ctx.db, ctx.caller, found, member)
+            view.redirect(f"{PAGE}?notice=member-removed")
+            return
+        groups.add_member(ctx.db, ctx.caller, found, member)
+        view.redirect(f"{PAGE}?notice=member-added")
