@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -16,11 +19,14 @@ from sqlalchemy.pool import ConnectionPoolEntry
 #: the write lock; everything else begins IMMEDIATE (see _sqlite_begin).
 sqlite_reads_only: ContextVar[bool] = ContextVar("artifortress_sqlite_reads_only", default=False)
 
+#: How long a SQLite statement waits for a lock before "database is locked".
+SQLITE_BUSY_SECONDS = 30.0
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine; SQLite gets WAL, foreign keys and a busy timeout."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
@@ -69,16 +75,54 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
     cursor.close()
 
 
 def _sqlite_begin(connection: Any) -> None:
-    # IMMEDIATE takes the write lock up front: concurrent writers queue on
-    # busy_timeout instead of failing later with an unrecoverable upgrade deadlock.
+    # IMMEDIATE takes the write lock up front: concurrent writers queue for it
+    # instead of failing later with an unrecoverable upgrade deadlock.
     # Safe requests only read (a rare write, such as storing a rendering, copes
     # with being refused), so they begin deferred and never wait for writers.
-    connection.exec_driver_sql("BEGIN" if sqlite_reads_only.get() else "BEGIN IMMEDIATE")
+    if sqlite_reads_only.get():
+        connection.exec_driver_sql("BEGIN")
+    else:
+        _begin_immediate(connection)
+
+
+#: Pauses between attempts at SQLite's write lock, then the last one repeated.
+_WRITE_LOCK_PAUSES = (0.0002, 0.0005, 0.001, 0.002)
+
+
+def _begin_immediate(connection: Any) -> None:
+    """``BEGIN IMMEDIATE``, asked again every few milliseconds while another writer holds it.
+
+    SQLite's own busy handler sleeps 25 to 100 ms between attempts once a
+    wait lasts a few attempts, however soon the lock is free: with a dozen
+    writers of three processes taking turns, each for a few milliseconds,
+    requests waited up to half a second for a lock that was free most of
+    that time. After the busy timeout the last attempt fails as SQLite's
+    own would ("database is locked", through SQLAlchemy).
+    """
+    dbapi_connection = connection.connection.dbapi_connection
+    deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    dbapi_connection.execute("PRAGMA busy_timeout=0")
+    try:
+        for attempt in itertools.count():
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    break
+            time.sleep(_WRITE_LOCK_PAUSES[min(attempt, len(_WRITE_LOCK_PAUSES) - 1)])
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # fails again, as SQLAlchemy reports it
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "locked" in str(exc)
 
 
 @contextmanager
