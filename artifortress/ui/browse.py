@@ -16,6 +16,7 @@ from artifortress.repos.services import list_readable, repo_detail_json
 from artifortress.search.services import search
 from artifortress.ui import queries
 from artifortress.ui.assets import LONG_CACHE
+from artifortress.ui.manage import NOTICES as VERSION_NOTICES
 from artifortress.ui.package_view import package_view
 from artifortress.ui.view import View
 from artifortress.versions.queries import is_withheld
@@ -90,6 +91,7 @@ class RepoPage:
             members = repo_detail_json(ctx.db, ctx.repo, viewer)["members"]
         view.render(
             "repo.html",
+            notice="The version was deleted." if req.get_param("notice") == "deleted" else None,
             repo=ref,
             rows=rows,
             prefix=prefix,
@@ -118,9 +120,10 @@ class PackagePage:
             raise NotFound(f"no package {name!r} in {ref.key}")
         if page.missing_version:
             raise NotFound(f"no version {page.missing_version!r} of {name!r} in {ref.key}")
-        view.render(
-            "package.html", repo=ref, page=page, can_write=Permission.WRITE in ctx.permissions
-        )
+        # Changes go through write on a hosted or remote repository (a virtual has none).
+        can_write = Permission.WRITE in ctx.permissions and ref.kind != VIRTUAL
+        notice = VERSION_NOTICES.get(req.get_param("notice") or "")
+        view.render("package.html", repo=ref, page=page, can_write=can_write, notice=notice)
 
 
 class FileDownload:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifortress.ui import account, admin, admin_people, admin_repos, browse
+from artifortress.ui import account, admin, admin_people, admin_repos, browse, manage
 
 
 def ui_routes() -> list[tuple[str, Any]]:
@@ -15,6 +15,10 @@ def ui_routes() -> list[tuple[str, Any]]:
         ("/ui/repos/{repo}", browse.RepoPage()),
         ("/ui/repos/{repo}/packages/{name:path}", browse.PackagePage()),
         ("/ui/repos/{repo}/files/{digest}/{filename}", browse.FileDownload()),
+        *(
+            (f"/ui/repos/{{repo}}/versions/{action}", manage.version_change(action))
+            for action in manage.ACTIONS
+        ),
         ("/ui/static/{name}", browse.StaticAsset()),
         ("/ui/sign-in", account.SignInPage()),
         ("/ui/sign-out", account.SignOut()),
