@@ -49,12 +49,14 @@ def make_image(
     media_type: str = OCI_MANIFEST,
     subject: bytes | None = None,
     artifact_type: str | None = None,
+    shared_layers: tuple[bytes, ...] = (),
 ) -> Image:
     config = json.dumps(
         {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
         | {"seed": seed}
     ).encode()
     blobs = [f"layer {n} of {seed} ".encode() * (100 + n) for n in range(layers)]
+    blobs += shared_layers  # layers of other images, as base images share theirs
     document: dict[str, Any] = {
         "schemaVersion": 2,
         "mediaType": media_type,
