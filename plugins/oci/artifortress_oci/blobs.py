@@ -46,8 +46,8 @@ def start_upload(
 ) -> None:
     """``POST .../blobs/uploads/``: a mount, a whole blob (``?digest=``), or a new upload."""
     repo = gateway.repo
-    mount, source = req.get_param("mount"), req.get_param("from")
-    if mount is not None and source is not None and _mounted(gateway, check_digest(mount), source):
+    mount = req.get_param("mount")
+    if mount is not None and _mounted(gateway, check_digest(mount), req.get_param("from")):
         _created(resp, repo, endpoint, check_digest(mount))
         return
     digest = req.get_param("digest")
@@ -130,8 +130,14 @@ def _assemble(gateway: Gateway, state: UploadState, digest: str) -> BlobRef:
     return gateway.ingest(repo, chunks, digest=digest, size=state.size)
 
 
-def _mounted(gateway: Gateway, digest: str, source: str) -> bool:
-    """Link *digest* from image *source* if the caller may read it there (else: upload)."""
+def _mounted(gateway: Gateway, digest: str, source: str | None) -> bool:
+    """Link *digest* from image *source* if the caller may read it there (else: upload).
+
+    Without *source* (the spec lets the registry choose), from any repository
+    the caller may read that holds it.
+    """
+    if source is None:
+        return gateway.link_blob(gateway.repo, digest) is not None
     check_name(source)
     try:
         origin = gateway.repository(source.split("/", 1)[0], Permission.READ)

@@ -64,6 +64,14 @@ def test_a_mount_links_a_blob_the_caller_may_read_and_uploads_otherwise(
     )
     assert refused.status_code == 202  # a new upload: the bytes must come from the client
     assert dev.request("HEAD", dev.url("app", f"blobs/{digest(secret)}")).status_code == 404
+    anywhere = dev.request(
+        "POST", dev.url("app", "blobs/uploads/"), params={"mount": digest(secret)}
+    )
+    assert anywhere.status_code == 202  # without 'from': still only what the caller may read
+    other = b"another base layer"
+    Registry(admin, "base").push_blob("img", other)
+    found = dev.request("POST", dev.url("app", "blobs/uploads/"), params={"mount": digest(other)})
+    assert found.status_code == 201
 
 
 def test_the_catalog_lists_only_what_the_caller_may_read(registry, admin, api_factory, make_repo):
