@@ -7,12 +7,17 @@ administrators' (``admin`` role), so the UI can do nothing the API refuses.
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
+import jsonschema
 
 from artifortress.auth.users import get_user
 from artifortress.errors import ValidationFailed
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import requires, tenant_admin
+from artifortress.policy import services as policy
+from artifortress.policy.resources import POLICY_SCHEMA
 from artifortress.rbac import services as rbac
 from artifortress.rbac.groups import get_group, group_bindings_of, set_group_bindings
 from artifortress.rbac.permissions import ROLES, Permission
@@ -26,6 +31,7 @@ NOTICES = {
     "saved": "Saved.",
     "bound": "The roles were updated.",
     "created": "The repository was created.",
+    "policy": "The policies were saved; they judge the next publishes.",
 }
 
 
@@ -77,6 +83,7 @@ class RepoSettingsPage:
             bindings=rbac.bindings_of(ctx.db, ctx.repo),
             group_bindings=group_bindings_of(ctx.db, ctx.repo),
             hooks=list_subscriptions(ctx.db, ctx.repo),
+            policy=policy.get_config(ctx.db, ctx.repo.id),
             roles=ROLES,
             notice=NOTICES.get(req.get_param("notice") or ""),
         )
@@ -92,6 +99,49 @@ class RepoSettingsPage:
         fields = {"public": view.field("public") == "on", "description": description}
         update_repo(ctx.db, ctx.caller, ctx.repo, fields)
         view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=saved")
+
+
+class PolicyForm:
+    @requires(Permission.ADMIN, action="policy.set")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Replace the built-in policies' settings (third parties' ``extra`` is kept)."""
+        view = _view(req)
+        ctx = req.context
+        config = _policy_config(view, policy.get_config(ctx.db, ctx.repo.id))
+        policy.set_config(ctx.db, ctx.caller, ctx.repo, config)
+        view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=policy")
+
+
+def _lines(raw: str) -> list[str]:
+    """One entry per line or comma, blanks dropped."""
+    return [item.strip() for item in raw.replace(",", "\n").splitlines() if item.strip()]
+
+
+def _whole_number(view: View, name: str) -> int | None:
+    raw = view.field(name).strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise ValidationFailed(f"{name.replace('_', ' ')} must be a whole number")
+    return int(raw)
+
+
+def _policy_config(view: View, current: dict[str, Any]) -> dict[str, Any]:
+    licenses = _lines(view.field("allowed_licenses"))
+    config = {
+        "max_artifact_size": _whole_number(view, "max_artifact_size"),
+        "allowed_licenses": licenses or None,
+        "blocked_name_patterns": _lines(view.field("blocked_name_patterns")),
+        "typosquat": view.field("typosquat") == "on",
+        "typosquat_distance": _whole_number(view, "typosquat_distance"),
+        "extra": current.get("extra") or {},
+    }
+    try:
+        jsonschema.validate(config, POLICY_SCHEMA)
+    except jsonschema.ValidationError as invalid:
+        where = ".".join(str(part) for part in invalid.absolute_path) or "policy"
+        raise ValidationFailed(f"{where}: {invalid.message}") from None
+    return config
 
 
 class UserBindingForm:

@@ -222,3 +222,38 @@ def test_people_pages_are_for_tenant_admins_only(api_factory, browser, admin):
     browser.get("/ui/account")
     assert browser.post("/ui/admin/people/users", {"name": "sneaky"}).status_code == 403
     assert admin.get("/v1/users/sneaky").status_code == 404
+
+
+def test_a_repository_admin_sets_the_policies(make_repo, api_factory, browser, admin):
+    make_repo("team", "generic")
+    admin.put("/v1/repos/team/policy", {"extra": {"third-party": {"on": True}}})
+    browser.sign_in(api_factory.token_for("owner", roles={"team": ["admin"]}))
+    browser.get("/ui/repos/team/settings")
+    saved = browser.post(
+        "/ui/repos/team/settings/policy",
+        {
+            "max_artifact_size": "1000",
+            "allowed_licenses": "MIT\nApache-2.0",
+            "blocked_name_patterns": "evil-*, bad-*",
+            "typosquat": "on",
+            "typosquat_distance": "2",
+        },
+        follow=True,
+    )
+    assert "The policies were saved" in saved.text
+    config = admin.get("/v1/repos/team/policy").json
+    assert config["max_artifact_size"] == 1000
+    assert config["allowed_licenses"] == ["MIT", "Apache-2.0"]
+    assert config["blocked_name_patterns"] == ["evil-*", "bad-*"]
+    assert config["typosquat"] is True
+    assert config["typosquat_distance"] == 2
+    assert config["extra"] == {"third-party": {"on": True}}  # kept
+    assert ">MIT\nApache-2.0</textarea>" in saved.text
+    cleared = browser.post("/ui/repos/team/settings/policy", {}, follow=True)
+    assert cleared.status_code == 200
+    assert admin.get("/v1/repos/team/policy").json["allowed_licenses"] is None
+    for bad in ({"max_artifact_size": "-1"}, {"typosquat_distance": "9"}):
+        browser.get("/ui/repos/team/settings")
+        assert browser.post("/ui/repos/team/settings/policy", bad).status_code == 400
+    publish = admin.put("/generic/team/evil-x/1.0/a.txt", body=b"x")
+    assert publish.status_code == 201  # the cleared policies block nothing

@@ -187,6 +187,13 @@ CASES = {
         "hooks": [SimpleNamespace(id=1, url=EVIL, events=[EVIL], active=False)],
         "roles": ("read", "write"),
         "notice": EVIL,
+        "policy": {
+            "max_artifact_size": 10,
+            "allowed_licenses": [EVIL],
+            "blocked_name_patterns": [EVIL],
+            "typosquat": True,
+            "typosquat_distance": None,
+        },
     },
     "repo_new.html": lambda: {"formats": [EVIL]},
     "webhook.html": lambda: {
