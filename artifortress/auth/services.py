@@ -18,6 +18,7 @@ from artifortress.auth import scoped, tokens
 from artifortress.auth.models import Token, User
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import utcnow
+from artifortress.db.engine import read_session
 from artifortress.errors import (
     Conflict,
     NotFound,
@@ -332,7 +333,9 @@ class Authenticator:
         return entry
 
     def _load(self, key_id: str) -> _CachedToken:
-        with self._sessions() as db:
+        # A read session: on SQLite, an upload's lookup would otherwise take the
+        # write lock (its request writes) while only reading.
+        with read_session(self._sessions) as db:
             row = db.execute(_TOKEN_LOOKUP, {"key_id": key_id}).one()
         if row.id is None:
             return _UNKNOWN
