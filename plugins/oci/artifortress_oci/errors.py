@@ -1,23 +1,12 @@
-"""OCI error codes and how every refusal under ``/v2/`` is answered.
+"""OCI error codes and the one error type of the pure modules (no core imports).
 
 The distribution-spec's body is ``{"errors": [{"code", "message", "detail"}]}``
 with one of its codes (``BLOB_UNKNOWN``, ``MANIFEST_INVALID``...). The pure
-modules raise :class:`OciError`; the glue turns it into the core's error of
-the same status (:func:`oci_errors`), so refusals take the core's one path
-(and 403s its audit), and :func:`render_error` writes the spec's body.
+modules raise :class:`OciError`; :mod:`.rendering` turns it into the core's
+error of the same status and answers every error under ``/v2/`` in the spec's shape.
 """
 
 from __future__ import annotations
-
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-from urllib.parse import urlsplit
-
-import falcon
-
-from artifortress.plugin import ArtifortressError, Gateway, error_for_status
-from artifortress_oci.auth import TOKEN_PATH, challenge
 
 API_VERSION_HEADER = ("Docker-Distribution-API-Version", "registry/2.0")
 
@@ -36,31 +25,6 @@ DENIED = "DENIED"
 UNSUPPORTED = "UNSUPPORTED"
 TOOMANYREQUESTS = "TOOMANYREQUESTS"
 
-#: Where the OCI code travels on a core error (its ``details``).
-CODE_DETAIL = "oci_code"
-
-#: The spec's code for a core error that names none, by status.
-_BY_STATUS = {
-    400: UNSUPPORTED,
-    401: UNAUTHORIZED,
-    403: DENIED,
-    404: NAME_UNKNOWN,
-    405: UNSUPPORTED,
-    409: DENIED,
-    410: MANIFEST_UNKNOWN,
-    413: SIZE_INVALID,
-    415: MANIFEST_INVALID,
-    416: BLOB_UPLOAD_INVALID,
-    429: TOOMANYREQUESTS,
-}
-#: Core error codes that have an OCI code of their own.
-_BY_CORE_CODE = {
-    "digest_mismatch": DIGEST_INVALID,
-    "size_mismatch": SIZE_INVALID,
-    "blob_not_found": BLOB_UNKNOWN,
-    "payload_too_large": SIZE_INVALID,
-}
-
 
 class OciError(Exception):
     """A refusal of the protocol: the spec's *code*, a message, the HTTP status."""
@@ -70,47 +34,3 @@ class OciError(Exception):
         self.code = code
         self.message = message
         self.status = status
-
-
-def core_error(error: OciError) -> ArtifortressError:
-    """The core's error for *error*: same status and message, the OCI code in its details."""
-    translated = error_for_status(error.message, error.status)
-    translated.details[CODE_DETAIL] = error.code
-    return translated
-
-
-@contextmanager
-def oci_errors() -> Iterator[None]:
-    """Re-raise :class:`OciError` as the core's error, so one renderer answers it."""
-    try:
-        yield
-    except OciError as exc:
-        raise core_error(exc) from None
-
-
-def oci_code(error: ArtifortressError) -> str:
-    """The spec's code for any error answered under ``/v2/``."""
-    named = error.details.get(CODE_DETAIL)
-    if isinstance(named, str):
-        return named
-    return _BY_CORE_CODE.get(error.code) or _BY_STATUS.get(error.status, "UNKNOWN")
-
-
-def error_body(code: str, message: str) -> bytes:
-    return json.dumps({"errors": [{"code": code, "message": message, "detail": {}}]}).encode()
-
-
-def render_error(req: falcon.Request, resp: falcon.Response, error: ArtifortressError) -> None:
-    """Answer *error* the distribution-spec's way (a body HEAD requests go without).
-
-    A 401 challenges the client to the token flow (:mod:`.auth`), except on the
-    token endpoint itself, which asks for Basic credentials.
-    """
-    resp.status = error.status
-    if error.status == 401 and not req.path.startswith(TOKEN_PATH):
-        realm = Gateway(req).public_url(TOKEN_PATH)
-        service = urlsplit(realm).netloc
-        resp.set_header("WWW-Authenticate", challenge(realm, service, req.path, req.method))
-    resp.set_header(*API_VERSION_HEADER)
-    resp.content_type = falcon.MEDIA_JSON
-    resp.data = error_body(oci_code(error), error.message)

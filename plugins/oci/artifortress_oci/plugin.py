@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from artifortress.plugin import FormatSpec, PluginRoute, VersionInfo, hookimpl
-from artifortress_oci.errors import render_error
 from artifortress_oci.names import FORMAT_NAME
 from artifortress_oci.registry import RegistryResource
+from artifortress_oci.rendering import render_error
 from artifortress_oci.root import CatalogResource, TokenResource, VersionCheckResource
 
 FORMAT = FormatSpec(

@@ -14,7 +14,7 @@ import falcon
 
 from artifortress.plugin import Gateway, Permission, requires
 from artifortress_oci import blobs, pulling, pushing
-from artifortress_oci.errors import NAME_UNKNOWN, UNSUPPORTED, OciError, oci_errors
+from artifortress_oci.errors import NAME_UNKNOWN, UNSUPPORTED, OciError
 from artifortress_oci.names import (
     BLOBS,
     FORMAT_NAME,
@@ -25,6 +25,7 @@ from artifortress_oci.names import (
     Endpoint,
     parse_endpoint,
 )
+from artifortress_oci.rendering import oci_errors
 
 
 @contextmanager

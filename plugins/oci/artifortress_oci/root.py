@@ -8,8 +8,9 @@ import falcon
 
 from artifortress.plugin import Gateway, authenticated, public
 from artifortress_oci.auth import TOKEN_TTL_SECONDS, parse_scopes
-from artifortress_oci.errors import API_VERSION_HEADER, oci_errors
+from artifortress_oci.errors import API_VERSION_HEADER
 from artifortress_oci.names import FORMAT_NAME, paginate
+from artifortress_oci.rendering import oci_errors
 
 
 class VersionCheckResource:
