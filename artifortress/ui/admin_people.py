@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from artifortress.auth import users
+from artifortress.auth.services import issue_token
 from artifortress.http.permissions import tenant_admin
 from artifortress.rbac import groups
 from artifortress.ui.view import View
@@ -25,20 +26,38 @@ def _view(req: falcon.Request) -> View:
     return view
 
 
+def _render(view: View, status: int = 200, **extra: object) -> None:
+    db = view.req.context.db
+    tenant = view.principal.tenant_id
+    listed = [(g, groups.members_of(db, g)) for g in groups.list_groups(db, tenant)]
+    view.render(
+        "people.html",
+        status=status,
+        users=users.list_users(db, tenant),
+        groups=listed,
+        notice=NOTICES.get(view.req.get_param("notice") or ""),
+        default_ttl=view.ui.services.token_policy.default_ttl_days,
+        **extra,
+    )
+
+
 class PeoplePage:
     @tenant_admin("user.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The tenant's users and groups (with their members)."""
+        _render(_view(req))
+
+
+class UserToken:
+    @tenant_admin("token.create")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, user: str) -> None:
+        """Issue a token for a user to hand over (their first sign-in); shown this once."""
         view = _view(req)
-        db = req.context.db
-        tenant = view.principal.tenant_id
-        listed = [(g, groups.members_of(db, g)) for g in groups.list_groups(db, tenant)]
-        view.render(
-            "people.html",
-            users=users.list_users(db, tenant),
-            groups=listed,
-            notice=NOTICES.get(req.get_param("notice") or ""),
-        )
+        ctx = req.context
+        owner = users.get_user(ctx.db, ctx.principal.tenant_id, user)
+        name = f"issued by {view.principal.name} in the web UI"
+        token, secret = issue_token(ctx.db, ctx.caller, owner, ctx.services.token_policy, name=name)
+        _render(view, status=201, created_for=owner.name, secret=secret, token=token)
 
 
 class NewUser:

@@ -35,6 +35,7 @@ def ui_routes() -> list[tuple[str, Any]]:
         ("/ui/admin/people", admin_people.PeoplePage()),
         ("/ui/admin/people/users", admin_people.NewUser()),
         ("/ui/admin/people/users/{user}/state", admin_people.UserState()),
+        ("/ui/admin/people/users/{user}/tokens", admin_people.UserToken()),
         ("/ui/admin/people/groups", admin_people.NewGroup()),
         ("/ui/admin/people/groups/{group}/members", admin_people.GroupMembers()),
         ("/ui/repos/{repo}/settings", admin_repos.RepoSettingsPage()),

@@ -257,3 +257,21 @@ def test_a_repository_admin_sets_the_policies(make_repo, api_factory, browser, a
         assert browser.post("/ui/repos/team/settings/policy", bad).status_code == 400
     publish = admin.put("/generic/team/evil-x/1.0/a.txt", body=b"x")
     assert publish.status_code == 201  # the cleared policies block nothing
+
+
+def test_an_admin_issues_a_first_token_for_a_new_user(api_factory, browser, client, admin):
+    _admin_browser(api_factory, browser)
+    browser.get("/ui/admin/people")
+    browser.post("/ui/admin/people/users", {"name": "newbie"}, follow=True)
+    issued = browser.post("/ui/admin/people/users/newbie/tokens", {})
+    assert issued.status_code == 201
+    secret = re.search(r'<code id="new-token">([^<]+)</code>', issued.text).group(1)
+    who = client.simulate_get("/v1/whoami", headers={"Authorization": f"Bearer {secret}"})
+    assert who.json["user"] == "newbie"
+    assert secret not in browser.get("/ui/admin/people").text
+    assert (
+        admin.get("/v1/audit", params={"action": "token.create"}).json["entries"][0]["details"][
+            "user"
+        ]
+        == "newbie"
+    )

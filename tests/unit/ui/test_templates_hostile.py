@@ -179,6 +179,10 @@ CASES = {
         ],
         "groups": [(SimpleNamespace(name=EVIL), [EVIL])],
         "notice": EVIL,
+        "default_ttl": 90,
+        "created_for": EVIL,
+        "secret": EVIL,
+        "token": SimpleNamespace(expires_at=NOW),
     },
     "repo_settings.html": lambda: {
         "repo": _repo(),
