@@ -61,15 +61,37 @@ class HomePage:
 class SearchPage:
     @public
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Packages matching the words of ``q`` across every repository the user may read."""
+        """Packages matching the words of ``q`` across every repository the user may read.
+
+        ``format`` narrows to one installed format; the same search as ``GET /v1/search``.
+        """
         view = _view(req)
         q = _text_param(req, "q")
         page = _page_param(req)
+        formats = sorted(req.context.services.formats)
+        format = _text_param(req, "format", 32)
+        if format and format not in formats:
+            raise BadRequest(f"format is one of {', '.join(formats)}")
         results = None
         if q:
             offset = (page - 1) * RESULTS_PER_PAGE
-            results = search(req.context.db, view.principal, q, offset=offset, limit=20)
-        view.render("search.html", q=q, page=page, results=results, per_page=RESULTS_PER_PAGE)
+            results = search(
+                req.context.db,
+                view.principal,
+                q,
+                format=format or None,
+                offset=offset,
+                limit=RESULTS_PER_PAGE,
+            )
+        view.render(
+            "search.html",
+            q=q,
+            page=page,
+            results=results,
+            per_page=RESULTS_PER_PAGE,
+            format=format,
+            formats=formats,
+        )
 
 
 class RepoPage:

@@ -175,3 +175,21 @@ def test_a_virtual_repository_lists_the_members_the_user_may_read(
     assert 'href="/ui/repos/open"' in page.text
     assert "/ui/repos/hidden" not in page.text
     assert "virtual" in page.text
+
+
+def test_search_narrows_to_a_format_and_pages(admin, make_repo, browser, drain_events):
+    make_repo("gen", "generic", public=True)
+    make_repo("py", "pypi", public=True)
+    for index in range(22):
+        publish_version(admin, "gen", f"needle{index:02d}", "1.0", {"f.tgz": b"%d" % index})
+    publish_version(admin, "py", "needle-py", "1.0", {"n.tar.gz": b"p"}, {"summary": "needle"})
+    drain_events()
+    everything = browser.get("/ui/search", params={"q": "needle"})
+    assert "23 packages found" in everything.text
+    next_page = re.search(r'href="(/ui/search\?[^"]*page=2)"', everything.text).group(1)
+    second = browser.get(next_page.replace("&amp;", "&"))
+    assert second.text.count('<li>\n      <a href="/ui/repos/') == 3
+    only_py = browser.get("/ui/search", params={"q": "needle", "format": "pypi"})
+    assert "1 package found" in only_py.text
+    assert "/ui/repos/py/packages/needle-py" in only_py.text
+    assert browser.get("/ui/search", params={"q": "x", "format": "nope"}).status_code == 400

@@ -111,6 +111,8 @@ CASES = {
         "more": True,
     },
     "search.html": lambda: {
+        "format": EVIL,
+        "formats": [EVIL, "pypi"],
         "q": EVIL,
         "page": 2,
         "per_page": 20,
