@@ -16,6 +16,7 @@ from artifortress.auth.users import get_user
 from artifortress.errors import ValidationFailed
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import requires, tenant_admin
+from artifortress.outbox.events import EVENT_TYPES
 from artifortress.policy import services as policy
 from artifortress.policy.resources import POLICY_SCHEMA
 from artifortress.rbac import services as rbac
@@ -23,15 +24,24 @@ from artifortress.rbac.groups import get_group, group_bindings_of, set_group_bin
 from artifortress.rbac.permissions import ROLES, Permission
 from artifortress.repos.services import create_repo, update_repo
 from artifortress.ui.view import View
-from artifortress.webhooks.services import get_subscription, list_deliveries, list_subscriptions
+from artifortress.webhooks.services import (
+    create_subscription,
+    delete_subscription,
+    get_subscription,
+    list_deliveries,
+    list_subscriptions,
+)
 
 DELIVERIES_PAGE = 100
+MAX_URL = 2048
 MAX_DESCRIPTION = 2000
 NOTICES = {
     "saved": "Saved.",
     "bound": "The roles were updated.",
     "created": "The repository was created.",
     "policy": "The policies were saved; they judge the next publishes.",
+    "hooked": "The webhook was added.",
+    "unhooked": "The webhook and its delivery log were removed.",
 }
 
 
@@ -71,22 +81,28 @@ class NewRepoPage:
         view.redirect(f"/ui/repos/{repo.key}/settings?notice=created")
 
 
+def _render_settings(view: View, status: int = 200, **extra: object) -> None:
+    ctx = view.req.context
+    view.render(
+        "repo_settings.html",
+        status=status,
+        repo=ctx.repo,
+        bindings=rbac.bindings_of(ctx.db, ctx.repo),
+        group_bindings=group_bindings_of(ctx.db, ctx.repo),
+        hooks=list_subscriptions(ctx.db, ctx.repo),
+        policy=policy.get_config(ctx.db, ctx.repo.id),
+        roles=ROLES,
+        event_types=EVENT_TYPES,
+        notice=NOTICES.get(view.req.get_param("notice") or ""),
+        **extra,
+    )
+
+
 class RepoSettingsPage:
     @requires(Permission.ADMIN, action="binding.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """A repository's public flag and description, who holds which roles, its webhooks."""
-        view = _view(req)
-        ctx = req.context
-        view.render(
-            "repo_settings.html",
-            repo=ctx.repo,
-            bindings=rbac.bindings_of(ctx.db, ctx.repo),
-            group_bindings=group_bindings_of(ctx.db, ctx.repo),
-            hooks=list_subscriptions(ctx.db, ctx.repo),
-            policy=policy.get_config(ctx.db, ctx.repo.id),
-            roles=ROLES,
-            notice=NOTICES.get(req.get_param("notice") or ""),
-        )
+        _render_settings(_view(req))
 
     @requires(Permission.ADMIN, action="repo.update")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
@@ -164,6 +180,44 @@ class GroupBindingForm:
         group = get_group(ctx.db, ctx.principal.tenant_id, view.field("group").strip())
         set_group_bindings(ctx.db, ctx.caller, ctx.repo, group, _roles(view))
         view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=bound")
+
+
+class WebhookForm:
+    @requires(Permission.ADMIN, action="webhook.create")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Subscribe an http(s) URL to the chosen events (none chosen: all); secret shown once."""
+        view = _view(req)
+        ctx = req.context
+        url = view.field("url").strip()
+        if not url or len(url) > MAX_URL:
+            raise ValidationFailed(
+                f"a webhook needs an http(s) URL of at most {MAX_URL} characters"
+            )
+        secret = view.field("secret").strip() or None
+        if secret is not None and not 16 <= len(secret) <= 255:
+            raise ValidationFailed("a secret has 16 to 255 characters (empty: one is generated)")
+        hook, generated = create_subscription(
+            ctx.db,
+            ctx.caller,
+            ctx.repo,
+            url=url,
+            events=[event for event in view.form.get("events", []) if event],
+            secret=secret,
+            allow_private=ctx.services.settings.webhook_allow_private,
+        )
+        if generated is None:
+            view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=hooked")
+            return
+        _render_settings(view, status=201, hook_secret=generated, new_hook=hook)
+
+
+class WebhookDelete:
+    @requires(Permission.ADMIN, action="webhook.delete")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str, hook_id: str) -> None:
+        """Remove a subscription and its delivery log."""
+        ctx = req.context
+        delete_subscription(ctx.db, ctx.caller, ctx.repo, path_id(hook_id, "webhook"))
+        _view(req).redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=unhooked")
 
 
 class WebhookDeliveriesPage:

@@ -42,5 +42,7 @@ def ui_routes() -> list[tuple[str, Any]]:
         ("/ui/repos/{repo}/settings/policy", admin_repos.PolicyForm()),
         ("/ui/repos/{repo}/settings/bindings", admin_repos.UserBindingForm()),
         ("/ui/repos/{repo}/settings/group-bindings", admin_repos.GroupBindingForm()),
+        ("/ui/repos/{repo}/webhooks", admin_repos.WebhookForm()),
         ("/ui/repos/{repo}/webhooks/{hook_id}", admin_repos.WebhookDeliveriesPage()),
+        ("/ui/repos/{repo}/webhooks/{hook_id}/delete", admin_repos.WebhookDelete()),
     ]

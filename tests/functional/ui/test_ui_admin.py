@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.functional.ui.conftest import publish_version
 
 
@@ -275,3 +277,46 @@ def test_an_admin_issues_a_first_token_for_a_new_user(api_factory, browser, clie
         ]
         == "newbie"
     )
+
+
+@pytest.mark.parametrize("settings_overrides", [{"webhook_allow_private": "true"}])
+def test_a_repository_admin_adds_and_removes_webhooks(make_repo, api_factory, browser, admin):
+    make_repo("team", "generic")
+    browser.sign_in(api_factory.token_for("owner", roles={"team": ["admin"]}))
+    browser.get("/ui/repos/team/settings")
+    generated = browser.post(
+        "/ui/repos/team/webhooks",
+        {"url": "http://127.0.0.1:9/hook", "events": ["version.published"]},
+    )
+    assert generated.status_code == 201
+    secret = re.search(r'<code id="hook-secret">([^<]+)</code>', generated.text).group(1)
+    assert len(secret) >= 16
+    given = browser.post(
+        "/ui/repos/team/webhooks", {"url": "http://127.0.0.1:9/other", "secret": "s" * 20}
+    )
+    assert given.status_code == 303
+    hooks = admin.get("/v1/repos/team/webhooks").json["webhooks"]
+    assert sorted(h["url"] for h in hooks) == [
+        "http://127.0.0.1:9/hook",
+        "http://127.0.0.1:9/other",
+    ]
+    assert "secret" not in hooks[0]
+    page = browser.get("/ui/repos/team/settings")
+    assert secret not in page.text
+    for bad in ({"url": "ftp://x"}, {"url": "http://127.0.0.1:9/", "secret": "short"}):
+        browser.get("/ui/repos/team/settings")
+        assert browser.post("/ui/repos/team/webhooks", bad).status_code == 400
+    hook_id = hooks[0]["id"]
+    assert browser.get(f"/ui/repos/team/webhooks/{hook_id}").status_code == 200
+    browser.get("/ui/repos/team/settings")
+    removed = browser.post(f"/ui/repos/team/webhooks/{hook_id}/delete", {}, follow=True)
+    assert "were removed" in removed.text
+    assert len(admin.get("/v1/repos/team/webhooks").json["webhooks"]) == 1
+
+
+def test_webhooks_to_private_addresses_are_refused_by_default(make_repo, api_factory, browser):
+    make_repo("team", "generic")
+    browser.sign_in(api_factory.token_for("owner", roles={"team": ["admin"]}))
+    browser.get("/ui/repos/team/settings")
+    refused = browser.post("/ui/repos/team/webhooks", {"url": "http://127.0.0.1:9/hook"})
+    assert refused.status_code == 400

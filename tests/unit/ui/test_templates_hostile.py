@@ -191,6 +191,9 @@ CASES = {
         "bindings": {EVIL: [EVIL]},
         "group_bindings": {EVIL: [EVIL]},
         "hooks": [SimpleNamespace(id=1, url=EVIL, events=[EVIL], active=False)],
+        "event_types": (EVIL, "version.published"),
+        "hook_secret": EVIL,
+        "new_hook": SimpleNamespace(url=EVIL),
         "roles": ("read", "write"),
         "notice": EVIL,
         "policy": {
