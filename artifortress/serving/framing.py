@@ -32,6 +32,8 @@ _HEX = re.compile(rb"[0-9A-Fa-f]+")
 _MAX_DIGITS = 15
 #: What such a value counts as: more than any buffer holds.
 _TOO_LARGE: int = 16**_MAX_DIGITS
+#: The first byte of a TLS handshake record; no HTTP request line starts with it.
+_TLS_HANDSHAKE_RECORD = b"\x16"
 #: A chunk-size or trailer line is looked for within this many bytes.
 _MAX_LINE = 4096
 
@@ -45,6 +47,11 @@ class Readiness(enum.Enum):
     STREAM = "stream"
     #: The header block exceeds the limit (answer 431 and close).
     HEADERS_TOO_LARGE = "headers too large"
+    #: A TLS handshake, not HTTP: answer 400 and close at once. Registry clients told
+    #: not to verify TLS (skopeo, podman, buildah ``--tls-verify=false``) try TLS first
+    #: and fall back to plain HTTP only when that fails; waiting for a header block
+    #: that never comes held each of them for the whole header timeout.
+    TLS_HANDSHAKE = "tls handshake"
 
 
 def readiness(data: bytes | bytearray, max_header: int, max_buffered_body: int) -> Readiness:
@@ -77,6 +84,8 @@ class RequestFraming:
         self._in_trailers = False
 
     def readiness(self, data: bytes | bytearray) -> Readiness:
+        if self._body_start < 0 and data[:1] == _TLS_HANDSHAKE_RECORD:
+            return Readiness.TLS_HANDSHAKE
         if self._body_start < 0:
             head_end, body_start = self._find_head_end(data)
             if head_end < 0:

@@ -65,6 +65,11 @@ _HEADERS_TOO_LARGE = (
     b"Content-Type: text/plain\r\nContent-Length: 36\r\n\r\n"
     b"The request header block is too big\n"
 )
+_NOT_TLS = (
+    b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n"
+    b"Content-Type: text/plain\r\nContent-Length: 42\r\n\r\n"
+    b"This server speaks plain HTTP, not HTTPS.\n"
+)
 _REQUEST_TIMEOUT = (
     b"HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n"
     b"Content-Type: text/plain\r\nContent-Length: 42\r\n\r\n"
@@ -300,6 +305,8 @@ class GuardedThreadWorker(ThreadWorker):  # type: ignore[misc]
         self._stop_reading(conn)
         if state is Readiness.HEADERS_TOO_LARGE:
             self._refuse(conn, _HEADERS_TOO_LARGE)
+        elif state is Readiness.TLS_HANDSHAKE:
+            self._refuse(conn, _NOT_TLS)
         elif state is Readiness.STREAM:
             conn.streaming = True
             self.streams_waiting.append(conn)

@@ -15,6 +15,7 @@ import http.client
 import os
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -152,6 +153,23 @@ def test_a_request_that_does_not_arrive_in_time_is_answered_408(server: ServerPr
         waited = time.monotonic() - started
     assert answer.startswith(b"HTTP/1.1 408 "), answer
     assert DEADLINE - 1 < waited < DEADLINE + 3
+
+
+def test_a_tls_client_is_refused_at_once_and_plain_http_still_works(
+    server: ServerProcess,
+) -> None:
+    """Registry clients without TLS verification try HTTPS first, then fall back to HTTP."""
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    started = time.monotonic()
+    with (
+        socket.create_connection(address(server.base_url), timeout=DEADLINE + 5) as sock,
+        pytest.raises(ssl.SSLError),
+    ):
+        context.wrap_socket(sock, server_hostname="127.0.0.1")
+    assert time.monotonic() - started < 2.0
+    assert requests.get(f"{server.base_url}/healthz", timeout=5).status_code == 200
 
 
 def test_a_header_block_beyond_64_kib_is_answered_431(server: ServerProcess) -> None:

@@ -159,3 +159,10 @@ def test_each_new_byte_costs_the_loop_little_whatever_came_before() -> None:
             data += step
             assert framing.readiness(data) is Readiness.NEED_MORE
         assert time.perf_counter() - started < 1.0  # 5 to 20 s before
+
+
+def test_a_tls_handshake_is_told_at_once_that_this_is_plain_http() -> None:
+    client_hello = b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32
+    assert state(client_hello) is Readiness.TLS_HANDSHAKE
+    assert state(b"\x16") is Readiness.TLS_HANDSHAKE
+    assert state(b"GET / HTTP/1.1\r\nX: \x16\r\n\r\n") is Readiness.READY
