@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from artifortress.audit import services as audit
 from artifortress.outbox.events import ACTION_EVENTS, version_payload
-from artifortress.outbox.services import emit
+from artifortress.outbox.services import emit_all
 from artifortress.renderings.store import note_change
 
 if TYPE_CHECKING:
@@ -141,10 +141,10 @@ class Change:
         for repository_id in sorted({repository_id for repository_id, _ in self._notes}):
             packages = sorted(p for r, p in self._notes if r == repository_id)
             note_change(db, repository_id, *packages)
-        for row in self._audit:
-            audit.record(db, row.caller, row.action, **row.details)
-        for ev in self._events:
-            emit(db, ev.event_type, ev.payload, tenant_id=ev.tenant_id, repo_key=ev.repo_key)
+        audit.record_all(db, [(row.caller, row.action, row.details) for row in self._audit])
+        emit_all(
+            db, [(ev.event_type, ev.payload, ev.tenant_id, ev.repo_key) for ev in self._events]
+        )
         self._audit, self._events, self._notes = [], [], {}
 
     def _collected(self) -> bool:

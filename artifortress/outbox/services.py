@@ -16,7 +16,7 @@ import random
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from artifortress.db.base import iso, utcnow
@@ -38,18 +38,40 @@ def emit(
     repo_key: str | None = None,
 ) -> OutboxEvent:
     """Record *event_type* in the caller's transaction; workers see it once that commits."""
-    event = OutboxEvent(
-        tenant_id=tenant_id,
-        event_type=event_type,
-        repo_key=repo_key,
-        payload=payload,
-        state=PENDING,
-        attempts=0,
-        available_at=utcnow(),
-        completed=[],
-    )
+    event = OutboxEvent(**_row(event_type, payload, tenant_id, repo_key, utcnow()))
     db.add(event)
     return event
+
+
+def emit_all(db: Session, events: Sequence[tuple[str, dict[str, Any], int, str | None]]) -> None:
+    """Write (event type, payload, tenant id, repository key) events now, in one statement.
+
+    For the unit of work's commit, as :func:`emit` would one by one.
+    """
+    if not events:
+        return
+    now = utcnow()
+    rows = [
+        _row(kind, payload, tenant_id, repo_key, now)
+        for kind, payload, tenant_id, repo_key in events
+    ]
+    db.connection().execute(insert(OutboxEvent), rows)
+
+
+def _row(
+    event_type: str, payload: dict[str, Any], tenant_id: int, repo_key: str | None, now: dt.datetime
+) -> dict[str, Any]:
+    return {
+        "tenant_id": tenant_id,
+        "event_type": event_type,
+        "repo_key": repo_key,
+        "payload": payload,
+        "state": PENDING,
+        "attempts": 0,
+        "available_at": now,
+        "created_at": now,
+        "completed": [],
+    }
 
 
 def to_event(row: OutboxEvent) -> Event:
