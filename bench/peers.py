@@ -290,6 +290,8 @@ class Devpi(Server):
                 str(self.port),
                 "--logger-cfg",
                 logger,
+                # PEP 658 metadata, as the other servers serve it (see bench/report.py).
+                "--enable-core-metadata",
             ],
             self.work / "server.log",
         )
