@@ -14,6 +14,7 @@ import jsonschema
 
 from artifortress.auth.users import get_user
 from artifortress.errors import ValidationFailed
+from artifortress.formats import normalize_name
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import requires, tenant_admin
 from artifortress.outbox.events import EVENT_TYPES
@@ -23,7 +24,10 @@ from artifortress.rbac import services as rbac
 from artifortress.rbac.groups import get_group, group_bindings_of, set_group_bindings
 from artifortress.rbac.permissions import ROLES, Permission
 from artifortress.repos.services import create_repo, update_repo
+from artifortress.ui import queries
 from artifortress.ui.view import View
+from artifortress.versions import queries as versions
+from artifortress.versions.lifecycle import restore
 from artifortress.webhooks.services import (
     create_subscription,
     delete_subscription,
@@ -33,6 +37,7 @@ from artifortress.webhooks.services import (
 )
 
 DELIVERIES_PAGE = 100
+DELETED_SHOWN = 100
 MAX_URL = 2048
 MAX_DESCRIPTION = 2000
 NOTICES = {
@@ -41,6 +46,7 @@ NOTICES = {
     "created": "The repository was created.",
     "policy": "The policies were saved; they judge the next publishes.",
     "hooked": "The webhook was added.",
+    "restored": "The version was restored: clients see it again.",
     "unhooked": "The webhook and its delivery log were removed.",
 }
 
@@ -91,6 +97,8 @@ def _render_settings(view: View, status: int = 200, **extra: object) -> None:
         group_bindings=group_bindings_of(ctx.db, ctx.repo),
         hooks=list_subscriptions(ctx.db, ctx.repo),
         policy=policy.get_config(ctx.db, ctx.repo.id),
+        deleted=queries.deleted_versions(ctx.db, ctx.repo.id, DELETED_SHOWN),
+        retention_days=ctx.services.settings.tombstone_retention / 86400,
         roles=ROLES,
         event_types=EVENT_TYPES,
         notice=NOTICES.get(view.req.get_param("notice") or ""),
@@ -218,6 +226,18 @@ class WebhookDelete:
         ctx = req.context
         delete_subscription(ctx.db, ctx.caller, ctx.repo, path_id(hook_id, "webhook"))
         _view(req).redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=unhooked")
+
+
+class VersionRestore:
+    @requires(Permission.ADMIN, action="version.restore")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Bring a deleted version back within the retention window (410 after it)."""
+        view = _view(req)
+        ctx = req.context
+        name = normalize_name(ctx.services.plugins, ctx.repo.format, view.field("package"))
+        found = versions.tombstoned_version(ctx.db, ctx.repo, name, view.field("version"))
+        restore(ctx.db, ctx.caller, found, ctx.services.settings.tombstone_retention)
+        view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=restored")
 
 
 class WebhookDeliveriesPage:

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from artifortress.rbac.models import Group, GroupMember, GroupRoleBinding, RoleBinding
 from artifortress.repos.models import Repository
 from artifortress.search.models import SearchDocument
-from artifortress.versions.models import PUBLISHED, QUARANTINED, Artifact, Package, Version
+from artifortress.versions.models import (
+    PUBLISHED,
+    QUARANTINED,
+    TOMBSTONED,
+    Artifact,
+    Package,
+    Version,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -188,3 +195,34 @@ def roles_of(db: Session, user_id: int) -> list[RoleRow]:
     ).all()
     rows = [RoleRow(k, r, None) for k, r in direct] + [RoleRow(k, r, g) for k, r, g in grouped]
     return sorted(rows, key=lambda row: (row.repo, row.role, row.via_group or ""))
+
+
+@dataclasses.dataclass(frozen=True)
+class DeletedRow:
+    package: str
+    display_name: str
+    version: str
+    tombstoned_at: dt.datetime | None
+    tombstoned_by: str | None
+
+
+def deleted_versions(db: Session, repository_id: int, limit: int) -> list[DeletedRow]:
+    """The repository's deleted versions not yet purged, most recently deleted first."""
+    rows = db.execute(
+        select(
+            Package.name,
+            Package.display_name,
+            Version.version,
+            Version.tombstoned_at,
+            Version.tombstoned_by,
+        )
+        .join(Package, Package.id == Version.package_id)
+        .where(
+            Version.repository_id == repository_id,
+            Version.state == TOMBSTONED,
+            Version.purged_at.is_(None),
+        )
+        .order_by(Version.tombstoned_at.desc(), Version.id.desc())
+        .limit(limit)
+    ).all()
+    return [DeletedRow(*row) for row in rows]

@@ -40,6 +40,7 @@ def ui_routes() -> list[tuple[str, Any]]:
         ("/ui/admin/people/groups/{group}/members", admin_people.GroupMembers()),
         ("/ui/repos/{repo}/settings", admin_repos.RepoSettingsPage()),
         ("/ui/repos/{repo}/settings/policy", admin_repos.PolicyForm()),
+        ("/ui/repos/{repo}/settings/restore", admin_repos.VersionRestore()),
         ("/ui/repos/{repo}/settings/bindings", admin_repos.UserBindingForm()),
         ("/ui/repos/{repo}/settings/group-bindings", admin_repos.GroupBindingForm()),
         ("/ui/repos/{repo}/webhooks", admin_repos.WebhookForm()),

@@ -77,3 +77,19 @@ def test_a_read_only_session_of_a_writer_gets_no_controls(admin, make_repo, api_
     browser.sign_in(token)
     page = browser.get("/ui/repos/team/packages/tool")
     assert "/ui/repos/team/versions/" not in page.text
+
+
+def test_a_repository_admin_restores_a_deleted_version(admin, make_repo, api_factory, browser):
+    _setup(admin, make_repo)
+    assert admin.delete("/v1/repos/team/packages/tool/versions/1.0").status_code == 200
+    browser.sign_in(api_factory.token_for("owner", roles={"team": ["admin"]}))
+    page = browser.get("/ui/repos/team/settings")
+    assert "tool 1.0" in page.text
+    restored = browser.post(
+        "/ui/repos/team/settings/restore", {"package": "tool", "version": "1.0"}, follow=True
+    )
+    assert "The version was restored" in restored.text
+    assert _version(admin, "1.0").json["state"] == "published"
+    browser.get("/ui/repos/team/settings")
+    again = browser.post("/ui/repos/team/settings/restore", {"package": "tool", "version": "1.0"})
+    assert again.status_code == 404

@@ -12,7 +12,7 @@ from artifortress.auth.principal import Principal
 from artifortress.errors import NotFound
 from artifortress.search.views import SearchHit, SearchResults
 from artifortress.ui.assets import Assets
-from artifortress.ui.queries import FileRow, PackageRow, RoleRow, VersionRow
+from artifortress.ui.queries import DeletedRow, FileRow, PackageRow, RoleRow, VersionRow
 from artifortress.ui.snippets import Snippet
 from artifortress.ui.templating import TEMPLATE_DIR, Templates
 
@@ -192,6 +192,8 @@ CASES = {
         "group_bindings": {EVIL: [EVIL]},
         "hooks": [SimpleNamespace(id=1, url=EVIL, events=[EVIL], active=False)],
         "event_types": (EVIL, "version.published"),
+        "deleted": [DeletedRow(EVIL, EVIL, EVIL, NOW, EVIL)],
+        "retention_days": 7.0,
         "hook_secret": EVIL,
         "new_hook": SimpleNamespace(url=EVIL),
         "roles": ("read", "write"),
