@@ -13,7 +13,7 @@ from artifortress.errors import Conflict, PermissionDenied, Unauthenticated, Val
 from artifortress.http.permissions import authenticated, public
 from artifortress.repos.services import REPO_KEY, list_readable
 from artifortress.ui import queries
-from artifortress.ui.view import PRESESSION_COOKIE, SESSION_COOKIE, View
+from artifortress.ui.view import PRESESSION_COOKIE, SESSION_COOKIE, View, view_of
 
 MAX_TOKEN_INPUT = 512
 #: Fixed messages a redirect may ask the next page to show (never text from the URL).
@@ -21,11 +21,6 @@ NOTICES = {
     "revoked": "The token was revoked: it no longer works anywhere.",
     "signed-out": "You are signed out.",
 }
-
-
-def _view(req: falcon.Request) -> View:
-    view: View = req.context.ui
-    return view
 
 
 def safe_next(value: str | None) -> str:
@@ -39,14 +34,14 @@ class SignInPage:
     @public
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The sign-in form: paste a personal access token."""
-        view = _view(req)
+        view = view_of(req)
         notice = NOTICES.get(req.get_param("notice") or "")
         view.render("sign_in.html", next=safe_next(req.get_param("next")), notice=notice)
 
     @public
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Exchange the token for a session cookie; the form again (401) if it does not work."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         next_page = safe_next(view.field("next"))
         raw = view.field("token").strip()
@@ -69,7 +64,7 @@ class SignOut:
     @public
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """End the session (its token keeps working for the API)."""
-        view = _view(req)
+        view = view_of(req)
         if view.session_secret:
             web_sessions.sign_out(req.context.db, view.session_secret)
         view.drop_cookie(SESSION_COOKIE)
@@ -104,14 +99,14 @@ class AccountPage:
     @authenticated
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """My tokens and my roles."""
-        _render_account(_view(req))
+        _render_account(view_of(req))
 
 
 class TokensForm:
     @authenticated(action="token.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create a token; its secret is on the answering page, this once."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         try:
             name, ttl_days, repos = _token_fields(view)
@@ -151,7 +146,7 @@ class TokenRevoke:
     @authenticated(action="token.revoke")
     def on_post(self, req: falcon.Request, resp: falcon.Response, token_id: str) -> None:
         """Revoke one of my tokens (sessions opened with it end too)."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         token = revoke_token(ctx.db, ctx.caller, token_id)
         ctx.services.authenticator.forget(token.key_id)

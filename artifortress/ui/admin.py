@@ -16,7 +16,7 @@ from artifortress.outbox.dead_letters import retry_dead
 from artifortress.outbox.models import DEAD, EVENT_STATES
 from artifortress.policy import services as policy
 from artifortress.policy.models import PENDING, QUARANTINE_STATES
-from artifortress.ui.view import View
+from artifortress.ui.view import view_of
 
 AUDIT_PAGE = 50
 QUARANTINE_PAGE = 100
@@ -28,16 +28,11 @@ NOTICES = {
 }
 
 
-def _view(req: falcon.Request) -> View:
-    view: View = req.context.ui
-    return view
-
-
 class QuarantinePage:
     @tenant_admin("quarantine.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Versions held back by a policy, newest first, to release or reject."""
-        view = _view(req)
+        view = view_of(req)
         state = req.get_param("state") or PENDING
         if state not in (*QUARANTINE_STATES, "all"):
             raise BadRequest(f"state must be one of {', '.join(QUARANTINE_STATES)} or all")
@@ -61,14 +56,14 @@ class QuarantineRelease:
         """Release a held version: it is published from now on."""
         ctx = req.context
         policy.release(ctx.db, ctx.caller, path_id(entry_id, "quarantined version"))
-        _view(req).redirect("/ui/admin/quarantine?notice=released")
+        view_of(req).redirect("/ui/admin/quarantine?notice=released")
 
 
 class QuarantineReject:
     @tenant_admin("quarantine.reject")
     def on_post(self, req: falcon.Request, resp: falcon.Response, entry_id: str) -> None:
         """Reject a held version for good, with a reason."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         reason = view.field("reason").strip()
         if not 1 <= len(reason) <= 1000:
@@ -81,7 +76,7 @@ class OutboxPage:
     @tenant_admin("outbox.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Events whose handlers gave up (dead letters) and others, newest first, to retry."""
-        view = _view(req)
+        view = view_of(req)
         state = req.get_param("state") or DEAD
         rows = outbox.list_events(
             req.context.db,
@@ -100,14 +95,14 @@ class OutboxRetry:
         """Queue a dead-lettered event again; handlers that succeeded before are skipped."""
         ctx = req.context
         retry_dead(ctx.db, ctx.caller, path_id(event_id, "event"))
-        _view(req).redirect("/ui/admin/outbox?notice=retried")
+        view_of(req).redirect("/ui/admin/outbox?notice=retried")
 
 
 class AuditPage:
     @tenant_admin("audit.read")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The audit log, newest first, filtered by actor, action, repository, outcome, time."""
-        view = _view(req)
+        view = view_of(req)
         filters = {name: (req.get_param(name) or "").strip()[:200] for name in _FILTERS}
         if filters["outcome"] not in ("", audit.SUCCESS, audit.DENIED):
             raise BadRequest(f"outcome is {audit.SUCCESS} or {audit.DENIED}")

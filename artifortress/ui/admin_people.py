@@ -8,7 +8,7 @@ from artifortress.auth import users
 from artifortress.auth.services import issue_token
 from artifortress.http.permissions import tenant_admin
 from artifortress.rbac import groups
-from artifortress.ui.view import View
+from artifortress.ui.view import View, view_of
 
 NOTICES = {
     "user-created": "The user was created; bind them to repositories in each one's settings.",
@@ -19,11 +19,6 @@ NOTICES = {
     "member-removed": "The member was removed.",
 }
 PAGE = "/ui/admin/people"
-
-
-def _view(req: falcon.Request) -> View:
-    view: View = req.context.ui
-    return view
 
 
 def _render(view: View, status: int = 200, **extra: object) -> None:
@@ -45,14 +40,14 @@ class PeoplePage:
     @tenant_admin("user.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The tenant's users and groups (with their members)."""
-        _render(_view(req))
+        _render(view_of(req))
 
 
 class UserToken:
     @tenant_admin("token.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response, user: str) -> None:
         """Issue a token for a user to hand over (their first sign-in); shown this once."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         owner = users.get_user(ctx.db, ctx.principal.tenant_id, user)
         name = f"issued by {view.principal.name} in the web UI"
@@ -63,7 +58,7 @@ class UserToken:
 class NewUser:
     @tenant_admin("user.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         admin = view.field("admin") == "on"
         users.create_user(ctx.db, ctx.caller, view.field("name").strip(), is_admin=admin)
@@ -74,7 +69,7 @@ class UserState:
     @tenant_admin("user.update")
     def on_post(self, req: falcon.Request, resp: falcon.Response, user: str) -> None:
         """Disable or enable a user (``disabled``: on/off); never oneself (409)."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         target = users.get_user(ctx.db, ctx.principal.tenant_id, user)
         disabled = view.field("disabled") == "on"
@@ -86,7 +81,7 @@ class UserState:
 class NewGroup:
     @tenant_admin("group.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         groups.create_group(ctx.db, ctx.caller, view.field("name").strip())
         view.redirect(f"{PAGE}?notice=group-created")
@@ -96,7 +91,7 @@ class GroupMembers:
     @tenant_admin("group.member.add")
     def on_post(self, req: falcon.Request, resp: falcon.Response, group: str) -> None:
         """Add a member (``remove``: on takes them out instead)."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         tenant = ctx.principal.tenant_id
         found = groups.get_group(ctx.db, tenant, group)

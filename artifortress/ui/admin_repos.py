@@ -25,7 +25,7 @@ from artifortress.rbac.groups import get_group, group_bindings_of, set_group_bin
 from artifortress.rbac.permissions import ROLES, Permission
 from artifortress.repos.services import create_repo, update_repo
 from artifortress.ui import queries
-from artifortress.ui.view import View
+from artifortress.ui.view import View, view_of
 from artifortress.versions import queries as versions
 from artifortress.versions.lifecycle import restore
 from artifortress.webhooks.services import (
@@ -51,11 +51,6 @@ NOTICES = {
 }
 
 
-def _view(req: falcon.Request) -> View:
-    view: View = req.context.ui
-    return view
-
-
 def _roles(view: View) -> list[str]:
     return [role for role in view.form.get("roles", []) if role]
 
@@ -64,13 +59,13 @@ class NewRepoPage:
     @tenant_admin("repo.create")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The form that creates a hosted repository of an installed format."""
-        view = _view(req)
+        view = view_of(req)
         view.render("repo_new.html", formats=sorted(req.context.services.formats))
 
     @tenant_admin("repo.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Create it; remote and virtual repositories are created through the API."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         description = view.field("description").strip()
         if len(description) > MAX_DESCRIPTION:
@@ -110,12 +105,12 @@ class RepoSettingsPage:
     @requires(Permission.ADMIN, action="binding.list")
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """A repository's public flag and description, who holds which roles, its webhooks."""
-        _render_settings(_view(req))
+        _render_settings(view_of(req))
 
     @requires(Permission.ADMIN, action="repo.update")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Change the public flag and the description."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         description = view.field("description").strip()
         if len(description) > MAX_DESCRIPTION:
@@ -129,7 +124,7 @@ class PolicyForm:
     @requires(Permission.ADMIN, action="policy.set")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Replace the built-in policies' settings (third parties' ``extra`` is kept)."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         config = _policy_config(view, policy.get_config(ctx.db, ctx.repo.id))
         policy.set_config(ctx.db, ctx.caller, ctx.repo, config)
@@ -172,7 +167,7 @@ class UserBindingForm:
     @requires(Permission.ADMIN, action="binding.set")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Replace a user's roles on the repository (none: remove them)."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         user = get_user(ctx.db, ctx.principal.tenant_id, view.field("user").strip())
         rbac.set_bindings(ctx.db, ctx.caller, ctx.repo, user, _roles(view))
@@ -183,7 +178,7 @@ class GroupBindingForm:
     @requires(Permission.ADMIN, action="group_binding.set")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Replace a group's roles on the repository (none: remove them)."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         group = get_group(ctx.db, ctx.principal.tenant_id, view.field("group").strip())
         set_group_bindings(ctx.db, ctx.caller, ctx.repo, group, _roles(view))
@@ -194,7 +189,7 @@ class WebhookForm:
     @requires(Permission.ADMIN, action="webhook.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Subscribe an http(s) URL to the chosen events (none chosen: all); secret shown once."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         url = view.field("url").strip()
         if not url or len(url) > MAX_URL:
@@ -225,14 +220,14 @@ class WebhookDelete:
         """Remove a subscription and its delivery log."""
         ctx = req.context
         delete_subscription(ctx.db, ctx.caller, ctx.repo, path_id(hook_id, "webhook"))
-        _view(req).redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=unhooked")
+        view_of(req).redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=unhooked")
 
 
 class VersionRestore:
     @requires(Permission.ADMIN, action="version.restore")
     def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """Bring a deleted version back within the retention window (410 after it)."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         name = normalize_name(ctx.services.plugins, ctx.repo.format, view.field("package"))
         found = versions.tombstoned_version(ctx.db, ctx.repo, name, view.field("version"))
@@ -244,7 +239,7 @@ class WebhookDeliveriesPage:
     @requires(Permission.ADMIN, action="webhook.read")
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, hook_id: str) -> None:
         """One webhook's delivery log, newest first."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         hook = get_subscription(ctx.db, ctx.repo, path_id(hook_id, "webhook"))
         rows = list_deliveries(ctx.db, hook, before=None, limit=DELIVERIES_PAGE)

@@ -18,7 +18,7 @@ from artifortress.ui import queries
 from artifortress.ui.assets import LONG_CACHE
 from artifortress.ui.manage import NOTICES as VERSION_NOTICES
 from artifortress.ui.package_view import package_view
-from artifortress.ui.view import View
+from artifortress.ui.view import view_of
 from artifortress.versions.queries import is_withheld
 
 PACKAGES_PER_PAGE = 50
@@ -26,11 +26,6 @@ RESULTS_PER_PAGE = 20
 MAX_QUERY = 256
 #: The home page lists this many repositories (a tenant with more filters by search).
 HOME_REPOS = 200
-
-
-def _view(req: falcon.Request) -> View:
-    view: View = req.context.ui
-    return view
 
 
 def _text_param(req: falcon.Request, name: str, limit: int = MAX_QUERY) -> str:
@@ -51,7 +46,7 @@ class HomePage:
     @public
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The repositories the user may read, with their package counts, and a search box."""
-        view = _view(req)
+        view = view_of(req)
         db = req.context.db
         repos, more = list_readable(db, view.principal, cursor=None, limit=HOME_REPOS)
         stats = queries.repo_stats(db, [repo.id for repo in repos])
@@ -65,7 +60,7 @@ class SearchPage:
 
         ``format`` narrows to one installed format; the same search as ``GET /v1/search``.
         """
-        view = _view(req)
+        view = view_of(req)
         q = _text_param(req, "q")
         page = _page_param(req)
         formats = sorted(req.context.services.formats)
@@ -98,7 +93,7 @@ class RepoPage:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
         """One repository's packages by name: a page at a time, optionally by name prefix."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         ref = ctx.repo_ref
         prefix = _text_param(req, "prefix", 255).lower()
@@ -128,7 +123,7 @@ class PackagePage:
     @requires(Permission.READ)
     def on_get(self, req: falcon.Request, resp: falcon.Response, repo: str, name: str) -> None:
         """A package: README, versions with their badges, dist-tags, files, install commands."""
-        view = _view(req)
+        view = view_of(req)
         ctx = req.context
         ref = ctx.repo_ref
         normalized = normalize_name(ctx.services.plugins, ref.format, name)
@@ -166,7 +161,7 @@ class StaticAsset:
     @public
     def on_get(self, req: falcon.Request, resp: falcon.Response, name: str) -> None:
         """A stylesheet or script under its content-hashed name, cacheable for a year."""
-        asset = _view(req).ui.assets.get(name)
+        asset = view_of(req).ui.assets.get(name)
         if asset is None:
             raise NotFound(f"no file {name!r}")
         resp.content_type = asset.media_type

@@ -16,7 +16,7 @@ from artifortress.errors import ValidationFailed
 from artifortress.formats import normalize_name
 from artifortress.http.permissions import requires
 from artifortress.rbac.permissions import Permission
-from artifortress.ui.view import View
+from artifortress.ui.view import View, view_of
 from artifortress.versions import lifecycle, queries
 from artifortress.versions.models import Version
 
@@ -28,11 +28,6 @@ NOTICES = {
     "deprecate": "The version is deprecated; installers show the message.",
     "undeprecate": "The deprecation was removed.",
 }
-
-
-def _view(req: falcon.Request) -> View:
-    view: View = req.context.ui
-    return view
 
 
 def _text(view: View, name: str, *, required: bool) -> str | None:
@@ -66,7 +61,7 @@ def version_change(action: str) -> object:
         @requires(Permission.WRITE, action=f"version.{action}")
         def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
             """Apply *action* to version ``version`` of package ``package`` (form fields)."""
-            _apply(_view(req), action)
+            _apply(view_of(req), action)
 
     return VersionChange()
 

@@ -191,3 +191,9 @@ class View:
         settings = self.ui.services.settings
         forwarded = settings.trust_forwarded and self.req.forwarded_scheme == "https"
         return self.req.scheme == "https" or forwarded or settings.public_url.startswith("https:")
+
+
+def view_of(req: falcon.Request) -> View:
+    """The :class:`View` of a UI request (set by :class:`~artifortress.ui.web.WebUI`)."""
+    view: View = req.context.ui
+    return view
