@@ -61,11 +61,11 @@ $(AXE_CORE)/.$(AXE_CORE_VERSION): | $(BIN)/python
 		rm -rf $(VENV)/npm-axe-core && touch $@; \
 	else echo "axe-core not installed (it needs npm): the UI's accessibility check will be skipped"; fi
 
-# buildah and skopeo for the end-to-end tests of the OCI plugin (plugins/oci/tests/test_oci_e2e.py),
-# from Debian.
+# buildah, skopeo and podman for the end-to-end tests of the OCI plugin
+# (plugins/oci/tests/test_oci_e2e.py), from Debian.
 $(VENV)/.containers: $(BIN)/python
-	@command -v skopeo >/dev/null && command -v buildah >/dev/null || \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo buildah)
+	@command -v skopeo >/dev/null && command -v buildah >/dev/null && command -v podman >/dev/null || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq skopeo buildah podman)
 	@touch $@
 
 # Without npm (or its registry) the server still starts; /v1/docs then answers 404 saying how

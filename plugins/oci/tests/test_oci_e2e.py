@@ -1,4 +1,4 @@
-"""buildah and skopeo (Debian's) against the real server: push, pull back, compare digests.
+"""buildah, skopeo and podman (Debian's) against the real server: push, pull, compare digests.
 
 buildah builds small images from scratch (vfs storage in the test's folder, as
 root: this sandbox has no rootless setup to speak of), pushes them with
@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
+from oci_images import write_layout
 
 from artifortress.testing.server import ServerProcess
 
@@ -60,6 +62,7 @@ class Tools:
         self.creds = f"admin:{token}"
         self.policy = tmp / "policy.json"
         self.policy.write_text(json.dumps({"default": [{"type": "insecureAcceptAnything"}]}))
+        self.cleanup: list[str] = []
         self.storage = [
             f"--root={tmp / 'storage'}",
             f"--runroot={tmp / 'run'}",
@@ -79,6 +82,21 @@ class Tools:
     def skopeo(self, *args: str) -> str:
         return self.run(_need("skopeo"), "--policy", str(self.policy), *args)
 
+    def podman(self, *args: str) -> str:
+        return self.run(*self.podman_command(), *args)
+
+    def podman_command(self) -> list[str]:
+        if not self.cleanup:  # podman refuses a run root over 50 characters, as pytest's are
+            self.cleanup.append(tempfile.mkdtemp(prefix="afpod-"))
+        return [
+            _need("podman"),
+            f"--root={self.tmp / 'storage'}",
+            f"--runroot={self.cleanup[0]}",
+            "--storage-driver=vfs",
+            "--cgroup-manager=cgroupfs",
+            "--events-backend=none",
+        ]
+
     def ref(self, image: str) -> str:
         return f"docker://{self.host}/{REPO}/{image}"
 
@@ -97,8 +115,11 @@ class Tools:
 
 
 @pytest.fixture
-def tools(tmp_path: Path, server: ServerProcess, token: str) -> Tools:
-    return Tools(tmp_path, server, token)
+def tools(tmp_path: Path, server: ServerProcess, token: str) -> Iterator[Tools]:
+    made = Tools(tmp_path, server, token)
+    yield made
+    for folder in made.cleanup:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _layout_digest(layout: Path) -> str:
@@ -216,6 +237,43 @@ def test_a_multi_arch_index_goes_up_and_comes_back(tools: Tools) -> None:
     index = json.loads((back / "index.json").read_text())
     nested = back / "blobs" / "sha256" / index["manifests"][0]["digest"].split(":")[1]
     assert len(json.loads(nested.read_text())["manifests"]) == 2
+
+
+def test_podman_logs_in_pulls_and_inspects_without_running(tools: Tools) -> None:
+    digest = write_layout(tools.tmp / "layout", "1.0")
+    tools.skopeo(
+        "copy",
+        "--dest-tls-verify=false",
+        "--dest-creds",
+        tools.creds,
+        f"oci:{tools.tmp / 'layout'}:1.0",
+        tools.ref("team/web:1.0"),
+    )
+    image = f"{tools.host}/{REPO}/team/web:1.0"
+    authfile = ["--authfile", str(tools.tmp / "auth.json")]  # not the machine's own
+    user, token = tools.creds.split(":", 1)
+    tools.podman("login", "--tls-verify=false", *authfile, "-u", user, "-p", token, tools.host)
+    tools.podman("pull", "--tls-verify=false", *authfile, image)
+    assert tools.podman("image", "inspect", "--format", "{{.Digest}}", image) == digest
+    wrong = subprocess.run(
+        [
+            _need("podman"),
+            *tools.storage,
+            "login",
+            "--tls-verify=false",
+            *authfile,
+            "-u",
+            user,
+            "-p",
+            "afpat_" + "a" * 12 + "_" + "b" * 52,
+            tools.host,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert wrong.returncode != 0
 
 
 def test_skopeo_without_credentials_is_refused(tools: Tools) -> None:
