@@ -11,6 +11,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import URL, Engine, create_engine, event, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -109,20 +110,20 @@ def _begin_immediate(connection: Any) -> None:
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:
         for attempt in itertools.count():
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
+            try:  # through SQLAlchemy: statement listeners see every attempt
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
                 return
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() >= deadline:
-                    break
+            except OperationalError as exc:
+                if not _is_busy(exc.orig) or time.monotonic() >= deadline:
+                    raise
             time.sleep(_WRITE_LOCK_PAUSES[min(attempt, len(_WRITE_LOCK_PAUSES) - 1)])
-        connection.exec_driver_sql("BEGIN IMMEDIATE")  # fails again, as SQLAlchemy reports it
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "locked" in str(exc)
+def _is_busy(exc: BaseException | None) -> bool:
+    busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
+    return busy or (isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc))
 
 
 @contextmanager

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from artifortress import hookimpl
 from artifortress.container import Services
+from artifortress.db.engine import read_session
 from artifortress.outbox.events import Event
-from artifortress.webhooks.services import enqueue
+from artifortress.webhooks.services import enqueue, may_enqueue
 
 
 class WebhookDispatcher:
@@ -14,7 +15,8 @@ class WebhookDispatcher:
 
     @hookimpl
     def artifortress_on_event(self, event: Event) -> None:
-        if event.repo is None:
-            return
+        with read_session(self._sessions) as db:
+            if not may_enqueue(db, event):
+                return
         with self._sessions.begin() as db:
             enqueue(db, event)

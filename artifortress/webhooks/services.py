@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.orm import Session
 
 from artifortress import changes
@@ -110,11 +110,9 @@ def list_deliveries(
 # -- the worker's side -------------------------------------------------------------------
 
 
-def enqueue(db: Session, event: Event) -> int:
-    """Create the deliveries *event* owes to matching subscriptions (idempotent)."""
-    if event.repo is None:
-        return 0
-    subscriptions = db.scalars(
+def _subscriptions(event: Event) -> Select[WebhookSubscription]:
+    """The active subscriptions of *event*'s repository that existed when it happened."""
+    return (
         select(WebhookSubscription)
         .join(Repository, Repository.id == WebhookSubscription.repository_id)
         .where(
@@ -124,7 +122,26 @@ def enqueue(db: Session, event: Event) -> int:
             # A subscription hears of changes made after it, not of an older backlog.
             WebhookSubscription.created_at <= event.created_at,
         )
-    ).all()
+    )
+
+
+def may_enqueue(db: Session, event: Event) -> bool:
+    """Whether *event* has a subscription to hear it (most repositories have none).
+
+    Asked in a read session first, so an event nobody subscribed to takes no
+    write transaction (SQLite's write lock is the API's too); subscriptions
+    made later never hear of it, so the answer cannot go stale.
+    """
+    if event.repo is None:
+        return False
+    return db.scalars(_subscriptions(event).limit(1)).first() is not None
+
+
+def enqueue(db: Session, event: Event) -> int:
+    """Create the deliveries *event* owes to matching subscriptions (idempotent)."""
+    if event.repo is None:
+        return 0
+    subscriptions = db.scalars(_subscriptions(event)).all()
     body = json.dumps(
         {
             "event": event.type,

@@ -204,3 +204,26 @@ def test_hosts_that_a_resolver_reads_as_private_are_refused_at_creation(
 def test_malformed_webhook_urls_are_a_400(admin, libs, url):
     answer = subscribe(admin, url)
     assert answer.status_code == 400, answer.text
+
+
+def test_an_event_nobody_subscribed_to_takes_no_write_lock(admin, libs, receiver, services):
+    """The embedded worker runs beside the API: on SQLite its writes queue with uploads."""
+    from artifortress.db.base import utcnow
+    from artifortress.outbox.events import Event
+    from artifortress.webhooks.dispatcher import WebhookDispatcher
+
+    from .test_idle_worker import writes_to
+
+    dispatcher = WebhookDispatcher(services)
+    tenant = services.default_tenant_id()
+
+    def event(n: int) -> Event:
+        return Event(n, "version.published", tenant, "libs", {}, utcnow(), 1)
+
+    with writes_to(services) as writes:
+        dispatcher.artifortress_on_event(event(1))
+    assert writes == []
+    assert subscribe(admin, receiver.url, events=["version.published"]).status_code == 201
+    with writes_to(services) as writes:
+        dispatcher.artifortress_on_event(event(2))
+    assert any(statement.startswith("INSERT") for statement in writes), writes
