@@ -99,19 +99,30 @@ def _store(
     labels: list[str],
 ) -> None:
     version = version_of(manifest.digest)
-    current = gateway.labels(repo, image)
-    labels = [label for label in labels if current.get(label) != version]  # no change, no row
-    _check_mutable(gateway, repo, image, [label for label in labels if label in current])
+    _moving(gateway, repo, image, version, labels)  # a refusal comes before anything is stored
+    stored = gateway.ingest(repo, [body], digest=manifest.digest, size=manifest.size)
+    gateway.lock_package(repo, image)  # from here tags are read and moved as one step
+    moving = _moving(gateway, repo, image, version, labels)  # again: a push may have won
     state = gateway.sealed_versions(repo, image, [version]).get(version)
     if state == TOMBSTONED:
         gateway.restore(repo, image, version)  # needs admin: 403 otherwise
     elif state is None:
-        if _publish(gateway, repo, image, manifest, body, labels):
+        if _publish(gateway, repo, image, manifest, stored, moving):
             return
     elif state != PUBLISHED:
         raise OciError(DENIED, f"manifest {manifest.digest} is {state} in {repo.key}", 403)
-    for label in labels:
+    for label in moving:
         gateway.set_label(repo, image, label, version)
+
+
+def _moving(
+    gateway: Gateway, repo: RepoInfo, image: str, version: str, labels: list[str]
+) -> list[str]:
+    """The labels that change (no change, no audit row); refused where tags are immutable."""
+    current = gateway.labels(repo, image)
+    moving = [label for label in labels if current.get(label) != version]
+    _check_mutable(gateway, repo, image, [label for label in moving if label in current])
+    return moving
 
 
 def tags_are_immutable(gateway: Gateway, repo: RepoInfo) -> bool:
@@ -134,11 +145,10 @@ def _publish(
     repo: RepoInfo,
     image: str,
     manifest: Manifest,
-    body: bytes,
+    stored: BlobRef,
     labels: list[str],
 ) -> bool:
     """Publish the manifest's version with its tags; False if a concurrent push did first."""
-    stored = gateway.ingest(repo, [body], digest=manifest.digest, size=manifest.size)
     files = [NewFile(MANIFEST_FILE, stored, manifest.media_type, {"role": "manifest"})]
     seen = {manifest.digest}
     for blob in manifest.blobs:

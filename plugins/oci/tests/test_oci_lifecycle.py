@@ -33,6 +33,8 @@ def test_immutable_tags_refuse_a_re_point_and_a_tag_delete(registry, admin):
     moved = registry.push_image("app", two, "1.0")
     assert moved.status_code == 409
     assert moved.json["errors"][0]["code"] == "DENIED"
+    unstored = registry.request("HEAD", registry.url("app", f"blobs/{two.digest}"))
+    assert unstored.status_code == 404  # the refused manifest's bytes were not kept
     assert registry.push_manifest("app", "2.0", two.manifest).status_code == 201
     untag = registry.request("DELETE", registry.url("app", "manifests/1.0"))
     assert untag.status_code == 409
