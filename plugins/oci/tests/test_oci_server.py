@@ -1,12 +1,14 @@
-"""Garbage collection of layers: kept while a live manifest uses them, collected after.
+"""The real server: GC of layers, and pushes racing each other.
 
-The real server and ``artifortress gc`` (no grace, no retention), images pushed over
-HTTP as a client does.
+Layers are kept while a live manifest uses them and collected after
+(``artifortress gc``, no grace, no retention); clients pushing the same image at
+once all succeed and leave one version. Images go up over HTTP as a client sends them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -65,3 +67,21 @@ def test_gc_takes_the_layers_of_deleted_manifests_only(server, session):
     assert all(status(blob) == 200 for blob in new.blobs)
     got = session.get(f"{base}/v2/containers/app/manifests/new")
     assert got.content == new.manifest
+
+
+def test_the_same_image_pushed_by_four_clients_at_once_is_one_version(server, session):
+    image = make_image("raced", layers=3)
+    base = server.base_url
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda tag: push(_twin(session), base, image, tag), ["a", "b", "c", "d"]))
+    versions = session.get(f"{base}/v1/repos/containers/packages/app").json()
+    assert [v["version"] for v in versions["versions"]] == [image.digest.replace(":", "-")]
+    tags = session.get(f"{base}/v2/containers/app/tags/list").json()["tags"]
+    assert tags == ["a", "b", "c", "d"]
+
+
+def _twin(session: requests.Session) -> requests.Session:
+    """A session of its own per thread, with the same credentials."""
+    twin = requests.Session()
+    twin.auth = session.auth
+    return twin
