@@ -121,7 +121,6 @@ class FileFetcher:
         store: BlobStore,
         formats: Mapping[str, FormatSpec],
         plugins: pluggy.PluginManager,
-        draft_ttl: float,
         bounds: FileBounds,
     ) -> None:
         self._sessions = sessions
@@ -130,7 +129,6 @@ class FileFetcher:
         self._store = store
         self._formats = formats
         self._plugins = plugins
-        self._draft_ttl = draft_ttl
         self._bounds = bounds
 
     def lookup(self, db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | None:
@@ -221,7 +219,7 @@ class FileFetcher:
         when the bytes arrive (the lease keeps other fetches of the file out).
         """
         with read_session(self._sessions) as db:
-            held = _held(db, repo, wanted)
+            held = _held(db, repo.id, wanted)
             looked.digest = held.digest if held is not None else None
             return _serving(db, repo, wanted, held)
 
@@ -386,20 +384,22 @@ class FileFetcher:
             media_type=wanted.media_type,
             metadata=provenance,
         )
-        existing = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
+        existing = None
+        if _held(db, repo.id, wanted) is not None:  # the usual miss costs one plain row
+            existing = queries.find_version(db, repo.id, wanted.package, wanted.version, _SEALED)
         if existing is None:
-            draft = drafts.create_draft(
+            published = drafts.publish_new(
                 db,
                 caller,
                 repo,
                 package=wanted.package,
                 version=wanted.version,
-                ttl_seconds=self._draft_ttl,
+                files=[entry],
+                plugins=self._plugins,
                 display_name=wanted.display_name,
                 metadata={**(wanted.metadata or {}), **provenance},
-                files=[entry],
             )
-            return version_info(drafts.publish(db, caller, repo, draft, self._plugins))
+            return version_info(published)
         held = _artifact(existing, wanted.filename)
         if held is not None and held.digest != blob.digest:
             raise _changed(provenance["upstream"]["url"], wanted)
@@ -481,9 +481,9 @@ class _Held:
     bytes_held: bool
 
 
-def _held(db: Session, repo: RepoInfo, wanted: WantedFile) -> _Held | None:
+def _held(db: Session, repository_id: int, wanted: WantedFile) -> _Held | None:
     params = {
-        "repository_id": repo.id,
+        "repository_id": repository_id,
         "package": wanted.package,
         "version": wanted.version,
         "filename": wanted.filename,
@@ -503,7 +503,7 @@ def _holding(db: Session, repo: RepoInfo, wanted: WantedFile) -> VersionInfo | N
     version, or a file whose bytes the collector took, is a miss: the file is
     fetched again (and must be what it was).
     """
-    return _serving(db, repo, wanted, _held(db, repo, wanted))
+    return _serving(db, repo, wanted, _held(db, repo.id, wanted))
 
 
 def _serving(

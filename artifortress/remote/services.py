@@ -44,7 +44,6 @@ class RemoteEngine:
             store,
             formats,
             plugins,
-            settings.draft_ttl,
             FileBounds(settings.max_blob_size, settings.upstream_min_rate),
         )
 

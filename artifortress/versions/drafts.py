@@ -344,6 +344,70 @@ def publish(
     return draft
 
 
+def publish_new(
+    db: Session,
+    caller: Caller,
+    repo: Repository,
+    *,
+    package: str,
+    version: str,
+    files: Sequence[ArtifactInput],
+    plugins: pluggy.PluginManager | None = None,
+    display_name: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Version:
+    """Publish a new *version* of *package* with *files* in one step, judged as :func:`publish`.
+
+    For a version that needs no draft of its own (a file a remote repository
+    fetched): no ``draft.create`` row, and the package, version and files
+    are written by one flush, without savepoints. So a concurrent publish of
+    the same version (or creation of the package) fails that flush: then the
+    caller's transaction is lost, Conflict raised, and the caller retries
+    in a new one (where the version or package exists).
+    """
+    refuse_storage(repo.kind, repo.key)
+    name = clean_name(package)
+    check_version(version)
+    pkg = _find_package(db, repo.id, name)
+    if pkg is None:  # added with the version, by the same flush
+        shown = clean_name(display_name) if display_name is not None else name
+        pkg = Package(repository_id=repo.id, format=repo.format, name=name, display_name=shown)
+    elif _is_sealed(db, pkg, version):
+        raise Conflict(f"{name} {version} already exists in {repo.key}; versions are immutable")
+    new = Version(
+        package=pkg,
+        repository_id=repo.id,
+        version=version,
+        state=DRAFT,
+        metadata_=metadata or {},
+        created_by=caller.principal.name,
+        artifacts=[],
+    )
+    _checked_names(new, files)
+    blobs = _held_blobs(db, repo.id, {entry.digest for entry in files})
+    new.artifacts.extend(_artifact(entry, blobs) for entry in files)
+    # Judged while the version is outside the session: the policies' queries do not flush it.
+    verdict = policy.evaluate(db, repo, new, plugins)
+    held = policy.is_quarantined(verdict)
+    # A held version takes its files as a draft: the database refuses files of a held one.
+    new.state = DRAFT if held else PUBLISHED
+    new.published_at, new.published_by = utcnow(), caller.principal.name
+    raced = Conflict(f"{name} {version} was published concurrently in {repo.key}")
+    db.add(new)
+    try:
+        db.flush()
+        if held:
+            new.state = QUARANTINED
+            db.flush()
+    except IntegrityError:  # the session rolled back: its objects are expired, read nothing
+        raise raced from None
+    if held:
+        policy.quarantine(db, caller, repo, new, verdict)
+    else:
+        _published(db, caller, repo, new, ())
+    return new
+
+
 def _published(
     db: Session, caller: Caller, repo: Repository, draft: Version, labels: Sequence[str]
 ) -> None:
