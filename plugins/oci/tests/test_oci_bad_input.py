@@ -188,3 +188,13 @@ def test_a_forged_upload_naming_a_blob_of_another_repository_gets_nothing(
     )
     assert done.status_code == 404
     assert codes(done) == ["BLOB_UNKNOWN"]
+
+
+def test_remote_and_virtual_oci_repositories_say_they_are_not_served(registry, make_repo):
+    make_repo("mirror", format="oci", kind="remote", upstream={"url": "https://registry.example/"})
+    make_repo("all", format="oci", kind="virtual", members=["containers"])
+    for repo in ("mirror", "all"):
+        answer = registry.request("GET", f"/v2/{repo}/app/manifests/1.0")
+        assert (answer.status_code, codes(answer)) == (405, ["UNSUPPORTED"])
+        push = registry.request("POST", f"/v2/{repo}/app/blobs/uploads/")
+        assert push.status_code == 405
