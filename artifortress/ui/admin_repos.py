@@ -1,5 +1,8 @@
 """Administering repositories in the UI: create, settings, role bindings, webhook deliveries.
 
+A remote's upstream and a virtual's members are read from the forms by
+:mod:`artifortress.ui.repo_kinds`.
+
 The same permission declarations as the API's resources: creating is a
 tenant administrator's, a repository's settings and bindings its
 administrators' (``admin`` role), so the UI can do nothing the API refuses.
@@ -23,8 +26,10 @@ from artifortress.policy.resources import POLICY_SCHEMA
 from artifortress.rbac import services as rbac
 from artifortress.rbac.groups import get_group, group_bindings_of, set_group_bindings
 from artifortress.rbac.permissions import ROLES, Permission
+from artifortress.repos.kinds import HOSTED, KINDS
 from artifortress.repos.services import create_repo, update_repo
 from artifortress.ui import queries
+from artifortress.ui.repo_kinds import kind_fields, new_form_context, settings_context
 from artifortress.ui.view import View, view_of
 from artifortress.versions import queries as versions
 from artifortress.versions.lifecycle import restore
@@ -58,15 +63,21 @@ def _roles(view: View) -> list[str]:
 class NewRepoPage:
     @tenant_admin("repo.create")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """The form that creates a hosted repository of an installed format."""
+        """The form that creates a hosted, remote or virtual repository of an installed format."""
         view = view_of(req)
-        view.render("repo_new.html", formats=sorted(req.context.services.formats))
+        view.render(
+            "repo_new.html",
+            formats=sorted(req.context.services.formats),
+            kinds=KINDS,
+            **new_form_context(view),
+        )
 
     @tenant_admin("repo.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Create it; remote and virtual repositories are created through the API."""
+        """Create it, with a remote's upstream or a virtual's members (400: nothing is created)."""
         view = view_of(req)
         ctx = req.context
+        kind = view.field("kind") or HOSTED
         description = view.field("description").strip()
         if len(description) > MAX_DESCRIPTION:
             raise ValidationFailed(f"the description is at most {MAX_DESCRIPTION} characters")
@@ -78,6 +89,8 @@ class NewRepoPage:
             format=view.field("format"),
             public=view.field("public") == "on",
             description=description,
+            kind=kind,
+            **kind_fields(view, kind),
         )
         view.redirect(f"/ui/repos/{repo.key}/settings?notice=created")
 
@@ -97,6 +110,7 @@ def _render_settings(view: View, status: int = 200, **extra: object) -> None:
         roles=ROLES,
         event_types=EVENT_TYPES,
         notice=NOTICES.get(view.req.get_param("notice") or ""),
+        **settings_context(view, ctx.repo),
         **extra,
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import falcon
 
 from artifortress.blobs.digests import parse_digest
@@ -11,7 +13,7 @@ from artifortress.errors import BadRequest, NotFound
 from artifortress.formats import normalize_name
 from artifortress.http.permissions import public, requires
 from artifortress.rbac.permissions import Permission
-from artifortress.repos.kinds import VIRTUAL
+from artifortress.repos.kinds import HOSTED, VIRTUAL
 from artifortress.repos.services import list_readable, repo_detail_json
 from artifortress.search.services import search
 from artifortress.ui import queries
@@ -102,10 +104,10 @@ class RepoPage:
             ctx.db, ref.id, prefix=prefix, after=after, limit=PACKAGES_PER_PAGE
         )
         is_admin = Permission.ADMIN in ctx.permissions
-        members: list[str] = []
-        if ref.kind == VIRTUAL:  # those the user may read, as GET /v1/repos/{repo} lists them
+        detail: dict[str, Any] = {}
+        if ref.kind != HOSTED:  # members: those the user may read, as GET /v1/repos/{repo} says
             viewer = None if is_admin else view.principal
-            members = repo_detail_json(ctx.db, ctx.repo, viewer)["members"]
+            detail = repo_detail_json(ctx.db, ctx.repo, viewer)
         view.render(
             "repo.html",
             notice="The version was deleted." if req.get_param("notice") == "deleted" else None,
@@ -114,7 +116,9 @@ class RepoPage:
             prefix=prefix,
             after=after,
             next_after=next_after,
-            members=members,
+            members=detail.get("members", []),
+            upstream=detail.get("upstream"),
+            metadata_ttl=detail.get("metadata_ttl"),
             is_admin=is_admin,
         )
 
