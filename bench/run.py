@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from bench import data, endtoend, proxy, rows
+from bench import data, endtoend, proxy, rows, ui
 from bench.clients import Http, basic, refusals
 from bench.context import Bench
 from bench.floor import FalconFloor
@@ -77,6 +77,10 @@ ROWS: dict[str, Spec] = {
     "packument-abbrev": _spec(rows.packument_abbreviated, "npm", "npm-data", "nginx"),
     "packument-c20": _spec(rows.packument_c20, "npm", "npm-data", "nginx"),
     "npm-tarball": _spec(rows.npm_tarball, "npm", "npm-data", "nginx"),
+    # The web UI: Artifortress alone renders these pages (Verdaccio's nearest is JSON).
+    "ui-package-npm": _spec(ui.ui_package_npm, "npm", "npm-data"),
+    "ui-package-pypi": _spec(ui.ui_package_pypi, "pypi-data"),
+    "ui-repo": _spec(ui.ui_repo_page, "pypi-data"),
     "npm-publish": _spec(endtoend.npm_publish, "npm", "npm-publish"),
     "upload-big": _spec(endtoend.big_upload, "big"),
     "download-big": _spec(endtoend.big_download, "big", "nginx"),
