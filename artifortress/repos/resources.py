@@ -60,6 +60,7 @@ KIND_FIELDS = {
         "type": "array",
         "items": {"type": "string", "minLength": 1, "maxLength": 200},
         "maxItems": 100,
+        "uniqueItems": True,
     },
 }
 

@@ -94,6 +94,8 @@ def configure_virtual(
         if [m.id for m in members_of(db, repo)] != [m.id for m in wanted]:
             _store_members(db, repo, wanted)
             changed["members"] = [m.key for m in wanted]
+    if patterns is not None and len(set(patterns)) != len(patterns):
+        raise ValidationFailed("merge_patterns lists a pattern twice")
     if patterns is not None and list(patterns) != list(row.merge_patterns):
         row.merge_patterns = changed["merge_patterns"] = list(patterns)
     return changed

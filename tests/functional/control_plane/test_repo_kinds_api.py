@@ -315,6 +315,7 @@ def test_a_repository_admin_refused_a_new_upstream_url_is_audited(admin, api_fac
         ("all", {"members": ["py", "py"]}),
         ("all", {"merge_patterns": "*"}),
         ("all", {"merge_patterns": ["x" * 201]}),
+        ("all", {"merge_patterns": ["req*", "req*"]}),
     ],
 )
 def test_malformed_patches_are_4xx_and_change_nothing(admin, make_repo, services, key, body):
@@ -325,3 +326,17 @@ def test_malformed_patches_are_4xx_and_change_nothing(admin, make_repo, services
     answer = admin.patch(f"/v1/repos/{key}", body)
     assert 400 <= answer.status_code < 500, answer.text
     assert snapshot(services) == before
+
+
+def test_a_pattern_listed_twice_is_refused_by_the_service_too(admin, make_repo, services):
+    """The UI and the CLI configure through the service, not the REST schema."""
+    from artifortress.errors import ValidationFailed
+    from artifortress.repos.models import Repository
+    from artifortress.repos.virtuals import configure_virtual
+
+    make_repo("py", "pypi")
+    virtual(admin, "all", ["py"])
+    with services.sessions.begin() as db:
+        repo = db.query(Repository).filter_by(key="all").one()
+        with pytest.raises(ValidationFailed, match="twice"):
+            configure_virtual(db, repo, None, ["a*", "a*"])
