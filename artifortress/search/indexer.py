@@ -12,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 import pluggy
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress import hookimpl
 from artifortress.container import Services
 from artifortress.db.base import utcnow
-from artifortress.db.dialects import insert_for, is_postgres
+from artifortress.db.dialects import is_postgres
 from artifortress.outbox.events import REPOSITORY_DELETED, Event
 from artifortress.search import schema
 from artifortress.search.fields import search_fields
@@ -78,12 +78,13 @@ def project(db: Session, pm: pluggy.PluginManager, package_id: int) -> bool:
         "indexed_at": utcnow(),
         **fields,
     }
-    insert = insert_for(db)(SearchDocument)
-    db.execute(
-        insert.values(package_id=package_id, **values).on_conflict_do_update(
-            index_elements=["package_id"], set_=values
-        )
-    )
+    # Update, else insert: the dialects' upsert has no cache key and was compiled for
+    # every event. Race-free: the write lock (SQLite) or the advisory lock (PostgreSQL)
+    # holds other projections of the package off until this transaction ends.
+    conn = db.connection()
+    where = SearchDocument.package_id == package_id
+    if not conn.execute(update(SearchDocument).where(where).values(**values)).rowcount:
+        conn.execute(insert(SearchDocument).values(package_id=package_id, **values))
     return True
 
 
