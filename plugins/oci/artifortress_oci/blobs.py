@@ -33,19 +33,21 @@ from artifortress_oci.uploads import UploadState, check_content_range
 
 
 def send_blob(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> None:
-    """``GET|HEAD /v2/<name>/blobs/<digest>``, with ranges."""
+    """``GET|HEAD /v2/<name>/blobs/<digest>``, with ranges (a virtual's: its first member's)."""
     digest = check_digest(endpoint.reference)
-    if gateway.blob(gateway.repo, digest) is None:
-        raise OciError(BLOB_UNKNOWN, f"blob {digest} is unknown to {gateway.repo.key}", 404)
-    gateway.send_file(resp, gateway.repo, digest)
-    resp.set_header("Docker-Content-Digest", digest)
+    for where in gateway.members(gateway.repo):
+        if gateway.blob(where, digest) is not None:
+            gateway.send_file(resp, where, digest)
+            resp.set_header("Docker-Content-Digest", digest)
+            return
+    raise OciError(BLOB_UNKNOWN, f"blob {digest} is unknown to {gateway.repo.key}", 404)
 
 
 def start_upload(
     gateway: Gateway, req: falcon.Request, resp: falcon.Response, endpoint: Endpoint
 ) -> None:
     """``POST .../blobs/uploads/``: a mount, a whole blob (``?digest=``), or a new upload."""
-    repo = gateway.repo
+    repo = gateway.repo  # the URL's: a virtual's uploads land in its upload target
     mount = req.get_param("mount")
     if mount is not None and _mounted(gateway, check_digest(mount), req.get_param("from")):
         _created(resp, repo, endpoint, check_digest(mount))
@@ -99,9 +101,14 @@ def cancel_upload(resp: falcon.Response, endpoint: Endpoint) -> None:
 # -- helpers ----------------------------------------------------------------------------
 
 
+def _target(gateway: Gateway) -> RepoInfo:
+    """Where the bytes go: the repository itself, or a virtual's first writable hosted member."""
+    return gateway.upload_target(gateway.repo)
+
+
 def _whole_blob(gateway: Gateway, req: falcon.Request, digest: str) -> BlobRef:
     return gateway.ingest(
-        gateway.repo, gateway.request_body(), digest=digest, size=req.content_length
+        _target(gateway), gateway.request_body(), digest=digest, size=req.content_length
     )
 
 
@@ -110,13 +117,13 @@ def _take_chunk(gateway: Gateway, req: falcon.Request, state: UploadState) -> Up
     if req.content_length == 0:
         return state
     state.check_room()
-    chunk = gateway.ingest(gateway.repo, gateway.request_body(), size=announced)
+    chunk = gateway.ingest(_target(gateway), gateway.request_body(), size=announced)
     return state.with_chunk(chunk.digest, chunk.size)
 
 
 def _assemble(gateway: Gateway, state: UploadState, digest: str) -> BlobRef:
     """The blob of the upload's chunks, in order, verified against *digest*."""
-    repo = gateway.repo
+    repo = _target(gateway)
     if len(state.chunks) == 1:  # the usual push: one PATCH of the whole blob
         if state.chunks[0] != digest:
             raise OciError(DIGEST_INVALID, f"the upload's bytes do not hash to {digest}")
@@ -137,15 +144,17 @@ def _mounted(gateway: Gateway, digest: str, source: str | None) -> bool:
     the caller may read that holds it.
     """
     if source is None:
-        return gateway.link_blob(gateway.repo, digest) is not None
+        return gateway.link_blob(_target(gateway), digest) is not None
     check_name(source)
     try:
         origin = gateway.repository(source.split("/", 1)[0], Permission.READ)
     except (NotFound, PermissionDenied, Unauthenticated):
         return False  # the spec's answer: a new upload, the client sends the bytes
-    if origin.format != gateway.repo.format or gateway.blob(origin, digest) is None:
+    if origin.format != gateway.repo.format:
         return False
-    return gateway.link_blob(gateway.repo, digest) is not None
+    if not any(gateway.blob(member, digest) for member in gateway.members(origin)):
+        return False
+    return gateway.link_blob(_target(gateway), digest) is not None
 
 
 def _location(repo: RepoInfo, endpoint: Endpoint, tail: str) -> str:

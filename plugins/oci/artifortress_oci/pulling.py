@@ -7,7 +7,7 @@ from typing import Any
 
 import falcon
 
-from artifortress.plugin import Gateway, NotFound, Permission, VersionInfo
+from artifortress.plugin import Gateway, NotFound, Permission, RepoInfo, VersionInfo
 from artifortress_oci.errors import (
     API_VERSION_HEADER,
     DENIED,
@@ -34,29 +34,33 @@ from artifortress_oci.pushing import tags_are_immutable
 
 
 def send_manifest(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> None:
-    """``GET|HEAD /v2/<name>/manifests/<tag|digest>``: the bytes pushed, with their type."""
-    repo, image = gateway.repo, endpoint.image
-    version = _version_named(gateway, endpoint)
-    try:
-        gateway.send_artifact(resp, repo, image, version, MANIFEST_FILE, as_attachment=False)
-    except NotFound:
-        raise OciError(
-            MANIFEST_UNKNOWN, f"no manifest {endpoint.reference} in {image}", 404
-        ) from None
-    resp.set_header("Docker-Content-Digest", digest_of(version))
-    resp.set_header(*API_VERSION_HEADER)
+    """``GET|HEAD /v2/<name>/manifests/<tag|digest>``: the bytes pushed, with their type.
+
+    A virtual repository answers from the first of its members serving the image
+    (``Gateway.sources``) that has the tag or digest.
+    """
+    image = endpoint.image
+    for where in gateway.sources(gateway.repo, image):
+        version = _version_named(gateway, where, endpoint)
+        if version is None:
+            continue
+        try:
+            gateway.send_artifact(resp, where, image, version, MANIFEST_FILE, as_attachment=False)
+        except NotFound:
+            continue
+        resp.set_header("Docker-Content-Digest", digest_of(version))
+        resp.set_header(*API_VERSION_HEADER)
+        return
+    raise OciError(MANIFEST_UNKNOWN, f"no manifest {endpoint.reference[:200]!r} in {image}", 404)
 
 
-def _version_named(gateway: Gateway, endpoint: Endpoint) -> str:
+def _version_named(gateway: Gateway, where: RepoInfo, endpoint: Endpoint) -> str | None:
     reference = endpoint.reference
     if is_digest(reference):
         return version_of(manifest_digest(reference))
-    tagged = None
-    if TAG.fullmatch(reference):
-        tagged = gateway.labels(gateway.repo, endpoint.image).get(label_of_or_none(reference))
-    if tagged is None:
-        raise OciError(MANIFEST_UNKNOWN, f"no tag {reference[:200]!r} in {endpoint.image}", 404)
-    return tagged
+    if not TAG.fullmatch(reference):
+        return None
+    return gateway.labels(where, endpoint.image).get(label_of_or_none(reference))
 
 
 def label_of_or_none(tag: str) -> str:
@@ -98,9 +102,10 @@ def send_tags(
 ) -> None:
     """``GET /v2/<name>/tags/list?n=&last=``: tags in lexical order, a ``Link`` to the rest."""
     repo, image = gateway.repo, endpoint.image
-    labels = gateway.labels(repo, image)
+    sources = gateway.sources(repo, image)
+    labels = {label for where in sources for label in gateway.labels(where, image)}
     tags = sorted(tag for label in labels if (tag := tag_of(label)) is not None)
-    if not tags and not gateway.versions(repo, image):
+    if not tags and not any(gateway.versions(where, image) for where in sources):
         raise OciError(NAME_UNKNOWN, f"no image {image} in {repo.key}", 404)
     page, query = paginate(tags, req.get_param("last"), req.get_param("n"))
     if query is not None:
@@ -114,15 +119,17 @@ def send_referrers(
     """``GET /v2/<name>/referrers/<digest>``: the manifests whose subject it is, as an index."""
     subject = check_digest(endpoint.reference)
     wanted = req.get_param("artifactType")
-    found = [
-        _descriptor(v)
-        for v in gateway.versions(gateway.repo, endpoint.image)
-        if v.metadata.get("subject") == subject
-    ]
+    found: dict[str, dict[str, Any]] = {}
+    for where in gateway.sources(gateway.repo, endpoint.image):
+        for version in gateway.versions(where, endpoint.image):
+            if version.metadata.get("subject") == subject:
+                found.setdefault(version.version, _descriptor(version))
+    referrers = list(found.values())
     if wanted is not None:
-        found = [d for d in found if d.get("artifactType") == wanted]
+        referrers = [d for d in referrers if d.get("artifactType") == wanted]
         resp.set_header("OCI-Filters-Applied", "artifactType")
-    _json(resp, {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": found}, OCI_INDEX)
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": referrers}
+    _json(resp, index, OCI_INDEX)
 
 
 def _descriptor(version: VersionInfo) -> dict[str, Any]:

@@ -39,8 +39,12 @@ PUBLISHED, TOMBSTONED = "published", "tombstoned"
 def put_manifest(
     gateway: Gateway, req: falcon.Request, resp: falcon.Response, endpoint: Endpoint
 ) -> None:
-    """Check the manifest and what it references, then publish it and point its tags."""
-    repo, image = gateway.repo, endpoint.image
+    """Check the manifest and what it references, then publish it and point its tags.
+
+    Through a virtual repository, into its upload target (its first hosted member
+    the caller may write), where its blobs went too.
+    """
+    repo, image = gateway.upload_target(gateway.repo), endpoint.image
     labels = [label_of(check_tag(tag)) for tag in _tags(req, endpoint)]
     body = gateway.read_body(MAX_MANIFEST)
     manifest = parse_manifest(body, req.content_type)
@@ -52,7 +56,7 @@ def put_manifest(
     _check_children(gateway, repo, image, manifest.children)
     _store(gateway, repo, image, manifest, body, labels)
     resp.status = falcon.HTTP_201
-    resp.location = f"/v2/{repo.key}/{image}/manifests/{manifest.digest}"
+    resp.location = f"/v2/{gateway.repo.key}/{image}/manifests/{manifest.digest}"
     resp.set_header("Docker-Content-Digest", manifest.digest)
     resp.set_header(*API_VERSION_HEADER)
     if manifest.subject is not None:  # says the referrers API will list it

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 
 import falcon
 
-from artifortress.plugin import HOSTED, Gateway, Permission, requires
+from artifortress.plugin import REMOTE, Gateway, Permission, requires
 from artifortress_oci import blobs, pulling, pushing
 from artifortress_oci.errors import NAME_UNKNOWN, UNSUPPORTED, OciError
 from artifortress_oci.names import (
@@ -35,9 +35,8 @@ def _endpoint(req: falcon.Request, repo: str, rest: str) -> Iterator[tuple[Gatew
         gateway = Gateway(req)
         if gateway.repo.format != FORMAT_NAME:
             raise OciError(NAME_UNKNOWN, f"{repo} is not a container registry repository", 404)
-        if gateway.repo.kind != HOSTED:  # said plainly, rather than answered as empty
-            kind = gateway.repo.kind
-            raise OciError(UNSUPPORTED, f"{repo} is {kind}: oci serves hosted repositories", 405)
+        if gateway.repo.kind == REMOTE:  # said plainly, rather than answered as empty
+            raise OciError(UNSUPPORTED, f"{repo} is a remote: oci has no remote repositories", 405)
         yield gateway, parse_endpoint(repo, rest)
 
 
