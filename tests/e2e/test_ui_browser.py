@@ -23,6 +23,7 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.select import Select
 from selenium.webdriver.support.wait import WebDriverWait
 
 from artifortress.testing.server import ServerProcess
@@ -280,6 +281,31 @@ def test_an_administrators_day_in_the_browser(site, driver, tmp_path):
     assert "quarantine.release" in rows[0].text
     assert "admin" in rows[0].text
     screenshot(driver, "audit")
+
+
+def test_a_virtual_repository_is_created_and_reordered_in_the_browser(site, driver):
+    site.api("POST", "/v1/repos", json={"key": "py-extra", "format": "pypi"})
+    _sign_in(driver, site)
+    driver.get(f"{site.url}/ui/admin/repos/new")
+    driver.find_element(By.ID, "repo-key").send_keys("py-all")
+    Select(driver.find_element(By.ID, "repo-format")).select_by_value("pypi")
+    Select(driver.find_element(By.ID, "repo-kind")).select_by_value("virtual")
+    driver.find_element(By.ID, "member-1").send_keys("py")
+    driver.find_element(By.ID, "member-2").send_keys("py-extra")
+    driver.find_element(By.XPATH, "//button[normalize-space()='Create repository']").click()
+    assert "was created" in driver.find_element(By.CSS_SELECTOR, ".notice").text
+    assert site.api("GET", "/v1/repos/py-all").json()["members"] == ["py", "py-extra"]
+    driver.find_element(By.ID, "member-1").clear()
+    driver.find_element(By.ID, "member-1").send_keys("py-extra")
+    driver.find_element(By.ID, "member-2").clear()
+    driver.find_element(By.ID, "member-2").send_keys("py")
+    driver.find_element(By.XPATH, "//button[normalize-space()='Save the members']").click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.endswith("notice=saved"))
+    assert "Saved." in driver.find_element(By.CSS_SELECTOR, ".notice").text
+    assert site.api("GET", "/v1/repos/py-all").json()["members"] == ["py-extra", "py"]
+    screenshot(driver, "virtual-settings")
+    if AXE.exists():
+        assert [(v["id"], v.get("help")) for v in axe_violations(driver)] == []
 
 
 def test_anonymous_reading_without_javascript_at_phone_width(site):
