@@ -27,6 +27,7 @@ from typing import Any
 
 import pluggy
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from artifortress.blobs.schedule import ScrubSchedule
 from artifortress.container import Services
@@ -34,7 +35,8 @@ from artifortress.db.base import utcnow
 from artifortress.db.engine import read_session
 from artifortress.errors import Conflict
 from artifortress.outbox import services as outbox
-from artifortress.outbox.models import DEAD
+from artifortress.outbox.events import Event
+from artifortress.outbox.models import DEAD, DONE
 
 log = logging.getLogger("artifortress.worker")
 
@@ -142,31 +144,44 @@ class Worker:
                 lease=settings.worker_lease,
                 max_attempts=settings.event_max_attempts,
             )
-        for claimed in batch:
-            self._handle(claimed)
+        handled = [(claimed, *self._dispatch(claimed)) for claimed in batch]
+        # One transaction settles the batch: one write per batch, not per event, beside
+        # the API's writers. A crash before it commits delivers the batch again (at
+        # least once, as a crash before any settling always did).
+        with self.services.sessions.begin() as db:
+            states = [self._settle(db, *outcome) for outcome in handled]
+        for (claimed, _completed, errors), state in zip(handled, states, strict=True):
+            self._count(claimed.event, state, errors)
         return len(batch)
 
-    def _handle(self, claimed: outbox.Claimed) -> None:
-        event = claimed.event
-        completed, errors = dispatch(self.services.plugins, event, claimed.completed)
-        settings = self.settings
-        with self.services.sessions.begin() as db:
-            if not errors:
-                outbox.complete(db, event.id, self.worker_id, completed)
-                self.report.handled += 1
-                return
-            state = outbox.fail(
-                db,
-                event.id,
-                self.worker_id,
-                completed=completed,
-                error="; ".join(errors),
-                delay=outbox.backoff(
-                    event.attempt, settings.event_retry_delay, settings.event_retry_max_delay
-                ),
-                max_attempts=settings.event_max_attempts,
-            )
-        if state == DEAD:
+    def _dispatch(self, claimed: outbox.Claimed) -> tuple[list[str], list[str]]:
+        """The handlers that completed the event, and the errors of those that failed."""
+        return dispatch(self.services.plugins, claimed.event, claimed.completed)
+
+    def _settle(
+        self, db: Session, claimed: outbox.Claimed, completed: list[str], errors: list[str]
+    ) -> str:
+        """Mark the event done, or due again (or dead) after a failure; its new state."""
+        event, settings = claimed.event, self.settings
+        if not errors:
+            outbox.complete(db, event.id, self.worker_id, completed)
+            return DONE
+        return outbox.fail(
+            db,
+            event.id,
+            self.worker_id,
+            completed=completed,
+            error="; ".join(errors),
+            delay=outbox.backoff(
+                event.attempt, settings.event_retry_delay, settings.event_retry_max_delay
+            ),
+            max_attempts=settings.event_max_attempts,
+        )
+
+    def _count(self, event: Event, state: str, errors: list[str]) -> None:
+        if state == DONE:
+            self.report.handled += 1
+        elif state == DEAD:
             self.report.dead += 1
             log.error("event %s (%s) dead-lettered: %s", event.id, event.type, "; ".join(errors))
         else:

@@ -74,3 +74,19 @@ def test_idle_polls_only_read_and_a_due_event_is_still_claimed(services, recorde
     assert worker.step() == 1
     assert [t for _, t, _ in recorder.seen] == ["test.due"]
     assert [e.state for e in events(services, "test.due")] == [DONE]
+
+
+def test_a_batch_is_claimed_and_settled_in_two_write_transactions(services, recorder):
+    """Not one per event: beside the API's writers, each is a turn at SQLite's write lock."""
+    worker = Worker(services)
+    worker.step()  # the first round's pruning
+    with services.sessions.begin() as db:
+        for n in range(5):
+            emit(db, "test.batch", {"n": n}, tenant_id=services.default_tenant_id())
+    with writes_to(services) as writes:
+        assert worker.step() == 5
+    begins = [w for w in writes if w.startswith("BEGIN IMMEDIATE")]
+    if services.engine.dialect.name == "sqlite":
+        assert len(begins) == 2, writes
+    assert [e.state for e in events(services, "test.batch")] == [DONE] * 5
+    assert worker.report.handled == 5
