@@ -16,7 +16,7 @@ import falcon
 import jsonschema
 
 from artifortress.auth.users import get_user
-from artifortress.errors import ValidationFailed
+from artifortress.errors import BadRequest, Conflict, ValidationFailed
 from artifortress.formats import normalize_name
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import requires, tenant_admin
@@ -26,7 +26,7 @@ from artifortress.policy.resources import POLICY_SCHEMA
 from artifortress.rbac import services as rbac
 from artifortress.rbac.groups import get_group, group_bindings_of, set_group_bindings
 from artifortress.rbac.permissions import ROLES, Permission
-from artifortress.repos.kinds import HOSTED, KINDS
+from artifortress.repos.kinds import HOSTED, KINDS, REMOTE, VIRTUAL
 from artifortress.repos.services import create_repo, update_repo
 from artifortress.ui import queries
 from artifortress.ui.repo_kinds import kind_fields, new_form_context, settings_context
@@ -60,42 +60,63 @@ def _roles(view: View) -> list[str]:
     return [role for role in view.form.get("roles", []) if role]
 
 
+#: Refusals that send a form back, saying what to fix (what was typed kept, not the password).
+FORM_REFUSALS = (BadRequest, Conflict)
+
+
 class NewRepoPage:
     @tenant_admin("repo.create")
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
         """The form that creates a hosted, remote or virtual repository of an installed format."""
-        view = view_of(req)
-        view.render(
-            "repo_new.html",
-            formats=sorted(req.context.services.formats),
-            kinds=KINDS,
-            **new_form_context(view),
-        )
+        _render_new(view_of(req))
 
     @tenant_admin("repo.create")
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """Create it, with a remote's upstream or a virtual's members (400: nothing is created)."""
+        """Create it, with a remote's upstream or a virtual's members; refused: the form again."""
         view = view_of(req)
         ctx = req.context
         kind = view.field("kind") or HOSTED
-        description = view.field("description").strip()
-        if len(description) > MAX_DESCRIPTION:
-            raise ValidationFailed(f"the description is at most {MAX_DESCRIPTION} characters")
-        repo = create_repo(
-            ctx.db,
-            ctx.caller,
-            ctx.services.formats,
-            key=view.field("key").strip(),
-            format=view.field("format"),
-            public=view.field("public") == "on",
-            description=description,
-            kind=kind,
-            **kind_fields(view, kind),
-        )
+        try:
+            description = view.field("description").strip()
+            if len(description) > MAX_DESCRIPTION:
+                raise ValidationFailed(f"the description is at most {MAX_DESCRIPTION} characters")
+            repo = create_repo(
+                ctx.db,
+                ctx.caller,
+                ctx.services.formats,
+                key=view.field("key").strip(),
+                format=view.field("format"),
+                public=view.field("public") == "on",
+                description=description,
+                kind=kind,
+                **kind_fields(view, kind),
+            )
+        except FORM_REFUSALS as refused:  # nothing is created: the transaction goes
+            ctx.db.rollback()
+            _render_new(view, status=refused.status, failure=refused.message)
+            return
         view.redirect(f"/ui/repos/{repo.key}/settings?notice=created")
 
 
-def _render_settings(view: View, status: int = 200, **extra: object) -> None:
+def _render_new(view: View, status: int = 200, failure: str | None = None) -> None:
+    typed = failure is not None
+    view.render(
+        "repo_new.html",
+        status=status,
+        failure=failure,
+        formats=sorted(view.req.context.services.formats),
+        kinds=KINDS,
+        values={
+            name: view.field(name) if typed else ""
+            for name in ("key", "format", "kind", "description", "public")
+        },
+        **new_form_context(view, typed),
+    )
+
+
+def _render_settings(
+    view: View, status: int = 200, typed_kind: bool = False, **extra: object
+) -> None:
     ctx = view.req.context
     view.render(
         "repo_settings.html",
@@ -110,7 +131,7 @@ def _render_settings(view: View, status: int = 200, **extra: object) -> None:
         roles=ROLES,
         event_types=EVENT_TYPES,
         notice=NOTICES.get(view.req.get_param("notice") or ""),
-        **settings_context(view, ctx.repo),
+        **settings_context(view, ctx.repo, typed_kind),
         **extra,
     )
 
@@ -131,6 +152,25 @@ class RepoSettingsPage:
             raise ValidationFailed(f"the description is at most {MAX_DESCRIPTION} characters")
         fields = {"public": view.field("public") == "on", "description": description}
         update_repo(ctx.db, ctx.caller, ctx.repo, fields)
+        view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=saved")
+
+
+class KindForm:
+    @requires(Permission.ADMIN, action="repo.update")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
+        """Change a remote's upstream and TTL, or a virtual's members and merge patterns."""
+        view = view_of(req)
+        ctx = req.context
+        if ctx.repo.kind not in (REMOTE, VIRTUAL):
+            raise ValidationFailed(f"{ctx.repo.key} is hosted: it has no upstream or members")
+        try:
+            update_repo(ctx.db, ctx.caller, ctx.repo, kind_fields(view, ctx.repo.kind))
+        except FORM_REFUSALS as refused:  # the form again, as typed, saying what to fix
+            ctx.db.rollback()
+            _render_settings(
+                view, status=refused.status, typed_kind=True, kind_failure=refused.message
+            )
+            return
         view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=saved")
 
 

@@ -13,17 +13,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import falcon
 import jsonschema
 
 from artifortress.errors import ValidationFailed
-from artifortress.http.permissions import requires
-from artifortress.rbac.permissions import Permission
 from artifortress.repos.kinds import REMOTE, VIRTUAL
 from artifortress.repos.models import Repository
 from artifortress.repos.resources import KIND_FIELDS
-from artifortress.repos.services import list_readable, repo_detail_json, update_repo
-from artifortress.ui.view import View, view_of
+from artifortress.repos.services import list_readable, repo_detail_json
+from artifortress.ui.view import View
 
 #: Suggestions offered for a virtual's members (a datalist; any key may be typed).
 MAX_CHOICES = 500
@@ -89,26 +86,45 @@ def member_choices(view: View, format: str | None, exclude: str = "") -> list[Re
     return [r for r in rows if r.key != exclude and (format is None or r.format == format)]
 
 
-def new_form_context(view: View) -> dict[str, Any]:
-    """The new-repository form's remote and virtual fields, empty."""
-    return _form_context({}, [], member_choices(view, None), may_move_upstream=True)
+def new_form_context(view: View, typed: bool = False) -> dict[str, Any]:
+    """The new-repository form's remote and virtual fields: empty, or as *typed* (a refusal)."""
+    detail = _typed(view, {}) if typed else {}
+    choices = member_choices(view, None)
+    return {**_form_context(detail, choices, may_move_upstream=True), "editing": False}
 
 
-def settings_context(view: View, repo: Repository) -> dict[str, Any]:
-    """What the settings page shows of *repo*'s kind: upstream or members, and their forms."""
+def settings_context(view: View, repo: Repository, typed: bool = False) -> dict[str, Any]:
+    """What the settings page shows of *repo*'s kind: upstream or members, and their forms.
+
+    *typed*: the values of the form just refused, so the user fixes rather than retypes them.
+    """
     if repo.kind not in (REMOTE, VIRTUAL):
         return {"kind_detail": None}
     detail = repo_detail_json(view.req.context.db, repo)  # never the password
+    if typed:
+        detail = _typed(view, detail)
     choices = member_choices(view, repo.format, repo.key) if repo.kind == VIRTUAL else []
-    return _form_context(detail, detail.get("members", []), choices, view.principal.is_tenant_admin)
+    context = _form_context(detail, choices, view.principal.is_tenant_admin)
+    return {**context, "editing": True}
+
+
+def _typed(view: View, stored: dict[str, Any]) -> dict[str, Any]:
+    """The form's values in the shape of ``repo_detail_json`` (the password never comes back)."""
+    upstream = dict(stored.get("upstream", {}))
+    if "upstream_url" in view.form:
+        upstream["url"] = view.field("upstream_url")
+    upstream["username"] = view.field("upstream_username")
+    return {
+        "upstream": upstream,
+        "metadata_ttl": view.field("metadata_ttl"),
+        **_virtual_fields(view),
+    }
 
 
 def _form_context(
-    detail: dict[str, Any],
-    members: list[str],
-    choices: list[Repository],
-    may_move_upstream: bool,
+    detail: dict[str, Any], choices: list[Repository], may_move_upstream: bool
 ) -> dict[str, Any]:
+    members = detail.get("members", [])
     slots = min(MAX_MEMBERS, len(members) + SPARE_SLOTS)
     return {
         "kind_detail": detail,
@@ -119,15 +135,3 @@ def _form_context(
         "member_choices": choices,
         "may_move_upstream": may_move_upstream,
     }
-
-
-class KindForm:
-    @requires(Permission.ADMIN, action="repo.update")
-    def on_post(self, req: falcon.Request, resp: falcon.Response, repo: str) -> None:
-        """Change a remote's upstream and TTL, or a virtual's members and merge patterns."""
-        view = view_of(req)
-        ctx = req.context
-        if ctx.repo.kind not in (REMOTE, VIRTUAL):
-            raise ValidationFailed(f"{ctx.repo.key} is hosted: it has no upstream or members")
-        update_repo(ctx.db, ctx.caller, ctx.repo, kind_fields(view, ctx.repo.kind))
-        view.redirect(f"/ui/repos/{ctx.repo.key}/settings?notice=saved")

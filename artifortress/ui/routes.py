@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifortress.ui import (
-    account,
-    admin,
-    admin_people,
-    admin_repos,
-    browse,
-    manage,
-    repo_kinds,
-)
+from artifortress.ui import account, admin, admin_people, admin_repos, browse, manage
 
 
 def ui_routes() -> list[tuple[str, Any]]:
@@ -47,7 +39,7 @@ def ui_routes() -> list[tuple[str, Any]]:
         ("/ui/admin/people/groups", admin_people.NewGroup()),
         ("/ui/admin/people/groups/{group}/members", admin_people.GroupMembers()),
         ("/ui/repos/{repo}/settings", admin_repos.RepoSettingsPage()),
-        ("/ui/repos/{repo}/settings/kind", repo_kinds.KindForm()),
+        ("/ui/repos/{repo}/settings/kind", admin_repos.KindForm()),
         ("/ui/repos/{repo}/settings/policy", admin_repos.PolicyForm()),
         ("/ui/repos/{repo}/settings/restore", admin_repos.VersionRestore()),
         ("/ui/repos/{repo}/settings/bindings", admin_repos.UserBindingForm()),

@@ -137,6 +137,25 @@ def test_bad_kind_settings_are_a_form_error_and_create_nothing(
     assert 'role="alert"' in refused.text
     assert message in refused.text
     assert admin.get("/v1/repos/fresh").status_code == 404
+    assert 'value="fresh"' in refused.text  # the form again, as typed
+
+
+def test_a_refused_settings_change_shows_the_form_again_and_changes_nothing(
+    make_repo, api_factory, browser, admin
+):
+    make_repo("libs", "pypi")
+    make_repo("files", "generic")
+    make_repo("all", "pypi", kind="virtual", members=["libs"], merge_patterns=["acme-*"])
+    _boss(api_factory, browser)
+    browser.get("/ui/repos/all/settings")
+    refused = browser.post(
+        "/ui/repos/all/settings/kind", {"members": ["files", "libs"], "merge_patterns": "x-*"}
+    )
+    assert refused.status_code == 400
+    assert "members must share its format" in refused.text
+    assert 'maxlength="64" value="files"' in refused.text
+    stored = admin.get("/v1/repos/all").json
+    assert (stored["members"], stored["merge_patterns"]) == (["libs"], ["acme-*"])
 
 
 def test_a_long_password_is_refused_without_being_echoed(api_factory, browser, admin):

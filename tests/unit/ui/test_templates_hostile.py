@@ -82,6 +82,7 @@ def _kind_fields():
         "member_slots": [EVIL, ""],
         "member_choices": [SimpleNamespace(key=EVIL, format=EVIL, kind=EVIL)],
         "may_move_upstream": True,
+        "editing": True,
     }
 
 
@@ -201,7 +202,10 @@ CASES = {
         "token": SimpleNamespace(expires_at=NOW),
     },
     "repo_settings.html": lambda: {
-        "repo": _repo(),
+        "repo": SimpleNamespace(**{**vars(_repo()), "kind": "remote"}),
+        **_kind_fields(),
+        "kind_detail": {},
+        "kind_failure": EVIL,
         "bindings": {EVIL: [EVIL]},
         "group_bindings": {EVIL: [EVIL]},
         "hooks": [SimpleNamespace(id=1, url=EVIL, events=[EVIL], active=False)],
@@ -212,7 +216,6 @@ CASES = {
         "new_hook": SimpleNamespace(url=EVIL),
         "roles": ("read", "write"),
         "notice": EVIL,
-        "kind_detail": None,
         "policy": {
             "max_artifact_size": 10,
             "allowed_licenses": [EVIL],
@@ -222,7 +225,13 @@ CASES = {
         },
     },
     # Both partials (_repo_upstream_fields.html, _repo_member_fields.html) render here.
-    "repo_new.html": lambda: {"formats": [EVIL], "kinds": [EVIL], **_kind_fields()},
+    "repo_new.html": lambda: {
+        "formats": [EVIL],
+        "kinds": [EVIL],
+        "failure": EVIL,
+        "values": dict.fromkeys(("key", "format", "kind", "description", "public"), EVIL),
+        **_kind_fields(),
+    },
     "webhook.html": lambda: {
         "repo": _repo(),
         "hook": SimpleNamespace(url=EVIL),
