@@ -65,9 +65,8 @@ def test_a_writer_gives_up_after_the_busy_timeout(
     holder.start()
     taken.wait(5)
     started = time.monotonic()
-    with pytest.raises(OperationalError, match="locked"):
-        with sqlite_engine.begin() as conn:
-            conn.execute(text("INSERT INTO t VALUES (3)"))
+    with pytest.raises(OperationalError, match="locked"), sqlite_engine.begin() as conn:
+        conn.execute(text("INSERT INTO t VALUES (3)"))
     assert time.monotonic() - started < 0.9
     holder.join()
     # The connection's own busy timeout is back for its other statements.
