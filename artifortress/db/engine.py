@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,7 +30,9 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        # One per database: the thread of this process asking for its write lock.
+        turnstile = threading.Lock()
+        event.listen(engine, "begin", lambda connection: _sqlite_begin(connection, turnstile))
         return engine
     if "poolclass" not in kwargs:  # sizes only apply to the default QueuePool
         kwargs.setdefault("pool_size", 10)
@@ -80,7 +83,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     cursor.close()
 
 
-def _sqlite_begin(connection: Any) -> None:
+def _sqlite_begin(connection: Any, turnstile: threading.Lock) -> None:
     # IMMEDIATE takes the write lock up front: concurrent writers queue for it
     # instead of failing later with an unrecoverable upgrade deadlock.
     # Safe requests only read (a rare write, such as storing a rendering, copes
@@ -88,14 +91,14 @@ def _sqlite_begin(connection: Any) -> None:
     if sqlite_reads_only.get():
         connection.exec_driver_sql("BEGIN")
     else:
-        _begin_immediate(connection)
+        _begin_immediate(connection, turnstile)
 
 
 #: Pauses between attempts at SQLite's write lock, then the last one repeated.
 _WRITE_LOCK_PAUSES = (0.0002, 0.0005, 0.001, 0.002)
 
 
-def _begin_immediate(connection: Any) -> None:
+def _begin_immediate(connection: Any, turnstile: threading.Lock) -> None:
     """``BEGIN IMMEDIATE``, asked again every few milliseconds while another writer holds it.
 
     SQLite's own busy handler sleeps 25 to 100 ms between attempts once a
@@ -107,6 +110,11 @@ def _begin_immediate(connection: Any) -> None:
     """
     dbapi_connection = connection.connection.dbapi_connection
     deadline = time.monotonic() + SQLITE_BUSY_SECONDS
+    # One thread of the process asks at a time; the others wait on the turnstile,
+    # costing nothing, instead of a dozen threads each asking every 2 ms.
+    if not turnstile.acquire(timeout=SQLITE_BUSY_SECONDS):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # waits its busy timeout, then fails
+        return
     dbapi_connection.execute("PRAGMA busy_timeout=0")
     try:
         for attempt in itertools.count():
@@ -118,6 +126,7 @@ def _begin_immediate(connection: Any) -> None:
                     raise
             time.sleep(_WRITE_LOCK_PAUSES[min(attempt, len(_WRITE_LOCK_PAUSES) - 1)])
     finally:
+        turnstile.release()
         dbapi_connection.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_SECONDS * 1000)}")
 
 

@@ -72,3 +72,35 @@ def test_a_writer_gives_up_after_the_busy_timeout(
     # The connection's own busy timeout is back for its other statements.
     with sqlite_engine.connect() as conn:
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 200
+
+
+def test_threads_waiting_for_the_lock_take_turns_asking(sqlite_engine: Engine) -> None:
+    """One thread of a process asks at a time: eight waiters cost what one does."""
+    from sqlalchemy import event
+
+    attempts: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            attempts.append(statement)
+
+    taken = threading.Event()
+    holder = threading.Thread(target=_hold_write_lock, args=(sqlite_engine, 0.3, taken))
+    holder.start()
+    taken.wait(5)
+    event.listen(sqlite_engine, "before_cursor_execute", count)
+
+    def write(n: int) -> None:
+        with sqlite_engine.begin() as conn:
+            conn.execute(text("INSERT INTO t VALUES (:n)"), {"n": n})
+
+    waiters = [threading.Thread(target=write, args=(n,)) for n in range(8)]
+    for waiter in waiters:
+        waiter.start()
+    for waiter in (holder, *waiters):
+        waiter.join()
+    event.remove(sqlite_engine, "before_cursor_execute", count)
+    # One poller every 2 ms for 0.3 s asks about 150 times; eight would ask 1,200.
+    assert len(attempts) < 400, len(attempts)
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM t")).scalar() == 9
