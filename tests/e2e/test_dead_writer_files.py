@@ -157,7 +157,8 @@ def test_a_killed_workers_partial_file_is_reclaimed_and_a_live_uploads_kept(
     wait_for("the dead worker's file reclaimed", lambda: not doomed_file.exists())
     assert not any(f.name.startswith(".part-") and f != live_file for f in held_files(server))
     assert live_file.exists(), "a live upload's file is never taken"
-    assert "reclaimed" in server.stderr
+    # The replacement worker says so once it has removed the file: a moment later.
+    wait_for("the reclaim logged", lambda: "reclaimed" in server.stderr)
 
     for upload in (doomed, *extra):
         upload.abandon()
