@@ -119,23 +119,37 @@ def create_draft(
         raise Conflict(f"{package} {version} already exists in {repo.key}; versions are immutable")
     if pkg is None:  # so no version of it can exist either
         pkg = _create_package(db, repo, package, display_name)
+    draft = _unsaved_draft(db, caller, repo, pkg, version, metadata, files)
+    draft.expires_at = utcnow() + dt.timedelta(seconds=ttl_seconds)
+    db.add(draft)
+    changes.of(db).audit(caller, "draft.create", repo_key=repo.key, target=f"{package}@{version}")
+    db.flush()
+    return draft
+
+
+def _unsaved_draft(
+    db: Session,
+    caller: Caller,
+    repo: Repository,
+    package: Package,
+    version: str,
+    metadata: dict[str, Any] | None,
+    files: Sequence[ArtifactInput],
+) -> Version:
+    """A draft of *package* at *version* with *files* (checked), not yet in the session."""
     draft = Version(
-        package=pkg,
+        package=package,
         repository_id=repo.id,
         version=version,
         state=DRAFT,
         metadata_=metadata or {},
         created_by=caller.principal.name,
-        expires_at=utcnow() + dt.timedelta(seconds=ttl_seconds),
         artifacts=[],  # known empty: adding files needs no query to load them
     )
     if files:  # the draft is not in the session yet: these queries do not flush it
         _checked_names(draft, files)
         blobs = _held_blobs(db, repo.id, {entry.digest for entry in files})
         draft.artifacts.extend(_artifact(entry, blobs) for entry in files)
-    db.add(draft)
-    changes.of(db).audit(caller, "draft.create", repo_key=repo.key, target=f"{package}@{version}")
-    db.flush()
     return draft
 
 
@@ -374,18 +388,7 @@ def publish_new(
         pkg = Package(repository_id=repo.id, format=repo.format, name=name, display_name=shown)
     elif _is_sealed(db, pkg, version):
         raise Conflict(f"{name} {version} already exists in {repo.key}; versions are immutable")
-    new = Version(
-        package=pkg,
-        repository_id=repo.id,
-        version=version,
-        state=DRAFT,
-        metadata_=metadata or {},
-        created_by=caller.principal.name,
-        artifacts=[],
-    )
-    _checked_names(new, files)
-    blobs = _held_blobs(db, repo.id, {entry.digest for entry in files})
-    new.artifacts.extend(_artifact(entry, blobs) for entry in files)
+    new = _unsaved_draft(db, caller, repo, pkg, version, metadata, files)
     # Judged while the version is outside the session: the policies' queries do not flush it.
     verdict = policy.evaluate(db, repo, new, plugins)
     held = policy.is_quarantined(verdict)
