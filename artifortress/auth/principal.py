@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 
 @dataclasses.dataclass(frozen=True)
@@ -17,6 +18,9 @@ class Principal:
     read_only: bool = False
     #: Repository keys the token may touch; ``None`` means all of the tenant's.
     repo_scopes: frozenset[str] | None = None
+    #: The trusted publisher a minted CI token acts for: at least ``issuer``, ``repository``,
+    #: ``workflow`` and ``environment`` when known. ``None`` for people's tokens.
+    publisher: Mapping[str, str] | None = dataclasses.field(default=None, hash=False)
 
     @classmethod
     def operator(cls, tenant_id: int) -> Principal:
