@@ -16,6 +16,7 @@ from artifortress.blobs.store import BlobStore
 from artifortress.db.engine import make_engine, make_session_factory
 from artifortress.formats import FormatSpec
 from artifortress.http.accel import AccelRedirect, make_accel
+from artifortress.identity.id_tokens import IssuerKeys
 from artifortress.plugin_manager import collect_formats, make_plugin_manager
 from artifortress.remote.services import RemoteEngine
 from artifortress.renderings.cache import TieredCache, make_cache
@@ -46,6 +47,8 @@ class Services:
     layouts: Layouts
     #: The front proxy's hand-off of response bodies (``ARTIFORTRESS_ACCEL_REDIRECT``).
     accel: AccelRedirect | None = None
+    #: OpenID issuers' discovery documents and signing keys (sign-in, trusted publishing).
+    issuer_keys: IssuerKeys = dataclasses.field(default_factory=IssuerKeys)
     _default_tenant_id: int | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -88,3 +91,4 @@ class Services:
         self.engine.dispose()
         self.blobs.close()
         self.remote.close()
+        self.issuer_keys.close()

@@ -1,0 +1,101 @@
+"""Issuer URLs and the HTTP fetches of an issuer's discovery document and JWKS."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from typing import Any
+from urllib.parse import urlsplit
+
+import urllib3
+from urllib3.exceptions import HTTPError
+
+#: Discovery and JWKS documents are small; anything bigger is not one.
+MAX_DOCUMENT_BYTES = 1024 * 1024
+_LOOPBACK_NAMES = {"localhost"}
+
+
+class IssuerUnavailable(Exception):
+    """The issuer's discovery document or JWKS could not be fetched or read."""
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_issuer_url(raw: str) -> str:
+    """*raw* if it is an acceptable issuer URL, else ValueError saying why.
+
+    https only, except plain http on loopback (a local IdP, the tests): an issuer fetched over
+    plain http from elsewhere would let anyone on the path hand us their own signing keys.
+    """
+    parts = urlsplit(raw)
+    if not parts.hostname:
+        raise ValueError("the issuer URL names no host")
+    if parts.query or parts.fragment:
+        raise ValueError("an issuer URL has no query or fragment")
+    if parts.scheme == "https":
+        return raw
+    if parts.scheme == "http" and is_loopback(parts.hostname):
+        return raw
+    raise ValueError("the issuer URL must use https (plain http only on loopback)")
+
+
+def discovery_url(issuer: str) -> str:
+    """OpenID Connect Discovery 1.0 section 4: issuer + /.well-known/openid-configuration."""
+    return issuer.rstrip("/") + "/.well-known/openid-configuration"
+
+
+class DocumentFetcher:
+    """GETs JSON documents with timeouts and a size bound, over one pool per process."""
+
+    def __init__(self, timeout_seconds: float = 5.0, pool: urllib3.PoolManager | None = None):
+        self._timeout = urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds)
+        self._pool = pool or urllib3.PoolManager(num_pools=16, maxsize=4)
+
+    def get_json(self, url: str) -> dict[str, Any]:
+        _check_fetch_url(url)
+        try:
+            response = self._pool.request(
+                "GET",
+                url,
+                headers={"Accept": "application/json"},
+                timeout=self._timeout,
+                retries=urllib3.Retry(total=1, redirect=0),
+                preload_content=False,
+            )
+            try:
+                body = response.read(MAX_DOCUMENT_BYTES + 1)
+            finally:
+                response.release_conn()
+        except HTTPError as exc:
+            raise IssuerUnavailable(f"cannot fetch {url}: {type(exc).__name__}") from None
+        if response.status != 200:
+            raise IssuerUnavailable(f"{url} answered HTTP {response.status}")
+        if len(body) > MAX_DOCUMENT_BYTES:
+            raise IssuerUnavailable(f"{url} answered a document over {MAX_DOCUMENT_BYTES} bytes")
+        try:
+            document = json.loads(body)
+        except ValueError:
+            raise IssuerUnavailable(f"{url} answered something other than JSON") from None
+        if not isinstance(document, dict):
+            raise IssuerUnavailable(f"{url} answered JSON that is not an object")
+        return document
+
+    def close(self) -> None:
+        self._pool.clear()
+
+
+def _check_fetch_url(url: str) -> None:
+    """Documents of an issuer come over https (or loopback http), as the issuer itself."""
+    parts = urlsplit(url)
+    secure = parts.scheme == "https" or (
+        parts.scheme == "http" and parts.hostname is not None and is_loopback(parts.hostname)
+    )
+    if not secure:
+        raise IssuerUnavailable(f"refusing to fetch {url}: https only (http only on loopback)")
