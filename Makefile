@@ -61,6 +61,18 @@ $(AXE_CORE)/.$(AXE_CORE_VERSION): | $(BIN)/python
 		rm -rf $(VENV)/npm-axe-core && touch $@; \
 	else echo "axe-core not installed (it needs npm): the UI's accessibility check will be skipped"; fi
 
+# oidc-provider (panva's certified OpenID provider) for the identity tests' local IdP
+# (tests/support/oidc_idp), from npm into the venv as axe-core is; its node_modules stay there.
+# Without it those tests skip locally and fail under CI=true.
+OIDC_PROVIDER_VERSION := 9.13.3
+OIDC_PROVIDER := $(VENV)/share/oidc-provider
+$(OIDC_PROVIDER)/.$(OIDC_PROVIDER_VERSION): | $(BIN)/python
+	@rm -rf $(OIDC_PROVIDER); \
+	if command -v npm >/dev/null && npm install --silent --no-save --no-package-lock --no-audit \
+			--no-fund --prefix $(OIDC_PROVIDER) oidc-provider@$(OIDC_PROVIDER_VERSION); then \
+		touch $@; \
+	else echo "oidc-provider not installed (it needs npm): the OIDC tests will be skipped"; fi
+
 # buildah, skopeo and podman for the end-to-end tests of the OCI plugin
 # (plugins/oci/tests/test_oci_e2e.py), from Debian.
 $(VENV)/.containers: $(BIN)/python
@@ -94,7 +106,7 @@ typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy --strict $(foreach p,$(PLUGINS) $(EXAMPLES),$(wildcard $(p)/artifortress_*))
 
 pytest: $(VENV)/.installed-dev $(VENV)/.nginx $(VENV)/.golang $(VENV)/.containers $(SWAGGER_UI)/.$(SWAGGER_UI_VERSION) \
-		$(VENV)/.chromium $(AXE_CORE)/.$(AXE_CORE_VERSION)
+		$(VENV)/.chromium $(AXE_CORE)/.$(AXE_CORE_VERSION) $(OIDC_PROVIDER)/.$(OIDC_PROVIDER_VERSION)
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 # Side by side with pypiserver, devpi, Verdaccio and nginx; writes bench/REPORT.md (see bench/run.py
