@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from artifortress.errors import ConfigurationError
+from artifortress.identity.providers import parse_providers
 
 log = logging.getLogger("artifortress.settings")
 
@@ -136,6 +137,14 @@ def _parse_python_file(raw: str) -> str:
     return str(path.resolve())
 
 
+def _parse_existing_file(raw: str) -> str:
+    """The absolute path of an existing file."""
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise ValueError("no such file")
+    return str(path.resolve())
+
+
 def _parse_choice(*choices: str) -> Callable[[str], str]:
     def parse(raw: str) -> str:
         value = raw.strip().lower()
@@ -153,6 +162,18 @@ def _parse_bool(raw: str) -> bool:
     if lowered in {"0", "false", "no", "off"}:
         return False
     raise ValueError("expected true or false")
+
+
+def _parse_audience(raw: str) -> str:
+    if not raw.strip() or any(c.isspace() for c in raw.strip()):
+        raise ValueError("expected one word, e.g. artifortress or the gateway's URL")
+    return raw.strip()
+
+
+def _parse_oidc_providers(raw: str) -> str:
+    """A JSON list of OpenID Connect providers, checked (artifortress.identity.providers)."""
+    parse_providers(raw)
+    return raw.strip()
 
 
 def _parse_secret_key(raw: str) -> str:
@@ -249,6 +270,13 @@ class Settings:
     token_cache_seconds: float = _setting(
         1.0, _parse_duration, "how long a process trusts a cached token lookup (at most 1s)"
     )
+    # Trusted publishing (artifortress.publishing).
+    trusted_publishing_audience: str = _setting(
+        "artifortress", _parse_audience, "the `aud` CI ID tokens must carry (/_/oidc/audience)"
+    )
+    trusted_publishing_token_ttl: float = _setting(
+        900.0, _parse_duration, "life of a token minted for a trusted publisher (at most 1h)"
+    )
     max_json_body: int = _setting(1024**2, _parse_size, "largest JSON request body")
     rendering_cache_size: int = _setting(
         64 * 1024**2, _parse_size, "in-process cache of index pages and packuments, per worker"
@@ -327,6 +355,13 @@ class Settings:
         "on the embedded SQLite default, `serve` runs and supervises one outbox worker itself "
         "(production on PostgreSQL runs `artifortress worker` processes instead)",
     )
+    # Attestation plane (artifortress.attestations).
+    sigstore_trusted_root: str = _setting(
+        "",
+        _parse_existing_file,
+        "sigstore trusted_root.json that attestations are verified against, offline",
+        default_text="the production root shipped in the sigstore package",
+    )
     webhook_allow_private: bool = _setting(
         False, _parse_bool, "let webhooks reach private, loopback and link-local addresses"
     )
@@ -356,6 +391,12 @@ class Settings:
         _parse_bool,
         "let remote repositories reach private and loopback addresses (link-local and cloud "
         "metadata addresses never)",
+    )
+    oidc_providers: str = _setting(
+        "",
+        _parse_oidc_providers,
+        "OpenID Connect providers people sign in with: a JSON list of objects with name, "
+        "issuer, client_id, client_secret and options (docs/identity.md); shown as ***",
     )
     secret_key: str = _setting(
         "",
@@ -500,7 +541,7 @@ def shown(field: dataclasses.Field[Any], value: Any) -> str:
 
 
 #: Settings whose value is a secret as a whole: shown as ``***`` when set.
-_SECRETS = frozenset({"secret_key"})
+_SECRETS = frozenset({"secret_key", "oidc_providers"})
 
 
 def current(settings: Settings) -> list[tuple[str, str]]:

@@ -16,6 +16,8 @@ from __future__ import annotations
 import warnings
 
 from artifortress import hookimpl
+from artifortress.attestations.identity import SigningIdentity
+from artifortress.attestations.verify import AttestationResult
 from artifortress.auth.principal import Principal
 from artifortress.auth.views import TokenInfo
 from artifortress.errors import (
@@ -59,6 +61,7 @@ __all__ = [
     "VIRTUAL",
     "ArtifactInfo",
     "ArtifortressError",
+    "AttestationResult",
     "BadRequest",
     "BlobRef",
     "Conflict",
@@ -84,6 +87,7 @@ __all__ = [
     "SearchHit",
     "SearchResults",
     "ServiceUnavailable",
+    "SigningIdentity",
     "TokenInfo",
     "Unauthenticated",
     "UnsupportedMediaType",

@@ -83,6 +83,8 @@ ADDED_IN: dict[str, frozenset[str]] = {
             "UpstreamUnavailable",
         }
     ),
+    # Attestations: Gateway.verify_attestation() verifies a sigstore bundle offline.
+    "1.4.0": frozenset({"AttestationResult", "SigningIdentity"}),
 }
 REMOVED_IN: dict[str, frozenset[str]] = {}
 

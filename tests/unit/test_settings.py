@@ -278,6 +278,7 @@ def test_every_described_default_reads_back_as_the_default(
         "ARTIFORTRESS_BLOB_URL",
         "ARTIFORTRESS_RENDERINGS_DIR",
         "ARTIFORTRESS_SECRET_KEY",
+        "ARTIFORTRESS_SIGSTORE_TRUSTED_ROOT",
     }
     typed = {
         variable: default

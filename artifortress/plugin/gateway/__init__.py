@@ -11,6 +11,7 @@ delegate to the planes' services and queries, so the facade stays the top of
 the core and nothing below imports it.
 """
 
+from artifortress.plugin.gateway.attestations import AttestationsGateway
 from artifortress.plugin.gateway.members import MembersGateway
 from artifortress.plugin.gateway.publishing import PublishingGateway
 from artifortress.plugin.gateway.reading import ReadingGateway
@@ -32,5 +33,6 @@ class Gateway(
     TokensGateway,
     RenderingsGateway,
     TransactionsGateway,
+    AttestationsGateway,
 ):
     """The core's services as one request's caller may use them."""
