@@ -21,7 +21,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from artifortress.errors import ConfigurationError
-from artifortress.identity.providers import parse_providers
 
 log = logging.getLogger("artifortress.settings")
 
@@ -164,18 +163,6 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
-def _parse_audience(raw: str) -> str:
-    if not raw.strip() or any(c.isspace() for c in raw.strip()):
-        raise ValueError("expected one word, e.g. artifortress or the gateway's URL")
-    return raw.strip()
-
-
-def _parse_oidc_providers(raw: str) -> str:
-    """A JSON list of OpenID Connect providers, checked (artifortress.identity.providers)."""
-    parse_providers(raw)
-    return raw.strip()
-
-
 def _parse_secret_key(raw: str) -> str:
     """Any non-blank secret; the encryption key is derived from it (``secretbox``)."""
     if not raw.strip():
@@ -269,13 +256,6 @@ class Settings:
     token_default_ttl_days: int = _setting(90, _parse_positive_int, "token lifetime if unset")
     token_cache_seconds: float = _setting(
         1.0, _parse_duration, "how long a process trusts a cached token lookup (at most 1s)"
-    )
-    # Trusted publishing (artifortress.publishing).
-    trusted_publishing_audience: str = _setting(
-        "artifortress", _parse_audience, "the `aud` CI ID tokens must carry (/_/oidc/audience)"
-    )
-    trusted_publishing_token_ttl: float = _setting(
-        900.0, _parse_duration, "life of a token minted for a trusted publisher (at most 1h)"
     )
     max_json_body: int = _setting(1024**2, _parse_size, "largest JSON request body")
     rendering_cache_size: int = _setting(
@@ -391,12 +371,6 @@ class Settings:
         _parse_bool,
         "let remote repositories reach private and loopback addresses (link-local and cloud "
         "metadata addresses never)",
-    )
-    oidc_providers: str = _setting(
-        "",
-        _parse_oidc_providers,
-        "OpenID Connect providers people sign in with: a JSON list of objects with name, "
-        "issuer, client_id, client_secret and options (docs/identity.md); shown as ***",
     )
     secret_key: str = _setting(
         "",
@@ -541,7 +515,7 @@ def shown(field: dataclasses.Field[Any], value: Any) -> str:
 
 
 #: Settings whose value is a secret as a whole: shown as ``***`` when set.
-_SECRETS = frozenset({"secret_key", "oidc_providers"})
+_SECRETS = frozenset({"secret_key"})
 
 
 def current(settings: Settings) -> list[tuple[str, str]]:
