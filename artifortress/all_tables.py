@@ -15,6 +15,7 @@ from artifortress.blobs.models import Blob, RepoBlob, UploadSession
 from artifortress.db.base import metadata
 from artifortress.outbox.models import OutboxEvent
 from artifortress.policy.models import QuarantineEntry, RepositoryPolicy
+from artifortress.publishing.models import TrustedPublisher, UsedIdToken
 from artifortress.rbac.models import Group, GroupMember, GroupRoleBinding, RoleBinding
 from artifortress.remote.models import RemoteDocument, RemoteFetch
 from artifortress.renderings.models import ChangeCounter, Document
@@ -53,7 +54,9 @@ __all__ = [
     "SearchDocument",
     "Tenant",
     "Token",
+    "TrustedPublisher",
     "UploadSession",
+    "UsedIdToken",
     "User",
     "Version",
     "VirtualMember",
