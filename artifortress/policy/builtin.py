@@ -11,13 +11,17 @@ nothing for a setting left unset:
 - ``blocked_name_patterns``: reject names matching a shell-style pattern (``evil-*``);
 - ``typosquat``: quarantine a new package whose name is within a small
   Damerau-Levenshtein distance of a package the tenant already published
-  (numbered siblings such as ``tool1``/``tool2`` excepted).
+  (numbered siblings such as ``tool1``/``tool2`` excepted);
+- ``require_verified_provenance``: reject a version with a file (companions
+  such as core metadata or the provenance itself aside) whose attestation is
+  missing or unverified (see :mod:`artifortress.attestations`).
 """
 
 from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pluggy
@@ -169,7 +173,52 @@ def damerau_levenshtein(a: str, b: str, limit: int | None = None) -> int:
     return previous[len(b)]
 
 
-BUILTIN_POLICIES = (MaxArtifactSize(), AllowedLicenses(), BlockedNames(), Typosquat())
+class RequireVerifiedProvenance:
+    """Every installable file must carry a verified attestation (``metadata["attestation"]``).
+
+    Plugins store the result of ``Gateway.verify_attestation`` there; companion
+    files (a ``role`` in their metadata) are described by it, not attested.
+    """
+
+    name = "require_verified_provenance"
+
+    @hookimpl
+    def artifortress_evaluate_policy(self, request: PolicyRequest) -> PolicyDecision | None:
+        if request.config.get(self.name) is not True:
+            return None
+        unproven = [
+            f"{artifact.filename} ({_unverified_reason(artifact.metadata)})"
+            for artifact in request.version.artifacts
+            if not artifact.metadata.get("role")
+            and _unverified_reason(artifact.metadata) is not None
+        ]
+        if unproven:
+            return PolicyDecision.reject(
+                f"{request.repo.key} accepts only files with verified provenance (a sigstore "
+                f"attestation: twine upload --attestations, npm publish --provenance); "
+                f"not verified: {'; '.join(unproven)}",
+                self.name,
+            )
+        return PolicyDecision.allow(self.name)
+
+
+def _unverified_reason(metadata: Mapping[str, Any]) -> str | None:
+    """Why a file's provenance is not verified; None when it is."""
+    attestation = metadata.get("attestation")
+    if not isinstance(attestation, Mapping):
+        return "no attestation"
+    if attestation.get("verified") is True:
+        return None
+    return shortened(str(attestation.get("reason") or "attestation not verified"), 200)
+
+
+BUILTIN_POLICIES = (
+    MaxArtifactSize(),
+    AllowedLicenses(),
+    BlockedNames(),
+    Typosquat(),
+    RequireVerifiedProvenance(),
+)
 
 
 def register_builtin_policies(pm: pluggy.PluginManager) -> None:

@@ -33,6 +33,7 @@ POLICY_SCHEMA: dict[str, Any] = {
         },
         "typosquat": {"type": "boolean"},
         "typosquat_distance": {"type": ["integer", "null"], "minimum": 0, "maximum": 3},
+        "require_verified_provenance": {"type": "boolean"},
         "extra": {"type": "object", "description": "settings read by third-party policies"},
     },
 }
@@ -57,7 +58,8 @@ class RepoPolicyResource:
 
         ``max_artifact_size`` (bytes), ``allowed_licenses`` and
         ``blocked_name_patterns`` (shell patterns) reject; ``typosquat``
-        quarantines new names close to existing ones.
+        quarantines new names close to existing ones; ``require_verified_provenance``
+        rejects files without a verified attestation.
         """
         ctx = req.context
         send_json(resp, policy.set_config(ctx.db, ctx.caller, ctx.repo, ctx.body))

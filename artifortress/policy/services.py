@@ -58,6 +58,7 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "blocked_name_patterns": [],
     "typosquat": False,
     "typosquat_distance": None,
+    "require_verified_provenance": False,
     "extra": {},
 }
 

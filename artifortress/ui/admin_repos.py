@@ -207,6 +207,7 @@ def _policy_config(view: View, current: dict[str, Any]) -> dict[str, Any]:
         "blocked_name_patterns": _lines(view.field("blocked_name_patterns")),
         "typosquat": view.field("typosquat") == "on",
         "typosquat_distance": _whole_number(view, "typosquat_distance"),
+        "require_verified_provenance": view.field("require_verified_provenance") == "on",
         "extra": current.get("extra") or {},
     }
     try:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
@@ -28,7 +27,7 @@ from artifortress.plugin import (
     requires,
 )
 from artifortress.plugin.scratch import scratch_file
-from artifortress_pypi import listings
+from artifortress_pypi import attestations, listings
 from artifortress_pypi.digests import DigestingWriter, FileDigests
 from artifortress_pypi.filenames import ParsedFilename, parse_filename
 from artifortress_pypi.form import UploadForm, validate_upload_form
@@ -89,9 +88,11 @@ def _store(gateway: Gateway, repo: RepoInfo, received: Received) -> None:
     exists = identical or _release_exists(gateway, repo, name, version, received)
     if identical:  # twine retries after 5xx, so this must succeed
         if not gateway.is_stored(f"sha256:{received.digests.sha256}"):
-            _files(gateway, repo, received)  # the stored file was lost: these bytes heal it
+            # The stored file was lost: these bytes heal it (its provenance row stands).
+            _files(gateway, repo, received, attested=None)
         return
-    files = _files(gateway, repo, received)
+    attested = _verified_attestations(gateway, received)  # before anything is stored
+    files = _files(gateway, repo, received, attested)
     try:
         _publish_or_append(gateway, repo, received, files, exists=exists)
     except Conflict:
@@ -162,7 +163,27 @@ def _has_sdist(version: VersionInfo) -> bool:
     return any(a.metadata.get("filetype") == "sdist" for a in version.artifacts)
 
 
-def _files(gateway: Gateway, repo: RepoInfo, received: Received) -> list[NewFile]:
+def _verified_attestations(gateway: Gateway, received: Received) -> dict[str, Any] | None:
+    """The PEP 740 attestations verified for this file: the result to keep with it, if any.
+
+    A refused attestation (for other bytes, altered, another publisher's) is a
+    400 and nothing is stored; an unverifiable one is kept as unverified.
+    """
+    if received.form.attestations is None:
+        return None
+    with translated():
+        bundles = attestations.sigstore_bundles(received.form.attestations)
+    digests = {"sha256": received.digests.sha256}
+    results = [gateway.verify_attestation(bundle, digests=digests) for bundle in bundles]
+    with translated():
+        for result in results:
+            attestations.check_statement(result, received.filename)
+    return attestations.stored_result(results)
+
+
+def _files(
+    gateway: Gateway, repo: RepoInfo, received: Received, attested: dict[str, Any] | None
+) -> list[NewFile]:
     """The distribution plus its companions: core metadata (wheels) and provenance."""
     main_meta: dict[str, Any] = {
         "filetype": received.form.filetype,
@@ -187,8 +208,10 @@ def _files(gateway: Gateway, repo: RepoInfo, received: Received) -> list[NewFile
                 {"role": listings.CORE_METADATA},
             )
         )
-    if received.form.attestations is not None:
-        blob = gateway.ingest(repo, iter([_provenance(received.form.attestations)]))
+    if received.form.attestations is not None and attested is not None:
+        main_meta["attestation"] = attested
+        provenance = attestations.provenance(received.form.attestations, attested)
+        blob = gateway.ingest(repo, iter([provenance]))
         files.append(
             NewFile(
                 received.filename + ".provenance",
@@ -206,12 +229,6 @@ def _files(gateway: Gateway, repo: RepoInfo, received: Received) -> list[NewFile
         )
     files.insert(0, NewFile(received.filename, blob, _media_type(received.parsed), main_meta))
     return files
-
-
-def _provenance(attestations: str) -> bytes:
-    """A PEP 740 provenance object around the uploaded attestations (not verified yet)."""
-    bundle = {"publisher": {"kind": "unverified"}, "attestations": json.loads(attestations)}
-    return json.dumps({"version": 1, "attestation_bundles": [bundle]}).encode()
 
 
 def _chunks(data: IO[bytes]) -> Iterator[bytes]:

@@ -239,6 +239,7 @@ def test_a_repository_admin_sets_the_policies(make_repo, api_factory, browser, a
             "blocked_name_patterns": "evil-*, bad-*",
             "typosquat": "on",
             "typosquat_distance": "2",
+            "require_verified_provenance": "on",
         },
         follow=True,
     )
@@ -249,6 +250,7 @@ def test_a_repository_admin_sets_the_policies(make_repo, api_factory, browser, a
     assert config["blocked_name_patterns"] == ["evil-*", "bad-*"]
     assert config["typosquat"] is True
     assert config["typosquat_distance"] == 2
+    assert config["require_verified_provenance"] is True
     assert config["extra"] == {"third-party": {"on": True}}  # kept
     assert ">MIT\nApache-2.0</textarea>" in saved.text
     cleared = browser.post("/ui/repos/team/settings/policy", {}, follow=True)
