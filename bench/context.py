@@ -10,7 +10,7 @@ from pathlib import Path
 
 from bench.data import Sizes
 from bench.floor import FalconFloor
-from bench.model import SUBJECT
+from bench.model import SUBJECT, Row
 from bench.peers import Artifortress, Nginx, Server
 
 
@@ -40,6 +40,8 @@ class Bench:
     big: Path | None = None
     profiles: dict[str, str] = dataclasses.field(default_factory=dict)
     refused: dict[str, str] = dataclasses.field(default_factory=dict)  # real wheel -> answer
+    #: Rows measured together with an earlier one (oci-pull needs oci-push's servers).
+    measured: dict[str, Row] = dataclasses.field(default_factory=dict)
 
     @property
     def subject(self) -> Artifortress:

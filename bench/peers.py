@@ -456,11 +456,13 @@ def nginx_bin() -> str:
     return shutil.which("nginx") or "/usr/sbin/nginx"
 
 
-def install(work: Path, log: Path) -> None:
-    """Install whatever is missing: nginx and wrk (apt), the Python peers (venv), Verdaccio."""
-    missing = [
-        pkg for pkg, exe in (("nginx-light", nginx_bin()), ("wrk", "wrk")) if not shutil.which(exe)
-    ]
+def install(work: Path, log: Path, *, oci: bool = False) -> None:
+    """Install whatever is missing: nginx and wrk (apt), the Python peers (venv), Verdaccio;
+    with *oci*, skopeo and docker-registry (the CNCF distribution registry) too."""
+    wanted = [("nginx-light", nginx_bin()), ("wrk", "wrk")]
+    if oci:
+        wanted += [("skopeo", "skopeo"), ("docker-registry", "docker-registry")]
+    missing = [pkg for pkg, exe in wanted if not shutil.which(exe)]
     if missing:
         environ = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
         run(["apt-get", "update"], env=environ, timeout=600, log=log)

@@ -12,11 +12,13 @@ from pathlib import Path
 
 from bench.model import FLOOR, SUBJECT, SUBJECT_ACCEL, SUBJECT_PG, SUBJECTS, Figure, Row
 
-PEERS = ("pypiserver", "devpi", "Verdaccio")
+PEERS = ("pypiserver", "devpi", "Verdaccio", "docker-registry")
 PAGE_ROWS = ("simple-html", "simple-json", "root-index", "packument-full", "packument-abbrev")
 NGINX_GOAL = 3.0  # cached pages within 3x of nginx serving the same bytes
 SHA_GOAL = 0.5  # uploads at least half of single-core sha256
 PROXY_COLD_GOAL = 1.3  # a cold install through the proxy within 1.3x of one from the upstream
+#: Container images (issue 17): push within 1.5x of docker-registry's time, pull within 1.2x.
+OCI_GOALS = {"oci-push": 1.5, "oci-pull": 1.2}
 
 
 def _number(value: float, unit: str) -> str:
@@ -93,6 +95,7 @@ def verdicts(rows: list[Row]) -> list[str]:
                 found.append(f"- **{row.title}**: behind {peer} (AF/{peer} = {ratio:.2f}).")
         found += _nginx_verdict(row)
         found += _proxy_verdict(row)
+        found += _oci_verdict(row)
         sha = row.ratio("sha256") if row.ceiling == "sha256" else None
         if sha is not None and sha < SHA_GOAL:
             found.append(f"- **{row.title}**: {100 * sha:.0f}% of single-core sha256 (goal 50%).")
@@ -133,6 +136,31 @@ def _proxy_verdict(row: Row) -> list[str]:
     ]
 
 
+def _oci_verdict(row: Row) -> list[str]:
+    """An OCI row misses the goal when Artifortress takes over its multiple of docker-registry."""
+    goal = OCI_GOALS.get(row.key)
+    ratio = row.ratio("docker-registry")
+    if goal is None or ratio is None or ratio <= goal:
+        return []
+    return [f"- **{row.title}**: {ratio:.2f}x docker-registry's time (goal: within {goal}x)."]
+
+
+def oci_section(rows: list[Row]) -> list[str]:
+    """The container image rows in a table of their own (their only peer is docker-registry)."""
+    if not rows:
+        return []
+    return [
+        "## Container images (OCI, bench/oci.py)",
+        "",
+        "skopeo copies of one image, each run timed whole (the token flow included); "
+        "docker-registry is the CNCF distribution registry. Cells: the best run in bold, "
+        "the median, the worst and the serving processes' memory in the note.",
+        "",
+        *table(rows),
+        "",
+    ]
+
+
 def machine(work: Path) -> list[str]:
     """nproc, CPU, memory, kernel and the versions of everything measured."""
     cpu = "unknown"
@@ -170,6 +198,8 @@ def _versions(work: Path) -> str:
         ("wrk", ["wrk", "-v"], r"wrk (\S+)"),
         ("node", ["node", "--version"], r"v(\S+)"),
         ("npm", ["npm", "--version"], r"(\S+)"),
+        ("docker-registry", ["docker-registry", "--version"], r"distribution (\S+)"),
+        ("skopeo", ["skopeo", "--version"], r"version (\S+)"),
     ]
     found = [f"{name} {_output(args, pattern)}" for name, args, pattern in probes]
     return ", ".join(found)
@@ -196,6 +226,8 @@ def render(
     findings: list[str],
 ) -> str:
     """The whole report."""
+    oci = [row for row in rows if row.key.startswith("oci-")]
+    main = [row for row in rows if row not in oci]
     lines = [
         "# Artifortress benchmark: side by side with pypiserver, devpi, Verdaccio and nginx",
         "",
@@ -208,8 +240,9 @@ def render(
         "the bytes Artifortress served, from disk, single-core `hashlib.sha256`, or on the "
         "proxy rows the client installing straight from the upstream.",
         "",
-        *table(rows),
+        *table(main),
         "",
+        *oci_section(oci),
         "## Where Artifortress is behind",
         "",
         *findings,
@@ -252,6 +285,10 @@ SETUP = [
     "fetches each wheel once, which on loopback saves it about 0.2 s on the Python set.",
     "- Verdaccio 6: no uplinks, htpasswd auth, `max_body_size: 1gb`, log level warn; "
     "reads send the user's token as npm does.",
+    "- docker-registry (the CNCF distribution registry, Debian's package; OCI rows): "
+    "`docker-registry serve`, filesystem store in bench/work, in-memory blob descriptor "
+    "cache, access log off, no authentication (its htpasswd check is a bcrypt per request). "
+    "Artifortress's oci repository is private: skopeo goes through the token flow.",
     "- nginx: `worker_processes auto`, sendfile, access log off, serving the bytes "
     "Artifortress answered, saved to files.",
     "- Data: real wheels of requests, flask, django, sqlalchemy, pydantic, boto3 and numpy "

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import FrameType
 
-from bench import data, endtoend, proxy, rows, ui
+from bench import data, endtoend, oci, proxy, rows, ui
 from bench.clients import Http, basic, refusals
 from bench.context import Bench
 from bench.floor import FalconFloor
@@ -90,6 +90,9 @@ ROWS: dict[str, Spec] = {
     "pip-proxy": _spec(proxy.pip_proxy, "devpi", "static-upstream"),
     "uv-proxy": _spec(proxy.uv_proxy, "devpi", "static-upstream"),
     "npm-proxy": _spec(proxy.npm_proxy, "npm", "real-npm"),
+    # Container images: skopeo against Artifortress and docker-registry of their own.
+    "oci-push": _spec(oci.oci_push, "oci"),
+    "oci-pull": _spec(oci.oci_pull, "oci"),
     "rss": _spec(endtoend.rss),
 }
 EXTRA = ("blobs",)  # sections, not rows
@@ -263,7 +266,7 @@ def main() -> int:
     WORK.mkdir(exist_ok=True)
     log = WORK / "bench.log"
     print(f"rows: {', '.join(keys)}; set-up log: {log}", flush=True)
-    install(WORK, log)
+    install(WORK, log, oci="oci" in needs)
     started, clock = dt.datetime.now(dt.UTC), time.monotonic()
 
     subjects = [Artifortress(WORK)]
