@@ -163,6 +163,12 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
+def _parse_audience(raw: str) -> str:
+    if not raw.strip() or any(c.isspace() for c in raw.strip()):
+        raise ValueError("expected one word, e.g. artifortress or the gateway's URL")
+    return raw.strip()
+
+
 def _parse_secret_key(raw: str) -> str:
     """Any non-blank secret; the encryption key is derived from it (``secretbox``)."""
     if not raw.strip():
@@ -256,6 +262,13 @@ class Settings:
     token_default_ttl_days: int = _setting(90, _parse_positive_int, "token lifetime if unset")
     token_cache_seconds: float = _setting(
         1.0, _parse_duration, "how long a process trusts a cached token lookup (at most 1s)"
+    )
+    # Trusted publishing (artifortress.publishing).
+    trusted_publishing_audience: str = _setting(
+        "artifortress", _parse_audience, "the `aud` CI ID tokens must carry (/_/oidc/audience)"
+    )
+    trusted_publishing_token_ttl: float = _setting(
+        900.0, _parse_duration, "life of a token minted for a trusted publisher (at most 1h)"
     )
     max_json_body: int = _setting(1024**2, _parse_size, "largest JSON request body")
     rendering_cache_size: int = _setting(

@@ -6,7 +6,8 @@ pull: ``afst_<claims>.<signature>``, an HMAC over its claims with a key derived
 from the installation's secret (``ARTIFORTRESS_SECRET_KEY`` or
 ``HOME/secret.key``, shared by every node). The claims name the personal access
 token it was derived from (``None``: the anonymous caller), the repositories it
-may touch, whether it is read-only, and when it expires. Authenticating one
+may touch, whether it is read-only, and when it expires; a token minted for a
+trusted publisher (:mod:`artifortress.publishing`) also names the CI identity. Authenticating one
 checks the signature and expiry, then the parent token as usual (revoked,
 expired, user disabled), and narrows the parent's principal: it never grants more.
 """
@@ -20,7 +21,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 PREFIX = "afst_"
@@ -39,6 +40,8 @@ class Claims:
     repos: frozenset[str] | None
     read_only: bool
     expires: int
+    #: The trusted publisher's identity (``Principal.publisher``); ``None`` otherwise.
+    publisher: dict[str, str] | None = None
 
 
 def signing_key(secret: str) -> bytes:
@@ -53,6 +56,7 @@ def mint(key: bytes, claims: Claims) -> str:
         "r": sorted(claims.repos) if claims.repos is not None else None,
         "ro": claims.read_only,
         "e": claims.expires,
+        **({"p": claims.publisher} if claims.publisher is not None else {}),
     }
     payload = _b64(json.dumps(body, separators=(",", ":")).encode())
     return f"{PREFIX}{payload}.{_b64(_sign(key, payload))}"
@@ -83,10 +87,12 @@ def new_claims(
     *,
     read_only: bool,
     ttl_seconds: int,
+    publisher: Mapping[str, str] | None = None,
 ) -> Claims:
     ttl = max(1, min(ttl_seconds, MAX_TTL_SECONDS))
     scope = frozenset(repos) if repos is not None else None
-    return Claims(tenant_id, parent, scope, read_only, int(time.time()) + ttl)
+    named = dict(publisher) if publisher is not None else None
+    return Claims(tenant_id, parent, scope, read_only, int(time.time()) + ttl, named)
 
 
 def _claims(raw: bytes | None) -> Claims | None:
@@ -98,9 +104,18 @@ def _claims(raw: bytes | None) -> Claims | None:
             repos=None if body["r"] is None else frozenset(str(r) for r in body["r"]),
             read_only=bool(body["ro"]),
             expires=int(body["e"]),
+            publisher=_publisher(body.get("p")),
         )
     except (ValueError, TypeError, KeyError):
         return None
+
+
+def _publisher(raw: object) -> dict[str, str] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ValueError("the publisher claim is not an object")
+    return {str(name): str(value) for name, value in raw.items()}
 
 
 def _sign(key: bytes, payload: str) -> bytes:

@@ -7,7 +7,7 @@ import datetime as dt
 import secrets
 import threading
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import String, bindparam, cast, select, update
@@ -260,12 +260,14 @@ class Authenticator:
         *,
         read_only: bool,
         ttl_seconds: int,
+        publisher: Mapping[str, str] | None = None,
     ) -> str:
         """A short-lived token acting as *principal*, narrowed to *repos* (and read-only).
 
         Signed, not stored (:mod:`artifortress.auth.scoped`); it works as long as
         the token *principal* authenticated with does, and never grants more.
-        *repos* ``None`` keeps the principal's own repository scope.
+        *repos* ``None`` keeps the principal's own repository scope. *publisher*
+        names the trusted publisher it is minted for (``Principal.publisher``).
         """
         if principal.repo_scopes is not None:
             repos = principal.repo_scopes & set(
@@ -277,6 +279,7 @@ class Authenticator:
             repos,
             read_only=read_only or principal.read_only,
             ttl_seconds=ttl_seconds,
+            publisher=publisher,
         )
         return scoped.mint(self._signing_key(), claims)
 
@@ -292,7 +295,10 @@ class Authenticator:
         parent = entry.principal
         repos = _narrowed(parent.repo_scopes, claims.repos)
         narrowed = dataclasses.replace(
-            parent, repo_scopes=repos, read_only=parent.read_only or claims.read_only
+            parent,
+            repo_scopes=repos,
+            read_only=parent.read_only or claims.read_only,
+            publisher=claims.publisher,
         )
         return self._live(entry, narrowed)
 

@@ -32,6 +32,13 @@ from artifortress.policy.resources import (
     QuarantineResource,
     RepoPolicyResource,
 )
+from artifortress.publishing.resources import (
+    AudienceResource,
+    MintTokenResource,
+    OidcTokenResource,
+    TrustedPublisherResource,
+    TrustedPublishersResource,
+)
 from artifortress.rbac.resources import (
     GroupBindingResource,
     GroupMemberResource,
@@ -107,6 +114,17 @@ def core_routes(services: Services) -> list[Route]:
             WebhookDeliveriesResource(),
             "webhooks",
         ),
+        Route("/v1/repos/{repo}/trusted-publishers", TrustedPublishersResource(), "publishing"),
+        Route(
+            "/v1/repos/{repo}/trusted-publishers/{publisher_id}",
+            TrustedPublisherResource(),
+            "publishing",
+        ),
+        Route("/v1/oidc/token", OidcTokenResource(), "publishing"),
+        # Where PyPI's trusted-publishing clients look, at the host's root.
+        Route("/_/oidc/audience", AudienceResource(), "publishing"),
+        Route("/_/oidc/mint-token", MintTokenResource(), "publishing"),
+        Route("/_/oidc/github/mint-token", MintTokenResource(), "publishing"),
         Route("/v1/admin/outbox", OutboxResource(), "events"),
         Route("/v1/admin/outbox/{event_id}/retry", OutboxRetryResource(), "events"),
         *(Route(path, resource, "packages") for path, resource in package_routes()),

@@ -44,6 +44,11 @@ NOT_MUTATING = {
     ("POST", "/npm/{repo}/-/npm/v1/security/advisories/bulk"): "npm audit: a read with a body",
     ("POST", "/npm/{repo}/-/npm/v1/security/audits/quick"): "npm audit: a read with a body",
     ("POST", "/npm/{repo}/-/v1/login"): "web login is not offered: always 404",
+    # A trusted publisher's exchange needs a real IdP's token to succeed; its success and
+    # refusal rows are asserted in tests/functional/publishing/test_trusted_publishing.py.
+    ("POST", "/v1/oidc/token"): "token exchange: audited, tested with the test IdP",
+    ("POST", "/_/oidc/mint-token"): "token exchange: audited, tested with the test IdP",
+    ("POST", "/_/oidc/github/mint-token"): "token exchange: audited, tested with the test IdP",
 }
 
 #: Routes whose success is recorded by rows of another route, and why.
@@ -293,6 +298,10 @@ def _core() -> dict[tuple[str, str], Scenario]:
             {"repo": w.repo()}, "webhook.create", json={"url": "http://127.0.0.1:9/hook"}
         ),
         ("DELETE", "/v1/repos/{repo}/webhooks/{hook_id}"): _webhook_delete,
+        ("POST", "/v1/repos/{repo}/trusted-publishers"): lambda w: Attempt(
+            {"repo": w.repo()}, "publisher.create", json=_GITHUB_PUBLISHER
+        ),
+        ("DELETE", "/v1/repos/{repo}/trusted-publishers/{publisher_id}"): _publisher_delete,
         ("POST", "/v1/quarantine/{quarantine_id}/release"): lambda w: Attempt(
             {"quarantine_id": w.quarantined()}, "quarantine.release"
         ),
@@ -310,6 +319,16 @@ def _member_remove(w: World) -> Attempt:
     added = w.admin.put("/v1/groups/{group}/members/{user}".format(**fields))
     assert added.status_code == 200, added.text
     return Attempt(fields, "group.member.remove")
+
+
+_GITHUB_PUBLISHER = {"kind": "github", "repository": "octo/app", "workflow": "release.yml"}
+
+
+def _publisher_delete(w: World) -> Attempt:
+    key = w.repo()
+    made = w.admin.post(f"/v1/repos/{key}/trusted-publishers", _GITHUB_PUBLISHER)
+    assert made.status_code == 201, made.text
+    return Attempt({"repo": key, "publisher_id": str(made.json["id"])}, "publisher.delete")
 
 
 def _webhook_delete(w: World) -> Attempt:

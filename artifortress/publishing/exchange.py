@@ -1,0 +1,244 @@
+"""The exchange: a CI job's OIDC ID token in, a short-lived publish token out.
+
+Only issuers an admin registered are ever contacted: the token's unverified ``iss``
+picks the candidate publishers, and without one the token is refused before any
+key is fetched. The token is then verified (signature, issuer, audience, expiry:
+:class:`~artifortress.identity.id_tokens.IssuerKeys`), matched against each
+candidate's claims, and its ``jti`` recorded so that a replay is refused on every node.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jwt
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from artifortress import changes
+from artifortress.auth import scoped
+from artifortress.auth.principal import Caller
+from artifortress.auth.services import Authenticator
+from artifortress.db.base import utcnow
+from artifortress.errors import (
+    ArtifortressError,
+    BadRequest,
+    Conflict,
+    PermissionDenied,
+    Unauthenticated,
+)
+from artifortress.identity.id_tokens import InvalidIdToken, IssuerKeys, TokenRules
+from artifortress.publishing.claims import (
+    ClaimMismatch,
+    PublisherSpec,
+    audited_claims,
+    check,
+    publisher_identity,
+)
+from artifortress.publishing.models import TrustedPublisher, UsedIdToken
+from artifortress.publishing.services import service_principal
+from artifortress.repos.models import Repository
+
+#: No ID token of a CI system comes near this; a bigger one is not parsed.
+MAX_ID_TOKEN = 16 * 1024
+ACTION = "publisher.exchange"
+
+
+class ExchangeRefused(ArtifortressError):
+    """Base of the exchange's refusals; carries what the refusal's audit row keeps."""
+
+    #: PyPI's error code for the same refusal (``/_/oidc/mint-token`` answers it).
+    pypi_code = "invalid-token"
+    #: The verified claims, when the refusal came after verification.
+    claims: Mapping[str, str] | None = None
+    repo_key: str | None = None
+
+
+class InvalidPayload(ExchangeRefused, BadRequest):
+    code = "invalid_payload"
+    pypi_code = "invalid-payload"
+
+
+class InvalidToken(ExchangeRefused, Unauthenticated):
+    code = "invalid_token"
+
+
+class NoMatchingPublisher(ExchangeRefused, PermissionDenied):
+    code = "invalid_publisher"
+    pypi_code = "invalid-publisher"
+
+
+class AmbiguousPublisher(ExchangeRefused, Conflict):
+    code = "ambiguous_publisher"
+    pypi_code = "invalid-publisher"
+
+
+@dataclasses.dataclass(frozen=True)
+class Exchanger:
+    """What an exchange needs of the process: issuer keys, the token minter, the rules."""
+
+    issuer_keys: IssuerKeys
+    authenticator: Authenticator
+    audience: str
+    ttl_seconds: int
+    #: Clock skew tolerated on the ID token's ``exp``/``iat``/``nbf``.
+    leeway_seconds: int = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Minted:
+    token: str
+    #: Unix time the token stops working.
+    expires: int
+    repository: str
+    publisher_id: int
+
+
+def exchange(
+    db: Session,
+    exchanger: Exchanger,
+    caller: Caller,
+    id_token: str,
+    *,
+    repository: str | None = None,
+) -> Minted:
+    """Mint a publish token for the one repository whose publisher *id_token* satisfies."""
+    issuer = _unverified_issuer(id_token)
+    candidates = _candidates(db, caller.principal.tenant_id, issuer, repository)
+    try:
+        claims = exchanger.issuer_keys.validate(
+            id_token,
+            TokenRules(
+                issuer=issuer,
+                audience=exchanger.audience,
+                leeway_seconds=exchanger.leeway_seconds,
+            ),
+        )
+    except InvalidIdToken as refused:
+        raise InvalidToken(refused.reason) from None
+    publisher, repo = _matching(candidates, claims)
+    _consume(db, issuer, claims, id_token)
+    return _mint(db, exchanger, caller, publisher, repo, claims)
+
+
+def _unverified_issuer(id_token: str) -> str:
+    """The ``iss`` the token claims, read to pick candidates; nothing is trusted yet."""
+    if not id_token or len(id_token) > MAX_ID_TOKEN:
+        raise InvalidToken("the token is empty or too long to be an ID token")
+    try:
+        unverified = jwt.decode(id_token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        raise InvalidToken("the token is not a well-formed JWT") from None
+    issuer = unverified.get("iss")
+    if not isinstance(issuer, str) or not issuer:
+        raise InvalidToken("the token names no issuer ('iss')")
+    return issuer
+
+
+def _candidates(
+    db: Session, tenant_id: int, issuer: str, repository: str | None
+) -> Sequence[tuple[TrustedPublisher, Repository]]:
+    query = (
+        select(TrustedPublisher, Repository)
+        .join(Repository, Repository.id == TrustedPublisher.repository_id)
+        .where(TrustedPublisher.tenant_id == tenant_id, TrustedPublisher.issuer == issuer)
+        .order_by(TrustedPublisher.id)
+    )
+    if repository is not None:
+        query = query.where(Repository.key == repository)
+    found = [(row[0], row[1]) for row in db.execute(query)]
+    if not found:
+        where = f" on repository {repository!r}" if repository is not None else ""
+        refused = NoMatchingPublisher(
+            f"no trusted publisher for issuer {issuer!r} is registered{where}"
+        )
+        refused.repo_key = repository
+        raise refused
+    return found
+
+
+def _matching(
+    candidates: Sequence[tuple[TrustedPublisher, Repository]], claims: Mapping[str, Any]
+) -> tuple[TrustedPublisher, Repository]:
+    """The first publisher the claims satisfy; refused with each mismatch, or if ambiguous."""
+    matched, mismatches = [], []
+    for publisher, repo in candidates:
+        try:
+            check(_spec(publisher), claims)
+        except ClaimMismatch as mismatch:
+            mismatches.append(f"publisher {publisher.id} of {repo.key!r}: {mismatch.reason}")
+        else:
+            matched.append((publisher, repo))
+    repos = sorted({repo.key for _, repo in matched})
+    if len(repos) > 1:
+        refused: ExchangeRefused = AmbiguousPublisher(
+            f"the token matches publishers of several repositories ({', '.join(repos)}); "
+            "name one: POST /v1/oidc/token with 'repository'"
+        )
+    elif not matched:
+        refused = NoMatchingPublisher("no trusted publisher matches: " + "; ".join(mismatches))
+    else:
+        return matched[0]
+    refused.claims = audited_claims(claims, None)
+    refused.repo_key = repos[0] if len(repos) == 1 else candidates[0][1].key
+    raise refused
+
+
+def _spec(publisher: TrustedPublisher) -> PublisherSpec:
+    return PublisherSpec(publisher.kind, publisher.issuer, publisher.constraints)
+
+
+def _consume(db: Session, issuer: str, claims: Mapping[str, Any], id_token: str) -> None:
+    """Record the token as used; refused if it was (here or on another node)."""
+    now = utcnow()
+    jti = claims.get("jti")
+    # A token without a `jti` is single-use all the same: its digest stands in for it.
+    identity = f"jti\0{jti}" if isinstance(jti, str) and jti else f"token\0{id_token}"
+    key = hashlib.sha256(f"{issuer}\0{identity}".encode()).hexdigest()
+    db.execute(delete(UsedIdToken).where(UsedIdToken.expires_at < now))
+    expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC) + dt.timedelta(minutes=5)
+    try:
+        with db.begin_nested():
+            db.add(UsedIdToken(key=key, expires_at=expires))
+    except IntegrityError:
+        refused = InvalidToken("this ID token was already exchanged; each exchange needs a new one")
+        refused.claims = audited_claims(claims, None)
+        raise refused from None
+
+
+def _mint(
+    db: Session,
+    exchanger: Exchanger,
+    caller: Caller,
+    publisher: TrustedPublisher,
+    repo: Repository,
+    claims: Mapping[str, Any],
+) -> Minted:
+    spec = _spec(publisher)
+    identity = publisher_identity(spec, claims)
+    principal = dataclasses.replace(service_principal(db, publisher), publisher=identity)
+    # Read before minting: the token's own expiry is this or a second later, never earlier.
+    expires = int(time.time()) + min(exchanger.ttl_seconds, scoped.MAX_TTL_SECONDS)
+    token = exchanger.authenticator.issue_scoped(
+        principal,
+        [repo.key],
+        read_only=False,
+        ttl_seconds=exchanger.ttl_seconds,
+        publisher=identity,
+    )
+    acting = Caller(principal, caller.request_id, caller.client_addr)
+    changes.of(db).audit(
+        acting,
+        ACTION,
+        repo_key=repo.key,
+        target=str(publisher.id),
+        claims=audited_claims(claims, spec),
+        expires=expires,
+    )
+    return Minted(token, expires, repo.key, publisher.id)
