@@ -31,7 +31,7 @@ from artifortress.plugin import (
     RepoInfo,
     error_for_status,
 )
-from artifortress_npm import stored
+from artifortress_npm import provenance, stored
 from artifortress_npm.dist_tags import tags_after_publish
 from artifortress_npm.errors import NpmError
 from artifortress_npm.manifest import (
@@ -147,8 +147,10 @@ def _publish(
         record, normalized = new_version(
             request, tarball, attachment, published=now, npm_user={"name": gateway.principal.name}
         )
+    tarball_meta = _verified_provenance(gateway, files, request, tarball.digests)
     filename = tarball_filename(name, request.version)
-    new = [NewFile(filename, _ingest(gateway, repo, tarball_file), "application/octet-stream")]
+    tarball_blob = _ingest(gateway, repo, tarball_file)
+    new = [NewFile(filename, tarball_blob, "application/octet-stream", tarball_meta)]
     if request.provenance is not None:
         blob = _ingest(gateway, repo, files[request.provenance])
         new.append(
@@ -175,6 +177,27 @@ def _publish(
         # refuses any duplicate (403), not with the core's 409.
         _checked_request(gateway, repo, name, body)
         raise
+
+
+def _verified_provenance(
+    gateway: Gateway, files: Mapping[str, IO[bytes]], request: PublishRequest, digests: Digests
+) -> dict[str, Any]:
+    """The tarball's metadata: the verified provenance bundle's result, if one came.
+
+    A bundle for other bytes, altered, or from another publisher than the
+    token's is refused (400) before anything is stored.
+    """
+    if request.provenance is None:
+        return {}
+    attachment = files[request.provenance]
+    attachment.seek(0)
+    bundle = attachment.read(provenance.MAX_BUNDLE + 1)
+    with translated():
+        provenance.check_size(bundle)
+        sha512 = provenance.sha512_hex(digests.integrity)
+    result = gateway.verify_attestation(bundle, digests={"sha512": sha512})
+    with translated():
+        return {"attestation": provenance.checked(result, request.name, request.version)}
 
 
 def _checked_request(
