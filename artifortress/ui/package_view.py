@@ -34,6 +34,8 @@ class PackageView:
     has_provenance: bool
     #: The version asked for with ``?version=`` did not exist.
     missing_version: str | None
+    #: ``repository / workflow`` of each signer whose attestation of a file verified.
+    verified_provenance: Sequence[str] = ()
 
 
 def package_view(
@@ -73,6 +75,7 @@ def package_view(
         missing_version=wanted
         if wanted and (current is None or current.version != wanted)
         else None,
+        verified_provenance=sorted({f.signer for f in files if f.signer}),
     )
 
 

@@ -138,6 +138,8 @@ class FileRow:
     size: int
     created_at: dt.datetime
     role: str | None
+    #: The verified signer of the file's attestation (``Gateway.verify_attestation``).
+    signer: str | None = None
 
 
 def files_of(db: Session, version_id: int) -> list[FileRow]:
@@ -152,12 +154,23 @@ def files_of(db: Session, version_id: int) -> list[FileRow]:
         .where(Artifact.version_id == version_id)
         .order_by(Artifact.filename)
     ).all()
-    return [FileRow(f, d, s, c, _role(meta)) for f, d, s, c, meta in rows]
+    return [FileRow(f, d, s, c, _role(meta), _signer(meta)) for f, d, s, c, meta in rows]
 
 
 def _role(metadata: Any) -> str | None:
     role = metadata.get("role") if isinstance(metadata, dict) else None
     return role if isinstance(role, str) else None
+
+
+def _signer(metadata: Any) -> str | None:
+    """``repository / workflow`` of a verified attestation kept with the file, else None."""
+    found = metadata.get("attestation") if isinstance(metadata, dict) else None
+    if not isinstance(found, dict) or found.get("verified") is not True:
+        return None
+    identity = found.get("identity")
+    if not isinstance(identity, dict):
+        return None
+    return f"{identity.get('repository') or '?'} / {identity.get('workflow') or '?'}"
 
 
 def version_metadata(db: Session, version_id: int) -> dict[str, Any]:

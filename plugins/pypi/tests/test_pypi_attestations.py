@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from urllib3 import encode_multipart_formdata
 
+from tests.functional.ui.browser import Browser
+
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "attestations"
 GITHUB_SDIST = DATA / "pypi_attestations-0.0.19.tar.gz"
 GITLAB_SDIST = DATA / "gitlab_oidc_project-0.0.3.tar.gz"
@@ -144,3 +146,16 @@ def test_the_policy_requires_verified_provenance(admin, repo):
     assert admin.get("/v1/repos/py/packages").json["packages"] == []
     assert upload(admin, GITHUB_SDIST, [attestation_of(GITHUB_SDIST)]).status_code == 200
     assert GITHUB_SDIST.name in files_of(admin, "pypi-attestations", "0.0.19")
+
+
+def test_the_package_page_shows_the_verified_publisher(admin, repo, client):
+    assert upload(admin, GITHUB_SDIST, [attestation_of(GITHUB_SDIST)]).status_code == 200
+    assert upload(admin, STAGING_WHEEL, [attestation_of(STAGING_WHEEL)]).status_code == 200
+    browser = Browser(client)
+    browser.sign_in(admin.token)
+    verified = browser.get("/ui/repos/py/packages/pypi-attestations")
+    assert verified.status_code == 200
+    assert "verified provenance: trailofbits/pypi-attestations / release.yml" in verified.text
+    unverified = browser.get("/ui/repos/py/packages/rfc8785")
+    assert "verified provenance:" not in unverified.text
+    assert "provenance attached, not verified" in unverified.text

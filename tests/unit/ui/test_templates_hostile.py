@@ -114,6 +114,7 @@ def _package_page():
         snippets=[Snippet(EVIL, EVIL)],
         has_provenance=True,
         missing_version=None,
+        verified_provenance=[EVIL],
     )
 
 
