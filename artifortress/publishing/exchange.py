@@ -107,10 +107,16 @@ def exchange(
     id_token: str,
     *,
     repository: str | None = None,
+    format: str | None = None,
 ) -> Minted:
-    """Mint a publish token for the one repository whose publisher *id_token* satisfies."""
+    """Mint a publish token for the one repository whose publisher *id_token* satisfies.
+
+    *repository* or *format* (PyPI's clients exchange for a ``pypi`` repository) narrow
+    the candidates.
+    """
     issuer = _unverified_issuer(id_token)
-    candidates = _candidates(db, caller.principal.tenant_id, issuer, repository)
+    wanted = Where(caller.principal.tenant_id, issuer, repository, format)
+    candidates = _candidates(db, wanted)
     try:
         claims = exchanger.issuer_keys.validate(
             id_token,
@@ -141,24 +147,41 @@ def _unverified_issuer(id_token: str) -> str:
     return issuer
 
 
-def _candidates(
-    db: Session, tenant_id: int, issuer: str, repository: str | None
-) -> Sequence[tuple[TrustedPublisher, Repository]]:
+@dataclasses.dataclass(frozen=True)
+class Where:
+    """Which publishers may answer: the tenant's, of the issuer, maybe one repository or format."""
+
+    tenant_id: int
+    issuer: str
+    repository: str | None
+    format: str | None
+
+    def __str__(self) -> str:
+        if self.repository is not None:
+            return f" on repository {self.repository!r}"
+        return f" on a {self.format} repository" if self.format is not None else ""
+
+
+def _candidates(db: Session, where: Where) -> Sequence[tuple[TrustedPublisher, Repository]]:
     query = (
         select(TrustedPublisher, Repository)
         .join(Repository, Repository.id == TrustedPublisher.repository_id)
-        .where(TrustedPublisher.tenant_id == tenant_id, TrustedPublisher.issuer == issuer)
+        .where(
+            TrustedPublisher.tenant_id == where.tenant_id,
+            TrustedPublisher.issuer == where.issuer,
+        )
         .order_by(TrustedPublisher.id)
     )
-    if repository is not None:
-        query = query.where(Repository.key == repository)
+    if where.repository is not None:
+        query = query.where(Repository.key == where.repository)
+    if where.format is not None:
+        query = query.where(Repository.format == where.format)
     found = [(row[0], row[1]) for row in db.execute(query)]
     if not found:
-        where = f" on repository {repository!r}" if repository is not None else ""
         refused = NoMatchingPublisher(
-            f"no trusted publisher for issuer {issuer!r} is registered{where}"
+            f"no trusted publisher for issuer {where.issuer!r} is registered{where}"
         )
-        refused.repo_key = repository
+        refused.repo_key = where.repository
         raise refused
     return found
 

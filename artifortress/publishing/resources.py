@@ -142,11 +142,15 @@ class MintTokenResource:
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """PyPI's ``/_/oidc/mint-token``: ``{"token": ID token}`` -> ``{"success", "token"}``.
 
+        For the ``pypi`` repository whose publisher the token satisfies (PyPI's clients
+        derive this URL from the upload URL's host, so it cannot name the repository).
+
         Refusals answer 422 ``{"message", "errors": [{"code", "description"}]}`` as
         PyPI does, which the publishing clients print.
         """
         req.context.error_renderer = render_mint_error
-        send_json(resp, {"success": True, **_minted_json(_exchange(req, _pypi_payload(req)))})
+        minted = _exchange(req, _pypi_payload(req), format="pypi")
+        send_json(resp, {"success": True, **_minted_json(minted)})
 
 
 def _pypi_payload(req: falcon.Request) -> str:
@@ -162,7 +166,12 @@ def _pypi_payload(req: falcon.Request) -> str:
     return token
 
 
-def _exchange(req: falcon.Request, id_token: str, repository: str | None = None) -> Minted:
+def _exchange(
+    req: falcon.Request,
+    id_token: str,
+    repository: str | None = None,
+    format: str | None = None,
+) -> Minted:
     """Run the exchange; a refusal is audited (in its own transaction) and raised."""
     ctx = req.context
     settings = ctx.services.settings
@@ -174,7 +183,7 @@ def _exchange(req: falcon.Request, id_token: str, repository: str | None = None)
     )
     caller: Caller = ctx.caller
     try:
-        return exchange(ctx.db, exchanger, caller, id_token, repository=repository)
+        return exchange(ctx.db, exchanger, caller, id_token, repository=repository, format=format)
     except ExchangeRefused as refused:
         ctx.db.rollback()  # on SQLite it would hold the write lock the audit row needs
         audit.record_denied(

@@ -6,6 +6,7 @@ its accounts carry GitHub-shaped claims, its client ``artifortress`` is the audi
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -67,10 +68,10 @@ def settings_overrides() -> dict[str, str]:
 def publish_to(
     admin: Api, make_repo: Callable[..., dict[str, Any]], idp: LocalIdP
 ) -> Callable[..., dict[str, Any]]:
-    """A new generic repository trusting octo/app's release.yml (from the test IdP)."""
+    """A new PyPI repository trusting octo/app's release.yml (from the test IdP)."""
 
-    def make(key: str, **fields: str) -> dict[str, Any]:
-        make_repo(key)
+    def make(key: str, format: str = "pypi", **fields: str) -> dict[str, Any]:
+        make_repo(key, format)
         body = {"kind": "github", "issuer": idp.issuer, "repository": "octo/app"}
         created = admin.post(
             f"/v1/repos/{key}/trusted-publishers", {**body, "workflow": "release.yml", **fields}
@@ -86,10 +87,11 @@ def mint(client: falcon.testing.TestClient, id_token: str) -> falcon.testing.Res
 
 
 def upload(client: falcon.testing.TestClient, token: str, repo: str, path: str = "a.txt") -> int:
-    """PUT a file as version 1.0 of package ``app`` (the generic layout)."""
-    answer = client.simulate_put(
-        f"/generic/{repo}/app/1.0/{path}",
-        body=b"bytes",
+    """Open an upload session (the core's write into any repository) for *path*'s bytes."""
+    data = path.encode()
+    answer = client.simulate_post(
+        f"/v1/repos/{repo}/uploads",
+        json={"digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)},
         headers={"Authorization": f"Bearer {token}"},
     )
     return answer.status_code
@@ -284,3 +286,14 @@ def test_a_token_trusted_by_two_repositories_names_one_through_v1(
     )
     assert unknown.status_code == 403
     assert unknown.json["error"]["code"] == "invalid_publisher"
+
+
+def test_pypis_endpoint_considers_pypi_repositories_only(
+    client: Any, publish_to: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    publish_to("js", format="npm")
+    refused = mint(client, id_token_for(idp, CI, "artifortress"))
+    assert "on a pypi repository" in refused.json["errors"][0]["description"]
+    publish_to("py")
+    minted = mint(client, id_token_for(idp, CI, "artifortress"))
+    assert minted.json["repository"] == "py"
