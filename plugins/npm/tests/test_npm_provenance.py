@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from artifortress.testing.helpers import Api
+
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "attestations"
 TARBALL = (DATA / "playwright-cli-0.1.1.tgz").read_bytes()
 BUNDLE = (DATA / "playwright-cli-0.1.1.sigstore").read_text()
@@ -132,3 +134,28 @@ def _retarred() -> bytes:
             data = source.extractfile(member)
             target.addfile(member, data)
     return buffer.getvalue()
+
+
+def test_a_trusted_publisher_publish_needs_its_own_signature(admin, repo, services):
+    principal = services.authenticator.authenticate(admin.token)
+    publisher = {
+        "issuer": "https://token.actions.githubusercontent.com",
+        "repository": "microsoft/playwright-cli",
+        "workflow": "other.yml",
+    }
+    token = services.authenticator.issue_scoped(
+        principal, ["js"], read_only=False, ttl_seconds=300, publisher=publisher
+    )
+    refused = put(Api(admin.client, token), publish_body())
+    assert refused.status_code == 400
+    assert "trusted publisher" in refused.json["error"]
+    assert "other.yml" in refused.json["error"]
+    assert admin.get("/v1/repos/js/packages").json["packages"] == []
+    token = services.authenticator.issue_scoped(
+        principal,
+        ["js"],
+        read_only=False,
+        ttl_seconds=300,
+        publisher={**publisher, "workflow": "publish.yml"},
+    )
+    assert put(Api(admin.client, token), publish_body()).status_code == 201

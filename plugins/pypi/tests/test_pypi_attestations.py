@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from urllib3 import encode_multipart_formdata
 
+from artifortress.testing.helpers import Api
 from tests.functional.ui.browser import Browser
 
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "attestations"
@@ -159,3 +160,36 @@ def test_the_package_page_shows_the_verified_publisher(admin, repo, client):
     unverified = browser.get("/ui/repos/py/packages/rfc8785")
     assert "verified provenance:" not in unverified.text
     assert "provenance attached, not verified" in unverified.text
+
+
+def minted(admin, services, **publisher: str) -> Api:
+    """A token minted for a trusted publisher (as the OIDC exchange mints them) for ``py``."""
+    principal = services.authenticator.authenticate(admin.token)
+    github = {
+        "issuer": "https://token.actions.githubusercontent.com",
+        "repository": "trailofbits/pypi-attestations",
+        "workflow": "release.yml",
+        "environment": "release",
+    }
+    token = services.authenticator.issue_scoped(
+        principal, ["py"], read_only=False, ttl_seconds=300, publisher={**github, **publisher}
+    )
+    return Api(admin.client, token)
+
+
+def test_a_trusted_publisher_upload_needs_its_own_signature(admin, repo, services):
+    stranger = minted(admin, services, repository="someone/else")
+    refused = upload(stranger, GITHUB_SDIST, [attestation_of(GITHUB_SDIST)])
+    assert refused.status_code == 400
+    assert "trusted publisher" in refused.status
+    assert "someone/else" in refused.status
+    assert admin.get("/v1/repos/py/packages").json["packages"] == []
+    unverifiable = upload(minted(admin, services), STAGING_WHEEL, [attestation_of(STAGING_WHEEL)])
+    assert unverifiable.status_code == 400
+    assert "trust root" in unverifiable.status
+    accepted = upload(minted(admin, services), GITHUB_SDIST, [attestation_of(GITHUB_SDIST)])
+    assert accepted.status_code == 200, accepted.status
+    provenance = admin.get(
+        f"/pypi/py/files/pypi-attestations/0.0.19/{GITHUB_SDIST.name}.provenance"
+    )
+    assert provenance.json["attestation_bundles"][0]["publisher"]["environment"] == "release"
