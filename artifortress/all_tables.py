@@ -13,6 +13,7 @@ from artifortress.auth.models import Token, User
 from artifortress.auth.web_sessions import WebSession
 from artifortress.blobs.models import Blob, RepoBlob, UploadSession
 from artifortress.db.base import metadata
+from artifortress.identity.models import DeviceLogin, ExternalIdentity, PendingSignIn
 from artifortress.outbox.models import OutboxEvent
 from artifortress.policy.models import QuarantineEntry, RepositoryPolicy
 from artifortress.publishing.models import TrustedPublisher, UsedIdToken
@@ -35,13 +36,16 @@ __all__ = [
     "AuditEntry",
     "Blob",
     "ChangeCounter",
+    "DeviceLogin",
     "Document",
+    "ExternalIdentity",
     "Group",
     "GroupMember",
     "GroupRoleBinding",
     "Label",
     "OutboxEvent",
     "Package",
+    "PendingSignIn",
     "QuarantineEntry",
     "RemoteDocument",
     "RemoteFetch",

@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from artifortress.errors import ConfigurationError
+from artifortress.identity.providers import parse_providers
 
 log = logging.getLogger("artifortress.settings")
 
@@ -166,6 +167,12 @@ def _parse_bool(raw: str) -> bool:
 def _parse_audience(raw: str) -> str:
     if not raw.strip() or any(c.isspace() for c in raw.strip()):
         raise ValueError("expected one word, e.g. artifortress or the gateway's URL")
+    return raw.strip()
+
+
+def _parse_oidc_providers(raw: str) -> str:
+    """A JSON list of OpenID Connect providers, checked (artifortress.identity.providers)."""
+    parse_providers(raw)
     return raw.strip()
 
 
@@ -385,6 +392,12 @@ class Settings:
         "let remote repositories reach private and loopback addresses (link-local and cloud "
         "metadata addresses never)",
     )
+    oidc_providers: str = _setting(
+        "",
+        _parse_oidc_providers,
+        "OpenID Connect providers people sign in with: a JSON list of objects with name, "
+        "issuer, client_id, client_secret and options (docs/identity.md); shown as ***",
+    )
     secret_key: str = _setting(
         "",
         _parse_secret_key,
@@ -528,7 +541,7 @@ def shown(field: dataclasses.Field[Any], value: Any) -> str:
 
 
 #: Settings whose value is a secret as a whole: shown as ``***`` when set.
-_SECRETS = frozenset({"secret_key"})
+_SECRETS = frozenset({"secret_key", "oidc_providers"})
 
 
 def current(settings: Settings) -> list[tuple[str, str]]:

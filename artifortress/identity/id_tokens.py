@@ -73,7 +73,8 @@ class IssuerKeys:
         refetch_interval_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ):
-        self._fetcher = fetcher or DocumentFetcher()
+        #: The HTTP client for an issuer's endpoints (also the token endpoint of sign-ins).
+        self.fetcher = fetcher or DocumentFetcher()
         self._cache_seconds = cache_seconds
         self._refetch_interval = refetch_interval_seconds
         self._clock = clock
@@ -107,7 +108,7 @@ class IssuerKeys:
         return claims
 
     def close(self) -> None:
-        self._fetcher.close()
+        self.fetcher.close()
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -146,14 +147,14 @@ class IssuerKeys:
             check_issuer_url(issuer)
         except ValueError as exc:
             raise IssuerUnavailable(str(exc)) from None
-        metadata = self._fetcher.get_json(discovery_url(issuer))
+        metadata = self.fetcher.get_json(discovery_url(issuer))
         if metadata.get("issuer") != issuer:
             # Discovery section 4.3: the document must name exactly the issuer asked for.
             raise IssuerUnavailable("its discovery document names another issuer")
         jwks_uri = metadata.get("jwks_uri")
         if not isinstance(jwks_uri, str):
             raise IssuerUnavailable("its discovery document has no jwks_uri")
-        keys = self._fetcher.get_json(jwks_uri).get("keys")
+        keys = self.fetcher.get_json(jwks_uri).get("keys")
         if not isinstance(keys, list):
             raise IssuerUnavailable("its JWKS has no keys")
         usable = [k for k in keys if isinstance(k, dict) and k.get("use", "sig") == "sig"]

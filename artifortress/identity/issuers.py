@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import urllib3
 from urllib3.exceptions import HTTPError
@@ -59,33 +59,58 @@ class DocumentFetcher:
         self._pool = pool or urllib3.PoolManager(num_pools=16, maxsize=4)
 
     def get_json(self, url: str) -> dict[str, Any]:
+        return self._json("GET", url, {}, None)[1]
+
+    def post_form(
+        self, url: str, fields: dict[str, str], basic_auth: tuple[str, str]
+    ) -> tuple[int, dict[str, Any]]:
+        """POST a form with HTTP Basic client authentication: (status, JSON answer).
+
+        An OAuth error answer (400/401 with ``{"error": ...}``) is returned, not raised.
+        """
+        body = urlencode(fields)
+        auth = urllib3.make_headers(
+            basic_auth=":".join(quote(part, safe="") for part in basic_auth)
+        )
+        headers = {**auth, "Content-Type": "application/x-www-form-urlencoded"}
+        return self._json("POST", url, headers, body, ok=(200, 400, 401))
+
+    def _json(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: str | None,
+        ok: tuple[int, ...] = (200,),
+    ) -> tuple[int, dict[str, Any]]:
         _check_fetch_url(url)
         try:
             response = self._pool.request(
-                "GET",
+                method,
                 url,
-                headers={"Accept": "application/json"},
+                body=body,
+                headers={"Accept": "application/json", **headers},
                 timeout=self._timeout,
-                retries=urllib3.Retry(total=1, redirect=0),
+                retries=urllib3.Retry(total=1 if method == "GET" else 0, redirect=0),
                 preload_content=False,
             )
             try:
-                body = response.read(MAX_DOCUMENT_BYTES + 1)
+                answer = response.read(MAX_DOCUMENT_BYTES + 1)
             finally:
                 response.release_conn()
         except HTTPError as exc:
             raise IssuerUnavailable(f"cannot fetch {url}: {type(exc).__name__}") from None
-        if response.status != 200:
+        if response.status not in ok:
             raise IssuerUnavailable(f"{url} answered HTTP {response.status}")
-        if len(body) > MAX_DOCUMENT_BYTES:
+        if len(answer) > MAX_DOCUMENT_BYTES:
             raise IssuerUnavailable(f"{url} answered a document over {MAX_DOCUMENT_BYTES} bytes")
         try:
-            document = json.loads(body)
+            document = json.loads(answer)
         except ValueError:
             raise IssuerUnavailable(f"{url} answered something other than JSON") from None
         if not isinstance(document, dict):
             raise IssuerUnavailable(f"{url} answered JSON that is not an object")
-        return document
+        return response.status, document
 
     def close(self) -> None:
         self._pool.clear()

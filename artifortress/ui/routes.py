@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from artifortress.ui import account, admin, admin_people, admin_repos, browse, manage
+from artifortress.ui import account, admin, admin_people, admin_repos, browse, manage, oidc
 
 
 def ui_routes() -> list[tuple[str, Any]]:
@@ -21,6 +21,9 @@ def ui_routes() -> list[tuple[str, Any]]:
         ),
         ("/ui/static/{name}", browse.StaticAsset()),
         ("/ui/sign-in", account.SignInPage()),
+        ("/ui/sign-in/oidc/{provider}", oidc.OidcSignInStart()),
+        ("/ui/sign-in/oidc/{provider}/callback", oidc.OidcCallback()),
+        ("/ui/device", oidc.DevicePage()),
         ("/ui/sign-out", account.SignOut()),
         ("/ui/account", account.AccountPage()),
         ("/ui/account/tokens", account.TokensForm()),

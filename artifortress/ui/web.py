@@ -18,6 +18,7 @@ from falcon.routing import CompiledRouter
 
 from artifortress.errors import ArtifortressError, MethodNotAllowed, NotFound
 from artifortress.ui.assets import Assets
+from artifortress.ui.oidc import sign_in_links
 from artifortress.ui.routes import ui_routes
 from artifortress.ui.templating import Templates
 from artifortress.ui.view import SECURITY_HEADERS, UiKit, View
@@ -31,7 +32,8 @@ class WebUI:
 
     def __init__(self, services: Services) -> None:
         assets = Assets()
-        self.kit = UiKit(services, assets, Templates(assets))
+        links = sign_in_links(services.settings.oidc_providers)
+        self.kit = UiKit(services, assets, Templates(assets), sign_in_links=links)
         self._router = CompiledRouter()
         for path, resource in ui_routes():
             self._router.add_route(path, resource)

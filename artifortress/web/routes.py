@@ -24,6 +24,11 @@ from artifortress.blobs.resources import (
     UploadResource,
     UploadsResource,
 )
+from artifortress.identity.resources import (
+    DeviceResource,
+    DeviceTokenResource,
+    ProvidersResource,
+)
 from artifortress.outbox.metrics import outbox_gauges
 from artifortress.outbox.resources import OutboxResource, OutboxRetryResource
 from artifortress.policy.resources import (
@@ -89,6 +94,9 @@ def core_routes(services: Services) -> list[Route]:
         Route("/v1/groups", GroupsResource(), "groups"),
         Route("/v1/groups/{group}", GroupResource(), "groups"),
         Route("/v1/groups/{group}/members/{user}", GroupMemberResource(), "groups"),
+        Route("/v1/oidc/providers", ProvidersResource(), "identity"),
+        Route("/v1/oidc/device", DeviceResource(), "identity"),
+        Route("/v1/oidc/device/token", DeviceTokenResource(), "identity"),
         Route("/v1/repos", ReposResource(), "repositories"),
         Route("/v1/repos/{repo}", RepoResource(), "repositories"),
         Route("/v1/repos/{repo}/bindings", BindingsResource(), "rbac"),

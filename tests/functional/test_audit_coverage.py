@@ -44,6 +44,11 @@ NOT_MUTATING = {
     ("POST", "/npm/{repo}/-/npm/v1/security/advisories/bulk"): "npm audit: a read with a body",
     ("POST", "/npm/{repo}/-/npm/v1/security/audits/quick"): "npm audit: a read with a body",
     ("POST", "/npm/{repo}/-/v1/login"): "web login is not offered: always 404",
+    # A CLI sign-in changes nothing until a signed-in person approves it on the UI (audited
+    # there); the token a poll then hands out is audited (oidc.device.token). Both are
+    # asserted in tests/e2e/test_oidc_sign_in.py with the test IdP.
+    ("POST", "/v1/oidc/device"): "starts a CLI sign-in: anonymous, approved on the UI",
+    ("POST", "/v1/oidc/device/token"): "a CLI's poll: its token is audited, e2e-tested",
     # A trusted publisher's exchange needs a real IdP's token to succeed; its success and
     # refusal rows are asserted in tests/functional/publishing/test_trusted_publishing.py.
     ("POST", "/v1/oidc/token"): "token exchange: audited, tested with the test IdP",

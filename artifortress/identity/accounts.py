@@ -1,0 +1,148 @@
+"""Who a validated ID token is: the linked user, provisioned just in time if allowed.
+
+A person is found by the token's issuer and subject (``sub``), never by a name claim: IdPs
+let people change their names, and a name claim that matched an account would let whoever
+gets that name at the IdP sign in as someone else.  The username claim only names the user
+created on first sign-in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from artifortress import changes
+from artifortress.auth.models import User
+from artifortress.auth.principal import Caller, Principal
+from artifortress.auth.users import check_user_name, find_user
+from artifortress.db.base import utcnow
+from artifortress.errors import PermissionDenied, ValidationFailed
+from artifortress.identity.models import ExternalIdentity
+from artifortress.identity.providers import OidcProvider
+from artifortress.rbac.groups import find_group
+from artifortress.rbac.models import GroupMember
+
+
+class SignInRefused(PermissionDenied):
+    """The person is not let in (message says why); ``user`` names the account if known.
+
+    The request's transaction rolls back: the caller audits the refusal in its own.
+    """
+
+    def __init__(self, message: str, user: str | None = None):
+        super().__init__(message)
+        self.user = user
+
+
+def user_for_claims(
+    db: Session, caller: Caller, provider: OidcProvider, claims: Mapping[str, Any]
+) -> User:
+    """The live, enabled user the ID token's person is; audited (sign-in, provisioning)."""
+    tenant_id = caller.principal.tenant_id
+    link = db.scalars(
+        select(ExternalIdentity).where(
+            ExternalIdentity.tenant_id == tenant_id,
+            ExternalIdentity.issuer == claims["iss"],
+            ExternalIdentity.subject == claims["sub"],
+        )
+    ).one_or_none()
+    if link is None:
+        user = _provision(db, caller, provider, claims)
+    else:
+        user = db.get_one(User, link.user_id)
+        link.last_sign_in_at = utcnow()
+    as_user = _caller_as(caller, user)
+    if user.deleted_at is not None or user.disabled_at is not None:
+        state = "deleted" if user.deleted_at is not None else "disabled"
+        raise SignInRefused(
+            f"the account {user.name!r} is {state}; ask an administrator", user.name
+        )
+    _sync_groups(db, as_user, provider, claims, user)
+    changes.of(db).audit(as_user, "oidc.sign_in", target=user.name, provider=provider.name)
+    return user
+
+
+def _provision(
+    db: Session, caller: Caller, provider: OidcProvider, claims: Mapping[str, Any]
+) -> User:
+    """First sign-in of this person: create their user (JIT) and link it, or refuse."""
+    if not provider.jit:
+        raise SignInRefused(
+            "no account is linked to this identity and this provider does not create accounts; "
+            "ask an administrator"
+        )
+    name = claims.get(provider.username_claim)
+    if not isinstance(name, str):
+        raise SignInRefused(f"the ID token has no {provider.username_claim!r} claim to name you")
+    try:
+        check_user_name(name)
+    except ValidationFailed as invalid:
+        raise SignInRefused(invalid.message) from None
+    if find_user(db, caller.principal.tenant_id, name) is not None:
+        # Taken (or once taken) by someone else: linking it would hand them that account.
+        raise SignInRefused(
+            f"an account named {name!r} exists and is not linked to this identity; "
+            "ask an administrator",
+            name,
+        )
+    user = User(tenant_id=caller.principal.tenant_id, name=name, is_admin=False)
+    db.add(user)
+    db.flush()
+    db.add(
+        ExternalIdentity(
+            tenant_id=user.tenant_id,
+            issuer=claims["iss"],
+            subject=claims["sub"],
+            user_id=user.id,
+            provider=provider.name,
+        )
+    )
+    changes.of(db).audit(
+        _caller_as(caller, user),
+        "oidc.provision",
+        target=name,
+        provider=provider.name,
+        issuer=claims["iss"],
+        subject=claims["sub"],
+    )
+    return user
+
+
+def _sync_groups(
+    db: Session,
+    caller: Caller,
+    provider: OidcProvider,
+    claims: Mapping[str, Any],
+    user: User,
+) -> None:
+    """Membership of the mapped groups follows the IdP's: added, and removed when gone."""
+    if not provider.groups_claim or not provider.group_mapping:
+        return
+    raw = claims.get(provider.groups_claim, [])
+    idp_groups = {g for g in raw if isinstance(g, str)} if isinstance(raw, list) else set()
+    wanted = {local for idp, local in provider.group_mapping.items() if idp in idp_groups}
+    added, removed = [], []
+    for local in sorted(set(provider.group_mapping.values())):
+        group = find_group(db, user.tenant_id, local)
+        if group is None:
+            continue  # mapped to a group nobody created (yet): nothing to grant
+        member = db.get(GroupMember, (group.id, user.id))
+        if local in wanted and member is None:
+            db.add(GroupMember(group_id=group.id, user_id=user.id))
+            added.append(local)
+        elif local not in wanted and member is not None:
+            db.delete(member)
+            removed.append(local)
+    if added or removed:
+        changes.of(db).audit(caller, "oidc.groups", target=user.name, added=added, removed=removed)
+
+
+def _caller_as(caller: Caller, user: User) -> Caller:
+    """The signing-in person as the actor of their own sign-in's audit rows."""
+    principal = Principal(
+        tenant_id=user.tenant_id, user_id=user.id, name=user.name, is_admin=user.is_admin
+    )
+    return Caller(principal, caller.request_id, caller.client_addr)
