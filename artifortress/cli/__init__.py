@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from artifortress.cli import admin, maintenance, plugins, remote, repos, server
+from artifortress.cli import admin, login, maintenance, plugins, remote, repos, server
 from artifortress.cli.common import guarded
 from artifortress.errors import ConfigurationError
 from artifortress.settings import Settings
@@ -51,6 +51,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="TOML file with settings (environment wins)")
     sub = parser.add_subparsers(title="commands")
 
-    for module in (server, plugins, admin, repos, remote, maintenance):
+    for module in (server, plugins, admin, repos, remote, maintenance, login):
         module.register(sub)
     return parser

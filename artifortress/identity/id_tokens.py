@@ -70,7 +70,7 @@ class IssuerKeys:
         fetcher: DocumentFetcher | None = None,
         *,
         cache_seconds: float = 3600.0,
-        refetch_interval_seconds: float = 30.0,
+        refetch_interval_seconds: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         #: The HTTP client for an issuer's endpoints (also the token endpoint of sign-ins).

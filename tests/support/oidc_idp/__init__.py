@@ -234,3 +234,43 @@ def id_token_for(
     id_token = token.json()["id_token"]
     assert isinstance(id_token, str)
     return id_token
+
+
+# -- a gateway signing people in through the local IdP ---------------------------------------
+
+#: The provider name the tests' gateways give the local IdP (URLs: /ui/sign-in/oidc/local).
+PROVIDER = "local"
+GATEWAY_CLIENT = "artifortress"
+GATEWAY_SECRET = "dev-secret"
+
+
+def gateway_client(base_url: str) -> Client:
+    """The OAuth client of a gateway at *base_url*, whose callback is the provider's."""
+    return Client(
+        GATEWAY_CLIENT, GATEWAY_SECRET, [f"{base_url}/ui/sign-in/oidc/{PROVIDER}/callback"]
+    )
+
+
+def provider_setting(idp: LocalIdP, **options: Any) -> str:
+    """ARTIFORTRESS_OIDC_PROVIDERS naming *idp* as provider ``local`` (plus *options*)."""
+    provider = {
+        "name": PROVIDER,
+        "label": "Local IdP",
+        "issuer": idp.issuer,
+        "client_id": GATEWAY_CLIENT,
+        "client_secret": GATEWAY_SECRET,
+        **options,
+    }
+    return json.dumps([provider])
+
+
+def ui_sign_in(session: requests.Session, base_url: str, account: str) -> requests.Response:
+    """Sign in to the gateway's UI through the IdP as *account*: the callback's answer.
+
+    Starts at the sign-in link, logs in at the IdP and GETs the gateway's callback once (not
+    following its redirect): 303 to the next page with a session cookie, or 401 refused.
+    """
+    callback = f"{base_url}/ui/sign-in/oidc/{PROVIDER}/callback"
+    start = f"{base_url}/ui/sign-in/oidc/{PROVIDER}?next=/ui/account"
+    redirect = sign_in_at_idp(session, start, account, stop_at=callback)
+    return session.get(redirect.headers["Location"], allow_redirects=False, timeout=30)
