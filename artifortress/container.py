@@ -18,6 +18,7 @@ from artifortress.formats import FormatSpec
 from artifortress.http.accel import AccelRedirect, make_accel
 from artifortress.identity.id_tokens import IssuerKeys
 from artifortress.plugin_manager import collect_formats, make_plugin_manager
+from artifortress.rbac.grant_cache import GrantCache
 from artifortress.remote.services import RemoteEngine
 from artifortress.renderings.cache import TieredCache, make_cache
 from artifortress.repos.layouts import Layouts
@@ -49,6 +50,8 @@ class Services:
     accel: AccelRedirect | None = None
     #: OpenID issuers' discovery documents and signing keys (sign-in, trusted publishing).
     issuer_keys: IssuerKeys = dataclasses.field(default_factory=IssuerKeys)
+    #: Decisions granting read, kept within the token cache's bound (none kept by default).
+    grants: GrantCache = dataclasses.field(default_factory=lambda: GrantCache(0))
     _default_tenant_id: int | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -61,6 +64,8 @@ class Services:
         pm = make_plugin_manager(extra_plugins, entry_points=entry_points)
         blobs = make_store(settings)
         formats = collect_formats(pm)
+        grants = GrantCache(settings.token_cache_seconds)
+        grants.watch(engine)
         return cls(
             settings=settings,
             engine=engine,
@@ -74,6 +79,7 @@ class Services:
             remote=RemoteEngine(settings, sessions, blobs, formats, pm),
             layouts=Layouts(settings.token_cache_seconds),
             accel=make_accel(settings, blobs),
+            grants=grants,
         )
 
     def handoff(self, digest: str) -> str | None:

@@ -268,7 +268,7 @@ class Settings:
     token_max_ttl_days: int = _setting(365, _parse_positive_int, "longest token lifetime")
     token_default_ttl_days: int = _setting(90, _parse_positive_int, "token lifetime if unset")
     token_cache_seconds: float = _setting(
-        1.0, _parse_duration, "how long a process trusts a cached token lookup (at most 1s)"
+        1.0, _parse_duration, "how long a process trusts a cached token or read decision (<= 1s)"
     )
     # Trusted publishing (artifortress.publishing).
     trusted_publishing_audience: str = _setting(

@@ -23,6 +23,7 @@ from typing import Any, TypeVar, overload
 import falcon
 
 from artifortress.audit import services as audit
+from artifortress.auth.principal import Principal
 from artifortress.auth.tokens import parse_token
 from artifortress.errors import NotFound, PermissionDenied, Unauthenticated
 from artifortress.formats import format_at
@@ -223,18 +224,27 @@ def authorize(
     """
     ctx = req.context
     principal = ctx.principal
-    repo = lookup_repo(ctx.db, principal.tenant_id, key)
-    if repo is None:
-        if principal.is_anonymous:
-            raise Unauthenticated(f"repository {key!r} needs credentials")
-        raise NotFound(f"no repository {key!r}")
-    granted = permissions_on(ctx.db, principal, repo)
+    kept = ctx.services.grants.reading(principal, key) if permission == Permission.READ else None
+    repo, granted = kept if kept is not None else _decide(ctx, principal, key)
     if Permission.READ in granted:  # who may not read it learns nothing of its kind
         refuse_by_kind(repo.kind, key, permission)
     if permission not in granted:
         if principal.is_anonymous:
             raise Unauthenticated(f"repository {key!r} needs credentials")
         raise PermissionDenied(f"{permission} permission on {key!r} is required")
+    return repo, granted
+
+
+def _decide(ctx: Any, principal: Principal, key: str) -> tuple[RepoRef, frozenset[Permission]]:
+    """Read the repository and the caller's grants on it (kept if they let it read)."""
+    generation = ctx.services.grants.generation()
+    repo = lookup_repo(ctx.db, principal.tenant_id, key)
+    if repo is None:
+        if principal.is_anonymous:
+            raise Unauthenticated(f"repository {key!r} needs credentials")
+        raise NotFound(f"no repository {key!r}")
+    granted = permissions_on(ctx.db, principal, repo)
+    ctx.services.grants.keep(principal, key, (repo, granted), generation)
     return repo, granted
 
 

@@ -83,8 +83,10 @@ def _send_from(
         except NotFound:
             return False
         return True
-    digest = stored_digest(gateway, member, target)
-    if digest is None:
+    try:  # one lookup of the published file: no version loaded
+        gateway.send_artifact(
+            resp, member, target.package, target.version, target.filename, media_type=kind
+        )
+    except NotFound:
         return False
-    gateway.send_file(resp, member, digest, media_type=kind, filename=target.filename)
     return True
