@@ -13,7 +13,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jwt
@@ -108,11 +108,13 @@ def exchange(
     *,
     repository: str | None = None,
     format: str | None = None,
+    begin_writing: Callable[[], None] = lambda: None,
 ) -> Minted:
     """Mint a publish token for the one repository whose publisher *id_token* satisfies.
 
     *repository* or *format* (PyPI's clients exchange for a ``pypi`` repository) narrow
-    the candidates.
+    the candidates. *begin_writing* is called once the token is verified, before the
+    first write: verifying may fetch the issuer's keys, which no write lock should wait on.
     """
     issuer = _unverified_issuer(id_token)
     wanted = Where(caller.principal.tenant_id, issuer, repository, format)
@@ -129,6 +131,7 @@ def exchange(
     except InvalidIdToken as refused:
         raise InvalidToken(refused.reason) from None
     publisher, repo = _matching(candidates, claims)
+    begin_writing()
     _consume(db, issuer, claims, id_token)
     return _mint(db, exchanger, caller, publisher, repo, claims)
 

@@ -182,10 +182,20 @@ def _exchange(
         ttl_seconds=int(settings.trusted_publishing_token_ttl),
     )
     caller: Caller = ctx.caller
+    ctx.read_until_write()  # the issuer's keys may be fetched: hold no write lock meanwhile
     try:
-        return exchange(ctx.db, exchanger, caller, id_token, repository=repository, format=format)
+        return exchange(
+            ctx.db,
+            exchanger,
+            caller,
+            id_token,
+            repository=repository,
+            format=format,
+            begin_writing=ctx.begin_writing,
+        )
     except ExchangeRefused as refused:
         ctx.db.rollback()  # on SQLite it would hold the write lock the audit row needs
+        ctx.begin_writing()  # and the audit row's transaction begins as a writer
         audit.record_denied(
             ctx.services.sessions,
             caller,
