@@ -9,7 +9,7 @@ recorded and linked to the repository.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import Table, false, or_, select
 from sqlalchemy.orm import Session
@@ -93,8 +93,21 @@ def record_blob(db: Session, repo: Repository, info: BlobInfo, store: BlobStore)
     )
 
 
-def find_linked_blob(db: Session, repo: Repository, digest: str) -> Blob:
-    """The blob if *repo* holds it; 404 otherwise (whether or not others hold it)."""
+class Keyed(Protocol):
+    """A repository as far as a lookup needs it: a ``Repository`` row or a ``RepoInfo``."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def key(self) -> str: ...
+
+
+def find_linked_blob(db: Session, repo: Keyed, digest: str) -> Blob:
+    """The blob if *repo* holds it; 404 otherwise (whether or not others hold it).
+
+    *repo* needs only its id and key: a download through the Gateway passes
+    the ``RepoInfo`` it has, so no ``Repository`` row is loaded for it.
+    """
     blob = db.scalars(
         select(Blob)
         .join(RepoBlob, RepoBlob.digest == Blob.digest)

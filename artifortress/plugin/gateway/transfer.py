@@ -82,7 +82,7 @@ class TransferGateway(GatewayBase):
     def blob(self, repo: RepoInfo, digest: str) -> BlobRef | None:
         """The blob *digest* if *repo* holds it (uploaded or linked there), else ``None``."""
         try:
-            found = blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)
+            found = blobs.find_linked_blob(self._ctx.db, repo, digest)
         except NotFound:
             return None
         return BlobRef(found.digest, found.size)
@@ -93,7 +93,7 @@ class TransferGateway(GatewayBase):
         For a protocol that assembles a blob from pieces it stored earlier (OCI's
         chunked uploads): pass the chunks on to :meth:`ingest`.
         """
-        blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)  # 404 now, not later
+        blobs.find_linked_blob(self._ctx.db, repo, digest)  # 404 now, not later
         return _closing(self._ctx.services.blobs.open(digest))
 
     @writes
@@ -125,7 +125,7 @@ class TransferGateway(GatewayBase):
         filename: str | None = None,
     ) -> None:
         """Answer GET/HEAD with the bytes of a blob *repo* holds (ranges, ETag, 304)."""
-        blob = blobs.find_linked_blob(self._ctx.db, self._repo(repo), digest)
+        blob = blobs.find_linked_blob(self._ctx.db, repo, digest)  # no Repository row needed
         presentation = Presentation(
             media_type, filename, self._ctx.services.settings.download_presign_ttl
         )

@@ -36,10 +36,12 @@ def send_blob(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> No
     """``GET|HEAD /v2/<name>/blobs/<digest>``, with ranges (a virtual's: its first member's)."""
     digest = check_digest(endpoint.reference)
     for where in gateway.members(gateway.repo):
-        if gateway.blob(where, digest) is not None:
+        try:  # one lookup: send_file finds the blob or says it is not there
             gateway.send_file(resp, where, digest)
-            resp.set_header("Docker-Content-Digest", digest)
-            return
+        except NotFound:
+            continue
+        resp.set_header("Docker-Content-Digest", digest)
+        return
     raise OciError(BLOB_UNKNOWN, f"blob {digest} is unknown to {gateway.repo.key}", 404)
 
 
