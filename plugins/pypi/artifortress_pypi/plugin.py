@@ -26,7 +26,7 @@ FORMAT = FormatSpec(
 )
 
 # The plugin API versions this plugin works with (docs/plugins.md, "API versions").
-ARTIFORTRESS_API = ">=1.3,<2"  # 1.3: remote and virtual repositories (1.2: HEAD with GET)
+ARTIFORTRESS_API = ">=1.4,<2"  # 1.4: verify_attestation (1.3: remote and virtual repositories)
 
 
 @hookimpl
