@@ -125,6 +125,11 @@ def revoke_token(db: Session, caller: Caller, key_id: str) -> Token:
     restricted token cannot lock its owner out.
     """
     principal = caller.principal
+    if principal.publisher is not None:
+        # Its "own" token is the publisher's: a leaked minted token must not end the publisher.
+        raise PermissionDenied(
+            "a token minted for a trusted publisher revokes nothing; delete the publisher instead"
+        )
     if key_id != principal.token_key_id:
         check_manages_tokens(principal)
     token = db.scalars(

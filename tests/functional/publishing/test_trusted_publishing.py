@@ -178,6 +178,10 @@ def test_the_minted_token_carries_the_publisher_identity(
     }
     assert principal.publisher["environment"] == "release"
     assert principal.repo_scopes == frozenset({"pub"})
+    parent = f"/v1/tokens/{principal.token_key_id}"
+    refused = client.simulate_delete(parent, headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403  # a leaked minted token cannot end its publisher
+    assert services.authenticator.authenticate(token).publisher is not None
     assert not principal.is_admin
 
 
