@@ -24,6 +24,7 @@ class Bench:
     sizes: Sizes
     quick: bool
     seconds: float  # duration of one wrk run
+    runs: int  # wrk runs per target on the read rows (the cell: median, low, high)
     profile: bool  # record py-spy profiles of Artifortress on the page rows
     subjects: list[Artifortress]  # SQLite, and PostgreSQL when asked for
     pypi_peers: list[Server]

@@ -297,9 +297,11 @@ SETUP = [
     "wheels (250 versions x 4 platform tags), 5,000 generated one-wheel projects, a "
     "generated npm package with 500 versions (about 1 KB of package.json each), 100 "
     "generated versions for the publish row, and 256 MiB of random bytes.",
-    "- Load: `wrk -t2 -c16 --latency` for a fixed time per target (`-c20` for the "
-    "20-connection row); client rows time the real client from an empty cache, best of "
-    "the runs noted in the cell.",
+    "- Load: `wrk -t2 -c16 --latency` (`-c20` for the 20-connection row) in rounds: each "
+    "round runs every target once for the same short time, so the machine's drifting load "
+    "falls on all of them alike; a cell is the median run (its p50/p99), with the lowest "
+    "and highest throughput of the rounds in its note. Client rows time the real client "
+    "from an empty cache, best of the runs noted in the cell.",
     "- Proxy rows (`pip-proxy`, `uv-proxy`, `npm-proxy`): the same install through a "
     "pull-through proxy of an upstream on loopback, *cold* (the proxy's cache empty: each "
     "cold run gets a new proxy) and *warm* (the proxy filled by the last cold run; the "

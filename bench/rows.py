@@ -15,7 +15,7 @@ from bench.context import Bench, fetch, is_subject
 from bench.model import FLOOR, SUBJECT, Figure, Row
 from bench.peers import Server
 from bench.profile import profile_under_load
-from bench.wrk import wrk
+from bench.wrk import Load, wrk
 
 SIMPLE_JSON = "application/vnd.pypi.simple.v1+json"
 NPM_FULL = "application/json"
@@ -45,9 +45,14 @@ def measure(
     json_wanted: bool,
     connections: int = 16,
 ) -> Row:
-    """wrk on every target that serves the document, then on nginx serving Artifortress's bytes."""
-    ceiling_url = None
-    subject_body: bytes | None = None
+    """wrk on every target that serves the document, on nginx serving Artifortress's bytes and on
+    the Falcon floor: ``bench.runs`` rounds, every target once per round.
+
+    Interleaving the rounds spreads the machine's drifting load over every
+    target alike; each cell shows the median run with the lowest and highest.
+    """
+    loads: list[Target] = []
+    notes: dict[str, str] = {}
     for target in targets:
         status, content_type, body = fetch(target.url, target.headers)
         if status != 200:
@@ -56,29 +61,44 @@ def measure(
         if json_wanted and "json" not in content_type:
             row.figures[target.label] = Figure(None, note=f"no JSON form ({content_type})")
             continue
-        note = _kb(len(body))
-        if target.label == SUBJECT:
-            subject_body = body
-        if target.label == SUBJECT and bench.nginx is not None:
-            ceiling_url = bench.nginx.serve(static_name, body)
-        print(f"  wrk {row.key} {target.label} ({note})", flush=True)
-        load = wrk(target.url, target.headers, connections=connections, seconds=bench.seconds)
-        if load.errors:
-            note += f"; {load.errors} of {load.requests} failed"
-        row.figures[target.label] = Figure(load.rps, load.p50, load.p99, note)
-        if target.label == SUBJECT and bench.profile:
-            bench.profiles[row.key] = profile_under_load(
-                bench, target.url, target.headers, connections
-            )
-    if ceiling_url is not None:
-        load = wrk(ceiling_url, connections=connections, seconds=bench.seconds)
-        row.figures["nginx"] = Figure(load.rps, load.p50, load.p99, "same bytes, static file")
-        row.ceiling = "nginx"
-    if subject_body is not None and bench.floor is not None and row.key in FLOOR_ROWS:
-        url = bench.floor.serve(static_name, subject_body)
-        load = wrk(url, connections=connections, seconds=bench.seconds)
-        row.figures[FLOOR] = Figure(load.rps, load.p50, load.p99, "same bytes from memory")
+        loads.append(target)
+        notes[target.label] = _kb(len(body))
+        if target.label != SUBJECT:
+            continue
+        if bench.nginx is not None:
+            loads.append(Target("nginx", bench.nginx.serve(static_name, body), {}))
+            notes["nginx"] = "same bytes, static file"
+            row.ceiling = "nginx"
+        if bench.floor is not None and row.key in FLOOR_ROWS:
+            loads.append(Target(FLOOR, bench.floor.serve(static_name, body), {}))
+            notes[FLOOR] = "same bytes from memory"
+    runs: dict[str, list[Load]] = {target.label: [] for target in loads}
+    for round_ in range(1, bench.runs + 1):
+        print(f"  wrk {row.key} round {round_}/{bench.runs}", flush=True)
+        for target in loads:
+            load = wrk(target.url, target.headers, connections=connections, seconds=bench.seconds)
+            runs[target.label].append(load)
+    for target in loads:
+        row.figures[target.label] = spread(runs[target.label], notes[target.label])
+    if bench.profile and SUBJECT in runs:
+        subject = next(target for target in loads if target.label == SUBJECT)
+        bench.profiles[row.key] = profile_under_load(
+            bench, subject.url, subject.headers, connections
+        )
     return row
+
+
+def spread(loads: list[Load], note: str) -> Figure:
+    """The median run of *loads* (its latencies too), noting the lowest and highest throughput."""
+    ranked = sorted(loads, key=lambda load: load.rps)
+    median = ranked[len(ranked) // 2]
+    if len(ranked) > 1:
+        low, high = ranked[0].rps, ranked[-1].rps
+        note += f"; median of {len(ranked)} runs, {low:,.0f} to {high:,.0f}"
+    failed, requests = sum(load.errors for load in loads), sum(load.requests for load in loads)
+    if failed:
+        note += f"; {failed} of {requests} failed"
+    return Figure(median.rps, median.p50, median.p99, note)
 
 
 #: Rows where the framework floor is measured: the pages (a download is a file, not bytes).

@@ -4,9 +4,12 @@ Environment:
 
 - ``BENCH_ROWS=simple-html,npm-install,...``: run a subset (``rss`` is always added);
   keys are listed by ``python -m bench.run --list``.
-- ``BENCH_QUICK=1``: small data, 3 s wrk runs, single client runs (3 on the proxy rows,
+- ``BENCH_QUICK=1``: small data, short wrk runs, single client runs (3 on the proxy rows,
   for their spread) (for development).
-- ``BENCH_SECONDS=N``: seconds per wrk run (default 10).
+- ``BENCH_SECONDS=N``: seconds per wrk run (default 2; 1 with ``BENCH_QUICK``).
+- ``BENCH_RUNS=N``: wrk runs per target on the read rows, interleaved target by target
+  (default 5; 3 with ``BENCH_QUICK``): each cell is the median run, with the lowest and
+  highest throughput in its note.
 - ``BENCH_PG=1``: also run Artifortress on PostgreSQL (127.0.0.1:5432) as a second column.
 - ``BENCH_ACCEL=0``: skip the "Artifortress + nginx" column (the same installation behind
   deploy/nginx.conf with ARTIFORTRESS_ACCEL_REDIRECT) on the read rows.
@@ -282,7 +285,8 @@ def main() -> int:
         log=log,
         sizes=data.Sizes.quick() if quick else data.Sizes(),
         quick=quick,
-        seconds=float(os.environ.get("BENCH_SECONDS") or (3 if quick else 10)),
+        seconds=float(os.environ.get("BENCH_SECONDS") or (1 if quick else 2)),
+        runs=int(os.environ.get("BENCH_RUNS") or (3 if quick else 5)),
         profile=os.environ.get("BENCH_PROFILE", "1") != "0",
         subjects=subjects,
         pypi_peers=pypi_peers,
@@ -316,7 +320,8 @@ def main() -> int:
                 traceback.print_exc()
                 results.append(_failed(key, error))
     settings = f"rows: {'all' if not os.environ.get('BENCH_ROWS') else ', '.join(keys)}"
-    settings += f"; {'quick' if quick else 'full'} data; wrk {bench.seconds:.0f} s per run"
+    settings += f"; {'quick' if quick else 'full'} data"
+    settings += f"; wrk {bench.runs} x {bench.seconds:.0f} s per target"
     report = render(
         results,
         work=WORK,
