@@ -181,7 +181,7 @@ class UserResource:
 class WhoAmIResource:
     @authenticated
     def on_get(self, req: falcon.Request, resp: falcon.Response) -> None:
-        """The caller's user name, tenant role and token restrictions."""
+        """The caller's user name, tenant role, token restrictions and trusted publisher."""
         p = req.context.principal
         send_json(
             resp,
@@ -191,5 +191,7 @@ class WhoAmIResource:
                 "token": p.token_key_id,
                 "read_only": p.read_only,
                 "repos": sorted(p.repo_scopes) if p.repo_scopes is not None else None,
+                # A token minted for a trusted publisher: the CI identity it acts for.
+                "publisher": dict(p.publisher) if p.publisher is not None else None,
             },
         )

@@ -182,6 +182,9 @@ def test_the_minted_token_carries_the_publisher_identity(
     refused = client.simulate_delete(parent, headers={"Authorization": f"Bearer {token}"})
     assert refused.status_code == 403  # a leaked minted token cannot end its publisher
     assert services.authenticator.authenticate(token).publisher is not None
+    whoami = client.simulate_get("/v1/whoami", headers={"Authorization": f"Bearer {token}"})
+    assert whoami.json["publisher"] == principal.publisher
+    assert whoami.json["repos"] == ["pub"]
     assert not principal.is_admin
 
 
