@@ -32,6 +32,12 @@ class TokenResource:
     Credentials as on any request (Basic with a personal access token as
     password, or none: an anonymous token, which pulls what is public). Wrong
     credentials are a 401, so ``login`` commands report them.
+
+    Issuing is not audited: the token changes nothing (signed, stored nowhere,
+    never more than the credential it came from, whose creation was audited),
+    and a row per token would be a write on every ``docker pull``. It is
+    counted like every request, in ``artifortress_http_requests_total`` with
+    ``route="/v2/_token"`` (status 200 issued, 401 refused).
     """
 
     @public

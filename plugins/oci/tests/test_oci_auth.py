@@ -6,6 +6,7 @@ import base64
 
 import pytest
 from oci_images import make_image
+from prometheus_client.parser import text_string_to_metric_families
 
 PULL = "repository:containers/app:pull"
 PUSH = "repository:containers/app:pull,push"
@@ -111,3 +112,30 @@ def test_an_anonymous_token_pulls_public_images_only(client, admin, make_repo, r
     assert admin.patch("/v1/repos/containers", {"public": True}).status_code == 200
     public = client.simulate_get("/v2/containers/app/manifests/1.0", headers=bearer(anonymous))
     assert public.status_code == 200
+
+
+def _issued(client) -> float:
+    """``GET /v2/_token`` answered 200, from this process's /metrics."""
+    text = client.simulate_get("/metrics").text
+    for family in text_string_to_metric_families(text):
+        if family.name == "artifortress_http_requests":
+            return sum(
+                sample.value
+                for sample in family.samples
+                if sample.name.endswith("_total")
+                and sample.labels["route"] == "/v2/_token"
+                and sample.labels["method"] == "GET"
+                and sample.labels["status"] == "200"
+            )
+    return 0.0
+
+
+def test_token_issuance_is_counted_in_metrics_and_not_audited(client, admin, pushed):
+    audited = admin.get("/v1/audit").json["entries"]
+    issued = _issued(client)
+    for _ in range(3):
+        token(client, admin.headers(), PULL)
+    assert _issued(client) == issued + 3
+    # A scoped token changes nothing (stored nowhere, never more than its parent):
+    # auditing it would write a row for every docker pull.
+    assert admin.get("/v1/audit").json["entries"] == audited
