@@ -189,7 +189,8 @@ class RequireVerifiedProvenance:
         unproven = [
             f"{artifact.filename} ({_unverified_reason(artifact.metadata)})"
             for artifact in request.version.artifacts
-            if not artifact.metadata.get("role")
+            if request.is_new(artifact.filename)  # files published before stay as they are
+            and not artifact.metadata.get("role")
             and _unverified_reason(artifact.metadata) is not None
         ]
         if unproven:

@@ -51,7 +51,9 @@ class PolicyRequest:
 
     ``version`` is still a draft (``state == "draft"``) carrying every file.
     ``new_package`` is true when no repository of the tenant holds a
-    published (or otherwise sealed) version of this name yet.
+    published (or otherwise sealed) version of this name yet. ``new_files``
+    names the files a publish adds to an already published version (PyPI
+    releases gaining wheels); ``None`` when the whole version is new.
     """
 
     def __init__(
@@ -62,12 +64,18 @@ class PolicyRequest:
         *,
         new_package: bool,
         tenant_names: Callable[[int], Sequence[str]],
+        new_files: frozenset[str] | None = None,
     ) -> None:
         self.repo = repo
         self.version = version
         self.config = config
         self.new_package = new_package
+        self.new_files = new_files
         self._tenant_names = tenant_names
+
+    def is_new(self, filename: str) -> bool:
+        """Whether this publish brings the file (every file of a new version is new)."""
+        return self.new_files is None or filename in self.new_files
 
     def existing_names(self, max_length_difference: int = 2) -> Sequence[str]:
         """Names of the tenant's other packages with sealed versions, of a similar length.

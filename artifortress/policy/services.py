@@ -123,7 +123,12 @@ def evaluate(
     return verdict
 
 
-def check_append(db: Session, version: Version, plugins: pluggy.PluginManager | None) -> None:
+def check_append(
+    db: Session,
+    version: Version,
+    plugins: pluggy.PluginManager | None,
+    new_files: Sequence[str] | None = None,
+) -> None:
     """Judge a published version that just gained files (PyPI adds wheels to a release).
 
     A published version cannot be held back, so a quarantine refuses the new
@@ -137,6 +142,7 @@ def check_append(db: Session, version: Version, plugins: pluggy.PluginManager | 
         get_config(db, repo.id),
         new_package=False,
         tenant_names=lambda spread: (),
+        new_files=frozenset(new_files) if new_files is not None else None,
     )
     pm = plugins if plugins is not None else builtin_manager()
     verdict = combine(pm.hook.artifortress_evaluate_policy(request=request))

@@ -204,7 +204,7 @@ def add_artifacts(
     except IntegrityError:
         raise Conflict(f"{_files_phrase(names)} already exists in this version") from None
     if version.state == PUBLISHED:  # appended to a live version: clients must see it
-        policy.check_append(db, version, plugins)
+        policy.check_append(db, version, plugins, names)
         _files_added(db, caller, version, names)
     else:
         _audit_files(db, caller, "draft.add_file", version, names)

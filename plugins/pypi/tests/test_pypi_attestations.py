@@ -15,6 +15,7 @@ import pytest
 from urllib3 import encode_multipart_formdata
 
 from artifortress.testing.helpers import Api
+from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
 from tests.functional.ui.browser import Browser
 
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "attestations"
@@ -193,3 +194,34 @@ def test_a_trusted_publisher_upload_needs_its_own_signature(admin, repo, service
         f"/pypi/py/files/pypi-attestations/0.0.19/{GITHUB_SDIST.name}.provenance"
     )
     assert provenance.json["attestation_bundles"][0]["publisher"]["environment"] == "release"
+
+
+def test_the_policy_judges_only_the_files_an_upload_adds_to_a_release(admin, repo, tmp_path):
+    """A wheel published before the policy does not block the release's attested sdist."""
+    name = "pypi_attestations-0.0.19-py3-none-any.whl"
+    wheel = make_wheel(
+        tmp_path,
+        name,
+        metadata_text(name="pypi-attestations", version="0.0.19").encode(),
+        dist_info="pypi_attestations-0.0.19.dist-info",
+    )
+    assert upload(admin, wheel, None).status_code == 200
+    assert (
+        admin.put("/v1/repos/py/policy", {"require_verified_provenance": True}).status_code == 200
+    )
+    assert upload(admin, GITHUB_SDIST, [attestation_of(GITHUB_SDIST)]).status_code == 200
+    later = make_wheel(
+        tmp_path,
+        "pypi_attestations-0.0.19-py2-none-any.whl",
+        metadata_text(name="pypi-attestations", version="0.0.19").encode(),
+        dist_info="pypi_attestations-0.0.19.dist-info",
+    )
+    refused = upload(admin, later, None)
+    assert refused.status_code == 403
+    assert "py2-none-any.whl (no attestation)" in refused.status
+    assert set(files_of(admin, "pypi-attestations", "0.0.19")) == {
+        name,
+        f"{name}.metadata",
+        GITHUB_SDIST.name,
+        f"{GITHUB_SDIST.name}.provenance",
+    }
