@@ -84,3 +84,18 @@ def run_snippet(command: str, cwd: Path, env: dict[str, str]) -> subprocess.Comp
         timeout=180,
         check=False,
     )
+
+
+def sign_in_at_idp_pages(driver: webdriver.Chrome, login: str) -> None:
+    """Fill the local OpenID provider's pages (tests/support/oidc_idp): login, then consent.
+
+    The provider's development pages take any password; the consent page has one button.
+    """
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(By.NAME, "login").send_keys(login)
+    driver.find_element(By.NAME, "password").send_keys("any password")
+    driver.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    # The consent page replaces the login page: wait for its form before pressing its button.
+    consent = driver.find_element(By.CSS_SELECTOR, "input[name=prompt][value=consent]")
+    consent.find_element(By.XPATH, "./ancestor::form//button[@type='submit']").click()
