@@ -15,10 +15,12 @@ import falcon.testing
 import pytest
 from sqlalchemy import select
 
+from artifortress.app import create_app
 from artifortress.audit.models import AuditEntry
 from artifortress.auth.principal import Caller, Principal
 from artifortress.container import Services
 from artifortress.publishing.exchange import Exchanger, InvalidToken, exchange
+from artifortress.settings import Settings
 from artifortress.testing.helpers import Api
 from tests.support.oidc_idp import Client, LocalIdP, id_token_for, local_idp
 
@@ -37,6 +39,7 @@ def github_claims(repository: str = "octo/app", workflow_ref: str = RELEASE) -> 
     }
 
 
+GITLAB = "project_path:group/app:ref_type:tag:ref:v1.0"
 ACCOUNTS = {
     "repo:octo/app:environment:release": github_claims(),
     "repo:octo/fork:environment:release": github_claims(
@@ -45,6 +48,13 @@ ACCOUNTS = {
     "repo:octo/app:other-workflow": github_claims(
         workflow_ref="octo/app/.github/workflows/nightly.yml@refs/heads/main"
     ),
+    GITLAB: {
+        "project_path": "group/app",
+        "ci_config_ref_uri": "gitlab.example/group/app//.gitlab-ci.yml@refs/tags/v1.0",
+        "ref_path": "refs/tags/v1.0",
+        "environment": "release",
+        "pipeline_id": "9",
+    },
 }
 CI = "repo:octo/app:environment:release"
 CLIENTS = [
@@ -304,3 +314,44 @@ def test_pypis_endpoint_considers_pypi_repositories_only(
     publish_to("py")
     minted = mint(client, id_token_for(idp, CI, "artifortress"))
     assert minted.json["repository"] == "py"
+
+
+def test_gitlab_and_generic_oidc_publishers(
+    client: Any, admin: Api, make_repo: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    make_repo("gl", "pypi")
+    gitlab = {"kind": "gitlab", "issuer": idp.issuer, "project": "group/app"}
+    made = admin.post("/v1/repos/gl/trusted-publishers", gitlab | {"workflow": ".gitlab-ci.yml"})
+    assert made.status_code == 201, made.text
+    minted = mint(client, id_token_for(idp, GITLAB, "artifortress"))
+    assert minted.json["repository"] == "gl"
+    assert upload(client, minted.json["token"], "gl") == 201
+    make_repo("any", "npm")
+    claims = {"sub": GITLAB, "pipeline_id": "9"}
+    made = admin.post(
+        "/v1/repos/any/trusted-publishers", {"kind": "oidc", "issuer": idp.issuer, "claims": claims}
+    )
+    assert made.status_code == 201, made.text
+    body = {"repository": "any", "token": id_token_for(idp, GITLAB, "artifortress")}
+    exchanged = client.simulate_post("/v1/oidc/token", json=body)
+    assert exchanged.status_code == 200, exchanged.text
+    body = {"repository": "any", "token": id_token_for(idp, CI, "artifortress")}
+    refused = client.simulate_post("/v1/oidc/token", json=body)
+    assert refused.status_code == 403
+    assert "'sub'" in refused.json["error"]["message"]
+
+
+def test_a_replay_to_another_node_is_refused(
+    client: Any, settings: Settings, publish_to: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    """Two nodes (their own Services, caches and keys) on one database."""
+    publish_to("pub")
+    id_token = id_token_for(idp, CI, "artifortress")
+    assert mint(client, id_token).status_code == 200
+    other = Services.build(settings)
+    try:
+        replayed = mint(falcon.testing.TestClient(create_app(other)), id_token)
+    finally:
+        other.close()
+    assert replayed.status_code == 422
+    assert "already exchanged" in replayed.json["errors"][0]["description"]
