@@ -46,6 +46,8 @@ class SigningIdentity:
     commit: str
     build_config_uri: str
     run_invocation_uri: str
+    #: The certificate's subject: a workflow URI for CI, an e-mail address for a person.
+    san: str = ""
 
     def as_json(self) -> dict[str, str]:
         return dataclasses.asdict(self)
@@ -73,7 +75,19 @@ def identity_of(certificate: x509.Certificate) -> SigningIdentity:
         commit=claims.get(SOURCE_REPOSITORY_DIGEST, ""),
         build_config_uri=build_config,
         run_invocation_uri=claims.get(RUN_INVOCATION_URI, ""),
+        san=_subject_alternative_name(certificate),
     )
+
+
+def _subject_alternative_name(certificate: x509.Certificate) -> str:
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return ""
+    found = names.get_values_for_type(x509.UniformResourceIdentifier) or names.get_values_for_type(
+        x509.RFC822Name
+    )
+    return found[0] if found else ""
 
 
 def publisher_mismatch(identity: SigningIdentity, publisher: Mapping[str, str]) -> str | None:

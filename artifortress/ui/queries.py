@@ -170,7 +170,9 @@ def _signer(metadata: Any) -> str | None:
     identity = found.get("identity")
     if not isinstance(identity, dict):
         return None
-    return f"{identity.get('repository') or '?'} / {identity.get('workflow') or '?'}"
+    if identity.get("repository"):
+        return f"{identity['repository']} / {identity.get('workflow') or '?'}"
+    return str(identity.get("san") or identity.get("issuer") or "?")  # a person, not CI
 
 
 def version_metadata(db: Session, version_id: int) -> dict[str, Any]:

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from pypi_attestations import Attestation
 
-from artifortress.attestations.trust import verifier_for
+from artifortress.attestations.trust import shipped_trusted_root, verifier_for
 from artifortress.attestations.verify import AttestationRefused, AttestationResult, verify_bundle
+from artifortress.errors import ServiceUnavailable
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "attestations"
 PYPI_DIST = DATA / "pypi_attestations-0.0.19.tar.gz"
@@ -64,6 +65,10 @@ def test_github_attestation_verifies_with_its_signer() -> None:
     assert identity.workflow_path == ".github/workflows/release.yml"
     assert identity.ref == "refs/tags/v0.0.19"
     assert identity.commit == "08802efe1f8e5fec4ad842d6b8ce97656092ee72"
+    assert identity.san == (
+        "https://github.com/trailofbits/pypi-attestations/.github/workflows/release.yml"
+        "@refs/tags/v0.0.19"
+    )
 
 
 def test_gitlab_attestation_verifies_with_its_signer() -> None:
@@ -165,3 +170,25 @@ def test_not_a_bundle_is_refused() -> None:
 def test_results_round_trip_through_json() -> None:
     result = verify(pep740_bundle(PYPI_DIST), sha256(PYPI_DIST), GITHUB_PUBLISHER)
     assert AttestationResult.from_json(json.loads(json.dumps(result.as_json()))) == result
+
+
+def test_the_configured_trust_root_is_the_one_verified_against() -> None:
+    """sigstore's staging root (shipped in the package too) vouches for staging, not production."""
+    staging = str(shipped_trusted_root()).replace("sigstore.dev", "sigstage.dev")
+    verifier = verifier_for(staging)
+    signed_in_staging = verify_bundle(verifier, pep740_bundle(STAGING_DIST), sha256(STAGING_DIST))
+    assert signed_in_staging.verified
+    assert signed_in_staging.identity is not None
+    assert signed_in_staging.identity.kind == "other"  # a person signed it, not a CI run
+    assert signed_in_staging.identity.san == "william@yossarian.net"
+    production = verify_bundle(verifier, pep740_bundle(PYPI_DIST), sha256(PYPI_DIST))
+    assert not production.verified
+
+
+def test_an_unreadable_trust_root_is_a_503_not_an_unverified_upload(tmp_path: Path) -> None:
+    broken = tmp_path / "trusted_root.json"
+    broken.write_text("{}")
+    with pytest.raises(ServiceUnavailable, match="trusted root"):
+        verifier_for(str(broken))
+    with pytest.raises(ServiceUnavailable, match="trusted root"):
+        verifier_for(str(tmp_path / "missing.json"))
