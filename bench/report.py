@@ -153,8 +153,8 @@ def oci_section(rows: list[Row]) -> list[str]:
         "## Container images (OCI, bench/oci.py)",
         "",
         "skopeo copies of one image, each run timed whole (the token flow included); "
-        "docker-registry is the CNCF distribution registry. Cells: the best run in bold, "
-        "the median, the worst and the serving processes' memory in the note.",
+        "docker-registry is the CNCF distribution registry. Cells: the median run in bold, "
+        "the lowest, the highest and the serving processes' memory in the note.",
         "",
         *table(rows),
         "",
