@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("artifortress.access")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+#: An OpenID provider's answer to a sign-in: its query carries the authorization code.
+_OIDC_CALLBACK = re.compile(r"^/ui/sign-in/oidc/[^/]+/callback$")
 REQUEST_ID_HEADER = "X-Request-Id"
 
 
@@ -63,7 +65,7 @@ class RequestMiddleware:
         log.info(
             "%s %s %s %.1fms",
             req.method,
-            redact_tokens(req.relative_uri),
+            _logged_uri(req),
             status,
             elapsed * 1000,
             extra={
@@ -104,6 +106,13 @@ def client_address(req: falcon.Request, trust_forwarded: bool) -> str:
         if forwarded and (last := forwarded.rsplit(",", 1)[-1].strip()):
             return last
     return req.remote_addr
+
+
+def _logged_uri(req: falcon.Request) -> str:
+    """The request's URI as logged: tokens redacted, an IdP's code and state left out."""
+    if _OIDC_CALLBACK.match(req.path):
+        return req.path
+    return redact_tokens(req.relative_uri)
 
 
 class SessionMiddleware:

@@ -25,6 +25,9 @@ from artifortress.identity.providers import OidcProvider
 from artifortress.rbac.groups import find_group
 from artifortress.rbac.models import GroupMember
 
+#: The longest issuer and subject kept (their columns' size; OIDC suggests subjects of 255).
+MAX_CLAIM = 255
+
 
 class SignInRefused(PermissionDenied):
     """The person is not let in (message says why); ``user`` names the account if known.
@@ -42,6 +45,8 @@ def user_for_claims(
 ) -> User:
     """The live, enabled user the ID token's person is; audited (sign-in, provisioning)."""
     tenant_id = caller.principal.tenant_id
+    if len(claims["iss"]) > MAX_CLAIM or len(str(claims["sub"])) > MAX_CLAIM:
+        raise SignInRefused(f"the ID token's issuer or subject is over {MAX_CLAIM} characters")
     link = db.scalars(
         select(ExternalIdentity).where(
             ExternalIdentity.tenant_id == tenant_id,

@@ -28,6 +28,8 @@ from artifortress.ui.view import PRESESSION_COOKIE, SESSION_COOKIE, View, view_o
 #: The browser's half of a pending sign-in (its SHA-256 is stored with the state).
 OIDC_COOKIE = "af_oidc"
 UI_TOKEN_DAYS = 1
+#: The longest page to come back to that a pending sign-in keeps (its column's size).
+MAX_NEXT = 512
 
 
 def sign_in_links(raw_providers: str) -> tuple[tuple[str, str], ...]:
@@ -53,6 +55,8 @@ class OidcSignInStart:
         view = view_of(req)
         found = _provider(view, provider)
         next_page = safe_next(req.get_param("next"))
+        if len(next_page) > MAX_NEXT:
+            next_page = "/ui/"
         browser = secrets.token_urlsafe(32)
         try:
             url = flow.start(

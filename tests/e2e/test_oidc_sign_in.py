@@ -94,6 +94,9 @@ def test_first_sign_in_provisions_the_user_maps_groups_and_opens_a_session(site:
     assert providers[0]["client_secret_set"] is True
     assert "dev-secret" not in str(providers)
     assert "dev-secret" not in site.server.output
+    # The IdP's authorization code stays out of the access log.
+    assert "/callback?" not in site.server.output
+    assert "/ui/sign-in/oidc/local/callback" in site.server.output
 
 
 def test_replayed_foreign_and_forged_callbacks_are_refused(site: Site) -> None:
