@@ -1,9 +1,13 @@
 """npm publish with provenance (a ``.sigstore`` attachment), driven as the npm CLI sends it.
 
-The npm CLI signs only in CI (it needs the CI's ID token and the public sigstore
-services), so the body is the one it sends, built here around a real published
-tarball and its real provenance bundle: ``@playwright/cli@0.1.1`` and the SLSA
-bundle GitHub Actions signed for it (tests/data/attestations).
+The npm CLI cannot send one offline: ``--provenance`` signs in CI only (the CI's
+ID token, the public sigstore services), and ``--provenance-file`` (an existing
+bundle) first verifies it with sigstore-js, which refreshes sigstore's TUF
+metadata from its CDN (npm 11 passes no option to use the cached root). So the
+body is the one it sends (libnpmpublish's: the bundle as plain JSON text, its
+length in UTF-16 units), built around a real published tarball and its real
+provenance bundle: ``@playwright/cli@0.1.1`` and the SLSA bundle GitHub Actions
+signed for it (tests/data/attestations).
 """
 
 from __future__ import annotations
