@@ -131,9 +131,25 @@ def exchange(
     except InvalidIdToken as refused:
         raise InvalidToken(refused.reason) from None
     publisher, repo = _matching(candidates, claims)
+    publisher_id, repo_id = publisher.id, repo.id
     begin_writing()
+    publisher, repo = _still_there(db, publisher_id, repo_id)
     _consume(db, issuer, claims, id_token)
     return _mint(db, exchanger, caller, publisher, repo, claims)
+
+
+def _still_there(
+    db: Session, publisher_id: int, repo_id: int
+) -> tuple[TrustedPublisher, Repository]:
+    """The matched publisher, read again in the write transaction (deleted meanwhile: refused)."""
+    row = db.execute(
+        select(TrustedPublisher, Repository)
+        .join(Repository, Repository.id == TrustedPublisher.repository_id)
+        .where(TrustedPublisher.id == publisher_id, Repository.id == repo_id)
+    ).one_or_none()
+    if row is None:
+        raise NoMatchingPublisher("the matching trusted publisher was deleted meanwhile")
+    return row[0], row[1]
 
 
 def _unverified_issuer(id_token: str) -> str:
