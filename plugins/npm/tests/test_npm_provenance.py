@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from artifortress.testing.helpers import Api
+from tests.functional.ui.browser import Browser
 
 DATA = Path(__file__).resolve().parents[3] / "tests" / "data" / "attestations"
 TARBALL = (DATA / "playwright-cli-0.1.1.tgz").read_bytes()
@@ -163,3 +164,12 @@ def test_a_trusted_publisher_publish_needs_its_own_signature(admin, repo, servic
         publisher={**publisher, "workflow": "publish.yml"},
     )
     assert put(Api(admin.client, token), publish_body()).status_code == 201
+
+
+def test_the_package_page_shows_the_verified_publisher(admin, repo, client):
+    assert put(admin, publish_body()).status_code == 201
+    browser = Browser(client)
+    browser.sign_in(admin.token)
+    page = browser.get("/ui/repos/js/packages/@playwright/cli")
+    assert page.status_code == 200
+    assert "verified provenance: microsoft/playwright-cli / publish.yml" in page.text
