@@ -30,6 +30,14 @@ LIFETIME = dt.timedelta(minutes=10)
 INTERVAL = 2
 #: User codes: 8 letters without vowels or look-alikes (RFC 8628 6.1), shown as XXXX-XXXX.
 _ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"
+#: What a poll may answer instead of a token (RFC 8628 3.5, RFC 6749 5.2).
+POLL_ERRORS = (
+    "authorization_pending",
+    "slow_down",
+    "access_denied",
+    "expired_token",
+    "invalid_grant",
+)
 
 
 def _sha256(value: str) -> str:

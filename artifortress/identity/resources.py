@@ -5,6 +5,7 @@ from __future__ import annotations
 import falcon
 
 from artifortress.http.body import json_body, send_json
+from artifortress.http.openapi import answers, responds
 from artifortress.http.permissions import public, tenant_admin
 from artifortress.identity import device
 from artifortress.identity.providers import configured
@@ -21,6 +22,25 @@ DEVICE_POLL = {
     "properties": {"device_code": {"type": "string", "minLength": 1, "maxLength": 128}},
 }
 
+#: A poll's refusals (RFC 8628 3.5), or the API's error object for a malformed body.
+POLL_REFUSED = {
+    "description": "not (yet) approved, or a malformed body",
+    "content": {
+        "application/json": {
+            "schema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/Error"},
+                    {
+                        "type": "object",
+                        "required": ["error"],
+                        "properties": {"error": {"enum": list(device.POLL_ERRORS)}},
+                    },
+                ]
+            }
+        }
+    },
+}
+
 
 class ProvidersResource:
     @tenant_admin("oidc.provider.list")
@@ -32,6 +52,7 @@ class ProvidersResource:
 
 class DeviceResource:
     @public
+    @answers(200)
     @json_body(DEVICE_START)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Start a CLI sign-in (RFC 8628 device authorization): codes and the page to open."""
@@ -55,6 +76,8 @@ class DeviceResource:
 
 class DeviceTokenResource:
     @public
+    @answers(200)
+    @responds({400: POLL_REFUSED})
     @json_body(DEVICE_POLL)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Poll a CLI sign-in: a new personal access token once approved, else an RFC 8628 error.
