@@ -12,13 +12,15 @@ import re
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
 import requests
 
-from artifortress.testing.server import ServerProcess, artifortress_command
+from artifortress.testing.databases import postgres_database
+from artifortress.testing.server import ServerProcess, artifortress_command, clean_environ, run_cli
 from tests.support.oidc_idp import (
     LocalIdP,
     gateway_client,
@@ -56,21 +58,30 @@ class Site:
         return rows
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Site]:
     home = tmp_path_factory.mktemp("oidc") / "home"
-    server = ServerProcess(home, {"ARTIFORTRESS_WORKERS": "1", "ARTIFORTRESS_THREADS": "4"})
-    with local_idp([gateway_client(server.base_url)], ACCOUNTS) as idp:
+    with ExitStack() as stack:
+        environ = {"ARTIFORTRESS_WORKERS": "1", "ARTIFORTRESS_THREADS": "4"}
+        if request.param == "postgresql":
+            environ["ARTIFORTRESS_DATABASE_URL"] = stack.enter_context(postgres_database("af_oidc"))
+            run_cli(["db", "upgrade"], clean_environ({"ARTIFORTRESS_HOME": str(home), **environ}))
+        server = ServerProcess(home, environ)
+        idp = stack.enter_context(local_idp([gateway_client(server.base_url)], ACCOUNTS))
         server.environ["ARTIFORTRESS_OIDC_PROVIDERS"] = provider_setting(
             idp, groups_claim="groups", group_mapping={"devs": "developers", "ops": "operators"}
         )
-        with server:
-            token = server.cli("admin", "create-token", "--user", "admin", "--admin")
-            admin = {"Authorization": f"Bearer {token.stdout.split()[-1]}"}
-            site = Site(server, idp, admin)
-            for group in ("developers", "operators"):
-                assert site.api("POST", "/v1/groups", json={"name": group}).status_code == 201
-            yield site
+        stack.enter_context(server)
+        token = server.cli("admin", "create-token", "--user", "admin", "--admin")
+        admin = {"Authorization": f"Bearer {token.stdout.split()[-1]}"}
+        site = Site(server, idp, admin)
+        for group in ("developers", "operators"):
+            assert site.api("POST", "/v1/groups", json={"name": group}).status_code == 201
+        yield site
 
 
 def test_first_sign_in_provisions_the_user_maps_groups_and_opens_a_session(site: Site) -> None:
