@@ -10,9 +10,10 @@ the last writer is always one that read the latest committed state.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import pluggy
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress import hookimpl
@@ -20,6 +21,7 @@ from artifortress.container import Services
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import is_postgres
 from artifortress.outbox.events import REPOSITORY_DELETED, Event
+from artifortress.renderings.models import ChangeCounter
 from artifortress.search import schema
 from artifortress.search.fields import search_fields
 from artifortress.search.models import SearchDocument
@@ -32,12 +34,39 @@ _LOCK_SPACE = 0x5EA7
 BATCH = 200
 
 
+#: A package's change counter: revision and change time (see ``renderings.store``).
+Revision = tuple[int, Any]
+
+#: The change counter of a package's own scope; no row: the package has never changed.
+_PACKAGE_REVISION = (
+    select(ChangeCounter.revision, ChangeCounter.changed_at)
+    .select_from(Package)
+    .join(
+        ChangeCounter,
+        (ChangeCounter.repository_id == Package.repository_id)
+        & (ChangeCounter.scope == Package.name),
+    )
+    .where(Package.id == bindparam("package_id"))
+)
+#: Packages whose projected revision this process remembers; far above one burst's.
+_REMEMBERED = 50_000
+
+
 class SearchIndexer:
-    """Internal plugin: keeps ``search_documents`` in step with version events."""
+    """Internal plugin: keeps ``search_documents`` in step with version events.
+
+    A burst of publishes to one package (a bulk upload, a proxy storing a
+    page's files) queues one event per file; the first projection reads
+    the state all of them left. Every visible change to a package bumps its
+    change counter in the change's own transaction (``artifortress.changes``,
+    which the stored renderings rely on), so an event whose package's counter
+    is where this process last projected it has nothing new to show: skipped.
+    """
 
     def __init__(self, services: Services) -> None:
         self._sessions = services.sessions
         self._pm = services.plugins
+        self._projected: dict[int, Revision] = {}
 
     @hookimpl
     def artifortress_on_event(self, event: Event) -> None:
@@ -52,8 +81,21 @@ class SearchIndexer:
             return
         package_id = payload.get("package_id")
         if isinstance(package_id, int):
-            with self._sessions.begin() as db:
-                project(db, self._pm, package_id)
+            self._project_if_changed(package_id)
+
+    def _project_if_changed(self, package_id: int) -> None:
+        with self._sessions.begin() as db:
+            # Read before the state the projection reads: that state is at least as new.
+            row = db.connection().execute(_PACKAGE_REVISION, {"package_id": package_id}).first()
+            revision = (row[0], row[1]) if row is not None else None
+            if revision is not None and self._projected.get(package_id) == revision:
+                return
+            project(db, self._pm, package_id)
+        # Remembered once committed: a projection rolled back is done again.
+        if len(self._projected) >= _REMEMBERED:
+            self._projected.clear()
+        if revision is not None:
+            self._projected[package_id] = revision
 
 
 def project(db: Session, pm: pluggy.PluginManager, package_id: int) -> bool:

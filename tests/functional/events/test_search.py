@@ -217,3 +217,31 @@ def test_plugins_search_through_the_gateway_with_the_callers_rights(
     assert answer["total"] == 3
     assert sorted(answer["names"]) == ["httpx", "requests", "requests-toolbelt"]
     assert "topsecret-http" in admin.get("/probe/door/search?q=http").json["names"]
+
+
+def test_a_burst_of_publishes_to_one_package_is_projected_once(
+    admin, anonymous, make_repo, services, monkeypatch
+):
+    import artifortress.search.indexer as indexer
+
+    projected: list[int] = []
+    real_project = indexer.project
+
+    def counting(db, pm, package_id):
+        projected.append(package_id)
+        return real_project(db, pm, package_id)
+
+    monkeypatch.setattr(indexer, "project", counting)
+    make_repo("pub", public=True)
+    for version in ("1.0", "1.1", "1.2", "1.3"):
+        release(admin, "pub", "burst", version, metadata={"summary": "bursty"})
+    drain(services)
+    assert len(projected) == 1  # the four events' state, read by the first projection
+    hits = anonymous.get("/v1/search?q=bursty").json["results"]
+    assert [(hit["name"], hit["version"]) for hit in hits] == [("burst", "1.3")]
+    # A later change is projected again, even with nothing else queued.
+    release(admin, "pub", "burst", "2.0", metadata={"summary": "bursty"})
+    drain(services)
+    assert len(projected) == 2
+    hits = anonymous.get("/v1/search?q=bursty").json["results"]
+    assert [(hit["name"], hit["version"]) for hit in hits] == [("burst", "2.0")]
