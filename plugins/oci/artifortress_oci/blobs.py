@@ -24,12 +24,18 @@ from artifortress.plugin import (
 from artifortress_oci.errors import (
     API_VERSION_HEADER,
     BLOB_UNKNOWN,
+    BLOB_UPLOAD_UNKNOWN,
     DIGEST_INVALID,
     SIZE_INVALID,
     OciError,
 )
 from artifortress_oci.names import Endpoint, check_digest, check_name
-from artifortress_oci.uploads import UploadState, check_content_range
+from artifortress_oci.uploads import (
+    UploadState,
+    cancellation_digest,
+    cancellation_marker,
+    check_content_range,
+)
 
 
 def send_blob(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> None:
@@ -66,7 +72,7 @@ def append_chunk(
     gateway: Gateway, req: falcon.Request, resp: falcon.Response, endpoint: Endpoint
 ) -> None:
     """``PATCH <location>``: one more chunk, stored at once as a blob."""
-    state = UploadState.parse(endpoint.reference)
+    state = _open_upload(gateway, endpoint)
     state = _take_chunk(gateway, req, state)
     _accepted(resp, gateway.repo, endpoint, state)
 
@@ -75,7 +81,7 @@ def finish_upload(
     gateway: Gateway, req: falcon.Request, resp: falcon.Response, endpoint: Endpoint
 ) -> None:
     """``PUT <location>?digest=``: the last chunk (if any), then the blob, verified."""
-    state = UploadState.parse(endpoint.reference)
+    state = _open_upload(gateway, endpoint)
     digest = check_digest(req.get_param("digest") or "")
     if not state.chunks:  # everything comes now: one verified ingest, no assembly
         check_content_range(req.get_header("Content-Range"), state)
@@ -88,19 +94,29 @@ def finish_upload(
 
 def upload_status(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> None:
     """``GET <location>``: how many bytes the upload holds (``Range``)."""
-    state = UploadState.parse(endpoint.reference)
+    state = _open_upload(gateway, endpoint)
     _accepted(resp, gateway.repo, endpoint, state)
     resp.status = falcon.HTTP_204
 
 
-def cancel_upload(resp: falcon.Response, endpoint: Endpoint) -> None:
-    """``DELETE <location>``: nothing to undo; the chunks stored are collected by GC."""
-    UploadState.parse(endpoint.reference)
+def cancel_upload(gateway: Gateway, resp: falcon.Response, endpoint: Endpoint) -> None:
+    """``DELETE <location>``: the upload's marker stored; its chunks are collected by GC."""
+    state = _open_upload(gateway, endpoint)
+    marker = cancellation_marker(state.id)
+    gateway.ingest(_target(gateway), [marker], digest=cancellation_digest(state.id))
     resp.status = falcon.HTTP_204
     resp.set_header(*API_VERSION_HEADER)
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+def _open_upload(gateway: Gateway, endpoint: Endpoint) -> UploadState:
+    """The upload's state; 404 ``BLOB_UPLOAD_UNKNOWN`` if malformed or cancelled (its marker)."""
+    state = UploadState.parse(endpoint.reference)
+    if gateway.blob(_target(gateway), cancellation_digest(state.id)) is not None:
+        raise OciError(BLOB_UPLOAD_UNKNOWN, f"blob upload {state.id} was cancelled", 404)
+    return state
 
 
 def _target(gateway: Gateway) -> RepoInfo:

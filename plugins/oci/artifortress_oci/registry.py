@@ -95,6 +95,6 @@ class RegistryResource:
             elif endpoint.kind == BLOBS:
                 pulling.refuse_blob_delete(endpoint)
             elif endpoint.kind == UPLOADS and endpoint.reference:
-                blobs.cancel_upload(resp, endpoint)
+                blobs.cancel_upload(gateway, resp, endpoint)
             else:
                 raise _unsupported(req, endpoint)

@@ -7,6 +7,12 @@ chunks so far. No server-side session: any worker or node continues an upload,
 and a chunk that failed half-way left nothing, so the client resumes from the
 last ``Location``. A forged reference only names blobs the repository holds,
 which the writer may read anyway, and the final digest is verified.
+
+``DELETE`` cancels an upload by storing a small marker blob whose bytes name
+the upload (:func:`cancellation_marker`): the blob plane is the state every
+worker and node shares. Each later request on the upload finds the marker and
+answers ``BLOB_UPLOAD_UNKNOWN`` (404); like the chunks, the marker is
+unreferenced, so GC collects it after its grace period.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import hashlib
 import re
 import secrets
 
@@ -76,6 +83,15 @@ class UploadState:
             return self
         self.check_room()
         return UploadState(self.id, self.size + size, (*self.chunks, digest))
+
+
+def cancellation_marker(upload_id: str) -> bytes:
+    """The bytes whose blob, held by the repository, says upload *upload_id* was cancelled."""
+    return b"artifortress-oci cancelled blob upload " + upload_id.encode()
+
+
+def cancellation_digest(upload_id: str) -> str:
+    return "sha256:" + hashlib.sha256(cancellation_marker(upload_id)).hexdigest()
 
 
 def check_content_range(header: str | None, state: UploadState) -> int | None:

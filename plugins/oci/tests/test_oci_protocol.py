@@ -77,6 +77,36 @@ def test_chunked_upload_with_status_and_out_of_order_chunk(registry):
     assert got.content == data
 
 
+def test_a_cancelled_upload_is_unknown_afterwards(registry):
+    data = b"cancelled " * 100
+    started = registry.request("POST", registry.url("img", "blobs/uploads/"))
+    first = registry.request(
+        "PATCH", started.headers["location"], data[:500], headers={"Content-Range": "0-499"}
+    )
+    assert first.status_code == 202, first.text
+    location = first.headers["location"]
+    cancelled = registry.request("DELETE", location)
+    assert cancelled.status_code == 204, cancelled.text
+    attempts = {
+        "status": registry.request("GET", location),
+        "chunk": registry.request(
+            "PATCH", location, data[500:], headers={"Content-Range": "500-999"}
+        ),
+        "finish": registry.request("PUT", location, data[500:], params={"digest": digest(data)}),
+        "cancel again": registry.request("DELETE", location),
+        "the first location": registry.request("GET", started.headers["location"]),
+    }
+    for what, answer in attempts.items():
+        assert answer.status_code == 404, (what, answer.text)
+        assert answer.json["errors"][0]["code"] == "BLOB_UPLOAD_UNKNOWN", what
+    assert registry.request("HEAD", registry.url("img", f"blobs/{digest(data)}")).status_code == 404
+    # Another upload of the same bytes is not affected.
+    again = registry.request("POST", registry.url("img", "blobs/uploads/"))
+    assert registry.request("GET", again.headers["location"]).status_code == 204
+    done = registry.request("PUT", again.headers["location"], data, params={"digest": digest(data)})
+    assert done.status_code == 201, done.text
+
+
 def test_tags_list_paginates_with_link(registry):
     image = make_image()
     registry.push_image("app", image, "a")

@@ -1,23 +1,22 @@
 """A pull's requests do the database work they must, and no more.
 
-A blob download is the repository (resolved and authorized by the core) and
-the blob's row, then ``sendfile``: no second lookup of the blob or of the
-repository's row. A manifest by tag adds the tag's lookup; by digest it does not.
+A blob download reads the blob's row once, then ``sendfile``: no second
+lookup of the blob, no ``Repository`` row loaded again (the core resolves and
+authorizes the repository, from its per-process cache when it may). A
+manifest by tag adds the tag's lookup; by digest it does not.
 """
 
 from __future__ import annotations
 
+import collections
+import re
 from collections.abc import Callable
 
 import pytest
 from oci_images import OCI_MANIFEST, digest, make_image
 from sqlalchemy import Engine, event
 
-#: The repository, the blob (SELECTs; SQLite's BEGIN is not counted).
-BLOB_GET = 2
-#: The repository, the tag's version, the manifest file.
-MANIFEST_BY_TAG = 3
-MANIFEST_BY_DIGEST = 2
+_FROM = re.compile(r"\bFROM\s+\"?(\w+)", re.IGNORECASE)
 
 
 @pytest.fixture
@@ -27,17 +26,18 @@ def pushed(registry):
     return image
 
 
-def least(engine: Engine, request: Callable[[], object]) -> int:
-    """The fewest SELECTs of three repetitions (a cache refreshing beside one counts too)."""
-    return min(_selects(engine, request) for _ in range(3))
+def tables_read(engine: Engine, request: Callable[[], object]) -> collections.Counter[str]:
+    """How many SELECTs each table led, for the repetition of three that did the fewest."""
+    return min((_selects(engine, request) for _ in range(3)), key=lambda c: c.total())
 
 
-def _selects(engine: Engine, request: Callable[[], object]) -> int:
-    selects: list[str] = []
+def _selects(engine: Engine, request: Callable[[], object]) -> collections.Counter[str]:
+    tables: collections.Counter[str] = collections.Counter()
 
     def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT"):
-            selects.append(statement)
+        found = _FROM.search(statement)
+        if statement.lstrip().upper().startswith("SELECT") and found:
+            tables[found[1]] += 1
 
     event.listen(engine, "before_cursor_execute", note)
     try:
@@ -45,19 +45,26 @@ def _selects(engine: Engine, request: Callable[[], object]) -> int:
     finally:
         event.remove(engine, "before_cursor_execute", note)
     assert answer.status_code == 200  # type: ignore[attr-defined]
-    return len(selects)
+    return tables
 
 
-def test_a_blob_download_reads_the_repository_and_the_blob_once(registry, pushed, services):
+def test_a_blob_download_reads_the_blob_row_once_and_nothing_else(registry, pushed, services):
     url = registry.url("app", f"blobs/{digest(pushed.layers[0])}")
-    assert least(services.engine, lambda: registry.request("GET", url)) == BLOB_GET
-    assert least(services.engine, lambda: registry.request("HEAD", url)) == BLOB_GET
+    for method in ("GET", "HEAD"):
+        read = tables_read(services.engine, lambda m=method: registry.request(m, url))
+        # The URL's repository comes from the core's per-process cache (within its
+        # second): neither the plugin nor the gateway loads a Repository row.
+        assert read == collections.Counter({"blobs": 1}), read
 
 
 def test_a_manifest_by_tag_adds_the_tag_lookup_only(registry, pushed, services):
     accept = {"Accept": OCI_MANIFEST}
     by_tag = registry.url("app", "manifests/1.0")
     by_digest = registry.url("app", f"manifests/{pushed.digest}")
-    tagged = least(services.engine, lambda: registry.request("GET", by_tag, headers=accept))
-    digested = least(services.engine, lambda: registry.request("GET", by_digest, headers=accept))
-    assert (tagged, digested) == (MANIFEST_BY_TAG, MANIFEST_BY_DIGEST)
+    tagged = tables_read(services.engine, lambda: registry.request("GET", by_tag, headers=accept))
+    digested = tables_read(
+        services.engine, lambda: registry.request("GET", by_digest, headers=accept)
+    )
+    assert tagged - digested == collections.Counter({"labels": 1}), (tagged, digested)
+    assert digested["artifacts"] == 1, digested
+    assert digested.total() <= 2, digested
