@@ -21,7 +21,7 @@ from artifortress.auth.users import check_user_name, find_user
 from artifortress.db.base import utcnow
 from artifortress.errors import PermissionDenied, ValidationFailed
 from artifortress.identity.models import ExternalIdentity
-from artifortress.identity.providers import OidcProvider
+from artifortress.identity.providers import OidcProvider, configured
 from artifortress.rbac.groups import find_group
 from artifortress.rbac.models import GroupMember
 
@@ -44,16 +44,8 @@ def user_for_claims(
     db: Session, caller: Caller, provider: OidcProvider, claims: Mapping[str, Any]
 ) -> User:
     """The live, enabled user the ID token's person is; audited (sign-in, provisioning)."""
-    tenant_id = caller.principal.tenant_id
-    if len(claims["iss"]) > MAX_CLAIM or len(str(claims["sub"])) > MAX_CLAIM:
-        raise SignInRefused(f"the ID token's issuer or subject is over {MAX_CLAIM} characters")
-    link = db.scalars(
-        select(ExternalIdentity).where(
-            ExternalIdentity.tenant_id == tenant_id,
-            ExternalIdentity.issuer == claims["iss"],
-            ExternalIdentity.subject == claims["sub"],
-        )
-    ).one_or_none()
+    _check_lengths(claims)
+    link = _link_of(db, caller.principal.tenant_id, claims)
     if link is None:
         user = _provision(db, caller, provider, claims)
     else:
@@ -70,14 +62,62 @@ def user_for_claims(
     return user
 
 
+def link_identity(
+    db: Session, caller: Caller, provider: OidcProvider, claims: Mapping[str, Any]
+) -> None:
+    """Link the ID token's person to the signed-in caller's user (audited ``oidc.link``).
+
+    How an account that existed before (created by an administrator) gets its IdP sign-in:
+    its owner proves both, the account by their session and the identity at the IdP.
+    """
+    _check_lengths(claims)
+    link = _link_of(db, caller.principal.tenant_id, claims)
+    if link is not None and link.user_id != caller.principal.user_id:
+        raise SignInRefused("this identity is already linked to another account")
+    if link is None:
+        assert caller.principal.user_id is not None
+        db.add(
+            ExternalIdentity(
+                tenant_id=caller.principal.tenant_id,
+                issuer=claims["iss"],
+                subject=claims["sub"],
+                user_id=caller.principal.user_id,
+                provider=provider.name,
+            )
+        )
+    changes.of(db).audit(
+        caller,
+        "oidc.link",
+        target=caller.principal.name,
+        provider=provider.name,
+        issuer=claims["iss"],
+        subject=claims["sub"],
+    )
+
+
+def _check_lengths(claims: Mapping[str, Any]) -> None:
+    if len(claims["iss"]) > MAX_CLAIM or len(str(claims["sub"])) > MAX_CLAIM:
+        raise SignInRefused(f"the ID token's issuer or subject is over {MAX_CLAIM} characters")
+
+
+def _link_of(db: Session, tenant_id: int, claims: Mapping[str, Any]) -> ExternalIdentity | None:
+    return db.scalars(
+        select(ExternalIdentity).where(
+            ExternalIdentity.tenant_id == tenant_id,
+            ExternalIdentity.issuer == claims["iss"],
+            ExternalIdentity.subject == claims["sub"],
+        )
+    ).one_or_none()
+
+
 def _provision(
     db: Session, caller: Caller, provider: OidcProvider, claims: Mapping[str, Any]
 ) -> User:
     """First sign-in of this person: create their user (JIT) and link it, or refuse."""
     if not provider.jit:
         raise SignInRefused(
-            "no account is linked to this identity and this provider does not create accounts; "
-            "ask an administrator"
+            "no account is linked to this identity and this provider does not create accounts: "
+            "sign in with a token and link this provider on your account page"
         )
     name = claims.get(provider.username_claim)
     if not isinstance(name, str):
@@ -89,8 +129,8 @@ def _provision(
     if find_user(db, caller.principal.tenant_id, name) is not None:
         # Taken (or once taken) by someone else: linking it would hand them that account.
         raise SignInRefused(
-            f"an account named {name!r} exists and is not linked to this identity; "
-            "ask an administrator",
+            f"an account named {name!r} exists and is not linked to this identity: its owner "
+            "signs in with a token and links this provider on their account page",
             name,
         )
     user = User(tenant_id=caller.principal.tenant_id, name=name, is_admin=False)
@@ -151,3 +191,11 @@ def _caller_as(caller: Caller, user: User) -> Caller:
         tenant_id=user.tenant_id, user_id=user.id, name=user.name, is_admin=user.is_admin
     )
     return Caller(principal, caller.request_id, caller.client_addr)
+
+
+def linked_providers(db: Session, user_id: int, raw_providers: str) -> list[tuple[str, str, bool]]:
+    """(name, label, linked to *user_id*) of each configured provider, for the account page."""
+    linked = set(
+        db.scalars(select(ExternalIdentity.provider).where(ExternalIdentity.user_id == user_id))
+    )
+    return [(p.name, p.display_name, p.name in linked) for p in configured(raw_providers)]

@@ -49,6 +49,7 @@ def start(
     redirect_uri: str,
     browser_secret: str,
     next_page: str,
+    link_user_id: int | None = None,
 ) -> str:
     """Record a pending sign-in; the IdP authorization URL to send the browser to."""
     try:
@@ -70,6 +71,7 @@ def start(
             code_verifier=verifier,
             next_page=next_page,
             expires_at=utcnow() + PENDING_LIFETIME,
+            link_user_id=link_user_id,
         )
     )
     query = {
@@ -92,6 +94,7 @@ class Pending:
     nonce: str
     code_verifier: str
     next_page: str
+    link_user_id: int | None = None
 
 
 def take_pending(
@@ -109,7 +112,7 @@ def take_pending(
     same_browser = hmac.compare_digest(row.browser_sha256, _sha256(browser_secret))
     if row.provider != provider or not same_browser:
         raise SignInRefused("this sign-in was started elsewhere: start again from this browser")
-    return Pending(row.provider, row.nonce, row.code_verifier, row.next_page)
+    return Pending(row.provider, row.nonce, row.code_verifier, row.next_page, row.link_user_id)
 
 
 def id_token_claims(

@@ -47,6 +47,10 @@ class PendingSignIn(Base):
     code_verifier: Mapped[str] = mapped_column(String(128))
     next_page: Mapped[str] = mapped_column(String(512))
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    #: Set when a signed-in user links this provider to their account (not a sign-in).
+    link_user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), nullable=True
+    )
 
 
 class DeviceLogin(Base):

@@ -11,6 +11,7 @@ from artifortress.auth.users import get_user
 from artifortress.db.base import utcnow
 from artifortress.errors import Conflict, PermissionDenied, Unauthenticated, ValidationFailed
 from artifortress.http.permissions import authenticated, public
+from artifortress.identity.accounts import linked_providers
 from artifortress.repos.services import REPO_KEY, list_readable
 from artifortress.ui import queries
 from artifortress.ui.view import PRESESSION_COOKIE, SESSION_COOKIE, View, view_of
@@ -20,6 +21,7 @@ MAX_TOKEN_INPUT = 512
 NOTICES = {
     "revoked": "The token was revoked: it no longer works anywhere.",
     "signed-out": "You are signed out.",
+    "linked": "The sign-in provider is linked to your account: you can sign in with it now.",
 }
 
 
@@ -90,6 +92,7 @@ def _render_account(view: View, status: int = 200, **extra: object) -> None:
         repos=[repo.key for repo in repos],
         max_ttl=view.ui.services.token_policy.max_ttl_days,
         default_ttl=view.ui.services.token_policy.default_ttl_days,
+        providers=linked_providers(db, principal.user_id, view.ui.services.settings.oidc_providers),
         notice=NOTICES.get(view.req.get_param("notice") or ""),
         **extra,
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import urllib.parse
+from typing import Any
 
 import falcon
 
@@ -53,25 +54,35 @@ class OidcSignInStart:
     def on_get(self, req: falcon.Request, resp: falcon.Response, provider: str) -> None:
         """Send the browser to the provider (authorization code flow with PKCE)."""
         view = view_of(req)
-        found = _provider(view, provider)
         next_page = safe_next(req.get_param("next"))
-        if len(next_page) > MAX_NEXT:
-            next_page = "/ui/"
-        browser = secrets.token_urlsafe(32)
-        try:
-            url = flow.start(
-                req.context.db,
-                view.ui.services.issuer_keys,
-                found,
-                redirect_uri=_callback_url(view, found),
-                browser_secret=browser,
-                next_page=next_page,
-            )
-        except accounts.SignInRefused as refused:
-            view.render("sign_in.html", status=503, next=next_page, failure=refused.message)
-            return
-        view.set_cookie(OIDC_COOKIE, browser, max_age=int(flow.PENDING_LIFETIME.total_seconds()))
-        view.redirect(url)
+        _start(view, _provider(view, provider), next_page if len(next_page) <= MAX_NEXT else "/ui/")
+
+    @authenticated(action="oidc.link")
+    def on_post(self, req: falcon.Request, resp: falcon.Response, provider: str) -> None:
+        """Link the provider to my account: sign in there, and its identity becomes mine."""
+        view = view_of(req)
+        _start(view, _provider(view, provider), "/ui/account", link_user_id=view.principal.user_id)
+
+
+def _start(
+    view: View, provider: OidcProvider, next_page: str, link_user_id: int | None = None
+) -> None:
+    browser = secrets.token_urlsafe(32)
+    try:
+        url = flow.start(
+            view.req.context.db,
+            view.ui.services.issuer_keys,
+            provider,
+            redirect_uri=_callback_url(view, provider),
+            browser_secret=browser,
+            next_page=next_page,
+            link_user_id=link_user_id,
+        )
+    except accounts.SignInRefused as refused:
+        view.render("sign_in.html", status=503, next=next_page, failure=refused.message)
+        return
+    view.set_cookie(OIDC_COOKIE, browser, max_age=int(flow.PENDING_LIFETIME.total_seconds()))
+    view.redirect(url)
 
 
 class OidcCallback:
@@ -82,14 +93,19 @@ class OidcCallback:
         found = _provider(view, provider)
         view.drop_cookie(OIDC_COOKIE)
         try:
-            user, next_page = _signed_in_user(view, found)
+            pending, claims = _validated(view, found)
+            if pending.link_user_id is not None:
+                _link(view, found, pending, claims)
+                return
+            user = accounts.user_for_claims(req.context.db, req.context.caller, found, claims)
         except accounts.SignInRefused as refused:
             _refuse(view, found, refused)
             return
-        _open_session(view, user, found, next_page)
+        _open_session(view, user, found, pending.next_page)
 
 
-def _signed_in_user(view: View, provider: OidcProvider) -> tuple[User, str]:
+def _validated(view: View, provider: OidcProvider) -> tuple[flow.Pending, dict[str, Any]]:
+    """The pending sign-in this callback ends, and the claims of its validated ID token."""
     req, services = view.req, view.ui.services
     pending = flow.take_pending(
         services.sessions,
@@ -108,8 +124,17 @@ def _signed_in_user(view: View, provider: OidcProvider) -> tuple[User, str]:
         code=req.get_param("code") or "",
         redirect_uri=_callback_url(view, provider),
     )
-    user = accounts.user_for_claims(req.context.db, req.context.caller, provider, claims)
-    return user, pending.next_page
+    return pending, claims
+
+
+def _link(
+    view: View, provider: OidcProvider, pending: flow.Pending, claims: dict[str, Any]
+) -> None:
+    """End a linking: the session must still be the user who started it."""
+    if view.principal.user_id != pending.link_user_id:
+        raise accounts.SignInRefused("sign in as the account to link, then link again")
+    accounts.link_identity(view.req.context.db, view.req.context.caller, provider, claims)
+    view.redirect("/ui/account?notice=linked")
 
 
 def _refuse(view: View, provider: OidcProvider, refused: accounts.SignInRefused) -> None:

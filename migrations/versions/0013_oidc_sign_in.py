@@ -66,6 +66,13 @@ def upgrade() -> None:
         sa.Column("code_verifier", sa.String(length=128), nullable=False),
         sa.Column("next_page", sa.String(length=512), nullable=False),
         sa.Column("expires_at", UtcDateTime(), nullable=False),
+        sa.Column("link_user_id", BigId, nullable=True),
+        sa.ForeignKeyConstraint(
+            ["link_user_id"],
+            ["users.id"],
+            name=op.f("fk_oidc_pending_sign_ins_link_user_id_users"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_pending_sign_ins")),
         sa.UniqueConstraint("state_sha256", name=op.f("uq_oidc_pending_sign_ins_state_sha256")),
     )

@@ -38,6 +38,7 @@ ACCOUNTS: dict[str, dict[str, Any]] = {
     "sub-bob": {"preferred_username": "bob", "groups": []},
     "sub-carol": {"preferred_username": "carol"},
     "sub-dave": {"preferred_username": "dave", "groups": ["devs"]},
+    "sub-gina": {"preferred_username": "gina-at-idp"},
 }
 
 
@@ -105,9 +106,12 @@ def test_first_sign_in_provisions_the_user_maps_groups_and_opens_a_session(site:
     assert providers[0]["client_secret_set"] is True
     assert "dev-secret" not in str(providers)
     assert "dev-secret" not in site.server.output
-    # The IdP's authorization code stays out of the access log.
-    assert "/callback?" not in site.server.output
-    assert "/ui/sign-in/oidc/local/callback" in site.server.output
+    # The IdP's authorization code stays out of the access log (written just after answering).
+    deadline = time.monotonic() + 5
+    while "GET /ui/sign-in/oidc/local/callback " not in site.server.stderr:
+        assert time.monotonic() < deadline, "the callback was not logged"
+        time.sleep(0.1)
+    assert "/callback?" not in site.server.stderr
 
 
 def test_replayed_foreign_and_forged_callbacks_are_refused(site: Site) -> None:
@@ -155,6 +159,67 @@ def test_a_name_taken_by_an_unlinked_account_is_not_handed_over(site: Site) -> N
         refused = ui_sign_in(browser, site.server.base_url, "sub-carol")
         assert refused.status_code == 401
         assert "not linked to this identity" in refused.text
+
+
+def _token_session(site: Site, browser: requests.Session, user: str) -> None:
+    """Sign *browser* in to the UI with a new token of *user* (the token form)."""
+    issued = site.api("POST", "/v1/tokens", json={"name": "first", "user": user})
+    assert issued.status_code == 201, issued.text
+    form = browser.get(f"{site.server.base_url}/ui/sign-in", timeout=TIMEOUT)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert csrf
+    signed_in = browser.post(
+        f"{site.server.base_url}/ui/sign-in",
+        data={"csrf": csrf.group(1), "token": issued.json()["token"], "next": "/ui/account"},
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert signed_in.status_code == 303
+
+
+def _link(site: Site, browser: requests.Session, account: str) -> requests.Response:
+    """Press "Link" for the local IdP on the account page, sign in there as *account*."""
+    base = site.server.base_url
+    page = browser.get(f"{base}/ui/account", timeout=TIMEOUT)
+    assert "Sign-in providers" in page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf
+    started = browser.post(
+        f"{base}/ui/sign-in/oidc/local",
+        data={"csrf": csrf.group(1)},
+        allow_redirects=False,
+        timeout=TIMEOUT,
+    )
+    assert started.status_code == 303
+    callback = f"{base}/ui/sign-in/oidc/local/callback"
+    redirect = sign_in_at_idp(browser, started.headers["Location"], account, stop_at=callback)
+    return browser.get(redirect.headers["Location"], allow_redirects=False, timeout=TIMEOUT)
+
+
+def _sign_out_at_idp(browser: requests.Session) -> None:
+    """Forget the IdP's cookies (all but the gateway's, under /ui): the next visit logs in."""
+    for cookie in list(browser.cookies):
+        if cookie.path != "/ui":
+            browser.cookies.clear(cookie.domain, cookie.path, cookie.name)
+
+
+def test_an_existing_account_links_the_provider_then_signs_in_with_it(site: Site) -> None:
+    assert site.api("POST", "/v1/users", json={"name": "gina"}).status_code == 201
+    with requests.Session() as browser:
+        _token_session(site, browser, "gina")
+        taken = _link(site, browser, "sub-alice")  # alice's identity is hers
+        assert taken.status_code == 401
+        assert "already linked to another account" in taken.text
+        _sign_out_at_idp(browser)
+        linked = _link(site, browser, "sub-gina")
+        assert linked.headers["Location"] == "/ui/account?notice=linked"
+        page = browser.get(f"{site.server.base_url}/ui/account", timeout=TIMEOUT)
+        assert "linked, you sign in with it" in page.text
+    with requests.Session() as browser:
+        assert ui_sign_in(browser, site.server.base_url, "sub-gina").status_code == 303
+        page = browser.get(f"{site.server.base_url}/ui/account", timeout=TIMEOUT)
+        assert "My account: gina" in page.text
+    assert [r["actor"] for r in site.audit("oidc.link")] == ["gina"]
 
 
 def test_cli_login_gets_a_token_approved_in_the_browser(site: Site) -> None:

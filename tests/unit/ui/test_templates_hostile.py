@@ -169,7 +169,9 @@ CASES = {
         "created": SimpleNamespace(name=EVIL),
         "secret": EVIL,
         "failure": EVIL,
+        "providers": [(EVIL, EVIL, False), (EVIL, EVIL, True)],
     },
+    "device.html": lambda: {"user_code": EVIL},
     "quarantine.html": lambda: {
         "rows": [
             (
