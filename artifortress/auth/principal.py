@@ -21,6 +21,9 @@ class Principal:
     #: The trusted publisher a minted CI token acts for: at least ``issuer``, ``repository``,
     #: ``workflow`` and ``environment`` when known. ``None`` for people's tokens.
     publisher: Mapping[str, str] | None = dataclasses.field(default=None, hash=False)
+    #: Unix time the credential stops working when it is a scoped token (``afst_``), which a
+    #: token derived from it never outlives; ``None``: as long as its token row says.
+    credential_expires: int | None = None
 
     @classmethod
     def operator(cls, tenant_id: int) -> Principal:

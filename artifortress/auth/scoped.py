@@ -88,11 +88,16 @@ def new_claims(
     read_only: bool,
     ttl_seconds: int,
     publisher: Mapping[str, str] | None = None,
+    not_after: int | None = None,
 ) -> Claims:
+    """Claims living *ttl_seconds* (1 s to an hour), and never past *not_after* if given."""
     ttl = max(1, min(ttl_seconds, MAX_TTL_SECONDS))
+    expires = int(time.time()) + ttl
+    if not_after is not None:
+        expires = min(expires, not_after)
     scope = frozenset(repos) if repos is not None else None
     named = dict(publisher) if publisher is not None else None
-    return Claims(tenant_id, parent, scope, read_only, int(time.time()) + ttl, named)
+    return Claims(tenant_id, parent, scope, read_only, expires, named)
 
 
 def _claims(raw: bytes | None) -> Claims | None:

@@ -273,6 +273,11 @@ class Authenticator:
         the token *principal* authenticated with does, and never grants more.
         *repos* ``None`` keeps the principal's own repository scope. *publisher*
         names the trusted publisher it is minted for (``Principal.publisher``).
+
+        A token derived from a scoped one (a minted publisher token traded at the
+        registry's ``/v2/_token``) keeps its publisher and dies with it: otherwise
+        trading again before each expiry would keep a leaked minted token alive for
+        ever, without the publisher its uploads are checked against.
         """
         if principal.repo_scopes is not None:
             repos = principal.repo_scopes & set(
@@ -284,7 +289,8 @@ class Authenticator:
             repos,
             read_only=read_only or principal.read_only,
             ttl_seconds=ttl_seconds,
-            publisher=publisher,
+            publisher=publisher if publisher is not None else principal.publisher,
+            not_after=principal.credential_expires,
         )
         return scoped.mint(self._signing_key(), claims)
 
@@ -304,6 +310,7 @@ class Authenticator:
             repo_scopes=repos,
             read_only=parent.read_only or claims.read_only,
             publisher=claims.publisher,
+            credential_expires=claims.expires,
         )
         return self._live(entry, narrowed)
 

@@ -1,0 +1,134 @@
+"""Trusted publishing under attack: what a leaked token, a hostile CI job or a careless
+operator can do with the exchange and the tokens it mints.
+
+ID tokens come from the real test IdP (oidc-provider on loopback); its accounts are
+shaped as an attacker would shape the claims of an issuer they control.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import falcon.testing
+import pytest
+
+from artifortress.container import Services
+from artifortress.testing.helpers import Api
+from tests.support.oidc_idp import Client, LocalIdP, id_token_for, local_idp
+
+RELEASE = "octo/app/.github/workflows/release.yml@refs/tags/v1.0"
+
+
+def github_claims(repository: str = "octo/app", **extra: Any) -> dict[str, Any]:
+    workflow_ref = f"{repository}/.github/workflows/release.yml@refs/tags/v1.0"
+    return {
+        "repository": repository,
+        "repository_owner": repository.split("/")[0],
+        "workflow_ref": workflow_ref,
+        "job_workflow_ref": workflow_ref,
+        "ref": "refs/tags/v1.0",
+        "environment": "release",
+        **extra,
+    }
+
+
+CI = "repo:octo/app:environment:release"
+#: An issuer that puts no ``jti`` in its tokens (oidc-provider drops a null claim).
+NO_JTI = "repo:octo/app:no-jti"
+ATTACKER = "repo:evil/app:environment:release"
+ACCOUNTS = {
+    CI: github_claims(),
+    NO_JTI: github_claims(jti=None),
+    ATTACKER: github_claims("evil/app"),
+}
+CLIENTS = [Client("artifortress", "ci-secret", ["http://127.0.0.1:9/cb"])]
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[LocalIdP]:
+    with local_idp(CLIENTS, ACCOUNTS) as running:
+        yield running
+
+
+@pytest.fixture
+def settings_overrides() -> dict[str, str]:
+    return {"trusted_publishing_token_ttl": "3s"}
+
+
+@pytest.fixture
+def publish_to(
+    admin: Api, make_repo: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> Callable[..., dict[str, Any]]:
+    """A new repository trusting octo/app's release.yml (from the test IdP)."""
+
+    def make(key: str, format: str = "pypi", **fields: Any) -> dict[str, Any]:
+        make_repo(key, format)
+        body = {"kind": "github", "issuer": idp.issuer, "repository": "octo/app"}
+        created = admin.post(
+            f"/v1/repos/{key}/trusted-publishers", {**body, "workflow": "release.yml", **fields}
+        )
+        assert created.status_code == 201, created.text
+        return dict(created.json)
+
+    return make
+
+
+def mint(client: falcon.testing.TestClient, id_token: str) -> falcon.testing.Result:
+    return client.simulate_post("/_/oidc/mint-token", json={"token": id_token})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def upload(client: falcon.testing.TestClient, token: str, repo: str, path: str) -> int:
+    data = path.encode()
+    answer = client.simulate_post(
+        f"/v1/repos/{repo}/uploads",
+        json={"digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)},
+        headers=bearer(token),
+    )
+    return answer.status_code
+
+
+# -- a minted token traded for another (the OCI registry token flow) ---------------------------
+
+
+def test_a_minted_token_traded_at_the_registry_token_endpoint_stays_a_publisher_token(
+    client: falcon.testing.TestClient,
+    services: Services,
+    publish_to: Callable[..., dict[str, Any]],
+    idp: LocalIdP,
+) -> None:
+    """/v2/_token hands out a scoped token derived from the caller's: from a minted token it
+    must keep the publisher and never outlive it (else a leaked minted token lives forever,
+    sheds the publisher that attestations are checked against, and can revoke its publisher).
+    """
+    publish_to("pub")
+    minted = mint(client, id_token_for(idp, CI, "artifortress")).json
+    push = {"scope": "repository:pub/img:pull,push"}
+    traded = client.simulate_get("/v2/_token", params=push, headers=bearer(minted["token"]))
+    assert traded.status_code == 200, traded.text
+    derived = traded.json["token"]
+    principal = services.authenticator.authenticate(derived)
+    assert principal.publisher is not None
+    assert principal.publisher["repository"] == "octo/app"
+    assert principal.credential_expires is not None
+    assert principal.credential_expires <= minted["expires"]
+    whoami = client.simulate_get("/v1/whoami", headers=bearer(derived))
+    assert whoami.json["publisher"] is not None
+    # It cannot revoke the publisher's token row either.
+    parent = f"/v1/tokens/{principal.token_key_id}"
+    assert client.simulate_delete(parent, headers=bearer(derived)).status_code == 403
+    # And it dies with the minted token (3 s), not 300 s later.
+    assert upload(client, derived, "pub", "early.txt") == 201
+    time.sleep(max(0.0, minted["expires"] - time.time()) + 1.1)
+    assert upload(client, derived, "pub", "late.txt") == 401
+    again = client.simulate_get("/v2/_token", params=push, headers=bearer(derived))
+    assert again.status_code == 401
+    # The publisher still works: its next minted token uploads.
+    fresh = mint(client, id_token_for(idp, CI, "artifortress")).json["token"]
+    assert upload(client, fresh, "pub", "next.txt") == 201
