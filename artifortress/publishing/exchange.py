@@ -240,8 +240,11 @@ def _consume(db: Session, issuer: str, claims: Mapping[str, Any], id_token: str)
     """Record the token as used; refused if it was (here or on another node)."""
     now = utcnow()
     jti = claims.get("jti")
-    # A token without a `jti` is single-use all the same: its digest stands in for it.
-    identity = f"jti\0{jti}" if isinstance(jti, str) and jti else f"token\0{id_token}"
+    # A token without a `jti` is single-use all the same: the digest of what its signature
+    # covers stands in for it. Not of the whole token: its signature can be spelled several
+    # ways (base64url padding, which PyJWT accepts; an ECDSA signature's (r, n - s) twin).
+    signed_part = id_token.rpartition(".")[0]
+    identity = f"jti\0{jti}" if isinstance(jti, str) and jti else f"token\0{signed_part}"
     key = hashlib.sha256(f"{issuer}\0{identity}".encode()).hexdigest()
     db.execute(delete(UsedIdToken).where(UsedIdToken.expires_at < now))
     expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC) + dt.timedelta(minutes=5)

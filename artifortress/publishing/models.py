@@ -45,6 +45,6 @@ class UsedIdToken(Base):
     __tablename__ = "used_id_tokens"
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    #: SHA-256 of issuer and ``jti`` (of the whole token when it has no ``jti``).
+    #: SHA-256 of issuer and ``jti`` (of the token's signed part when it has no ``jti``).
     key: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)

@@ -36,12 +36,13 @@ def github_claims(repository: str = "octo/app", **extra: Any) -> dict[str, Any]:
 
 
 CI = "repo:octo/app:environment:release"
-#: An issuer that puts no ``jti`` in its tokens (oidc-provider drops a null claim).
+#: An issuer whose tokens carry no usable ``jti`` (an empty one: the test IdP always sends
+#: the claim, and PyJWT refuses a non-string one); single-use rests on the token itself.
 NO_JTI = "repo:octo/app:no-jti"
 ATTACKER = "repo:evil/app:environment:release"
 ACCOUNTS = {
     CI: github_claims(),
-    NO_JTI: github_claims(jti=None),
+    NO_JTI: github_claims(jti=""),
     ATTACKER: github_claims("evil/app"),
 }
 CLIENTS = [Client("artifortress", "ci-secret", ["http://127.0.0.1:9/cb"])]
@@ -132,3 +133,26 @@ def test_a_minted_token_traded_at_the_registry_token_endpoint_stays_a_publisher_
     # The publisher still works: its next minted token uploads.
     fresh = mint(client, id_token_for(idp, CI, "artifortress")).json["token"]
     assert upload(client, fresh, "pub", "next.txt") == 201
+
+
+# -- replay --------------------------------------------------------------------------------------
+
+
+def same_token_other_spelling(id_token: str) -> str:
+    """*id_token* spelled differently: PyJWT accepts base64url padding on a segment (some
+    issuers send it), so the signature with its "=" padding is the same token."""
+    signature = id_token.rpartition(".")[2]
+    return id_token + "=" * (-len(signature) % 4)
+
+
+def test_a_token_without_jti_cannot_be_replayed_by_respelling_it(
+    client: falcon.testing.TestClient, publish_to: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    publish_to("pub")
+    id_token = id_token_for(idp, NO_JTI, "artifortress")
+    respelled = same_token_other_spelling(id_token)
+    assert respelled != id_token
+    assert mint(client, id_token).status_code == 200
+    replayed = mint(client, respelled)
+    assert replayed.status_code == 422, replayed.text
+    assert "already exchanged" in replayed.json["errors"][0]["description"]
