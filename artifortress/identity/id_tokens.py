@@ -71,15 +71,24 @@ class IssuerKeys:
         *,
         cache_seconds: float = 3600.0,
         refetch_interval_seconds: float = 5.0,
+        wait_seconds: float = 3.0,
         clock: Callable[[], float] = time.monotonic,
     ):
         #: The HTTP client for an issuer's endpoints (also the token endpoint of sign-ins).
         self.fetcher = fetcher or DocumentFetcher()
         self._cache_seconds = cache_seconds
         self._refetch_interval = refetch_interval_seconds
+        #: How long a request may wait for another's fetch of the same issuer, counted from
+        #: when that fetch began (a request arriving later than this does not wait at all).
+        self._wait_seconds = wait_seconds
         self._clock = clock
         self._issuers: dict[str, _Issuer] = {}
-        self._lock = threading.Lock()
+        #: Fetches under way (issuer -> when it began, set when it ends) and when each issuer
+        #: was last tried, successful or not: a slow or failing issuer is tried at most once
+        #: per refetch interval, and only one thread ever waits on it.
+        self._in_flight: dict[str, tuple[float, threading.Event]] = {}
+        self._tried_at: dict[str, float] = {}
+        self._lock = threading.Lock()  # guards the dicts only, never held over a fetch
 
     # -- public API ------------------------------------------------------------------------
 
@@ -131,16 +140,47 @@ class IssuerKeys:
     def _known(self, issuer: str, *, refresh_if_older_than: float) -> _Issuer:
         with self._lock:
             known = self._issuers.get(issuer)
-            if known is not None and self._clock() - known.fetched_at < refresh_if_older_than:
+            now = self._clock()
+            if known is not None and now - known.fetched_at < refresh_if_older_than:
                 return known
-            try:
-                fresh = self._fetch(issuer)
-            except IssuerUnavailable as exc:
-                if known is not None:
-                    return known  # keep serving the keys we have while the issuer is away
-                raise InvalidIdToken(f"the issuer cannot be reached: {exc}") from None
+            in_flight = self._in_flight.get(issuer)
+            tried_at = self._tried_at.get(issuer)
+            fetch_now = in_flight is None and (
+                tried_at is None or now - tried_at >= self._refetch_interval
+            )
+            if fetch_now:
+                done = threading.Event()
+                self._in_flight[issuer] = (now, done)
+                self._tried_at[issuer] = now
+        if not fetch_now:
+            return self._fetched_by_another(issuer, in_flight)
+        try:
+            fresh = self._fetch(issuer)
+        except IssuerUnavailable as exc:
+            if known is not None:
+                return known  # keep serving the keys we have while the issuer is away
+            raise InvalidIdToken(f"the issuer cannot be reached: {exc}") from None
+        finally:
+            with self._lock:
+                del self._in_flight[issuer]
+            done.set()
+        with self._lock:
             self._issuers[issuer] = fresh
-            return fresh
+        return fresh
+
+    def _fetched_by_another(
+        self, issuer: str, in_flight: tuple[float, threading.Event] | None
+    ) -> _Issuer:
+        """What is known once another request's fetch ends (waiting a bounded time), or the
+        keys of an issuer tried too recently to be tried again; refused if none."""
+        if in_flight is not None:
+            began, done = in_flight
+            done.wait(max(0.0, began + self._wait_seconds - self._clock()))
+        with self._lock:
+            known = self._issuers.get(issuer)
+        if known is None:
+            raise InvalidIdToken("the issuer cannot be reached just now; try again shortly")
+        return known
 
     def _fetch(self, issuer: str) -> _Issuer:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import time
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -56,6 +57,9 @@ class DocumentFetcher:
 
     def __init__(self, timeout_seconds: float = 5.0, pool: urllib3.PoolManager | None = None):
         self._timeout = urllib3.Timeout(connect=timeout_seconds, read=timeout_seconds)
+        #: The read timeout bounds each wait for bytes; this bounds the whole answer, which
+        #: an issuer trickling a byte at a time would otherwise make last for ever.
+        self._deadline_seconds = 2 * timeout_seconds
         self._pool = pool or urllib3.PoolManager(num_pools=16, maxsize=4)
 
     def get_json(self, url: str) -> dict[str, Any]:
@@ -95,7 +99,7 @@ class DocumentFetcher:
                 preload_content=False,
             )
             try:
-                answer = response.read(MAX_DOCUMENT_BYTES + 1)
+                answer = self._read_bounded(response, url)
             finally:
                 response.release_conn()
         except HTTPError as exc:
@@ -111,6 +115,19 @@ class DocumentFetcher:
         if not isinstance(document, dict):
             raise IssuerUnavailable(f"{url} answered JSON that is not an object")
         return response.status, document
+
+    def _read_bounded(self, response: urllib3.BaseHTTPResponse, url: str) -> bytes:
+        """The body, up to one byte over the size bound, read within the deadline."""
+        deadline = time.monotonic() + self._deadline_seconds
+        answer = bytearray()
+        while len(answer) <= MAX_DOCUMENT_BYTES:
+            chunk = response.read1(MAX_DOCUMENT_BYTES + 1 - len(answer))
+            if not chunk:
+                break
+            answer += chunk
+            if time.monotonic() > deadline:
+                raise IssuerUnavailable(f"{url} answered too slowly")
+        return bytes(answer)
 
     def close(self) -> None:
         self._pool.clear()
