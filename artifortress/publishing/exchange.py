@@ -214,7 +214,10 @@ def _matching(
         try:
             check(_spec(publisher), claims)
         except ClaimMismatch as mismatch:
-            mismatches.append(f"publisher {publisher.id} of {repo.key!r}: {mismatch.reason}")
+            # Not naming the publisher's repository: anyone can get an ID token of a public
+            # issuer (GitHub's, for any audience), and must not learn which repositories
+            # (private ones too) trust it. The id is enough for the repository's admin.
+            mismatches.append(f"publisher {publisher.id}: {mismatch.reason}")
         else:
             matched.append((publisher, repo))
     repos = sorted({repo.key for _, repo in matched})

@@ -156,3 +156,24 @@ def test_a_token_without_jti_cannot_be_replayed_by_respelling_it(
     replayed = mint(client, respelled)
     assert replayed.status_code == 422, replayed.text
     assert "already exchanged" in replayed.json["errors"][0]["description"]
+
+
+# -- what a refusal tells -----------------------------------------------------------------------
+
+
+def test_a_refused_exchange_names_no_other_repository(
+    client: falcon.testing.TestClient,
+    publish_to: Callable[..., dict[str, Any]],
+    make_repo: Callable[..., dict[str, Any]],
+    idp: LocalIdP,
+) -> None:
+    """Anyone can get an ID token of a public issuer (GitHub's, for any audience): the
+    refusal says which claim failed, not which (private) repositories trust that issuer."""
+    publish_to("pub")
+    publish_to("secret-repo")
+    refused = mint(client, id_token_for(idp, ATTACKER, "artifortress"))
+    assert refused.status_code == 422
+    description = refused.json["errors"][0]["description"]
+    assert "'repository'" in description
+    assert "secret-repo" not in description
+    assert "'pub'" not in description
