@@ -69,6 +69,11 @@ def spec_from_fields(kind: str, issuer: str | None, fields: Mapping[str, Any]) -
     if not chosen:
         raise ValueError("an 'oidc' publisher needs its 'issuer'")
     if kind == "oidc":
+        ignored = sorted(set(fields) - {"claims"})
+        if ignored:  # an admin who sent them believes they restrict something
+            raise ValueError(
+                f"an 'oidc' publisher takes no {', '.join(ignored)}: require claims in 'claims'"
+            )
         return PublisherSpec(kind, chosen, _checked_claims(fields.get("claims")))
     return PublisherSpec(kind, chosen, _checked_fields(kind, fields))
 

@@ -177,3 +177,21 @@ def test_a_refused_exchange_names_no_other_repository(
     assert "'repository'" in description
     assert "secret-repo" not in description
     assert "'pub'" not in description
+
+
+# -- careless operators ------------------------------------------------------------------------
+
+
+def test_a_generic_publisher_refuses_fields_it_would_ignore(
+    admin: Api, make_repo: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    """``repository``/``workflow`` restrict nothing on an ``oidc`` publisher (its ``claims``
+    do): accepting them silently would let an operator believe the publisher is narrower."""
+    make_repo("any", "npm")
+    body = {"kind": "oidc", "issuer": idp.issuer, "claims": {"sub": CI}}
+    for extra in ({"repository": "octo/app"}, {"workflow": "release.yml"}, {"ref": "refs/*"}):
+        refused = admin.post("/v1/repos/any/trusted-publishers", body | extra)
+        assert refused.status_code == 400, refused.text
+        assert next(iter(extra)) in refused.json["error"]["message"]
+    assert admin.get("/v1/repos/any/trusted-publishers").json["publishers"] == []
+    assert admin.post("/v1/repos/any/trusted-publishers", body).status_code == 201
