@@ -202,6 +202,8 @@ def requires(
 
     def check(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
         req.context.repo_ref, req.context.permissions = authorize(req, params["repo"], permission)
+        if permission != Permission.READ:
+            _refuse_beyond_publishing(req, action, publishes)
         if permission == Permission.WRITE and not publishes:  # only uploads pass a virtual
             refuse_change_through(req.context.repo_ref.kind, req.context.repo_ref.key)
         if publishes:
@@ -211,6 +213,36 @@ def requires(
     if action is None and permission != Permission.READ:
         audited = _derived_action(permission)
     return _declare(str(permission), check, audited)
+
+
+#: What a token minted for a trusted publisher may change: it uploads and publishes (issue 19:
+#: "scoped to upload to that repository only"), so a compromised CI job adds versions but
+#: cannot delete, yank or deprecate the releases there, nor move their labels (dist-tags).
+PUBLISHING_ACTIONS = frozenset(
+    {
+        "upload.create",
+        "upload.part",
+        "upload.commit",
+        "upload.abort",
+        "draft.create",
+        "draft.add_file",
+        "draft.remove_file",
+        "draft.discard",
+        "version.publish",
+        "blob.ingest",
+    }
+)
+
+
+def _refuse_beyond_publishing(req: falcon.Request, action: str | None, publishes: bool) -> None:
+    if req.context.principal.publisher is None or publishes or action in PUBLISHING_ACTIONS:
+        return
+    if action is None and req.method in ("GET", "HEAD"):
+        return  # the state of its own upload session or draft
+    raise PermissionDenied(
+        "a token minted for a trusted publisher uploads and publishes only; "
+        "deleting, yanking or labelling needs a person's token"
+    )
 
 
 def authorize(

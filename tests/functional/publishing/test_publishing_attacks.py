@@ -195,3 +195,42 @@ def test_a_generic_publisher_refuses_fields_it_would_ignore(
         assert next(iter(extra)) in refused.json["error"]["message"]
     assert admin.get("/v1/repos/any/trusted-publishers").json["publishers"] == []
     assert admin.post("/v1/repos/any/trusted-publishers", body).status_code == 201
+
+
+# -- what a minted token may change --------------------------------------------------------------
+
+
+def test_a_minted_token_publishes_but_destroys_nothing(
+    client: falcon.testing.TestClient,
+    admin: Api,
+    publish_to: Callable[..., dict[str, Any]],
+    idp: LocalIdP,
+) -> None:
+    """The token is "scoped to upload to that repository only" (issue 19): a compromised
+    CI job may add versions, not delete, yank or deprecate the releases already there, nor
+    move their labels (npm dist-tags)."""
+    publish_to("gen", format="generic")
+    released = client.simulate_put(
+        "/generic/gen/tool/1.0/tool.tgz", body=b"one", headers=admin.headers()
+    )
+    assert released.status_code == 201, released.text
+    body = {"token": id_token_for(idp, CI, "artifortress"), "repository": "gen"}
+    token = client.simulate_post("/v1/oidc/token", json=body).json["token"]
+    new = client.simulate_put("/generic/gen/tool/2.0/tool.tgz", body=b"two", headers=bearer(token))
+    assert new.status_code == 201, new.text
+    version = "/v1/repos/gen/packages/tool/versions/1.0"
+    refusals = [
+        client.simulate_delete("/generic/gen/tool/1.0/", headers=bearer(token)),
+        client.simulate_delete(version, headers=bearer(token)),
+        client.simulate_post(version + "/yank", json={}, headers=bearer(token)),
+        client.simulate_post(
+            version + "/deprecation", json={"message": "x"}, headers=bearer(token)
+        ),
+        client.simulate_put(
+            "/v1/repos/gen/packages/tool/labels/stable",
+            json={"version": "2.0"},
+            headers=bearer(token),
+        ),
+    ]
+    assert [r.status_code for r in refusals] == [403] * len(refusals), [r.text for r in refusals]
+    assert admin.get("/generic/gen/tool/1.0/tool.tgz").content == b"one"
