@@ -48,6 +48,8 @@ from artifortress.repos.models import Repository
 #: No ID token of a CI system comes near this; a bigger one is not parsed.
 MAX_ID_TOKEN = 16 * 1024
 ACTION = "publisher.exchange"
+#: Seconds an ID token may still be valid for (GitHub's last minutes, GitLab's the job).
+MAX_ID_TOKEN_LIFETIME = 24 * 3600
 
 
 class ExchangeRefused(ArtifortressError):
@@ -130,12 +132,25 @@ def exchange(
         )
     except InvalidIdToken as refused:
         raise InvalidToken(refused.reason) from None
+    _check_lifetime(claims)
     publisher, repo = _matching(candidates, claims)
     publisher_id, repo_id = publisher.id, repo.id
     begin_writing()
     publisher, repo = _still_there(db, publisher_id, repo_id)
     _consume(db, issuer, claims, id_token)
     return _mint(db, exchanger, caller, publisher, repo, claims)
+
+
+def _check_lifetime(claims: Mapping[str, Any]) -> None:
+    """Refuse an ID token valid for longer than any CI system issues one.
+
+    Its ``jti`` is kept until it expires (a later ``exp`` could not even be stored: a
+    date past the year 9999 was a 500), and a token that long-lived is no CI job's.
+    """
+    if int(claims["exp"]) - time.time() > MAX_ID_TOKEN_LIFETIME:
+        refused = InvalidToken("the ID token is valid for over a day; CI ID tokens last minutes")
+        refused.claims = audited_claims(claims, None)
+        raise refused
 
 
 def _still_there(

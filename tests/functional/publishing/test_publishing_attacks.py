@@ -234,3 +234,17 @@ def test_a_minted_token_publishes_but_destroys_nothing(
     ]
     assert [r.status_code for r in refusals] == [403] * len(refusals), [r.text for r in refusals]
     assert admin.get("/generic/gen/tool/1.0/tool.tgz").content == b"one"
+
+
+# -- odd tokens of an issuer the attacker runs -----------------------------------------------------
+
+
+def test_an_id_token_expiring_after_year_9999_is_refused_not_a_500(
+    client: falcon.testing.TestClient, publish_to: Callable[..., dict[str, Any]]
+) -> None:
+    """A repository admin may register any issuer; one of theirs may sign any ``exp``."""
+    with local_idp(CLIENTS, ACCOUNTS, id_token_ttl=300_000_000_000) as forever:
+        publish_to("pub", issuer=forever.issuer)
+        answer = mint(client, id_token_for(forever, CI, "artifortress"))
+    assert answer.status_code == 422, answer.text
+    assert answer.json["errors"][0]["code"] == "invalid-token"
