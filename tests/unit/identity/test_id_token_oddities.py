@@ -6,6 +6,7 @@ An ``oidc`` trusted publisher may name any issuer, an attacker's too, which sign
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,7 @@ def issuer() -> Iterator[StaticIssuer]:
         {"aud": ["artifortress-test", 7], "azp": None},
     ],
 )
-def test_odd_signed_claims_are_refused(issuer: StaticIssuer, claims: dict[str, object]) -> None:
+def test_odd_signed_claims_are_refused(issuer: StaticIssuer, claims: dict[str, Any]) -> None:
     keys = IssuerKeys()
     try:
         assert refused(keys, issuer.sign(**claims), issuer)
