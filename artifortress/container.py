@@ -21,6 +21,7 @@ from artifortress.plugin_manager import collect_formats, make_plugin_manager
 from artifortress.rbac.grant_cache import GrantCache
 from artifortress.remote.services import RemoteEngine
 from artifortress.renderings.cache import TieredCache, make_cache
+from artifortress.renderings.store import CounterReader
 from artifortress.repos.layouts import Layouts
 from artifortress.secretbox import session_info
 from artifortress.settings import Settings
@@ -52,6 +53,8 @@ class Services:
     issuer_keys: IssuerKeys = dataclasses.field(default_factory=IssuerKeys)
     #: Decisions granting read, kept within the token cache's bound (none kept by default).
     grants: GrantCache = dataclasses.field(default_factory=lambda: GrantCache(0))
+    #: Change counters read outside a session, for cached pages (``None``: in the session).
+    counters: CounterReader | None = None
     _default_tenant_id: int | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -80,6 +83,7 @@ class Services:
             layouts=Layouts(settings.token_cache_seconds),
             accel=make_accel(settings, blobs),
             grants=grants,
+            counters=CounterReader(engine),
         )
 
     def handoff(self, digest: str) -> str | None:

@@ -29,14 +29,18 @@ class RenderingsGateway(GatewayBase):
         *package* scopes it: any change to that package (or, with ``None``, to
         anything in the repository) makes the next call rebuild it.
         """
+        ctx = self._ctx
+        # A request that has read nothing yet reads the counter outside a session.
+        opened = ctx.db_if_open
         return rendered(
-            self._ctx.db,
+            opened if opened is not None else (lambda: ctx.db),
             repo.id,
             f"{repo.format}:{key}",
             package=package,
             content_type=content_type,
             build=build,
-            cache=self._ctx.services.renderings,
+            cache=ctx.services.renderings,
+            counters=ctx.services.counters,
         )
 
     def send_rendered(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from artifortress.testing.dbwork import Work, WorkMeter
 from plugins.pypi.tests.test_pypi_upload_cost import form_for, post
@@ -44,3 +45,23 @@ def test_a_download_costs_the_same_in_a_larger_repository(admin, repo, services,
     assert large.statements == small.statements, (small, large)
     # Walking the 45 new versions would add hundreds of instructions.
     assert large.steps <= small.steps + 20, (small, large)
+
+
+def test_a_cached_page_costs_one_read_outside_any_session(admin, repo, services, tmp_path):
+    publish_project(admin, tmp_path, 1)
+    page = "/pypi/py/simple/proj-1/"
+    assert admin.get(page).status_code == 200  # built once; the read decision is kept
+    meter = WorkMeter(services.engine)
+    checkouts: list[object] = []
+    event.listen(services.engine.pool, "checkout", lambda *args: checkouts.append(args))
+    works, reads = [], []
+    for _ in range(3):
+        checkouts.clear()
+        with meter.measure() as work:
+            answer = admin.get(page)
+        assert answer.status_code == 200
+        works.append(work)
+        reads.append(len(checkouts))
+    # The change counter is read on a pooled connection: no session, no SQLAlchemy statement.
+    assert Work.least(works).statements == 0, works
+    assert min(reads) == 1, reads
