@@ -18,6 +18,7 @@ from artifortress.auth.principal import Caller
 from artifortress.blobs.request_body import read_body
 from artifortress.errors import ArtifortressError, ValidationFailed
 from artifortress.http.body import json_body, send_json
+from artifortress.http.openapi import answers
 from artifortress.http.path_ids import path_id
 from artifortress.http.permissions import public, requires
 from artifortress.publishing import services as publishers
@@ -117,6 +118,7 @@ class TrustedPublisherResource:
 
 class OidcTokenResource:
     @public
+    @answers(200, 401, 403)  # 401: the ID token is refused; 403: no publisher it satisfies
     @json_body(TOKEN_EXCHANGE)
     def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
         """Exchange a CI job's OIDC ID token for a short-lived token that may publish.
