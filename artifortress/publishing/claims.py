@@ -95,12 +95,24 @@ def _checked_fields(kind: str, fields: Mapping[str, Any]) -> dict[str, str]:
     return checked
 
 
+#: Claims every token of an issuer for us carries alike: requiring them narrows nothing.
+_SHARED_CLAIMS = frozenset({"iss", "aud", "azp"})
+#: Claims that differ in every token: requiring a value would match one token at most.
+_PER_TOKEN_CLAIMS = frozenset({"exp", "iat", "nbf", "jti", "nonce", "auth_time"})
+
+
 def _checked_claims(claims: object) -> dict[str, str]:
     if not isinstance(claims, Mapping) or not claims:
         raise ValueError("an 'oidc' publisher needs 'claims': the claim values to require")
-    if "sub" not in claims and len(claims) < 2:
-        # One non-subject claim (say, an audience-wide `aud`) matches too many tokens.
-        raise ValueError("require 'sub' or at least two claims, so that one workload matches")
+    per_token = sorted(set(map(str, claims)) & _PER_TOKEN_CLAIMS)
+    if per_token:
+        raise ValueError(f"claim {per_token[0]!r} differs in every token; require others")
+    narrowing = set(map(str, claims)) - _SHARED_CLAIMS
+    if "sub" not in narrowing and len(narrowing) < 2:
+        # One non-subject claim, or `iss`/`aud` which every token shares, matches too many.
+        raise ValueError(
+            "require 'sub' or at least two claims besides iss/aud/azp, so that one workload matches"
+        )
     for name, value in claims.items():
         if not _CLAIM_NAME.fullmatch(str(name)) or not isinstance(value, str) or not value:
             raise ValueError(f"claim {name!r} needs a non-empty string value")

@@ -248,3 +248,24 @@ def test_an_id_token_expiring_after_year_9999_is_refused_not_a_500(
         answer = mint(client, id_token_for(forever, CI, "artifortress"))
     assert answer.status_code == 422, answer.text
     assert answer.json["errors"][0]["code"] == "invalid-token"
+
+
+def test_a_generic_publisher_must_narrow_beyond_what_every_token_shares(
+    admin: Api, make_repo: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    """``iss`` and ``aud`` are the same in every token for us: {iss, aud} as the two claims
+    required would trust every workload of the issuer (for GitHub's: every repository)."""
+    make_repo("any", "npm")
+    url = "/v1/repos/any/trusted-publishers"
+    for claims in (
+        {"iss": idp.issuer, "aud": "artifortress"},
+        {"aud": "artifortress", "repository_owner": "octo"},
+        {"sub": CI, "jti": "x"},
+    ):
+        refused = admin.post(url, {"kind": "oidc", "issuer": idp.issuer, "claims": claims})
+        assert refused.status_code == 400, (claims, refused.text)
+    assert admin.get(url).json["publishers"] == []
+    narrow = {"aud": "artifortress", "repository": "octo/app", "environment": "release"}
+    assert (
+        admin.post(url, {"kind": "oidc", "issuer": idp.issuer, "claims": narrow}).status_code == 201
+    )
