@@ -40,10 +40,28 @@ CI = "repo:octo/app:environment:release"
 #: the claim, and PyJWT refuses a non-string one); single-use rests on the token itself.
 NO_JTI = "repo:octo/app:no-jti"
 ATTACKER = "repo:evil/app:environment:release"
+#: Claims of the wrong JSON types, as an issuer the attacker runs may sign them.
+TYPED = {
+    "repo:octo/app:list-repository": {**github_claims(), "repository": ["octo/app"]},
+    "repo:octo/app:int-workflow": github_claims(job_workflow_ref=42, workflow_ref=None),
+    "repo:octo/app:object-environment": github_claims(environment={"name": "release"}),
+    "repo:octo/app:list-ref": github_claims(ref=["refs/tags/v1.0"]),
+    "repo:octo/app:lookalike": github_claims(
+        "octo/app-evil",
+        workflow_ref="octo/app/.github/workflows/release.yml@refs/tags/v1.0",
+        job_workflow_ref="octo/app-evil/.github/workflows/release.yml@refs/tags/v1.0",
+    ),
+    "repo:octo/app:dotdot": github_claims(
+        job_workflow_ref="octo/app/.github/workflows/x/../release.yml@refs/tags/v1.0",
+        workflow_ref="octo/app/.github/workflows/../workflows/release.yml@refs/tags/v1.0",
+    ),
+    "repo:octo/app:pull": github_claims(ref="refs/pull/1/merge"),
+}
 ACCOUNTS = {
     CI: github_claims(),
     NO_JTI: github_claims(jti=""),
     ATTACKER: github_claims("evil/app"),
+    **TYPED,
 }
 CLIENTS = [Client("artifortress", "ci-secret", ["http://127.0.0.1:9/cb"])]
 
@@ -269,3 +287,38 @@ def test_a_generic_publisher_must_narrow_beyond_what_every_token_shares(
     assert (
         admin.post(url, {"kind": "oidc", "issuer": idp.issuer, "claims": narrow}).status_code == 201
     )
+
+
+def test_claims_of_wrong_types_or_lookalike_values_match_nothing(
+    client: falcon.testing.TestClient, publish_to: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    publish_to("pub", environment="release", ref="refs/tags/*")
+    for account in TYPED:
+        refused = mint(client, id_token_for(idp, account, "artifortress"))
+        assert refused.status_code == 422, (account, refused.text)
+        assert refused.json["errors"][0]["code"] == "invalid-publisher", account
+
+
+def test_a_minted_token_reads_and_administers_nothing_else(
+    client: falcon.testing.TestClient,
+    publish_to: Callable[..., dict[str, Any]],
+    make_repo: Callable[..., dict[str, Any]],
+    idp: LocalIdP,
+) -> None:
+    publish_to("pub")
+    make_repo("private-py", "pypi")
+    make_repo("all", "pypi", kind="virtual", members=["pub"])
+    token = mint(client, id_token_for(idp, CI, "artifortress")).json["token"]
+    headers = bearer(token)
+    assert client.simulate_get("/v1/repos/private-py", headers=headers).status_code in (403, 404)
+    assert client.simulate_get("/pypi/private-py/simple/", headers=headers).status_code in (
+        403,
+        404,
+    )
+    assert upload(client, token, "all", "through-virtual.txt") in (403, 404)
+    publishers = "/v1/repos/pub/trusted-publishers"
+    assert client.simulate_get(publishers, headers=headers).status_code == 403
+    body = {"kind": "github", "repository": "evil/app", "workflow": "release.yml"}
+    assert client.simulate_post(publishers, json=body, headers=headers).status_code == 403
+    assert client.simulate_get("/v1/audit", headers=headers).status_code == 403
+    assert client.simulate_get("/v1/tokens", headers=headers).status_code == 403
