@@ -22,6 +22,7 @@ from artifortress import changes
 from artifortress.auth.models import Token, User
 from artifortress.auth.principal import Caller, Principal
 from artifortress.db.base import Base, BigId, UtcDateTime, utcnow
+from artifortress.errors import Unauthenticated
 
 SESSION_LIFETIME = dt.timedelta(hours=12)
 #: Characters of the cookie's secret that :func:`resolve` accepts (``token_urlsafe(32)``).
@@ -49,6 +50,12 @@ def sign_in(db: Session, caller: Caller) -> tuple[str, dt.datetime]:
     the sign-in is audited as its user.
     """
     principal = caller.principal
+    if principal.token_key_id is None or principal.credential_expires is not None:
+        # A scoped token (afst_: a registry token, one minted for a trusted publisher) is
+        # narrower and shorter-lived than the row it derives from, which a session acts as.
+        raise Unauthenticated(
+            "a short-lived scoped token opens no session; sign in with a personal access token"
+        )
     purge_expired(db)  # sign-ins are rare: they sweep what expired since
     token = db.scalars(select(Token).where(Token.key_id == principal.token_key_id)).one()
     secret = secrets.token_urlsafe(32)

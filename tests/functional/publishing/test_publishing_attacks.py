@@ -322,3 +322,39 @@ def test_a_minted_token_reads_and_administers_nothing_else(
     assert client.simulate_post(publishers, json=body, headers=headers).status_code == 403
     assert client.simulate_get("/v1/audit", headers=headers).status_code == 403
     assert client.simulate_get("/v1/tokens", headers=headers).status_code == 403
+
+
+# -- a scoped token pasted into the UI's sign-in form ----------------------------------------------
+
+
+def test_no_scoped_token_opens_a_ui_session(
+    client: falcon.testing.TestClient,
+    api_factory: Any,
+    services: Services,
+    publish_to: Callable[..., dict[str, Any]],
+    idp: LocalIdP,
+) -> None:
+    """A UI session acts as its token's row: opened with a scoped token (afst_) it lived
+    12 hours with the parent's full rights, whatever the scoped token's narrower ones. So
+    a leaked 15-minute publisher token became a 12-hour session of the publisher without
+    its limits, and a person's read-only, one-repository registry token their full power."""
+    from tests.functional.ui.browser import Browser
+
+    publish_to("pub")
+    minted = mint(client, id_token_for(idp, CI, "artifortress")).json["token"]
+    person = api_factory.token_for("ann", admin=True)
+    pull = {"scope": "repository:pub/img:pull"}
+    read_only = client.simulate_get("/v2/_token", params=pull, headers=bearer(person))
+    anonymous = client.simulate_get("/v2/_token", params=pull)
+    for token in (minted, read_only.json["token"], anonymous.json["token"]):
+        browser = Browser(client)
+        browser.get("/ui/sign-in")
+        answer = browser.post("/ui/sign-in", {"token": token})
+        assert answer.status_code == 401, answer.text
+        assert "personal access token" in answer.text
+        assert answer.headers["Content-Type"].startswith("text/html"), answer.headers
+        assert "af_session" not in browser.cookies
+    with services.sessions() as db:
+        from artifortress.auth.web_sessions import WebSession
+
+        assert db.query(WebSession).count() == 0
