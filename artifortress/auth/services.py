@@ -102,6 +102,11 @@ def check_manages_tokens(principal: Principal) -> None:
             "managing tokens needs a token that is neither read-only nor limited to "
             "repositories; this one is " + ("read-only" if principal.read_only else "scoped")
         )
+    if principal.credential_expires is not None:
+        # A scoped token (afst_) lives minutes: it must not mint itself a token of months.
+        raise PermissionDenied(
+            "managing tokens needs a personal access token, not a short-lived scoped one"
+        )
 
 
 def list_tokens(db: Session, user_id: int) -> Sequence[Token]:

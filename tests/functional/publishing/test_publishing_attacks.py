@@ -358,3 +358,17 @@ def test_no_scoped_token_opens_a_ui_session(
         from artifortress.auth.web_sessions import WebSession
 
         assert db.query(WebSession).count() == 0
+
+
+def test_a_scoped_token_creates_no_personal_access_token(
+    client: falcon.testing.TestClient, api_factory: Any
+) -> None:
+    """A registry token asked for the catalog and a push is as wide as its parent but lives
+    minutes: it must not turn itself into a 30-day token (nor list or revoke others)."""
+    person = api_factory.token_for("ann")
+    wide = {"scope": "registry:catalog:* repository:pub/img:pull,push"}
+    traded = client.simulate_get("/v2/_token", params=wide, headers=bearer(person))
+    scoped = traded.json["token"]
+    created = client.simulate_post("/v1/tokens", json={"name": "kept"}, headers=bearer(scoped))
+    assert created.status_code == 403, created.text
+    assert client.simulate_get("/v1/tokens", headers=bearer(scoped)).status_code == 403
