@@ -87,7 +87,9 @@ def _checked_fields(kind: str, fields: Mapping[str, Any]) -> dict[str, str]:
     if missing:
         raise ValueError(f"a {kind} publisher needs {' and '.join(missing)}")
     checked = {name: str(fields[name]) for name in (*required, *optional) if fields.get(name)}
-    if not _PATH.fullmatch(checked[required[0]]):
+    path = checked[required[0]]
+    # GitHub's are owner/name exactly (a URL or a host prefix would never match a token).
+    if not _PATH.fullmatch(path) or (kind == "github" and path.count("/") != 1):
         raise ValueError(f"{required[0]} must look like 'owner/name'")
     workflow = checked["workflow"]
     if not _WORKFLOW.fullmatch(workflow) or "@" in workflow or ".." in workflow:

@@ -26,6 +26,7 @@ from artifortress.identity.issuers import check_issuer_url
 from artifortress.publishing.claims import PublisherSpec
 from artifortress.publishing.models import TrustedPublisher
 from artifortress.rbac.services import set_bindings
+from artifortress.repos.kinds import HOSTED
 from artifortress.repos.models import Repository
 
 #: Service users' names start so; people's names cannot contain ``:``.
@@ -41,6 +42,10 @@ def create_publisher(
     db: Session, caller: Caller, repo: Repository, spec: PublisherSpec
 ) -> TrustedPublisher:
     """Register *spec* on *repo* with its service user and token row; audited."""
+    if repo.kind != HOSTED:  # its tokens could publish nowhere: say so now, not in CI
+        raise ValidationFailed(
+            f"{repo.key!r} is a {repo.kind} repository; trust publishers on a hosted one"
+        )
     try:
         check_issuer_url(spec.issuer)
     except ValueError as exc:

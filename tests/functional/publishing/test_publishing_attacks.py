@@ -372,3 +372,19 @@ def test_a_scoped_token_creates_no_personal_access_token(
     created = client.simulate_post("/v1/tokens", json={"name": "kept"}, headers=bearer(scoped))
     assert created.status_code == 403, created.text
     assert client.simulate_get("/v1/tokens", headers=bearer(scoped)).status_code == 403
+
+
+def test_publishers_that_could_never_publish_are_refused_when_registered(
+    admin: Api, make_repo: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    make_repo("py", "pypi")
+    make_repo("all", "pypi", kind="virtual", members=["py"])
+    github = {"kind": "github", "issuer": idp.issuer, "workflow": "release.yml"}
+    on_virtual = admin.post("/v1/repos/all/trusted-publishers", github | {"repository": "o/a"})
+    assert on_virtual.status_code == 400, on_virtual.text
+    assert "virtual" in on_virtual.json["error"]["message"]
+    for repository in ("github.com/octo/app", "octo/app/sub"):
+        refused = admin.post("/v1/repos/py/trusted-publishers", github | {"repository": repository})
+        assert refused.status_code == 400, (repository, refused.text)
+    assert admin.get("/v1/repos/py/trusted-publishers").json["publishers"] == []
+    assert admin.get("/v1/repos/all/trusted-publishers").json["publishers"] == []
