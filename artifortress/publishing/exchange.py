@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from artifortress import changes
 from artifortress.auth import scoped
+from artifortress.auth.models import Token
 from artifortress.auth.principal import Caller
 from artifortress.auth.services import Authenticator
 from artifortress.db.base import utcnow
@@ -156,14 +157,26 @@ def _check_lifetime(claims: Mapping[str, Any]) -> None:
 def _still_there(
     db: Session, publisher_id: int, repo_id: int
 ) -> tuple[TrustedPublisher, Repository]:
-    """The matched publisher, read again in the write transaction (deleted meanwhile: refused)."""
+    """The matched publisher, read again in the write transaction (deleted meanwhile: refused).
+
+    Its token row revoked (a tenant admin may revoke any token) is refused too: every token
+    minted from it would be refused at its first use, after a seemingly good exchange.
+    """
     row = db.execute(
-        select(TrustedPublisher, Repository)
+        select(TrustedPublisher, Repository, Token.revoked_at)
         .join(Repository, Repository.id == TrustedPublisher.repository_id)
+        .join(Token, Token.id == TrustedPublisher.token_id)
         .where(TrustedPublisher.id == publisher_id, Repository.id == repo_id)
     ).one_or_none()
     if row is None:
         raise NoMatchingPublisher("the matching trusted publisher was deleted meanwhile")
+    if row[2] is not None:
+        refused = NoMatchingPublisher(
+            f"the token of trusted publisher {publisher_id} was revoked; "
+            "an admin of the repository must register the publisher again"
+        )
+        refused.repo_key = row[1].key
+        raise refused
     return row[0], row[1]
 
 

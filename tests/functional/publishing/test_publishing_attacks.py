@@ -388,3 +388,21 @@ def test_publishers_that_could_never_publish_are_refused_when_registered(
         assert refused.status_code == 400, (repository, refused.text)
     assert admin.get("/v1/repos/py/trusted-publishers").json["publishers"] == []
     assert admin.get("/v1/repos/all/trusted-publishers").json["publishers"] == []
+
+
+def test_an_exchange_for_a_publisher_whose_token_row_was_revoked_is_refused(
+    client: falcon.testing.TestClient,
+    admin: Api,
+    services: Services,
+    publish_to: Callable[..., dict[str, Any]],
+    idp: LocalIdP,
+) -> None:
+    """A tenant admin may revoke any token, the publisher's row too: the exchange then says
+    so, instead of handing out a token refused at its first use."""
+    publish_to("pub")
+    minted = mint(client, id_token_for(idp, CI, "artifortress")).json["token"]
+    parent = services.authenticator.authenticate(minted).token_key_id
+    assert admin.delete(f"/v1/tokens/{parent}").status_code == 200
+    refused = mint(client, id_token_for(idp, CI, "artifortress"))
+    assert refused.status_code == 422, refused.text
+    assert "revoked" in refused.json["errors"][0]["description"]
