@@ -208,12 +208,14 @@ class Worker:
         if now - self._last_prune < PRUNE_EVERY:
             return
         self._last_prune = now
+        from artifortress.remote.documents import prune_negative
         from artifortress.webhooks.services import prune as prune_deliveries
 
         cutoff = now - dt.timedelta(seconds=self.settings.event_retention)
         with self.services.sessions.begin() as db:
             removed = outbox.prune(db, cutoff)
             delivered = prune_deliveries(db, cutoff)
+            misses = prune_negative(db, now)
         if removed or delivered:
             log.info(
                 "pruned %d handled events and %d delivered webhooks older than %s",
@@ -221,6 +223,8 @@ class Worker:
                 delivered,
                 cutoff.isoformat(),
             )
+        if misses:
+            log.info("pruned %d expired 'not found' entries of remote repositories", misses)
 
     @contextlib.contextmanager
     def _single_consumer(self) -> Iterator[None]:

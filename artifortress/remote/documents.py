@@ -23,7 +23,7 @@ import logging
 from typing import Protocol
 from urllib.parse import urljoin
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress.db.base import utcnow
@@ -332,3 +332,18 @@ def _validators(cached: RemoteDocument) -> dict[str, str]:
     if cached.last_modified:
         headers["If-Modified-Since"] = cached.last_modified
     return headers
+
+
+def prune_negative(db: Session, now: dt.datetime) -> int:
+    """Delete "no such document" entries no request will believe again; how many went.
+
+    Each name a client asks for and upstream lacks leaves one: without this,
+    probing random names would grow the table without end.
+    """
+    cutoff = now - dt.timedelta(seconds=NEGATIVE_TTL)
+    gone = db.execute(
+        delete(RemoteDocument).where(
+            RemoteDocument.status != 200, RemoteDocument.checked_at < cutoff
+        )
+    )
+    return int(getattr(gone, "rowcount", 0) or 0)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from artifortress.blobs.models import Blob
 from artifortress.gc.services import collect
+from artifortress.remote.documents import prune_negative
+from artifortress.remote.models import RemoteDocument
 
 BYTES = b"cached bytes" * 100
 SHA256 = hashlib.sha256(BYTES).hexdigest()
@@ -213,3 +216,24 @@ def test_a_purge_with_a_bad_files_flag_purges_nothing(admin, make_remote, upstre
     report = admin.get("/v1/repos/up/cache").json
     assert len(report["documents"]) == 1
     assert report["files"]["versions"] == 1
+
+
+def test_expired_not_found_entries_are_pruned_and_nothing_else(
+    admin, make_remote, upstream, services
+):
+    make_remote("up")
+    upstream.serve("/docs/index", b"an index")
+    assert admin.get("/upstreamtest/up/doc/index").status_code == 200
+    for name in ("gone-a", "gone-b"):  # names upstream lacks: one entry each
+        assert admin.get(f"/upstreamtest/up/doc/{name}").status_code == 404
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    with services.sessions.begin() as db:
+        db.execute(  # everything but gone-b was last checked an hour ago
+            update(RemoteDocument)
+            .where(RemoteDocument.key != "docs/gone-b")
+            .values(checked_at=an_hour_ago, fetched_at=an_hour_ago)
+        )
+    with services.sessions.begin() as db:
+        assert prune_negative(db, dt.datetime.now(dt.UTC)) == 1
+    keys = [d["key"] for d in admin.get("/v1/repos/up/cache").json["documents"]]
+    assert keys == ["docs/gone-b", "docs/index"]  # the fresh miss and the document stay
