@@ -204,7 +204,7 @@ class IssuerKeys:
 def _header(token: str) -> dict[str, Any]:
     try:
         return jwt.get_unverified_header(token)
-    except jwt.DecodeError:
+    except (jwt.DecodeError, UnicodeEncodeError):  # a lone surrogate cannot be encoded
         raise InvalidIdToken("the ID token is not a well-formed JWT") from None
 
 

@@ -184,6 +184,8 @@ def _unverified_issuer(id_token: str) -> str:
     """The ``iss`` the token claims, read to pick candidates; nothing is trusted yet."""
     if not id_token or len(id_token) > MAX_ID_TOKEN:
         raise InvalidToken("the token is empty or too long to be an ID token")
+    if not id_token.isascii():  # a JWT is base64url and dots; PyJWT cannot encode a surrogate
+        raise InvalidToken("the token is not a well-formed JWT")
     try:
         unverified = jwt.decode(id_token, options={"verify_signature": False})
     except jwt.PyJWTError:

@@ -254,7 +254,7 @@ def test_a_minted_token_publishes_but_destroys_nothing(
     assert admin.get("/generic/gen/tool/1.0/tool.tgz").content == b"one"
 
 
-# -- odd tokens of an issuer the attacker runs -----------------------------------------------------
+# -- odd tokens of an issuer the attacker runs ----------------------------------------------------
 
 
 def test_an_id_token_expiring_after_year_9999_is_refused_not_a_500(
@@ -324,7 +324,7 @@ def test_a_minted_token_reads_and_administers_nothing_else(
     assert client.simulate_get("/v1/tokens", headers=headers).status_code == 403
 
 
-# -- a scoped token pasted into the UI's sign-in form ----------------------------------------------
+# -- a scoped token pasted into the UI's sign-in form ---------------------------------------------
 
 
 def test_no_scoped_token_opens_a_ui_session(
@@ -406,3 +406,29 @@ def test_an_exchange_for_a_publisher_whose_token_row_was_revoked_is_refused(
     refused = mint(client, id_token_for(idp, CI, "artifortress"))
     assert refused.status_code == 422, refused.text
     assert "revoked" in refused.json["errors"][0]["description"]
+
+
+# -- bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"token": "\\ud800"}',
+        b'{"token": "a.\\ud800.b"}',
+        b'{"token": "\\u0000"}',
+        b'{"token": "' + b"x" * 20000 + b'"}',
+        b'{"token": "e30.e30.", "extra": {"deep": [1, 2]}}',
+        b"\xff\xfe\x00",
+        b"",
+    ],
+)
+def test_pypis_endpoint_answers_bad_bodies_in_its_shape(
+    client: falcon.testing.TestClient, publish_to: Callable[..., dict[str, Any]], raw: bytes
+) -> None:
+    publish_to("pub")
+    answer = client.simulate_post(
+        "/_/oidc/mint-token", body=raw, headers={"Content-Type": "application/json"}
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json["errors"][0]["code"] in ("invalid-payload", "invalid-token")

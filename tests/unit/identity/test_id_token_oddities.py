@@ -39,3 +39,12 @@ def test_odd_signed_claims_are_refused(issuer: StaticIssuer, claims: dict[str, A
         assert refused(keys, issuer.sign(**claims), issuer)
     finally:
         keys.close()
+
+
+@pytest.mark.parametrize("token", ["\ud800", "a.\ud800.b", "\u00e9.e30.e30"])
+def test_tokens_that_are_not_ascii_are_refused(issuer: StaticIssuer, token: str) -> None:
+    keys = IssuerKeys()
+    try:
+        assert "well-formed" in refused(keys, token, issuer)
+    finally:
+        keys.close()
