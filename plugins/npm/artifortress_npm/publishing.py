@@ -63,6 +63,13 @@ def put_package(gateway: Gateway, name: str, *, with_rev: bool, limit: int) -> N
         if has_attachments(body.document):  # through a virtual: into its hosted member
             _publish(gateway, gateway.upload_target(repo), name, body, files)
             return
+    if gateway.principal.publisher is not None:
+        # A trusted publisher's token uploads (issue 19); it must not rewrite what is there.
+        raise error_for_status(
+            "a token minted for a trusted publisher publishes only: deprecate, unpublish "
+            "and tag with a person's token",
+            403,
+        )
     if repo.kind != HOSTED:
         raise error_for_status(
             f"{repo.kind} repository {repo.key!r} holds no packages of its own: deprecate, "

@@ -7,7 +7,12 @@ shaped as an attacker would shape the claims of an issuer they control.
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
+import io
+import json
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -432,3 +437,64 @@ def test_pypis_endpoint_answers_bad_bodies_in_its_shape(
     )
     assert answer.status_code == 422, answer.text
     assert answer.json["errors"][0]["code"] in ("invalid-payload", "invalid-token")
+
+
+def npm_publish_document(name: str, version: str) -> dict[str, Any]:
+    """What ``npm publish`` PUTs: the packument with the version and its tarball attached."""
+    manifest = json.dumps({"name": name, "version": version}).encode()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        info = tarfile.TarInfo("package/package.json")
+        info.size = len(manifest)
+        archive.addfile(info, io.BytesIO(manifest))
+    data = gzip.compress(buffer.getvalue(), mtime=0)
+    integrity = "sha512-" + base64.b64encode(hashlib.sha512(data).digest()).decode()
+    return {
+        "_id": name,
+        "name": name,
+        "dist-tags": {"latest": version},
+        "versions": {version: {"name": name, "version": version, "dist": {"integrity": integrity}}},
+        "_attachments": {
+            f"{name}-{version}.tgz": {
+                "content_type": "application/octet-stream",
+                "data": base64.b64encode(data).decode(),
+                "length": len(data),
+            }
+        },
+    }
+
+
+def test_an_npm_minted_token_publishes_but_updates_no_metadata(
+    client: falcon.testing.TestClient,
+    admin: Api,
+    publish_to: Callable[..., dict[str, Any]],
+    idp: LocalIdP,
+) -> None:
+    """npm's metadata updates (deprecate, unpublish, dist-tags) come through the publish
+    responder (PUT of the packument, without attachments): a publisher's token may not."""
+    publish_to("js", format="npm")
+    first = admin.put("/npm/js/pkg", npm_publish_document("pkg", "1.0.0"))
+    assert first.status_code == 201, first.text
+    body = {"token": id_token_for(idp, CI, "artifortress"), "repository": "js"}
+    token = client.simulate_post("/v1/oidc/token", json=body).json["token"]
+    second = client.simulate_put(
+        "/npm/js/pkg", json=npm_publish_document("pkg", "2.0.0"), headers=bearer(token)
+    )
+    assert second.status_code == 201, second.text
+    packument = admin.get("/npm/js/pkg?write=true").json
+    deprecated = json.loads(json.dumps(packument))
+    deprecated["versions"]["1.0.0"]["deprecated"] = "do not use"
+    retagged = json.loads(json.dumps(packument)) | {"dist-tags": {"latest": "1.0.0"}}
+    unpublished = json.loads(json.dumps(packument))
+    del unpublished["versions"]["1.0.0"]
+    rev = "/npm/js/pkg/-rev/" + str(packument.get("_rev", "1"))
+    for path, update in (
+        ("/npm/js/pkg", deprecated),
+        ("/npm/js/pkg", retagged),
+        (rev, unpublished),
+    ):
+        refused = client.simulate_put(path, json=update, headers=bearer(token))
+        assert refused.status_code == 403, (path, refused.text)
+    after = admin.get("/npm/js/pkg").json
+    assert after["dist-tags"]["latest"] == "2.0.0"
+    assert "deprecated" not in after["versions"]["1.0.0"]
