@@ -22,8 +22,9 @@ class Principal:
     #: ``workflow`` and ``environment`` when known. ``None`` for people's tokens.
     publisher: Mapping[str, str] | None = dataclasses.field(default=None, hash=False)
     #: Unix time the credential stops working when it is a scoped token (``afst_``), which a
-    #: token derived from it never outlives; ``None``: as long as its token row says.
-    credential_expires: int | None = None
+    #: token derived from it never outlives; ``None``: as long as its token row says. Not
+    #: compared: what a principal may do does not depend on it (rbac.GrantCache keys on it).
+    credential_expires: int | None = dataclasses.field(default=None, compare=False)
 
     @classmethod
     def operator(cls, tenant_id: int) -> Principal:
