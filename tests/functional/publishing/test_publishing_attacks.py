@@ -498,3 +498,18 @@ def test_an_npm_minted_token_publishes_but_updates_no_metadata(
     after = admin.get("/npm/js/pkg").json
     assert after["dist-tags"]["latest"] == "2.0.0"
     assert "deprecated" not in after["versions"]["1.0.0"]
+
+
+def test_one_id_token_exchanged_at_once_by_many_mints_one_token(
+    client: falcon.testing.TestClient, publish_to: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    """The same ID token sent by several requests at the same instant (a stolen one raced
+    against its job): the database's unique key lets exactly one through."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    publish_to("pub")
+    id_token = id_token_for(idp, CI, "artifortress")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: mint(client, id_token), range(6)))
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [200] + [422] * 5, [answer.text for answer in answers]
