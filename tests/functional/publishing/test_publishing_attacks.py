@@ -513,3 +513,25 @@ def test_one_id_token_exchanged_at_once_by_many_mints_one_token(
         answers = list(pool.map(lambda _: mint(client, id_token), range(6)))
     statuses = sorted(answer.status_code for answer in answers)
     assert statuses == [200] + [422] * 5, [answer.text for answer in answers]
+
+
+def test_no_log_record_carries_an_id_token_or_a_minted_token(
+    client: falcon.testing.TestClient,
+    publish_to: Callable[..., dict[str, Any]],
+    idp: LocalIdP,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    publish_to("pub")
+    id_token = id_token_for(idp, CI, "artifortress")
+    minted = mint(client, id_token).json["token"]
+    assert upload(client, minted, "pub", "logged.txt") == 201
+    mint(client, id_token)  # replayed
+    mint(client, id_token_for(idp, ATTACKER, "artifortress"))  # refused
+    text = "\n".join(record.getMessage() + repr(record.__dict__) for record in caplog.records)
+    assert "/_/oidc/mint-token" in text, "the requests were logged"
+    signature = id_token.rpartition(".")[2]
+    assert signature not in text
+    assert minted.rpartition(".")[2] not in text
