@@ -134,9 +134,17 @@ def check(spec: PublisherSpec, claims: Mapping[str, Any]) -> None:
             _require_equal(claims, name, wanted)
 
 
+#: GitHub events whose jobs run the base repository's trusted workflow on a pull request's
+#: behalf, commonly checking out its untrusted code: PyPI refuses them as well.
+_REFUSED_GITHUB_EVENTS = frozenset({"pull_request_target"})
+
+
 def _check_github(wanted: Mapping[str, str], claims: Mapping[str, Any]) -> None:
     repository = wanted["repository"]
     _require_equal(claims, "repository", repository, fold=True)
+    event = claims.get("event_name")
+    if event in _REFUSED_GITHUB_EVENTS:
+        raise ClaimMismatch("event_name", f"claim 'event_name' is {event!r}: never a publisher")
     refs = [name for name in ("job_workflow_ref", "workflow_ref") if name in claims]
     if not refs:
         raise ClaimMismatch("job_workflow_ref", "the token has no 'job_workflow_ref' claim")

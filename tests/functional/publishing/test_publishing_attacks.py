@@ -61,6 +61,7 @@ TYPED = {
         workflow_ref="octo/app/.github/workflows/../workflows/release.yml@refs/tags/v1.0",
     ),
     "repo:octo/app:pull": github_claims(ref="refs/pull/1/merge"),
+    "repo:octo/app:pull-request-target": github_claims(event_name="pull_request_target"),
 }
 ACCOUNTS = {
     CI: github_claims(),
@@ -302,6 +303,18 @@ def test_claims_of_wrong_types_or_lookalike_values_match_nothing(
         refused = mint(client, id_token_for(idp, account, "artifortress"))
         assert refused.status_code == 422, (account, refused.text)
         assert refused.json["errors"][0]["code"] == "invalid-publisher", account
+
+
+def test_a_pull_request_target_job_is_never_a_publisher(
+    client: falcon.testing.TestClient, publish_to: Callable[..., dict[str, Any]], idp: LocalIdP
+) -> None:
+    """Its job runs the base repository's workflow (release.yml may well trigger on it too)
+    on behalf of a pull request, often over the pull request's code."""
+    publish_to("pub")
+    refused = mint(client, id_token_for(idp, "repo:octo/app:pull-request-target", "artifortress"))
+    assert refused.status_code == 422, refused.text
+    assert "'event_name'" in refused.json["errors"][0]["description"]
+    assert mint(client, id_token_for(idp, CI, "artifortress")).status_code == 200
 
 
 def test_a_minted_token_reads_and_administers_nothing_else(
