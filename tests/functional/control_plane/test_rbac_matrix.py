@@ -219,7 +219,9 @@ def _methods(resource: Any) -> list[str]:
 #: their routes is held to the requirement it declares (``test_declared_routes_...``).
 #: A route with any other tag needs a MATRIX row.
 DECLARATION_CHECKED_TAGS = frozenset(
-    {"blobs", "packages", "search", "policy", "webhooks", "events"}
+    # identity and publishing: OIDC sign-in and trusted publishing test their callers
+    # (tests/functional/publishing, tests/e2e/test_oidc_*.py).
+    {"blobs", "packages", "search", "policy", "webhooks", "events", "identity", "publishing"}
 )
 
 #: What each caller holds on the private repository (for the declaration check).
