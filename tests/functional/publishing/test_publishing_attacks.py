@@ -24,6 +24,8 @@ from artifortress.container import Services
 from artifortress.testing.helpers import Api
 from tests.support.oidc_idp import Client, LocalIdP, id_token_for, local_idp
 
+from .exchanges import bearer, mint, upload
+
 RELEASE = "octo/app/.github/workflows/release.yml@refs/tags/v1.0"
 
 
@@ -76,47 +78,6 @@ CLIENTS = [Client("artifortress", "ci-secret", ["http://127.0.0.1:9/cb"])]
 def idp() -> Iterator[LocalIdP]:
     with local_idp(CLIENTS, ACCOUNTS) as running:
         yield running
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, str]:
-    return {"trusted_publishing_token_ttl": "3s"}
-
-
-@pytest.fixture
-def publish_to(
-    admin: Api, make_repo: Callable[..., dict[str, Any]], idp: LocalIdP
-) -> Callable[..., dict[str, Any]]:
-    """A new repository trusting octo/app's release.yml (from the test IdP)."""
-
-    def make(key: str, format: str = "pypi", **fields: Any) -> dict[str, Any]:
-        make_repo(key, format)
-        body = {"kind": "github", "issuer": idp.issuer, "repository": "octo/app"}
-        created = admin.post(
-            f"/v1/repos/{key}/trusted-publishers", {**body, "workflow": "release.yml", **fields}
-        )
-        assert created.status_code == 201, created.text
-        return dict(created.json)
-
-    return make
-
-
-def mint(client: falcon.testing.TestClient, id_token: str) -> falcon.testing.Result:
-    return client.simulate_post("/_/oidc/mint-token", json={"token": id_token})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def upload(client: falcon.testing.TestClient, token: str, repo: str, path: str) -> int:
-    data = path.encode()
-    answer = client.simulate_post(
-        f"/v1/repos/{repo}/uploads",
-        json={"digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)},
-        headers=bearer(token),
-    )
-    return answer.status_code
 
 
 # -- a minted token traded for another (the OCI registry token flow) ---------------------------

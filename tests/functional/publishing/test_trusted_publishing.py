@@ -6,7 +6,6 @@ its accounts carry GitHub-shaped claims, its client ``artifortress`` is the audi
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -23,6 +22,8 @@ from artifortress.publishing.exchange import Exchanger, InvalidToken, exchange
 from artifortress.settings import Settings
 from artifortress.testing.helpers import Api
 from tests.support.oidc_idp import Client, LocalIdP, id_token_for, local_idp
+
+from .exchanges import mint, upload
 
 RELEASE = "octo/app/.github/workflows/release.yml@refs/tags/v1.0"
 
@@ -67,44 +68,6 @@ CLIENTS = [
 def idp() -> Iterator[LocalIdP]:
     with local_idp(CLIENTS, ACCOUNTS) as running:
         yield running
-
-
-@pytest.fixture
-def settings_overrides() -> dict[str, str]:
-    return {"trusted_publishing_token_ttl": "3s"}
-
-
-@pytest.fixture
-def publish_to(
-    admin: Api, make_repo: Callable[..., dict[str, Any]], idp: LocalIdP
-) -> Callable[..., dict[str, Any]]:
-    """A new PyPI repository trusting octo/app's release.yml (from the test IdP)."""
-
-    def make(key: str, format: str = "pypi", **fields: str) -> dict[str, Any]:
-        make_repo(key, format)
-        body = {"kind": "github", "issuer": idp.issuer, "repository": "octo/app"}
-        created = admin.post(
-            f"/v1/repos/{key}/trusted-publishers", {**body, "workflow": "release.yml", **fields}
-        )
-        assert created.status_code == 201, created.text
-        return dict(created.json)
-
-    return make
-
-
-def mint(client: falcon.testing.TestClient, id_token: str) -> falcon.testing.Result:
-    return client.simulate_post("/_/oidc/mint-token", json={"token": id_token})
-
-
-def upload(client: falcon.testing.TestClient, token: str, repo: str, path: str = "a.txt") -> int:
-    """Open an upload session (the core's write into any repository) for *path*'s bytes."""
-    data = path.encode()
-    answer = client.simulate_post(
-        f"/v1/repos/{repo}/uploads",
-        json={"digest": "sha256:" + hashlib.sha256(data).hexdigest(), "size": len(data)},
-        headers={"Authorization": f"Bearer {token}"},
-    )
-    return answer.status_code
 
 
 def audit_rows(services: Services, action: str) -> list[AuditEntry]:
