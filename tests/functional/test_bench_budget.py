@@ -1,0 +1,26 @@
+"""``python -m bench.budget`` (docs/read-path.md, named in the README) runs and prints its table."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_read_budget_prints_every_step():
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.budget"],
+        cwd=ROOT,
+        env={**os.environ, "BENCH_BUDGET_CALLS": "5"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| ") and "µs" in line]
+    assert len(rows) == 8, done.stdout
+    assert any("cached simple page" in row for row in rows)
