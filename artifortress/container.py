@@ -68,7 +68,7 @@ class Services:
         blobs = make_store(settings)
         formats = collect_formats(pm)
         grants = GrantCache(settings.token_cache_seconds)
-        grants.watch(engine)
+        grants.watch(engine, sessions)
         return cls(
             settings=settings,
             engine=engine,

@@ -21,6 +21,8 @@ import time
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress.auth.principal import Principal
 from artifortress.rbac.permissions import Permission
@@ -48,11 +50,17 @@ class GrantCache:
         #: Bumped when a transaction of this process that changed a decision commits.
         self._generation = 0
 
-    def watch(self, engine: Engine) -> None:
-        """Forget every decision when a transaction on *engine* that changes one commits."""
+    def watch(self, engine: Engine, sessions: sessionmaker[Session]) -> None:
+        """Forget every decision when a transaction on *engine* that changes one commits.
+
+        Forgotten as the commit begins (a decision already kept must not outlive
+        it) and once more when a session's commit has ended: a thread reading in
+        between still saw the old rows, and must not keep them.
+        """
         event.listen(engine, "before_cursor_execute", _note_deciding_write)
-        event.listen(engine, "commit", self._committed)
+        event.listen(engine, "commit", self._committing)
         event.listen(engine, "rollback", _forget_note)
+        event.listen(sessions, "after_commit", self._committed)
 
     def reading(self, principal: Principal, key: str) -> Decision | None:
         """A kept decision granting *principal* read on repository *key*, if one is current."""
@@ -81,11 +89,24 @@ class GrantCache:
             expires = time.monotonic() + self._seconds
             self._entries[(principal, key)] = (expires, generation, decision)
 
-    def _committed(self, connection: Any) -> None:
-        if connection.info.pop(_DIRTY, False):
-            with self._lock:
-                self._generation += 1
-                self._entries.clear()
+    def _committing(self, connection: Any) -> None:
+        if _pop_note(connection):
+            _committing.pending = True
+            self._forget_all()
+
+    def _committed(self, session: Session) -> None:
+        if getattr(_committing, "pending", False):
+            _committing.pending = False
+            self._forget_all()
+
+    def _forget_all(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+#: Per thread: a commit that changed a decision is under way (see ``GrantCache.watch``).
+_committing = threading.local()
 
 
 #: Far above callers x repositories active within one second on one process.
@@ -102,4 +123,12 @@ def _note_deciding_write(
 
 
 def _forget_note(connection: Any) -> None:
-    connection.info.pop(_DIRTY, None)
+    _pop_note(connection)
+
+
+def _pop_note(connection: Any) -> bool:
+    """Whether *connection*'s transaction wrote what decisions read; forgets the note."""
+    try:
+        return bool(connection.info.pop(_DIRTY, False))
+    except SQLAlchemyError:  # the connection was lost (invalidated): nothing of it commits
+        return False

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from sqlalchemy import Engine, bindparam, select, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
@@ -124,14 +124,9 @@ class CounterReader:
     def read(self, repository_id: int, scope: str) -> Revision:
         params = {"repository_id": repository_id, "scope": scope}
         args: Any = tuple(params[name] for name in self._order) if self._order else params
-        connection = self._engine.raw_connection()
+        connection = self._connect()
         try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self._sql, args)
-                row = cursor.fetchone()
-            finally:
-                cursor.close()
+            row = self._fetch(connection, args)
         finally:
             connection.close()  # back to the pool, which ends the read's transaction
         if row is None:
@@ -139,6 +134,47 @@ class CounterReader:
         changed_at = self._changed_at(row[1]) if self._changed_at is not None else row[1]
         assert isinstance(changed_at, dt.datetime)  # the column is NOT NULL
         return int(row[0]), changed_at
+
+    def _connect(self) -> Any:
+        """A pooled connection; one that cannot be made raises SQLAlchemy's error (503)."""
+        dialect = self._engine.dialect
+        try:
+            return self._engine.raw_connection()
+        except dialect.loaded_dbapi.Error as exc:
+            raise DBAPIError.instance(
+                None,
+                None,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=True,
+                dialect=dialect,
+            ) from exc
+
+    def _fetch(self, connection: Any, args: Any) -> Any:
+        """The counter's row; the driver's errors raised as SQLAlchemy's, as a session would.
+
+        So a database lost mid-read answers 503 like every other read, and a
+        dead connection is dropped from the pool instead of handed out again.
+        """
+        dialect = self._engine.dialect
+        cursor = connection.cursor()
+        try:
+            cursor.execute(self._sql, args)
+            return cursor.fetchone()
+        except dialect.loaded_dbapi.Error as exc:
+            lost = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
+            if lost:
+                connection.invalidate(exc)
+            raise DBAPIError.instance(
+                self._sql,
+                args,
+                exc,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ) from exc
+        finally:
+            cursor.close()
 
 
 def rendered(

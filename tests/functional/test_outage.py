@@ -18,6 +18,7 @@ import falcon.inspect
 import falcon.testing
 import pytest
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
 from artifortress.app import create_app
@@ -232,3 +233,19 @@ def test_a_silent_database_host_gives_503_after_the_connect_timeout(outage: Outa
     assert time.monotonic() - started < MAX_SECONDS
     outage.proxy.restore()
     assert outage.admin.get("/v1/repos").status_code == 200
+
+
+def test_a_counter_read_outside_a_session_fails_as_a_session_would(outage: Outage) -> None:
+    """Cached pages read their change counter on a pooled connection (``CounterReader``).
+
+    A database lost under it raises SQLAlchemy's connectivity error (the 503 every
+    other read gives), and the dead connection leaves the pool.
+    """
+    counters = outage.services.counters
+    assert counters is not None
+    assert counters.read(1, "nothing")[0] == 0  # a connection is pooled
+    outage.proxy.cut()
+    with pytest.raises(sa_exc.OperationalError):
+        counters.read(1, "nothing")
+    outage.proxy.restore()
+    assert counters.read(1, "nothing")[0] == 0  # the pool hands out a live one
