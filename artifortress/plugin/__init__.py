@@ -17,7 +17,7 @@ import warnings
 
 from artifortress import hookimpl
 from artifortress.attestations.identity import SigningIdentity
-from artifortress.attestations.verify import AttestationResult
+from artifortress.attestations.results import AttestationResult
 from artifortress.auth.principal import Principal
 from artifortress.auth.views import TokenInfo
 from artifortress.errors import (

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from artifortress.attestations.trust import verifier_for
-from artifortress.attestations.verify import AttestationResult, verify_bundle
+from artifortress.attestations.results import AttestationResult
 from artifortress.plugin.gateway.base import GatewayBase
 
 
@@ -31,5 +30,9 @@ class AttestationsGateway(GatewayBase):
         touches the network. Format-specific checks (the subject's name, the
         predicate type) are the plugin's.
         """
+        # Here, not at import: sigstore loads boto3 and more, which no other request needs.
+        from artifortress.attestations.trust import verifier_for
+        from artifortress.attestations.verify import verify_bundle
+
         verifier = verifier_for(self._ctx.services.settings.sigstore_trusted_root)
         return verify_bundle(verifier, bundle, digests, self.principal.publisher)

@@ -15,7 +15,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from packaging.utils import parse_sdist_filename, parse_wheel_filename
-from pypi_attestations import Attestation
 
 from artifortress.plugin import AttestationResult
 
@@ -29,6 +28,10 @@ UNVERIFIED: dict[str, Any] = {"kind": "unverified"}
 
 def sigstore_bundles(attestations: str) -> list[str]:
     """Each attestation of the form field (a checked JSON array) as a sigstore bundle's JSON."""
+    # Here, not at import: pypi-attestations loads sigstore, boto3 and more, which
+    # only an upload carrying attestations needs.
+    from pypi_attestations import Attestation
+
     bundles = []
     for item in json.loads(attestations):
         try:
