@@ -27,6 +27,8 @@ def install_snippets(
         return _pypi(f"{base}/pypi/{repo}/simple/", name, version)
     if format == "npm":
         return _npm(f"{base}/npm/{repo}/", name, version)
+    if format == "oci":
+        return _oci(base, repo, name, version)
     if format == "generic":
         return [
             Snippet("curl", f"curl -fLO {shlex.quote(f'{base}/generic/{repo}/{path}')}")
@@ -54,4 +56,14 @@ def _npm(registry: str, name: str, version: str) -> list[Snippet]:
         Snippet("npm", f"npm install --registry {registry} {spec}"),
         Snippet("pnpm", f"pnpm add --registry {registry} {spec}"),
         Snippet("yarn", f"yarn config set npmRegistryServer {registry}\nyarn add {spec}"),
+    ]
+
+
+def _oci(base: str, repo: str, name: str, version: str) -> list[Snippet]:
+    """Pull by digest: an image's version is its manifest's digest (``sha256-<hex>``)."""
+    host = base.split("://", 1)[-1]
+    reference = shlex.quote(f"{host}/{repo}/{name}@{version.replace('-', ':', 1)}")
+    return [
+        Snippet("podman", f"podman pull {reference}"),
+        Snippet("docker", f"docker pull {reference}"),
     ]
