@@ -154,13 +154,18 @@ def _release_exists(
     exists = version in gateway.sealed_versions(repo, name, [version])
     if received.parsed.kind == "sdist" and exists:
         current = gateway.version(repo, name, version)
-        if current is not None and _has_sdist(current):
+        # This very file may have been committed by a concurrent upload since the caller
+        # looked for it: that is a re-upload (decided at append), not a second sdist.
+        if current is not None and _has_sdist(current, other_than=received.filename):
             raise BadRequest(f"Only one sdist may be uploaded per release ({name} {version})")
     return exists
 
 
-def _has_sdist(version: VersionInfo) -> bool:
-    return any(a.metadata.get("filetype") == "sdist" for a in version.artifacts)
+def _has_sdist(version: VersionInfo, *, other_than: str) -> bool:
+    return any(
+        a.metadata.get("filetype") == "sdist" and a.filename != other_than
+        for a in version.artifacts
+    )
 
 
 def _verified_attestations(gateway: Gateway, received: Received) -> dict[str, Any] | None:

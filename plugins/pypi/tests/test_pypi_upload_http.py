@@ -125,6 +125,28 @@ def test_second_sdist_per_release_is_refused(admin, repo, tmp_path):
     assert "sdist" in refused.json["message"]
 
 
+def test_an_sdist_committed_by_a_concurrent_upload_is_a_reupload(
+    admin, repo, tmp_path, monkeypatch
+):
+    """The race of identical uploads: the first check ran before the winner committed."""
+    from artifortress_pypi import upload
+
+    sdist = make_sdist(tmp_path).read_bytes()
+    body = form(sdist, "foo_bar_baz-1.0.tar.gz", filetype="sdist")
+    assert post(admin, *body).status_code == 200  # the winner
+    checks = []
+    real = upload._is_identical_reupload
+
+    def not_yet_committed(*args):
+        checks.append(args)
+        return False if len(checks) == 1 else real(*args)
+
+    monkeypatch.setattr(upload, "_is_identical_reupload", not_yet_committed)
+    again = post(admin, *body)
+    assert again.status_code == 200, again.text
+    assert len(checks) == 2  # decided at the append's conflict, as the same bytes
+
+
 def test_wheel_with_traversal_member_is_refused(admin, repo, services, tmp_path):
     data = wheel_bytes(tmp_path, extra_members={"../../evil.py": b"x"})
     answer = post(admin, *form(data, "foo_bar_baz-1.0-py3-none-any.whl"))
