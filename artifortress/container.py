@@ -14,6 +14,7 @@ from artifortress.auth.services import Authenticator, TokenPolicy
 from artifortress.blobs.factory import make_store
 from artifortress.blobs.store import BlobStore
 from artifortress.db.engine import make_engine, make_session_factory
+from artifortress.db.pooled import PooledRead
 from artifortress.formats import FormatSpec
 from artifortress.http.accel import AccelRedirect, make_accel
 from artifortress.identity.id_tokens import IssuerKeys
@@ -27,6 +28,7 @@ from artifortress.secretbox import session_info
 from artifortress.settings import Settings
 from artifortress.tenants.models import DEFAULT_TENANT
 from artifortress.tenants.services import get_or_create_tenant
+from artifortress.versions.queries import PUBLISHED_FILE
 
 
 @dataclasses.dataclass
@@ -55,6 +57,8 @@ class Services:
     grants: GrantCache = dataclasses.field(default_factory=lambda: GrantCache(0))
     #: Change counters read outside a session, for cached pages (``None``: in the session).
     counters: CounterReader | None = None
+    #: Downloads' file lookup outside a session, likewise (``versions.queries.PUBLISHED_FILE``).
+    published_files: PooledRead | None = None
     _default_tenant_id: int | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -84,6 +88,7 @@ class Services:
             accel=make_accel(settings, blobs),
             grants=grants,
             counters=CounterReader(engine),
+            published_files=PooledRead(engine, PUBLISHED_FILE),
         )
 
     def handoff(self, digest: str) -> str | None:

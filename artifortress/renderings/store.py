@@ -10,15 +10,16 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 
 from sqlalchemy import Engine, bindparam, select, text
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.expression import Executable
 
 from artifortress.db.base import UtcDateTime, utcnow
 from artifortress.db.dialects import dialect_name, insert_for
+from artifortress.db.pooled import PooledRead
 from artifortress.renderings.models import REPO_SCOPE, ChangeCounter, Document
 
 log = logging.getLogger("artifortress.renderings")
@@ -101,80 +102,21 @@ def _counter(db: Session, repository_id: int, scope: str) -> Revision:
 class CounterReader:
     """Reads a change counter on a pooled connection, outside any session.
 
-    A cached page costs that one read: through a session (begin, connection,
-    commit, close) it took ten times the statement itself, most of a cached
-    page's database time. Only for a request that has read nothing yet: the
-    counter is then read before anything a rebuild reads (whose transaction
-    begins later), so a body is never older than the revision it is kept
-    under. One that already read must read it in its own transaction.
+    A cached page costs that one read (see :mod:`artifortress.db.pooled`).
+    Only for a request that has read nothing yet: the counter is then read
+    before anything a rebuild reads (whose transaction begins later), so a
+    body is never older than the revision it is kept under. One that already
+    read must read it in its own transaction.
     """
 
     def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        compiled = _COUNTER.compile(dialect=engine.dialect)
-        self._sql = str(compiled)
-        #: Parameter names in order for positional paramstyles (SQLite's ``?``).
-        self._order = compiled.positiontup
-        column = ChangeCounter.__table__.c.changed_at
-        # The column type's own conversion: the same value a session would return.
-        self._changed_at = column.type.dialect_impl(engine.dialect).result_processor(
-            engine.dialect, None
-        )
+        self._read = PooledRead(engine, _COUNTER)
 
     def read(self, repository_id: int, scope: str) -> Revision:
-        params = {"repository_id": repository_id, "scope": scope}
-        args: Any = tuple(params[name] for name in self._order) if self._order else params
-        connection = self._connect()
-        try:
-            row = self._fetch(connection, args)
-        finally:
-            connection.close()  # back to the pool, which ends the read's transaction
+        row = self._read.first(repository_id=repository_id, scope=scope)
         if row is None:
             return _NEVER
-        changed_at = self._changed_at(row[1]) if self._changed_at is not None else row[1]
-        assert isinstance(changed_at, dt.datetime)  # the column is NOT NULL
-        return int(row[0]), changed_at
-
-    def _connect(self) -> Any:
-        """A pooled connection; one that cannot be made raises SQLAlchemy's error (503)."""
-        dialect = self._engine.dialect
-        try:
-            return self._engine.raw_connection()
-        except dialect.loaded_dbapi.Error as exc:
-            raise DBAPIError.instance(
-                None,
-                None,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=True,
-                dialect=dialect,
-            ) from exc
-
-    def _fetch(self, connection: Any, args: Any) -> Any:
-        """The counter's row; the driver's errors raised as SQLAlchemy's, as a session would.
-
-        So a database lost mid-read answers 503 like every other read, and a
-        dead connection is dropped from the pool instead of handed out again.
-        """
-        dialect = self._engine.dialect
-        cursor = connection.cursor()
-        try:
-            cursor.execute(self._sql, args)
-            return cursor.fetchone()
-        except dialect.loaded_dbapi.Error as exc:
-            lost = dialect.is_disconnect(exc, connection.dbapi_connection, cursor)
-            if lost:
-                connection.invalidate(exc)
-            raise DBAPIError.instance(
-                self._sql,
-                args,
-                exc,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from exc
-        finally:
-            cursor.close()
+        return int(row[0]), row[1]
 
 
 def rendered(

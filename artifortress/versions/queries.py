@@ -166,7 +166,7 @@ class PublishedFile:
 
 
 #: Every download asks it: built once, and read without the ORM.
-_PUBLISHED_FILE = (
+PUBLISHED_FILE = (
     select(Artifact.digest, Blob.size, Artifact.media_type, Blob.created_at)
     .join(Version, Artifact.version_id == Version.id)
     .join(Package, Version.package_id == Package.id)
@@ -198,7 +198,7 @@ def published_file(
         "version": version,
         "filename": filename,
     }
-    row = db.connection().execute(_PUBLISHED_FILE, params).first()
+    row = db.connection().execute(PUBLISHED_FILE, params).first()
     return PublishedFile(*row) if row is not None else None
 
 

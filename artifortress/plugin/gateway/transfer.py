@@ -154,7 +154,7 @@ class TransferGateway(GatewayBase):
         The download path of every format: one query, no version loaded.
         *media_type* overrides the one stored with the file.
         """
-        found = queries.published_file(self._ctx.db, repo.id, name, version, filename)
+        found = self._published_file(repo, name, version, filename)
         if found is None:
             raise NotFound(f"no file {filename} of {name} {version} in {repo.key}")
         presentation = Presentation(
@@ -170,6 +170,17 @@ class TransferGateway(GatewayBase):
             presentation,
             self._ctx.services.handoff(found.digest),
         )
+
+    def _published_file(
+        self, repo: RepoInfo, name: str, version: str, filename: str
+    ) -> queries.PublishedFile | None:
+        """The file's row: on a pooled connection while the request has read nothing else."""
+        ctx = self._ctx
+        pooled = ctx.services.published_files
+        if ctx.db_if_open is not None or pooled is None:
+            return queries.published_file(ctx.db, repo.id, name, version, filename)
+        row = pooled.first(repository_id=repo.id, package=name, version=version, filename=filename)
+        return queries.PublishedFile(*row) if row is not None else None
 
 
 def _closing(stream: BlobStream) -> Iterator[bytes]:

@@ -53,15 +53,35 @@ def test_a_cached_page_costs_one_read_outside_any_session(admin, repo, services,
     assert admin.get(page).status_code == 200  # built once; the read decision is kept
     meter = WorkMeter(services.engine)
     checkouts: list[object] = []
+    begins: list[object] = []
     event.listen(services.engine.pool, "checkout", lambda *args: checkouts.append(args))
-    works, reads = [], []
+    event.listen(services.engine, "begin", lambda *args: begins.append(args))
+    works, reads, sessions = [], [], []
     for _ in range(3):
         checkouts.clear()
+        begins.clear()
         with meter.measure() as work:
             answer = admin.get(page)
         assert answer.status_code == 200
         works.append(work)
         reads.append(len(checkouts))
-    # The change counter is read on a pooled connection: no session, no SQLAlchemy statement.
-    assert Work.least(works).statements == 0, works
+        sessions.append(len(begins))
+    # The change counter, read on a pooled connection: one statement, no transaction begun.
+    assert Work.least(works).statements == 1, works
     assert min(reads) == 1, reads
+    assert min(sessions) == 0, sessions
+
+
+def test_a_download_opens_no_session_either(admin, repo, services, tmp_path):
+    filename = publish_project(admin, tmp_path, 1)
+    meter = WorkMeter(services.engine)
+    assert download(admin, meter, filename).statements >= 1  # the read decision is now kept
+    begins: list[object] = []
+    event.listen(services.engine, "begin", lambda *args: begins.append(args))
+    works, sessions = [], []
+    for _ in range(3):
+        begins.clear()
+        works.append(download(admin, meter, filename))
+        sessions.append(len(begins))
+    assert Work.least(works).statements == 1, works  # the file's row, on a pooled connection
+    assert min(sessions) == 0, sessions
