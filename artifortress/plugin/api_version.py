@@ -12,7 +12,7 @@ import operator
 import re
 from collections.abc import Callable
 
-API_VERSION = "1.4.0"
+API_VERSION = "1.5.0"
 
 _COMPARISONS: dict[str, Callable[[tuple[int, ...], tuple[int, ...]], bool]] = {
     ">=": operator.ge,

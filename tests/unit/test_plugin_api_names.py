@@ -85,6 +85,8 @@ ADDED_IN: dict[str, frozenset[str]] = {
     ),
     # Attestations: Gateway.verify_attestation() verifies a sigstore bundle offline.
     "1.4.0": frozenset({"AttestationResult", "SigningIdentity"}),
+    # Gateway.versions(light=True): no new names.
+    "1.5.0": frozenset(),
 }
 REMOVED_IN: dict[str, frozenset[str]] = {}
 

@@ -26,13 +26,22 @@ class ReadingGateway(GatewayBase):
         return [PackageInfo(p.name, p.display_name) for p in rows]
 
     def versions(
-        self, repo: RepoInfo, name: str, *, include_deleted: bool = False
+        self, repo: RepoInfo, name: str, *, include_deleted: bool = False, light: bool = False
     ) -> list[VersionInfo]:
-        """Published versions of *name* (and deleted ones if asked), oldest first."""
+        """Published versions of *name* (and deleted ones if asked), oldest first.
+
+        *light* (API 1.5) leaves out each version's ``metadata`` (``{}``) and
+        ``artifacts`` (``()``): one query of a few columns, for a caller that
+        keeps what it derived from a version's metadata, which never changes
+        once published (its state, deprecation and yank flags do, and come).
+        """
         package = queries.find_package(self._ctx.db, repo.id, name)
         if package is None:
             return []
         states = (PUBLISHED, TOMBSTONED) if include_deleted else (PUBLISHED,)
+        if light:
+            rows = queries.light_versions_of(self._ctx.db, package, states)
+            return [_light_info(package.name, package.display_name, row) for row in rows]
         return [version_info(v) for v in queries.versions_of(self._ctx.db, package, states)]
 
     def version(self, repo: RepoInfo, name: str, version: str) -> VersionInfo | None:
@@ -105,3 +114,21 @@ class ReadingGateway(GatewayBase):
             offset=offset,
             limit=limit,
         )
+
+
+def _light_info(name: str, display_name: str, row: Any) -> VersionInfo:
+    version, state, published_at, published_by, yanked, yank_reason, deprecated, gone = row
+    return VersionInfo(
+        package=name,
+        display_name=display_name,
+        version=version,
+        state=state,
+        metadata={},
+        published_at=published_at,
+        published_by=published_by,
+        yanked=yanked,
+        yank_reason=yank_reason,
+        deprecated=deprecated,
+        tombstoned_at=gone,
+        artifacts=(),
+    )

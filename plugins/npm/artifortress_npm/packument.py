@@ -120,18 +120,71 @@ def build_packument(state: PackageState, registry_base: str) -> BuiltPackument:
     )
 
 
+@dataclass(frozen=True)
+class VersionPieces:
+    """One version's serialized objects in both forms: what a packument repeats per version.
+
+    They depend only on the version's record (its metadata never changes once
+    published, its deprecation is part of the record) and the base URL, so
+    they can be kept and spliced into every later packument of the package.
+    """
+
+    full: bytes
+    abbreviated: bytes
+
+
+def version_pieces(name: str, record: VersionRecord, registry_base: str) -> VersionPieces:
+    """The serialized full and abbreviated objects of one version."""
+    document = version_document(name, record, registry_base)
+    return VersionPieces(dumps(document), dumps(_abbreviate(document)))
+
+
+def packument_from_pieces(
+    state: PackageState, pieces: Mapping[str, VersionPieces], *, abbreviated: bool
+) -> bytes | None:
+    """One form of the packument with each version's object taken from *pieces*.
+
+    The bytes :func:`build_packument` makes, without rebuilding and serializing
+    every version again: the per-version work of a publish stays one version's.
+    ``None`` if the rest of the document needs the slower serializer (an
+    integer beyond 64 bits in the latest manifest): build it whole then.
+    """
+    order = sort_versions(state.versions)
+    tags = live_dist_tags(state)
+    if abbreviated:
+        versions = {v: orjson.Fragment(pieces[v].abbreviated) for v in order}
+        document: dict[str, Any] = {
+            "name": state.name,
+            "modified": iso(state.modified),
+            "dist-tags": tags,
+            "versions": versions,
+        }
+    else:
+        versions = {v: orjson.Fragment(pieces[v].full) for v in order}
+        document = _full_document(state, versions, tags, make_rev(state))
+    try:
+        return orjson.dumps(document, default=_mapping_as_dict)
+    except orjson.JSONEncodeError:
+        return None
+
+
 def full_version(state: PackageState, record: VersionRecord, registry_base: str) -> dict[str, Any]:
     """Return the full version object (also the body of ``GET /{name}/{version}``)."""
+    return version_document(state.name, record, registry_base)
+
+
+def version_document(name: str, record: VersionRecord, registry_base: str) -> dict[str, Any]:
+    """The full version object of *record*, a version of package *name*."""
     dist: dict[str, Any] = {
         "integrity": record.integrity,
         "shasum": record.shasum,
-        "tarball": tarball_url(registry_base, state.name, record.version),
+        "tarball": tarball_url(registry_base, name, record.version),
     }
     if record.file_count is not None:
         dist["fileCount"] = record.file_count
     if record.unpacked_size is not None:
         dist["unpackedSize"] = record.unpacked_size
-    document = {**record.manifest, "_id": f"{state.name}@{record.version}", "dist": dist}
+    document = {**record.manifest, "_id": f"{name}@{record.version}", "dist": dist}
     if record.has_shrinkwrap is not None:
         document["_hasShrinkwrap"] = record.has_shrinkwrap
     if record.has_install_script:
@@ -173,7 +226,7 @@ def _abbreviate(version: dict[str, Any]) -> dict[str, Any]:
 
 
 def _full_document(
-    state: PackageState, versions: dict[str, dict[str, Any]], tags: dict[str, str], rev: str
+    state: PackageState, versions: Mapping[str, object], tags: dict[str, str], rev: str
 ) -> dict[str, Any]:
     latest = state.versions.get(tags.get("latest", ""))
     manifest = latest.manifest if latest else {}

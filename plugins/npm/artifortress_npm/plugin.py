@@ -32,7 +32,7 @@ FORMAT = FormatSpec(
 )
 
 # The plugin API versions this plugin works with (docs/plugins.md, "API versions").
-ARTIFORTRESS_API = ">=1.4,<2"  # 1.4: verify_attestation (1.3: remote and virtual repositories)
+ARTIFORTRESS_API = ">=1.5,<2"  # 1.5: versions(light=True); 1.4: verify_attestation
 
 
 @hookimpl

@@ -7,10 +7,10 @@ number is never reused) and labels.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
-from artifortress.plugin import Gateway, NotFound, Rendered, RepoInfo, VersionInfo
+from artifortress.plugin import Gateway, NotFound, Rendered, RepoInfo
+from artifortress_npm import pieces
 from artifortress_npm.manifest import NormalizedVersion
 from artifortress_npm.packument import (
     ABBREVIATED_MEDIA_TYPE,
@@ -18,9 +18,13 @@ from artifortress_npm.packument import (
     FULL_MEDIA_TYPE,
     build_packument,
 )
+from artifortress_npm.records import (  # EPOCH: kept importable from here
+    latest_of,
+    publisher,
+    state_of,
+    version_record,
+)
 from artifortress_npm.state import PackageState, VersionRecord
-
-EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def record_metadata(record: VersionRecord, normalized: NormalizedVersion) -> dict[str, Any]:
@@ -43,54 +47,16 @@ def record_metadata(record: VersionRecord, normalized: NormalizedVersion) -> dic
     }
 
 
-def _record(version: VersionInfo) -> VersionRecord:
-    meta = version.metadata
-    return VersionRecord(
-        version=version.version,
-        manifest=meta.get("manifest", {}),
-        shasum=meta.get("shasum", ""),
-        integrity=meta.get("integrity", ""),
-        published=version.published_at or EPOCH,
-        file_count=meta.get("file_count"),
-        unpacked_size=meta.get("unpacked_size"),
-        deprecated=version.deprecated,
-        has_shrinkwrap=meta.get("has_shrinkwrap"),
-        has_install_script=bool(meta.get("has_install_script")),
-    )
-
-
 def load_state(gateway: Gateway, repo: RepoInfo, name: str) -> PackageState | None:
     """The package as the pure modules see it, or ``None`` if it never existed."""
     versions = gateway.versions(repo, name, include_deleted=True)
     if not versions:
         return None
     live = [v for v in versions if v.state == "published"]
-    gone = {v.version: v.published_at or EPOCH for v in versions if v.state != "published"}
-    records = {v.version: _record(v) for v in live}
+    records = {v.version: version_record(v) for v in live}
     tags = {tag: v for tag, v in gateway.labels(repo, name).items() if v in records}
-    latest = next((v for v in live if v.version == tags.get("latest")), live[-1] if live else None)
-    times = [t for v in versions for t in (v.published_at, v.tombstoned_at) if t is not None]
-    return PackageState(
-        name=name,
-        versions=records,
-        dist_tags=tags,
-        created=min(times, default=EPOCH),
-        modified=max(times, default=EPOCH),
-        revision=len(versions) + len(tags),
-        unpublished=gone,
-        maintainers=_maintainers(live),
-        readme=latest.metadata.get("readme", "") if latest else "",
-        readme_filename=latest.metadata.get("readme_filename", "") if latest else "",
-    )
-
-
-def _maintainers(versions: list[VersionInfo]) -> list[dict[str, str]]:
-    seen: dict[str, dict[str, str]] = {}
-    for version in versions:
-        user = version.metadata.get("manifest", {}).get("_npmUser")
-        if isinstance(user, dict) and isinstance(user.get("name"), str):
-            seen.setdefault(user["name"], {k: str(v) for k, v in user.items()})
-    return list(seen.values())
+    publishers = [publisher(records[v.version]) for v in live]
+    return state_of(name, versions, tags, records, latest_of(live, tags), publishers)
 
 
 def package_state(gateway: Gateway, repo: RepoInfo, name: str) -> PackageState:
@@ -104,10 +70,14 @@ def package_state(gateway: Gateway, repo: RepoInfo, name: str) -> PackageState:
 def stored_packument(gateway: Gateway, repo: RepoInfo, name: str, *, abbreviated: bool) -> Rendered:
     """The package's stored packument in hosted *repo*, tarball URLs under BASE_PLACEHOLDER.
 
-    Built once per change of the package (both forms, each with its ETag).
+    Built once per change of the package (each form with its ETag), from the
+    versions' kept pieces (:mod:`pieces`) when it can.
     """
 
     def build() -> bytes:
+        body = pieces.packument_body(gateway, repo, name, abbreviated=abbreviated)
+        if body is not None:
+            return body
         built = build_packument(package_state(gateway, repo, name), BASE_PLACEHOLDER)
         return built.abbreviated.body if abbreviated else built.full.body
 

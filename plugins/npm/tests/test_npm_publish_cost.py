@@ -75,3 +75,29 @@ def test_the_fiftieth_version_costs_what_the_fifth_did(admin, repo, services):
     assert late.rows == early.rows, (early, late)
     # Walking the 45 versions in between would add hundreds of instructions.
     assert late.steps <= early.steps + 20, (early, late)
+
+
+def read_packument(admin, meter: WorkMeter) -> Work:
+    """What ``npm publish`` (npm 11) asks before each PUT: the packument, found stale."""
+    with meter.measure() as work:
+        answer = admin.client.simulate_get(
+            "/npm/js/cost-demo",
+            headers=admin.headers({"Accept": "application/vnd.npm.install-v1+json"}),
+        )
+    assert answer.status_code == 200, answer.text
+    return work
+
+
+def test_the_packument_after_the_fiftieth_version_loads_what_after_the_fifth(admin, repo, services):
+    """Rebuilt from kept pieces: only the new version's metadata is read, not all of them."""
+    meter = WorkMeter(services.engine)
+    costs = []
+    for n in range(1, 51):
+        publish(admin, meter, n)
+        costs.append(read_packument(admin, meter))
+    early, late = Work.least(costs[2:7]), Work.least(costs[45:50])
+    assert late.statements == early.statements, (early, late)
+    # Whole, it loaded every version (and its files): 45 more versions, 90 more rows.
+    assert late.rows == early.rows, (early, late)
+    versions = admin.get("/npm/js/cost-demo").json["versions"]
+    assert list(versions) == [f"1.0.{n}" for n in range(1, 51)]
