@@ -28,7 +28,7 @@ from artifortress.secretbox import session_info
 from artifortress.settings import Settings
 from artifortress.tenants.models import DEFAULT_TENANT
 from artifortress.tenants.services import get_or_create_tenant
-from artifortress.versions.queries import PUBLISHED_FILE
+from artifortress.versions.queries import PUBLISHED_FILE, ClaimReader
 
 
 @dataclasses.dataclass
@@ -59,6 +59,8 @@ class Services:
     counters: CounterReader | None = None
     #: Downloads' file lookup outside a session, likewise (``versions.queries.PUBLISHED_FILE``).
     published_files: PooledRead | None = None
+    #: The dependency-confusion guard's name claims, read likewise (``None``: in the session).
+    claims: ClaimReader | None = None
     _default_tenant_id: int | None = None
     _lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
 
@@ -89,6 +91,7 @@ class Services:
             grants=grants,
             counters=CounterReader(engine),
             published_files=PooledRead(engine, PUBLISHED_FILE),
+            claims=ClaimReader(engine),
         )
 
     def handoff(self, digest: str) -> str | None:

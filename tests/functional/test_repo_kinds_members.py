@@ -12,7 +12,7 @@ import time
 
 import falcon
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from artifortress.plugin import (
     FormatSpec,
@@ -159,6 +159,23 @@ def test_a_held_rejected_or_deleted_version_still_claims_its_name(admin, world):
     assert admin.get("/toy/all/sources/held").json == hosted
     assert admin.delete("/v1/repos/extra/packages/tools/versions/1.0").status_code == 200
     assert admin.get("/toy/all/sources/tools").json == hosted
+
+
+def test_a_held_version_claims_its_name_at_once_through_a_warm_virtual(admin, world, services):
+    """The claim is read on every request, never kept: a held version notes no rendering stale.
+
+    Once the caller's read decisions and the layout are kept, it is read
+    outside any session (``ClaimReader``): the request begins no transaction.
+    """
+    assert admin.get("/toy/all/sources/held").json == ["up"]
+    begins: list[object] = []
+    event.listen(services.engine, "begin", lambda *args: begins.append(args))
+    assert admin.get("/toy/all/sources/held").json == ["up"]
+    assert begins == []
+    assert admin.put("/toy/open/pkg/held/1.0", b"x").status_code == 201  # held by the policy
+    begins.clear()
+    assert admin.get("/toy/all/sources/held").json == ["secret", "open", "extra"]
+    assert begins == []
 
 
 def test_a_draft_claims_no_name(admin, world):

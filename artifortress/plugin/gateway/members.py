@@ -17,6 +17,7 @@ from artifortress.rbac.permissions import Permission
 from artifortress.rbac.services import permissions_on
 from artifortress.repos.kinds import HOSTED, REMOTE, VIRTUAL
 from artifortress.repos.layouts import VirtualLayout
+from artifortress.repos.services import lookup_repo
 from artifortress.repos.views import RepoInfo, RepoRef, repo_info
 from artifortress.versions import queries
 
@@ -49,7 +50,7 @@ class MembersGateway(GatewayBase):
         layout = self._layout(repo)
         hosted = [member for member in layout.members if member.kind == HOSTED]
         normalized = self.normalize(repo.format, name)
-        if not queries.any_claims(self._ctx.db, [member.id for member in hosted], normalized):
+        if not self._claimed([member.id for member in hosted], normalized):
             return self._readable([m for m in layout.members if m.kind != HOSTED])
         if _merges(layout.merge_patterns, name, normalized):
             return self._readable(layout.members)
@@ -82,15 +83,44 @@ class MembersGateway(GatewayBase):
         )
 
     def _layout(self, repo: RepoInfo) -> VirtualLayout:
-        return self._ctx.services.layouts.virtual(self._ctx.db, repo)
+        ctx = self._ctx
+        return ctx.services.layouts.virtual(lambda: ctx.db, repo)  # a kept one opens no session
+
+    def _claimed(self, hosted: Sequence[int], name: str) -> bool:
+        """Whether a hosted member claims *name*: outside any session while none is open.
+
+        Read on every request, never kept: a version held in quarantine claims
+        its name without changing any stored rendering's counter.
+        """
+        ctx = self._ctx
+        if ctx.db_if_open is None and ctx.services.claims is not None:
+            return ctx.services.claims.any_claims(hosted, name)
+        return queries.any_claims(ctx.db, hosted, name)
 
     def _readable(self, repos: Sequence[RepoRef]) -> list[RepoInfo]:
-        db, principal = self._ctx.db, self.principal
-        return [
-            repo_info(repo)
-            for repo in repos
-            if Permission.READ in permissions_on(db, principal, repo)
-        ]
+        return [repo_info(repo) for repo in repos if self._may_read(repo)]
+
+    def _may_read(self, member: RepoRef) -> bool:
+        """Whether the caller may read *member*: a kept read decision, or one taken and kept.
+
+        The decisions the request's own repository uses (``rbac.GrantCache``),
+        with the same bound: a warm read through a virtual then reads no roles.
+        One taken here reads the member afresh, as authorizing a request does
+        (the layout's copy may be a bound old already: it must not be kept
+        for another bound).
+        """
+        ctx, principal = self._ctx, self.principal
+        grants = ctx.services.grants
+        kept = grants.reading(principal, member.key)
+        if kept is not None and kept[0].id == member.id:
+            return True
+        generation = grants.generation()
+        current = lookup_repo(ctx.db, principal.tenant_id, member.key)
+        if current is None or current.id != member.id:
+            return False  # deleted (or replaced) since the layout was read
+        granted = permissions_on(ctx.db, principal, current)
+        grants.keep(principal, member.key, (current, granted), generation)
+        return Permission.READ in granted
 
 
 def _merges(patterns: Sequence[str], name: str, normalized: str) -> bool:

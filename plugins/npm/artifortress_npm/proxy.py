@@ -135,8 +135,7 @@ def _sent(
     if not is_semver(version) or len(version) > MAX_STORED_VERSION:
         return False  # never fetched: a version the remote could not keep
     filename = tarball_filename(name, version)
-    found = gateway.version(member, name, version)
-    if found is not None and found.state == "published":
+    try:  # one lookup of the published file (outside a session while none is open)
         gateway.send_artifact(
             resp,
             member,
@@ -147,8 +146,9 @@ def _sent(
             as_attachment=False,
         )
         return True
-    if member.kind != REMOTE:
-        return False
+    except NotFound:  # not published there; a remote may not have fetched it yet
+        if member.kind != REMOTE:
+            return False
     try:
         upstream = _source(gateway, member, name).load()
     except NotFound:

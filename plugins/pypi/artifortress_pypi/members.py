@@ -10,10 +10,14 @@ read back. A file under a virtual's URL comes from the first of those members
 that holds it (a remote's: fetched if need be). A member whose upstream is
 down, with no copy at hand, is passed over while others can answer.
 
-Pages of remote and virtual repositories are built per request (an upstream
+Pages of remote and virtual repositories are not stored renderings (an upstream
 page changes without the repository changing, so a stored rendering could not
-tell it is stale); their ETag is their content's digest and their
-``Last-Modified`` the latest change of what they merge, so clients still get 304s.
+tell it is stale): each request finds what its members serve (the guard, the
+members it may read, each member's current rendering or upstream fetch), and
+the page built from exactly those is kept per process under their names, so
+it is built once per change of any of them. Their ETag is their content's
+digest and their ``Last-Modified`` the latest change of what they merge, so
+clients still get 304s.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ from artifortress.plugin import (
     RepoInfo,
     UpstreamUnavailable,
 )
-from artifortress_pypi import hosted, remote, simple
+from artifortress_pypi import hosted, listings, remote, simple
 from artifortress_pypi.listings import FILES_KEPT, Listing, merged
 from artifortress_pypi.names import normalize
 from artifortress_pypi.protocol import translated
@@ -50,19 +54,53 @@ T = TypeVar("T")
 
 #: Hosted members' pages as read back, per stored rendering (its ETag digests its bytes).
 _HOSTED: RecentCache[Listing] = RecentCache(lambda listing: len(listing.files), FILES_KEPT)
+#: Bytes of merged pages each process keeps (:func:`project_page`).
+PAGE_BYTES_KEPT = 32 * 1024**2
+_PAGES: RecentCache[Rendered] = RecentCache(lambda page: len(page.body), PAGE_BYTES_KEPT)
+#: What names a member's listing: a hosted rendering (id, name, ETag, change) or an upstream fetch.
+Source = tuple[object, ...]
 
 
 def project_listing(gateway: Gateway, repo: RepoInfo, name: str) -> Listing:
     """What a remote or virtual *repo* lists for project *name*; NotFound if nothing."""
+    return merged(listing for _source, listing in _member_listings(gateway, repo, name))
+
+
+def project_page(gateway: Gateway, repo: RepoInfo, name: str, media_type: str) -> Rendered:
+    """Project *name*'s page in remote or virtual *repo*, in *media_type*; NotFound if none.
+
+    Built once per state of what it merges: kept per process under the
+    members' sources (each named by its stored rendering or upstream fetch),
+    so a publish to a member or a new upstream fetch builds it anew, and
+    callers who may read other members never share it.
+    """
+    found = _member_listings(gateway, repo, name)
+    key = (repo.id, name, media_type, *(source for source, _listing in found))
+    page = _PAGES.get(key)
+    if page is None:
+        listing = merged(listing for _source, listing in found)
+        built = listings.page_of(name, listing)
+        if media_type == simple.JSON:
+            body = simple.render_project_json(built)
+        else:
+            body = simple.render_project_html(built)
+        page = rendering(body, media_type, listing.changed_at)
+        _PAGES.put(key, page)
+    return page
+
+
+def _member_listings(gateway: Gateway, repo: RepoInfo, name: str) -> list[tuple[Source, Listing]]:
+    """Each serving member's listing with what names it, in order; NotFound if none has *name*."""
     found = list(answers(gateway.sources(repo, name), lambda m: _member_listing(gateway, m, name)))
     if not found:
         raise NotFound(f"no project {name!r} in {repo.key}")
-    return merged(found)
+    return found
 
 
-def _member_listing(gateway: Gateway, member: RepoInfo, name: str) -> Listing:
+def _member_listing(gateway: Gateway, member: RepoInfo, name: str) -> tuple[Source, Listing]:
     if member.kind == REMOTE:
-        return remote.upstream_page(gateway, member, name)[1]
+        fetch, (_page, upstream) = remote.upstream_read(gateway, member, name)
+        return fetch, upstream
     stored = hosted.project_page(gateway, member, name, simple.JSON)
     key = (member.id, name, stored.etag)
     listing = _HOSTED.get(key)
@@ -71,7 +109,8 @@ def _member_listing(gateway: Gateway, member: RepoInfo, name: str) -> Listing:
             page = parse_page(stored.body, simple.JSON, "")  # relative URLs stay relative
         listing = Listing(page.files, page.versions or (), stored.last_modified)
         _HOSTED.put(key, listing)
-    return dataclasses.replace(listing, changed_at=stored.last_modified)
+    changed_at = stored.last_modified
+    return (*key, changed_at), dataclasses.replace(listing, changed_at=changed_at)
 
 
 def index_projects(gateway: Gateway, repo: RepoInfo) -> tuple[list[tuple[str, str]], datetime]:

@@ -51,13 +51,7 @@ class ProjectResource:
         if where.kind == HOSTED:
             gateway.send_rendered(resp, hosted.project_page(gateway, where, name, media_type))
             return
-        listing = members.project_listing(gateway, where, name)
-        page = listings.page_of(name, listing)
-        if media_type == simple.JSON:
-            body = simple.render_project_json(page)
-        else:
-            body = simple.render_project_html(page)
-        gateway.send_rendered(resp, members.rendering(body, media_type, listing.changed_at))
+        gateway.send_rendered(resp, members.project_page(gateway, where, name, media_type))
 
 
 class JsonProjectResource:

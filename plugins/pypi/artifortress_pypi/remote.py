@@ -17,6 +17,7 @@ for the whole download (pip gives up after 15 seconds without a byte).
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 
 import falcon
 
@@ -33,6 +34,8 @@ METADATA_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 
 Read = tuple[UpstreamPage, Listing]
+#: What names one fetch of an upstream page: (repository id, project, URL, fetched at).
+Fetch = tuple[int, str, str, datetime]
 
 
 #: What this process read of upstream pages, per document fetch.
@@ -47,13 +50,18 @@ def upstream_page(gateway: Gateway, repo: RepoInfo, name: str) -> Read:
     NotFound when the upstream has no such project; UpstreamUnavailable (502)
     when it cannot be asked and no copy is at hand.
     """
+    return upstream_read(gateway, repo, name)[1]
+
+
+def upstream_read(gateway: Gateway, repo: RepoInfo, name: str) -> tuple[Fetch, Read]:
+    """:func:`upstream_page`, with what names the fetch it came from (each fetch its own)."""
     document = gateway.upstream_document(repo, f"{name}/", accept=ACCEPT)
     key = (repo.id, name, document.url, document.fetched_at)
     read = _RECENT.get(key)
     if read is None:
         read = _read(name, document)
         _RECENT.put(key, read)
-    return read
+    return key, read
 
 
 def _read(name: str, document: UpstreamDocument) -> Read:
