@@ -123,6 +123,23 @@ def evaluate(
     return verdict
 
 
+def can_refuse(db: Session, repository_id: int, plugins: pluggy.PluginManager) -> bool:
+    """Whether any policy could refuse or hold a version of the repository.
+
+    ``False`` only when every built-in setting is off and no other plugin
+    judges publishes: then a version's bytes, once verified, need not wait for
+    the publish's verdict (a remote's fetch lets them out before it stores them).
+    """
+    from artifortress.policy.builtin import BUILTIN_POLICIES
+
+    builtin = {id(policy) for policy in BUILTIN_POLICIES}
+    hookimpls = plugins.hook.artifortress_evaluate_policy.get_hookimpls()
+    if any(id(impl.plugin) not in builtin for impl in hookimpls):
+        return True
+    config = get_config(db, repository_id)
+    return any(config.get(setting) for setting in DEFAULT_CONFIG if setting != "extra")
+
+
 def check_append(
     db: Session,
     version: Version,

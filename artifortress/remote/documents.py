@@ -13,6 +13,13 @@ A hit reads the row's few small columns; the body (an npm packument can weigh
 megabytes: reading 5 MB from PostgreSQL took over 100 ms) comes from a
 per-process cache keyed by the row's fetch (``fetched_at``, ``ETag``), so a
 new fetch is never answered with an old body.
+
+A new body is answered as soon as it arrives: its row is committed by the
+process's :class:`~artifortress.remote.deferred.DeferredWriter`, a few at a
+time, off the request's path (a cold install asks for a dozen pages within
+milliseconds).  Until then the process's askers get the body from the
+single-flight and the fetch's lease stays held, so other processes wait for
+the row rather than fetch again.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from typing import Protocol
+from typing import Protocol, cast
 from urllib.parse import urljoin
 
 from sqlalchemy import bindparam, delete, select, update
@@ -33,10 +40,11 @@ from artifortress.errors import NotFound
 from artifortress.recent import RecentCache
 from artifortress.remote import metrics
 from artifortress.remote.client import UpstreamClient, credentials_for, host_of
+from artifortress.remote.deferred import DeferredWriter, Write
 from artifortress.remote.errors import UpstreamUnavailable
 from artifortress.remote.leases import Lease
 from artifortress.remote.models import RemoteDocument, stored_key
-from artifortress.remote.singleflight import SingleFlight
+from artifortress.remote.singleflight import Claim, SingleFlight
 from artifortress.repos.upstreams import Upstream
 from artifortress.repos.views import RepoInfo
 
@@ -68,11 +76,16 @@ class DocumentCache:
     """Upstream metadata through ``remote_documents``."""
 
     def __init__(
-        self, sessions: sessionmaker[Session], client: UpstreamClient, flights: SingleFlight
+        self,
+        sessions: sessionmaker[Session],
+        client: UpstreamClient,
+        flights: SingleFlight,
+        writer: DeferredWriter,
     ) -> None:
         self._sessions = sessions
         self._client = client
         self._flights = flights
+        self._writer = writer
         self._bodies: RecentCache[bytes] = RecentCache(len, BODIES_KEPT)
 
     def lookup(
@@ -108,6 +121,9 @@ class DocumentCache:
         """The document at *path* under the upstream URL, (re)fetched unless one just was.
 
         Call it with no transaction open; raises NotFound or UpstreamUnavailable.
+        A new body is answered at once: its row is committed by the process's
+        deferred writer (this process's askers get the body meanwhile, other
+        processes wait for the commit).
         """
         url = urljoin(upstream.url, path)
         stored = stored_key(key or path)
@@ -119,29 +135,67 @@ class DocumentCache:
             loaded[0] = self._load(repo.id, stored)
             return _current(loaded[0], upstream, url)
 
-        def refresh(lease: Lease) -> UpstreamDocument:
-            # The leader looked (settled) once it held the lease: that copy is current.
-            cached = loaded[0]
-            try:
-                return self._fetch(repo, upstream, url, stored, accept, cached, lease)
-            except UpstreamUnavailable as exc:
-                metrics.failed(repo.key, metrics.DOCUMENT, "unavailable")
-                if cached is None or cached.status != 200:
-                    raise
-                log.warning(
-                    "%s; serving the copy of %s fetched at %s", exc, stored, cached.fetched_at
-                )
-                metrics.served_stale(repo.key)
-                return _document(cached, url, stale=True)
-
-        return self._flights.run(
+        claim = self._flights.claim(
             repo.id,
             stored_key(f"document:{key or path}"),
-            produce=refresh,
             settled=settled,
             lease_seconds=2 * timeouts.answer,
             max_wait=2 * timeouts.answer,
         )
+        if claim.lease is None:
+            return cast(UpstreamDocument, claim.result)
+        try:
+            # The leader looked (settled) once it held the lease: that copy is current.
+            document, write = self._refresh(repo, upstream, url, stored, accept, loaded[0], claim)
+        except BaseException as exc:
+            claim.finish(error=exc)
+            raise
+        if write is None:
+            claim.finish(document)
+        else:
+            self._store_later(write, document, claim)
+        return document
+
+    def _refresh(
+        self,
+        repo: RepoInfo,
+        upstream: Upstream,
+        url: str,
+        key: str,
+        accept: str | None,
+        cached: RemoteDocument | None,
+        claim: Claim[UpstreamDocument],
+    ) -> tuple[UpstreamDocument, Write | None]:
+        """The upstream's answer (and its row's write, if new), or the copy if upstream fails."""
+        assert claim.lease is not None
+        try:
+            return self._fetch(repo, upstream, url, key, accept, cached, claim.lease)
+        except UpstreamUnavailable as exc:
+            metrics.failed(repo.key, metrics.DOCUMENT, "unavailable")
+            if cached is None or cached.status != 200:
+                raise
+            log.warning("%s; serving the copy of %s fetched at %s", exc, key, cached.fetched_at)
+            metrics.served_stale(repo.key)
+            return _document(cached, url, stale=True), None
+
+    def _store_later(
+        self, write: Write, document: UpstreamDocument, claim: Claim[UpstreamDocument]
+    ) -> None:
+        """Commit *write* through the deferred writer, or now if it is behind; ends the flight."""
+        claim.share(document)
+
+        def done(error: BaseException | None) -> None:
+            claim.finish(None if error else document, error)
+
+        if self._writer.submit(write, done):
+            return
+        try:
+            with write_session(self._sessions) as db:
+                write(db)
+        except BaseException as exc:
+            claim.finish(error=exc)
+            raise
+        claim.finish(document)
 
     def _fetch(
         self,
@@ -152,8 +206,8 @@ class DocumentCache:
         accept: str | None,
         cached: RemoteDocument | None,
         lease: Lease,
-    ) -> UpstreamDocument:
-        """The upstream's answer, stored in one transaction that also ends the lease."""
+    ) -> tuple[UpstreamDocument, Write | None]:
+        """The upstream's answer; a new body comes with its row's write (which ends the lease)."""
         headers = {"Accept": accept or "*/*", "Accept-Encoding": "gzip"}
         if cached is not None and cached.status == 200:
             headers.update(_validators(cached))
@@ -164,17 +218,18 @@ class DocumentCache:
         try:
             if response.status == 304 and cached is not None and cached.status == 200:
                 metrics.fetched(repo.key, metrics.DOCUMENT, "not_modified")
-                return _document(self._confirm(repo.id, key, lease), url, stale=False)
+                return _document(self._confirm(repo.id, key, lease), url, stale=False), None
             if response.status in (404, 410):
                 metrics.fetched(repo.key, metrics.DOCUMENT, "not_found")
-                self._store(repo.id, key, 404, b"", "", None, None, lease)
+                with write_session(self._sessions) as db:
+                    _upsert(db, lease, _row(repo.id, key, 404, b"", "", None, None))
                 raise NotFound(f"{key} does not exist upstream ({host})")
             if response.status != 200:
                 raise UpstreamUnavailable(host, f"upstream {host} answered {response.status}")
             body = response.read(MAX_DOCUMENT)
             content_type = response.headers.get("Content-Type", "application/octet-stream")
             metrics.fetched(repo.key, metrics.DOCUMENT, "ok", len(body))
-            row = self._store(
+            row = _row(
                 repo.id,
                 key,
                 200,
@@ -182,11 +237,10 @@ class DocumentCache:
                 content_type,
                 response.headers.get("ETag"),
                 response.headers.get("Last-Modified"),
-                lease,
             )
             # This process's next hits need not read the body back from the database.
             self._bodies.put(_fetch_of(row), body)
-            return _document(row, url, stale=False)
+            return _document(row, url, stale=False), lambda db: _upsert(db, lease, row)
         finally:
             response.close()
 
@@ -207,37 +261,6 @@ class DocumentCache:
         assert found is not None  # rows go only with their repository
         return found
 
-    def _store(
-        self,
-        repository_id: int,
-        key: str,
-        status: int,
-        body: bytes,
-        content_type: str,
-        etag: str | None,
-        last_modified: str | None,
-        lease: Lease,
-    ) -> RemoteDocument:
-        now = utcnow()
-        values = {
-            "status": status,
-            "body": body,
-            "content_type": content_type[:255],
-            "etag": etag[:255] if etag else None,
-            "last_modified": last_modified[:64] if last_modified else None,
-            "fetched_at": now,
-            "checked_at": now,
-        }
-        with write_session(self._sessions) as db:
-            lease.release_in(db)
-            insert = insert_for(db)(RemoteDocument.__table__)
-            db.execute(
-                insert.values(repository_id=repository_id, key=key, **values).on_conflict_do_update(
-                    index_elements=["repository_id", "key"], set_=values
-                )
-            )
-        return RemoteDocument(repository_id=repository_id, key=key, **values)
-
 
 #: A hit's one read, on every request for a remote's metadata: built once, no body.
 _LOOKUP = select(
@@ -256,6 +279,53 @@ _BODY = select(RemoteDocument.body).where(
     RemoteDocument.repository_id == bindparam("repository_id"),
     RemoteDocument.key == bindparam("key"),
 )
+
+
+def _row(
+    repository_id: int,
+    key: str,
+    status: int,
+    body: bytes,
+    content_type: str,
+    etag: str | None,
+    last_modified: str | None,
+) -> RemoteDocument:
+    """The row of an upstream answer received now (not added to any session)."""
+    now = utcnow()
+    return RemoteDocument(
+        repository_id=repository_id,
+        key=key,
+        status=status,
+        body=body,
+        content_type=content_type[:255],
+        etag=etag[:255] if etag else None,
+        last_modified=last_modified[:64] if last_modified else None,
+        fetched_at=now,
+        checked_at=now,
+    )
+
+
+_STORED_COLUMNS = (
+    "status",
+    "body",
+    "content_type",
+    "etag",
+    "last_modified",
+    "fetched_at",
+    "checked_at",
+)
+
+
+def _upsert(db: Session, lease: Lease, row: RemoteDocument) -> None:
+    """Store *row* over the key's last one, ending *lease* with the same transaction."""
+    lease.release_in(db)
+    values = {column: getattr(row, column) for column in _STORED_COLUMNS}
+    insert = insert_for(db)(RemoteDocument.__table__)
+    db.execute(
+        insert.values(repository_id=row.repository_id, key=row.key, **values).on_conflict_do_update(
+            index_elements=["repository_id", "key"], set_=values
+        )
+    )
 
 
 def _select_head(db: Session, repository_id: int, key: str) -> _Cached | None:

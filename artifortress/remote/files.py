@@ -43,6 +43,7 @@ from artifortress.db.base import iso, utcnow
 from artifortress.db.engine import read_session, write_session
 from artifortress.errors import Conflict, NotFound
 from artifortress.formats import FormatSpec
+from artifortress.policy import services as policies
 from artifortress.remote import metrics
 from artifortress.remote.bounds import FileBounds, Meter
 from artifortress.remote.checksums import BadIntegrity, Checksums, declared
@@ -108,6 +109,12 @@ class _Looked:
 
     #: The digest of the bytes once served under the name (``None``: never served).
     digest: str | None = None
+    #: Whether a policy of the repository could refuse or hold the file at publish.
+    refusable: bool = True
+
+    def may_release(self, checks: Checksums) -> bool:
+        """Whether verified bytes may all go out before they are kept: nothing could refuse them."""
+        return not self.refusable and self.digest in (None, f"sha256:{checks.sha256}")
 
 
 class FileFetcher:
@@ -179,9 +186,10 @@ class FileFetcher:
         Returns the version when another request fetched the file meanwhile;
         else a :class:`Relay` (the response body) following the fetch, which
         runs on in a thread of its own at the upstream's pace (a slow client
-        holds up nobody else), stores and publishes the file, and only then
-        lets its last byte go out. Errors before the first byte (upstream
-        404, failures) are raised here.
+        holds up nobody else), stores and publishes the file. Its last byte
+        goes out once the bytes are verified if no policy of the repository
+        could refuse them, else once they are published. Errors before the
+        first byte (upstream 404, failures) are raised here.
         """
         metrics.miss(repo.key, metrics.FILE)
         looked = _Looked()
@@ -210,17 +218,20 @@ class FileFetcher:
             filename=wanted.filename,
             host=host_of(url),
             max_wait=FILE_WAIT,
+            release_early=lambda: looked.may_release(checks),
         )
 
     def _settled(self, repo: RepoInfo, wanted: WantedFile, looked: _Looked) -> VersionInfo | None:
         """The version serving *wanted* if one does; notes what the remote holds under its name.
 
         The leader calls it once it holds the lease, so that note is current
-        when the bytes arrive (the lease keeps other fetches of the file out).
+        when the bytes arrive (the lease keeps other fetches of the file out);
+        it notes too whether a policy could refuse the file.
         """
         with read_session(self._sessions) as db:
             held = _held(db, repo.id, wanted)
             looked.digest = held.digest if held is not None else None
+            looked.refusable = policies.can_refuse(db, repo.id, self._plugins)
             return _serving(db, repo, wanted, held)
 
     def _fetch(

@@ -6,10 +6,16 @@ published, and the requests waiting for it get the outcome.  The fetching
 request answers with a :class:`Relay` as its response body, which follows
 the growing scratch file: a client reading slowly delays nobody but itself
 (the others get the file once it is stored, not at that client's pace).
-The last byte is held back until the whole file is verified, stored and
-published, so a client never receives a complete body that was not kept: on
-a mismatch, a broken upstream or a refusal at publish the response ends
-short and the client fails, as it would on a broken connection.  That is no
+
+The last byte is held back until the whole file is verified; a client never
+receives a complete body that was not: on a mismatch or a broken upstream
+the response ends short and the client fails, as it would on a broken
+connection.  Where a policy could still refuse the file at publish, the last
+byte waits for the publish too.  Where none could (the usual case), it goes
+out as soon as the bytes are verified: the client goes on while the file is
+stored, and the response's end leaves the store and publish to the fetch's
+thread (a bounded number per process; past that, the response waits for
+them, and so does the process's exit).  A response ending short is no
 server error: one line in the log says which file from which upstream and
 why, and the body raises :class:`ResponseCut` (a connection reset, which
 servers end the connection on without a traceback).  If the client goes
@@ -18,6 +24,7 @@ away, the fetch runs to its end all the same.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import errno
 import logging
@@ -38,6 +45,11 @@ log = logging.getLogger("artifortress.remote")
 
 #: Bytes read from the scratch file at a time for the client.
 _SEND_CHUNK = 1024 * 1024
+#: Fetches per process left to store and publish on their own after their response ended.
+DETACHED_LIMIT = 16
+#: Those fetches' threads, joined before the process exits (and by tests, to see their outcome).
+_DETACHED: set[threading.Thread] = set()
+_DETACHED_LOCK = threading.Lock()
 
 
 class ResponseCut(ConnectionResetError):
@@ -58,6 +70,8 @@ class _Progress:
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self.written = 0
+        #: The bytes are verified and nothing can refuse them: all may go out.
+        self.released = False
         self.ended = False
         self.error: BaseException | None = None
 
@@ -66,21 +80,41 @@ class _Progress:
             self.written += size
             self._changed.notify_all()
 
+    def release(self) -> None:
+        with self._changed:
+            self.released = True
+            self._changed.notify_all()
+
     def end(self, error: BaseException | None) -> None:
         with self._changed:
             self.ended, self.error = True, error
             self._changed.notify_all()
 
     def sendable(self) -> int:
-        """Bytes a client may have: all once the file is kept, else all but the last."""
-        if self.ended and self.error is None:
+        """Bytes a client may have: all once released or kept, else all but the last."""
+        if self.released or (self.ended and self.error is None):
             return self.written
         return max(0, self.written - 1)
 
-    def wait_beyond(self, sent: int, timeout: float) -> bool:
-        """Wait until more than *sent* bytes are sendable or the fetch ended; ``False``: timeout."""
+    def refused(self) -> BaseException | None:
+        """Why the response must end short: the fetch failed before its bytes were released."""
+        return None if self.released else self.error
+
+    def finished(self, sent: int) -> bool:
+        """Whether a response that sent *sent* bytes has nothing more to send or wait for."""
+        return self.ended or (self.released and sent >= self.written)
+
+    def delivered(self, sent: int) -> bool:
+        """Whether a response that sent *sent* bytes sent them all, and must not end short."""
         with self._changed:
-            return self._changed.wait_for(lambda: self.ended or self.sendable() > sent, timeout)
+            return self.refused() is None and self.finished(sent) and sent >= self.sendable()
+
+    def wait_beyond(self, sent: int, timeout: float) -> bool:
+        """Wait until more than *sent* bytes may go out, or no more will; ``False``: timeout."""
+        with self._changed:
+            return self._changed.wait_for(
+                lambda: self.finished(sent) or self.sendable() > sent, timeout
+            )
 
 
 class Relay:
@@ -96,9 +130,12 @@ class Relay:
         filename: str,
         host: str,
         max_wait: float,
+        release_early: Callable[[], bool] = lambda: False,
     ) -> None:
         self._receive = receive
         self._keep = keep
+        #: Asked once the bytes are verified: whether they may all go out before the keep.
+        self._release_early = release_early
         self._claim = claim
         #: The body's length, if the upstream announced it.
         self.size = size
@@ -107,6 +144,10 @@ class Relay:
         self._max_wait = max_wait
         self._progress = _Progress()
         self._chunks: Generator[bytes, None, None] | None = None
+        #: The client was sent the whole body.
+        self._delivered = False
+        #: The fetch's thread is done (set under ``_DETACHED_LOCK``).
+        self._fetch_done = False
         scratch = contextlib.ExitStack()
         path = scratch.enter_context(scratch_file())
         # Opened before the fetch starts: it reads the bytes after the file's removal too.
@@ -122,18 +163,43 @@ class Relay:
         return self._chunks
 
     def close(self) -> None:
-        """End of the response: the fetch runs to its end, for the requests waiting for it."""
+        """End of the response: the fetch runs to its end, for the requests waiting for it.
+
+        The response waits for it, unless the client has all its bytes and
+        the fetch may store them on its own (see :func:`_detach`).
+        """
         if self._chunks is not None:
             self._chunks.close()
-        self._fetch.join(self._max_wait)
+        if not (self._delivered and self._progress.released and self._detach()):
+            self._fetch.join(self._max_wait)
         self._source.close()
 
+    def _detach(self) -> bool:
+        """Leave the fetch's thread to finish alone, if fewer than the limit do; whether it is."""
+        with _DETACHED_LOCK:
+            if self._fetch_done:
+                return True
+            if len(_DETACHED) >= DETACHED_LIMIT:
+                return False
+            _DETACHED.add(self._fetch)
+            return True
+
     def _run(self, path: Path, scratch: contextlib.ExitStack) -> None:
+        try:
+            self._fetch_and_keep(path, scratch)
+        finally:
+            with _DETACHED_LOCK:
+                self._fetch_done = True
+                _DETACHED.discard(self._fetch)
+
+    def _fetch_and_keep(self, path: Path, scratch: contextlib.ExitStack) -> None:
         """The fetch, from the upstream's first byte to the outcome the waiting requests get."""
         with scratch:
             try:
                 for chunk in self._receive(path):
                     self._progress.advance(len(chunk))
+                if self._release_early():  # verified, and nothing could refuse them
+                    self._progress.release()
                 published = self._keep(path)
             except Exception as exc:
                 self._claim.finish(error=exc)  # those waiting get what went wrong
@@ -159,9 +225,9 @@ class Relay:
         while True:
             if not self._progress.wait_beyond(sent, deadline - time.monotonic()):
                 raise ResponseCut(f"{self._filename} took longer than {self._max_wait:g}s")
-            if self._progress.error is not None:
-                raise ResponseCut(f"{self._filename} was refused: {self._progress.error}")
-            ended = self._progress.ended
+            refused = self._progress.refused()
+            if refused is not None:
+                raise ResponseCut(f"{self._filename} was refused: {refused}")
             sendable = self._progress.sendable()
             while sent < sendable:
                 chunk = self._source.read(min(_SEND_CHUNK, sendable - sent))
@@ -169,8 +235,21 @@ class Relay:
                     raise ResponseCut(f"{self._filename}: its scratch file was cut short")
                 sent += len(chunk)
                 yield chunk
-            if ended:
+            if self._progress.delivered(sent):
+                self._delivered = True
                 return
+
+
+def wait_for_detached(timeout: float | None = None) -> None:
+    """Wait until the fetches left to finish alone have stored their files (or failed)."""
+    with _DETACHED_LOCK:
+        threads = list(_DETACHED)
+    for thread in threads:
+        thread.join(timeout)
+
+
+# A process stopping lets its detached fetches commit first (they are daemon threads).
+atexit.register(wait_for_detached)
 
 
 def _interrupted() -> ServiceUnavailable:

@@ -11,6 +11,7 @@ from artifortress.blobs.store import BlobStore
 from artifortress.formats import FormatSpec
 from artifortress.remote.bounds import FileBounds
 from artifortress.remote.client import Timeouts, UpstreamClient
+from artifortress.remote.deferred import DeferredWriter
 from artifortress.remote.documents import DocumentCache
 from artifortress.remote.files import FileFetcher
 from artifortress.remote.leases import leases_for
@@ -36,7 +37,7 @@ class RemoteEngine:
         )
         self.client = UpstreamClient(timeouts, allow_private=settings.upstream_allow_private)
         flights = SingleFlight(leases_for(sessions))
-        self.documents = DocumentCache(sessions, self.client, flights)
+        self.documents = DocumentCache(sessions, self.client, flights, DeferredWriter(sessions))
         self.files = FileFetcher(
             sessions,
             self.client,

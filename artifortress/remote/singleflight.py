@@ -28,7 +28,8 @@ T = TypeVar("T")
 class _Flight:
     """One in-process fetch that other threads wait for."""
 
-    done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    #: Set once the result (or error) is there: when shared, or when the flight lands.
+    ready: threading.Event = dataclasses.field(default_factory=threading.Event)
     result: object = None
     error: BaseException | None = None
 
@@ -47,15 +48,27 @@ class Claim(Generic[T]):
         result: T | None = None,
         lease: Lease | None = None,
         finish: Callable[[T | None, BaseException | None], None] | None = None,
+        share: Callable[[T], None] | None = None,
     ) -> None:
         self.result = result
         self.lease = lease
         self._finish = finish
+        self._share = share
 
     def finish(self, result: T | None = None, error: BaseException | None = None) -> None:
         if self._finish is None:
             raise RuntimeError("only the claim holding the lease produces the result")
         self._finish(result, error)
+
+    def share(self, result: T) -> None:
+        """Give *result* to this process's askers now, before it is committed.
+
+        The flight stays open (later askers get *result* at once) and the lease
+        held until :meth:`finish`: other processes wait for the commit.
+        """
+        if self._share is None:
+            raise RuntimeError("only the claim holding the lease produces the result")
+        self._share(result)
 
 
 class SingleFlight:
@@ -111,10 +124,15 @@ class SingleFlight:
             return Claim(result=cast(T, self._follow(flight, max_wait)))
 
         def land(result: T | None, error: BaseException | None) -> None:
-            flight.result, flight.error = result, error
+            if not flight.ready.is_set():  # a shared result stays what the askers got
+                flight.result, flight.error = result, error
             with self._lock:
                 del self._flights[flight_key]
-            flight.done.set()
+            flight.ready.set()
+
+        def share(result: T) -> None:
+            flight.result = result
+            flight.ready.set()
 
         try:
             result, lease = self._lead(repository_id, key, settled, lease_seconds, max_wait)
@@ -131,7 +149,7 @@ class SingleFlight:
             finally:
                 land(result, error)
 
-        return Claim(lease=lease, finish=finish)
+        return Claim(lease=lease, finish=finish, share=share)
 
     def _join(self, flight_key: tuple[int, str]) -> tuple[_Flight, bool]:
         with self._lock:
@@ -142,7 +160,7 @@ class SingleFlight:
             return flight, True
 
     def _follow(self, flight: _Flight, max_wait: float) -> object:
-        if not flight.done.wait(max_wait):
+        if not flight.ready.wait(max_wait):
             raise _still_fetching()
         if flight.error is not None:
             raise flight.error

@@ -19,6 +19,8 @@ from artifortress.auth.services import issue_token
 from artifortress.auth.users import ensure_user
 from artifortress.container import Services
 from artifortress.rbac import services as rbac
+from artifortress.remote.deferred import wait_for_deferred
+from artifortress.remote.relay import wait_for_detached
 from artifortress.repos.services import get_repo
 
 
@@ -53,7 +55,10 @@ class Api:
             kwargs["body"] = bytes(body)
         elif body is not None:
             kwargs["json"] = body
-        return self.client.simulate_request(method, path, headers=self.headers(headers), **kwargs)
+        _settle_remote_writes()
+        result = self.client.simulate_request(method, path, headers=self.headers(headers), **kwargs)
+        _settle_remote_writes()
+        return result
 
     def get(self, path: str, **kwargs: Any) -> falcon.testing.Result:
         return self.request("GET", path, **kwargs)
@@ -72,6 +77,16 @@ class Api:
 
     def delete(self, path: str, **kwargs: Any) -> falcon.testing.Result:
         return self.request("DELETE", path, **kwargs)
+
+
+def _settle_remote_writes() -> None:
+    """Wait for what remotes store after answering (cold files and documents).
+
+    A client has its answer before it is stored; a test, unlike a client,
+    looks next at what was stored: it sees it as it is moments later.
+    """
+    wait_for_detached()
+    wait_for_deferred()
 
 
 @dataclasses.dataclass

@@ -108,9 +108,9 @@ class RemoteGateway(TransferGateway):
         not after the whole download), while they are stored; the download
         runs at the upstream's pace, however slowly that client reads (the
         others are not held up). Its last bytes are sent once the file is
-        verified and kept: a client never gets a complete file that was
-        refused, its response ends short instead (a connection reset and one
-        log line, not a server error).
+        verified, and kept if a repository policy could refuse it: a client
+        never gets a complete file that was refused, its response ends short
+        instead (a connection reset and one log line, not a server error).
         Requests for a file being fetched wait for it, then get it as any
         cached file (ranges, validators). Same errors as :meth:`upstream_file`.
         """

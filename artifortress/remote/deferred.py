@@ -1,0 +1,128 @@
+"""Writes a request need not wait for, committed by one thread of the process, several at once.
+
+A cold metadata document is answered as soon as it has come from upstream;
+storing it is left to this writer (:class:`~artifortress.remote.documents.DocumentCache`
+shares the document with the process's other askers meanwhile, and holds the
+fetch's lease until the row is committed, so other processes wait for it).
+One thread takes whatever writes are queued and commits them in one
+transaction: during a burst of cold requests a dozen stores cost one or two
+write transactions, off the requests' path, instead of a dozen each waiting
+for SQLite's write lock.
+
+The queue is bounded: past :data:`QUEUE_LIMIT` writes the request stores its
+own (the writer is behind; waiting is the back-pressure).  A failed batch is
+retried one write per transaction, so one bad write fails alone.  A process
+exiting commits what is queued first.
+"""
+
+from __future__ import annotations
+
+import atexit
+import dataclasses
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from artifortress.db.engine import write_session
+
+log = logging.getLogger("artifortress.remote")
+
+#: Writes waiting at most; a request finding the queue full writes its own.
+QUEUE_LIMIT = 64
+#: Writes committed in one transaction at most.
+BATCH_LIMIT = 32
+
+#: What to write, in the writer's transaction.
+Write = Callable[[Session], None]
+#: Told the outcome once committed (``None``) or failed.
+Done = Callable[[BaseException | None], None]
+
+_WRITERS: weakref.WeakSet[DeferredWriter] = weakref.WeakSet()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Queued:
+    write: Write
+    done: Done
+
+
+class DeferredWriter:
+    """A queue of writes and the one thread that commits them, started on the first."""
+
+    def __init__(self, sessions: sessionmaker[Session]) -> None:
+        self._sessions = sessions
+        self._queued: list[_Queued] = []
+        self._writing = 0
+        self._changed = threading.Condition()
+        self._thread: threading.Thread | None = None
+        _WRITERS.add(self)
+
+    def submit(self, write: Write, done: Done) -> bool:
+        """Queue *write*; ``False`` if the queue is full (the caller then writes it itself)."""
+        with self._changed:
+            if len(self._queued) >= QUEUE_LIMIT:
+                return False
+            self._queued.append(_Queued(write, done))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="deferred writes", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify_all()
+        return True
+
+    def wait_idle(self, timeout: float | None = None) -> bool:
+        """Wait until every queued write is committed or failed; ``False`` on timeout."""
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._queued and not self._writing, timeout)
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                self._changed.wait_for(lambda: bool(self._queued))
+                batch, self._queued = self._queued[:BATCH_LIMIT], self._queued[BATCH_LIMIT:]
+                self._writing = len(batch)
+            try:
+                self._commit(batch)
+            finally:
+                with self._changed:
+                    self._writing = 0
+                    self._changed.notify_all()
+
+    def _commit(self, batch: list[_Queued]) -> None:
+        try:
+            self._in_one_transaction(batch)
+        except Exception:  # one bad write must not fail the others: each on its own
+            for queued in batch:
+                self._alone(queued)
+            return
+        for queued in batch:
+            queued.done(None)
+
+    def _in_one_transaction(self, batch: list[_Queued]) -> None:
+        with write_session(self._sessions) as db:
+            for queued in batch:
+                queued.write(db)
+
+    def _alone(self, queued: _Queued) -> None:
+        try:
+            with write_session(self._sessions) as db:
+                queued.write(db)
+        except Exception as exc:
+            log.warning("a deferred write failed: %s", exc)
+            queued.done(exc)
+        else:
+            queued.done(None)
+
+
+def wait_for_deferred(timeout: float | None = None) -> None:
+    """Wait until every writer of the process has committed what it was given."""
+    for writer in list(_WRITERS):
+        writer.wait_idle(timeout)
+
+
+# A process stopping commits its queued writes first (the writer is a daemon thread).
+atexit.register(wait_for_deferred)

@@ -1,0 +1,102 @@
+"""A cold metadata document is answered before its row is committed, by the deferred writer."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from artifortress.remote import deferred
+from artifortress.remote.deferred import DeferredWriter
+from artifortress.remote.models import RemoteDocument
+from tests.functional.remote.test_remote_streaming import wsgi_get
+
+DOC = "/docs/index.json"
+URL = "/upstreamtest/up/doc/index.json"
+
+
+@pytest.fixture
+def writes_held(monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """The deferred writer's transactions wait until the event is set."""
+    go_on = threading.Event()
+    commit = DeferredWriter._in_one_transaction
+
+    def held(self: DeferredWriter, batch: list[object]) -> None:
+        assert go_on.wait(10), "the test never let the writer go on"
+        commit(self, batch)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DeferredWriter, "_in_one_transaction", held)
+    yield go_on
+    go_on.set()
+    deferred.wait_for_deferred()
+
+
+def stored(services) -> list[str]:
+    with services.sessions() as db:
+        return list(db.scalars(select(RemoteDocument.key)))
+
+
+def test_a_new_document_is_answered_before_it_is_stored(
+    app, admin, services, make_remote, upstream, writes_held
+):
+    make_remote("up")
+    upstream.serve(DOC, b'{"v": 1}', content_type="application/json")
+    for _ in range(2):  # the second asker of the process gets the same body, not a new fetch
+        status, body = wsgi_get(app, admin, URL)
+        assert (status[:3], b"".join(body)) == ("200", b'{"v": 1}')
+    assert upstream.hits[DOC] == 1
+    assert stored(services) == []  # not yet committed
+    writes_held.set()
+    deferred.wait_for_deferred()
+    assert stored(services) == ["docs/index.json"]
+    assert admin.get(URL).content == b'{"v": 1}'
+    assert upstream.hits[DOC] == 1
+
+
+def test_a_full_queue_makes_the_request_store_its_own(
+    app, admin, services, make_remote, upstream, monkeypatch
+):
+    make_remote("up")
+    monkeypatch.setattr(deferred, "QUEUE_LIMIT", 0)
+    upstream.serve(DOC, b"x")
+    status, body = wsgi_get(app, admin, URL)
+    assert (status[:3], b"".join(body)) == ("200", b"x")
+    assert stored(services) == ["docs/index.json"]  # without waiting for any writer
+
+
+def test_queued_writes_share_a_transaction_and_fail_alone(services):
+    writer = DeferredWriter(services.sessions)
+    seen: list[int] = []
+    outcomes: dict[str, BaseException | None] = {}
+    first_done = threading.Event()
+
+    def write(name: str, fail: bool = False):
+        def run(db: Session) -> None:
+            db.execute(text("SELECT 1"))
+            seen.append(id(db))
+            if fail:
+                raise ValueError(f"{name} is bad")
+
+        return run
+
+    def done(name: str):
+        def record(error: BaseException | None) -> None:
+            outcomes[name] = error
+            first_done.set()
+
+        return record
+
+    block = threading.Event()
+    writer.submit(lambda db: block.wait(10), done("first"))  # keeps the writer busy
+    for name in ("a", "b", "c"):
+        writer.submit(write(name, fail=name == "b"), done(name))
+    block.set()
+    assert writer.wait_idle(10)
+    assert outcomes["first"] is None
+    assert (outcomes["a"], outcomes["c"]) == (None, None)
+    assert isinstance(outcomes["b"], ValueError)
+    assert seen[0] == seen[1], "a and b were tried in one transaction (b failed it)"
+    assert len(seen) == 2 + 3, "then a, b and c alone"
