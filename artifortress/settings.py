@@ -349,6 +349,13 @@ class Settings:
         1.0, _parse_duration, "how often an idle worker looks for new events"
     )
     worker_batch: int = _setting(10, _parse_positive_int, "events a worker claims at a time")
+    worker_quiet_period: float = _setting(
+        0.25,
+        _parse_duration,
+        "how long a worker lets new events settle before handling them, so that a burst "
+        "(a cold install through a remote) is handled at once after it, not beside it; "
+        "events wait at most 2s for a burst to end; 0 handles them as they come",
+    )
     embedded_worker: bool = _setting(
         True,
         _parse_bool,

@@ -14,7 +14,7 @@ import dataclasses
 import datetime as dt
 import random
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
@@ -97,18 +97,29 @@ class Claimed:
     completed: frozenset[str]
 
 
-def any_due(db: Session) -> bool:
-    """Whether some event waits to be claimed: the plain read that precedes a claim.
+@dataclasses.dataclass(frozen=True)
+class Due:
+    """The events waiting to be claimed: when the first became due, when the last was made."""
+
+    oldest: dt.datetime
+    newest: dt.datetime
+
+
+def due(db: Session) -> Due | None:
+    """The events waiting to be claimed, or ``None``: the plain read that precedes a claim.
 
     An idle worker asks this on every poll in a read-only session, so it takes
-    no write lock (SQLite) and locks no row (PostgreSQL); only a yes is
-    followed by :func:`claim`.  An event committed just after the answer is
-    found by the next poll.
+    no write lock (SQLite) and locks no row (PostgreSQL); only an answer is
+    followed by :func:`claim`.  An event committed just after it is found by
+    the next poll.
     """
-    due = select(OutboxEvent.id).where(
+    query = select(func.min(OutboxEvent.available_at), func.max(OutboxEvent.created_at)).where(
         OutboxEvent.state == PENDING, OutboxEvent.available_at <= utcnow()
     )
-    return db.scalar(due.limit(1)) is not None
+    oldest, newest = cast(tuple[dt.datetime | None, dt.datetime | None], db.execute(query).one())
+    if oldest is None or newest is None:  # no row: the aggregates of nothing
+        return None
+    return Due(oldest, newest)
 
 
 def claim(

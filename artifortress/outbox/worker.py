@@ -42,6 +42,8 @@ log = logging.getLogger("artifortress.worker")
 
 #: How often an idle worker deletes old handled events.
 PRUNE_EVERY = dt.timedelta(minutes=10)
+#: The longest an event waits for a burst of others to end (``worker_quiet_period``).
+BURST_MAX_DELAY = 2.0
 
 
 @dataclasses.dataclass
@@ -88,6 +90,10 @@ class Worker:
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.report = WorkerReport()
         self._last_prune = utcnow() - PRUNE_EVERY
+        #: Running, not draining: new events settle for ``worker_quiet_period`` first.
+        self._settling = False
+        #: Seconds until a settling burst is to be handled (``None``: none is settling).
+        self._settle_in: float | None = None
         self.scrubs = ScrubSchedule(services)
         register_internal_consumers(services)
 
@@ -97,6 +103,7 @@ class Worker:
         try:
             with self._single_consumer():
                 log.info("worker %s consuming the outbox%s", self.worker_id, " (drain)" * drain)
+                self._settling = not drain  # draining means: everything, now
                 while not stop.is_set():
                     if self.step():
                         continue
@@ -132,9 +139,10 @@ class Worker:
         return done + deliveries
 
     def _events(self) -> int:
-        with read_session(self.services.sessions) as db:
-            if not outbox.any_due(db):  # an idle poll reads and takes no lock
-                return 0
+        with read_session(self.services.sessions) as db:  # an idle poll reads, takes no lock
+            due = outbox.due(db)
+        if due is None or self._still_settling(due):
+            return 0
         settings = self.settings
         with self.services.sessions.begin() as db:
             batch = outbox.claim(
@@ -153,6 +161,27 @@ class Worker:
         for (claimed, _completed, errors), state in zip(handled, states, strict=True):
             self._count(claimed.event, state, errors)
         return len(batch)
+
+    def _still_settling(self, due: outbox.Due) -> bool:
+        """Whether to leave *due* events a little longer: a burst of them may be under way.
+
+        A cold install through a remote publishes dozens of files within a
+        second; handled beside it, their events compete with its requests for
+        the CPU and SQLite's write lock, and each package's search entry is
+        rewritten as its files come.  Handled once no new event came for
+        ``worker_quiet_period`` (and never later than :data:`BURST_MAX_DELAY`
+        after the first), the burst costs one round.
+        """
+        quiet = self.settings.worker_quiet_period
+        if not self._settling or quiet <= 0:
+            return False
+        now = utcnow()
+        calm_for = (now - due.newest).total_seconds()
+        waited = (now - due.oldest).total_seconds()
+        if calm_for >= quiet or waited >= BURST_MAX_DELAY:
+            return False
+        self._settle_in = min(quiet - calm_for, BURST_MAX_DELAY - waited)
+        return True
 
     def _dispatch(self, claimed: outbox.Claimed) -> tuple[list[str], list[str]]:
         """The handlers that completed the event, and the errors of those that failed."""
@@ -192,6 +221,8 @@ class Worker:
         from artifortress.webhooks.delivery import pending_deliveries
 
         poll = self.settings.worker_poll_interval
+        if self._settle_in is not None:  # back when the burst has settled
+            poll, self._settle_in = max(0.01, min(poll, self._settle_in)), None
         if not drain:
             return poll
         with read_session(self.services.sessions) as db:  # beside serve's worker: no lock

@@ -7,18 +7,22 @@ and publish of the server queue behind it for nothing.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from artifortress.container import Services
-from artifortress.outbox.models import DONE
+from artifortress.db.base import utcnow
+from artifortress.outbox.models import DONE, OutboxEvent
 from artifortress.outbox.services import emit
-from artifortress.outbox.worker import Worker
+from artifortress.outbox.worker import BURST_MAX_DELAY, Worker
 
 from .helpers import FAST, events
 from .test_outbox import Recorder
@@ -90,3 +94,41 @@ def test_a_batch_is_claimed_and_settled_in_two_write_transactions(services, reco
         assert len(begins) == 2, writes
     assert [e.state for e in events(services, "test.batch")] == [DONE] * 5
     assert worker.report.handled == 5
+
+
+def test_a_running_worker_lets_a_burst_settle_then_handles_it_at_once(services, recorder):
+    """Events newer than the quiet period wait (not beyond BURST_MAX_DELAY); drains never wait."""
+    worker = Worker(services)
+    worker._settling = True  # as run() does unless draining
+    worker.settings = dataclasses.replace(services.settings, worker_quiet_period=0.3)
+    with services.sessions.begin() as db:
+        for n in range(3):
+            emit(db, "test.burst", {"n": n}, tenant_id=services.default_tenant_id())
+    assert worker.step() == 0, "handled while the burst may go on"
+    assert 0 < worker._idle_wait(drain=False) <= 0.3  # polls again by the end of the quiet
+    time.sleep(0.35)
+    assert worker.step() == 3
+    assert [t for _, t, _ in recorder.seen] == ["test.burst"] * 3
+
+
+def test_a_burst_that_never_ends_is_handled_after_the_longest_delay(services, recorder):
+    worker = Worker(services)
+    worker._settling = True
+    worker.settings = dataclasses.replace(services.settings, worker_quiet_period=60)
+    with services.sessions.begin() as db:
+        emit(db, "test.old", {}, tenant_id=services.default_tenant_id())
+        db.execute(
+            update(OutboxEvent).values(
+                available_at=utcnow() - dt.timedelta(seconds=BURST_MAX_DELAY + 1)
+            )
+        )
+    assert worker.step() == 1
+
+
+def test_draining_does_not_wait_for_quiet(services, recorder):
+    with services.sessions.begin() as db:
+        emit(db, "test.drained", {}, tenant_id=services.default_tenant_id())
+    worker = Worker(services)
+    worker.settings = dataclasses.replace(services.settings, worker_quiet_period=60)
+    report = worker.run(drain=True)
+    assert report.handled == 1
