@@ -138,7 +138,7 @@ def main() -> None:
         event.listen(services.engine, "before_cursor_execute", count)
         print(f"{args.kind}: {args.n} uploads; per upload, by slice of {args.slice}")
         print("| uploads | CPU ms | statements | wall ms |\n|---|---:|---:|---:|")
-        profiler = cProfile.Profile()
+        profiler = cProfile.Profile(time.process_time)
         for start in range(0, args.n, args.slice):
             chunk = items[start : start + args.slice]
             last = start + args.slice >= args.n

@@ -201,6 +201,11 @@ def requires(
     """
 
     def check(req: falcon.Request, resp: falcon.Response, resource: Any, params: Any) -> None:
+        if publishes:
+            # The authorization only reads: on SQLite it need not queue for the write
+            # lock, which every concurrent upload takes in turn (a refusal's audit
+            # row is written in a session of its own).
+            req.context.read_until_write()
         req.context.repo_ref, req.context.permissions = authorize(req, params["repo"], permission)
         if permission != Permission.READ:
             _refuse_beyond_publishing(req, action, publishes)

@@ -152,6 +152,7 @@ class Worker:
                 lease=settings.worker_lease,
                 max_attempts=settings.event_max_attempts,
             )
+        self._index_ahead(batch)
         handled = [(claimed, *self._dispatch(claimed)) for claimed in batch]
         # One transaction settles the batch: one write per batch, not per event, beside
         # the API's writers. A crash before it commits delivers the batch again (at
@@ -182,6 +183,23 @@ class Worker:
             return False
         self._settle_in = min(quiet - calm_for, BURST_MAX_DELAY - waited)
         return True
+
+    def _index_ahead(self, batch: list[outbox.Claimed]) -> None:
+        """Let the search index project the batch's packages in one transaction.
+
+        Only saves work: each event's handling checks its package again.
+        """
+        from artifortress.search.indexer import SearchIndexer
+
+        indexer = self.services.plugins.get_plugin("artifortress.search")
+        if not isinstance(indexer, SearchIndexer) or len(batch) < 2:
+            return
+        try:
+            indexer.project_ahead(
+                c.event for c in batch if "artifortress.search" not in c.completed
+            )
+        except Exception:  # each event's own handling projects it then, or records the error
+            log.warning("projecting a batch of events ahead failed", exc_info=True)
 
     def _dispatch(self, claimed: outbox.Claimed) -> tuple[list[str], list[str]]:
         """The handlers that completed the event, and the errors of those that failed."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from artifortress.testing.dbwork import Work, WorkMeter
 from plugins.pypi.tests.pypi_dists import make_wheel, metadata_text
@@ -70,3 +71,27 @@ def test_the_fiftieth_release_costs_what_the_fifth_did(admin, repo, services, tm
     early, late = costs[2:7], costs[45:50]  # around the 5th and the 50th
     assert_same_cost([c[0] for c in early], [c[0] for c in late])  # a new release
     assert_same_cost([c[1] for c in early], [c[1] for c in late])  # a file added to it
+
+
+def test_an_upload_takes_the_write_lock_only_to_store(admin, repo, services, tmp_path, db_url):
+    """Authorizing an upload only reads: on SQLite it does not queue for the write lock.
+
+    Each turn at SQLite's one write lock waits for every concurrent upload's; the
+    turns left are the wheel's blob record and the metadata file's with the release.
+    """
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's BEGIN IMMEDIATE is the write lock counted here")
+    upload(admin, tmp_path, "1.0.0", TAGS[0])  # the token and the grants read once
+    begun: list[str] = []
+
+    def on_statement(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if statement.startswith("BEGIN"):
+            begun.append(statement)
+
+    event.listen(services.engine, "before_cursor_execute", on_statement)
+    try:
+        upload(admin, tmp_path, "1.0.1", TAGS[0])
+    finally:
+        event.remove(services.engine, "before_cursor_execute", on_statement)
+    assert begun[0] == "BEGIN", begun  # the authorization: deferred
+    assert begun.count("BEGIN IMMEDIATE") == 2, begun

@@ -245,3 +245,28 @@ def test_a_burst_of_publishes_to_one_package_is_projected_once(
     assert len(projected) == 2
     hits = anonymous.get("/v1/search?q=bursty").json["results"]
     assert [(hit["name"], hit["version"]) for hit in hits] == [("burst", "2.0")]
+
+
+def test_a_batch_of_events_is_projected_in_one_transaction(
+    admin, anonymous, make_repo, services, monkeypatch
+):
+    """A bulk upload's events (one per file) cost the worker one projection transaction."""
+    import artifortress.search.indexer as indexer
+
+    sessions: list[object] = []  # kept alive: their ids stay distinct
+    real_project = indexer.project
+
+    def counting(db, pm, package_id):
+        sessions.append(db)
+        return real_project(db, pm, package_id)
+
+    monkeypatch.setattr(indexer, "project", counting)
+    make_repo("pub", public=True)
+    names = ["alpha", "beta", "gamma", "delta"]
+    for name in names:
+        release(admin, "pub", name, "1.0", metadata={"summary": "batched"})
+    drain(services)
+    assert len(sessions) == len(names)  # each package once, none again per event
+    assert len({id(db) for db in sessions}) == 1
+    hits = anonymous.get("/v1/search?q=batched").json["results"]
+    assert sorted(hit["name"] for hit in hits) == sorted(names)
