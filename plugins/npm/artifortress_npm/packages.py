@@ -136,16 +136,20 @@ def _version_document(gateway: Gateway, name: str, spec: str, repo: str) -> byte
 
 
 class _Rebased:
-    """The last few packuments with their base filled in, per process.
+    """The last packuments with their base filled in, per process.
 
     Filling in is a pass over the whole body (half a megabyte for 500
     versions) that every install of a popular package would otherwise repeat.
     Keyed by the stored rendering's ETag and change time (which name its
-    content) and the base; bounded by count, since a client picks the Host.
+    content) and the base; bounded by count (a client picks the Host) and by
+    bytes. The count is far above an install's dependency tree (express 4:
+    71 packages, each asked once): a smaller LRU would miss every one.
     """
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, max_bytes: int) -> None:
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._entries: OrderedDict[tuple[str, float, str], Rendered] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -157,14 +161,19 @@ class _Rebased:
                 self._entries.move_to_end(key)
                 return found
         found = _fill_base(doc, base)
+        if len(found.body) > self._max_bytes // 4:
+            return found  # one huge packument must not flush everything else
         with self._lock:
+            replaced = self._entries.pop(key, None)
+            self._bytes += len(found.body) - (len(replaced.body) if replaced is not None else 0)
             self._entries[key] = found
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            while len(self._entries) > self._size or self._bytes > self._max_bytes:
+                _key, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.body)
         return found
 
 
-_REBASED = _Rebased(size=16)
+_REBASED = _Rebased(size=1024, max_bytes=32 * 1024 * 1024)
 
 
 def with_base(doc: Rendered, base: str) -> Rendered:

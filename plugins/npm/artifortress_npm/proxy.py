@@ -320,4 +320,7 @@ class _RenderedCache:
                 self._bytes -= len(evicted.body)
 
 
-_RENDERED = _RenderedCache(size=64, max_bytes=64 * 1024 * 1024)
+#: Far more entries than an install's dependency tree has packages (express 4: 71), which
+#: must all stay (an install asks each once: a smaller LRU misses every one, every time);
+#: the bytes bound the memory.
+_RENDERED = _RenderedCache(size=4096, max_bytes=64 * 1024 * 1024)

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 import falcon.testing
 import pytest
+from artifortress_npm import proxy
 from npm_testkit import serve
 from sqlalchemy import event
 
@@ -106,3 +107,28 @@ def test_a_kept_packument_never_shows_a_member_the_caller_may_not_read(
     outsider = api_factory.as_user("outsider", roles={"all": ["read"], "npm-up": ["read"]})
     assert list(outsider.get(f"{virtual}/tool").json["versions"]) == ["9.0.0"]
     assert outsider.get(f"{virtual}/tool/-/tool-1.0.0.tgz").status_code == 404
+
+
+def test_a_warm_install_s_whole_dependency_tree_is_served_without_merging_again(
+    api_factory: ApiFactory, registry: Registry, virtual: str, monkeypatch
+) -> None:
+    """npm asks for each package of a tree once per install (express 4: 71 packages).
+
+    A process cache smaller than the tree would miss every one of them, on every install.
+    """
+    names = [f"dep-{number}" for number in range(100)]
+    for name in names:
+        registry.package(name, {"1.0.0": None})
+    reader = _reader(api_factory)
+
+    def install() -> None:
+        for name in names:
+            answer = reader.get(f"{virtual}/{name}", headers={"Accept": ABBREVIATED})
+            assert answer.status_code == 200, answer.text
+
+    install()
+    merges: list[object] = []
+    real = proxy.merge_packuments
+    monkeypatch.setattr(proxy, "merge_packuments", lambda *a: merges.append(a) or real(*a))
+    install()
+    assert merges == []
