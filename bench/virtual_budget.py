@@ -20,6 +20,7 @@ import hashlib
 import html
 import io
 import json
+import os
 import pstats
 import sys
 import tarfile
@@ -42,8 +43,8 @@ from tests.support.upstream import Upstream
 
 JSON = "application/vnd.pypi.simple.v1+json"
 ABBREVIATED = "application/vnd.npm.install-v1+json"
-#: Versions of the upstream's project and package: a page of the size of a popular project's.
-VERSIONS = 40
+#: Versions of the upstream's project and package (``BENCH_VIRTUAL_VERSIONS``; 40 by default).
+VERSIONS = int(os.environ.get("BENCH_VIRTUAL_VERSIONS") or 40)
 
 
 def _wheel(version: str) -> tuple[str, bytes, bytes]:
