@@ -1,4 +1,4 @@
-"""Writes a request need not wait for, committed by one thread of the process, several at once.
+"""Remote writes committed by one thread of the process, several per transaction.
 
 A cold metadata document is answered as soon as it has come from upstream;
 storing it is left to this writer (:class:`~artifortress.remote.documents.DocumentCache`
@@ -7,7 +7,10 @@ fetch's lease until the row is committed, so other processes wait for it).
 One thread takes whatever writes are queued and commits them in one
 transaction: during a burst of cold requests a dozen stores cost one or two
 write transactions, off the requests' path, instead of a dozen each waiting
-for SQLite's write lock.
+for SQLite's write lock.  The fetch threads of cold files publish through it
+too (:meth:`DeferredWriter.run`: they wait for their commit, the clients
+have their bytes already), so a burst of cold files costs a few write
+transactions, not one each.
 
 The queue is bounded: past :data:`QUEUE_LIMIT` writes the request stores its
 own (the writer is behind; waiting is the back-pressure).  A failed batch is
@@ -23,6 +26,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Callable
+from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,8 +36,10 @@ log = logging.getLogger("artifortress.remote")
 
 #: Writes waiting at most; a request finding the queue full writes its own.
 QUEUE_LIMIT = 64
-#: Writes committed in one transaction at most.
-BATCH_LIMIT = 32
+#: Writes committed in one transaction at most (it holds SQLite's write lock meanwhile).
+BATCH_LIMIT = 16
+
+T = TypeVar("T")
 
 #: What to write, in the writer's transaction.
 Write = Callable[[Session], None]
@@ -66,13 +72,35 @@ class DeferredWriter:
             if len(self._queued) >= QUEUE_LIMIT:
                 return False
             self._queued.append(_Queued(write, done))
-            if self._thread is None:
+            if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(
                     target=self._run, name="deferred writes", daemon=True
                 )
                 self._thread.start()
             self._changed.notify_all()
         return True
+
+    def run(self, write: Callable[[Session], T]) -> T:
+        """*write*'s result once committed with whatever else is queued; raises what it raised.
+
+        If the queue is full it is committed alone, now, by the caller.
+        """
+        outcome: list[T] = []
+        failure: list[BaseException] = []
+        committed = threading.Event()
+
+        def done(error: BaseException | None) -> None:
+            if error is not None:
+                failure.append(error)
+            committed.set()
+
+        if not self.submit(lambda db: outcome.append(write(db)), done):
+            with write_session(self._sessions) as db:
+                return write(db)
+        committed.wait()
+        if failure:
+            raise failure[0]
+        return outcome[-1]  # the last try's: a failed batch runs it again alone
 
     def wait_idle(self, timeout: float | None = None) -> bool:
         """Wait until every queued write is committed or failed; ``False`` on timeout."""
@@ -87,6 +115,10 @@ class DeferredWriter:
                 self._writing = len(batch)
             try:
                 self._commit(batch)
+            except BaseException as exc:  # the thread ends: those waiting must not wait on
+                for queued in batch:
+                    queued.done(exc)
+                raise
             finally:
                 with self._changed:
                     self._writing = 0
@@ -112,7 +144,7 @@ class DeferredWriter:
             with write_session(self._sessions) as db:
                 queued.write(db)
         except Exception as exc:
-            log.warning("a deferred write failed: %s", exc)
+            log.debug("a deferred write failed: %s", exc)  # its caller reports it
             queued.done(exc)
         else:
             queued.done(None)

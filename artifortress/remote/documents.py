@@ -185,6 +185,8 @@ class DocumentCache:
         claim.share(document)
 
         def done(error: BaseException | None) -> None:
+            if error is not None:  # the next request fetches it again
+                log.warning("%s was answered but could not be stored: %s", document.url, error)
             claim.finish(None if error else document, error)
 
         if self._writer.submit(write, done):

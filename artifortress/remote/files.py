@@ -40,7 +40,7 @@ from artifortress.blobs.models import Blob
 from artifortress.blobs.services import record_blob
 from artifortress.blobs.store import CHUNK_SIZE, BlobInfo, BlobStore, Expectation
 from artifortress.db.base import iso, utcnow
-from artifortress.db.engine import read_session, write_session
+from artifortress.db.engine import read_session
 from artifortress.errors import Conflict, NotFound
 from artifortress.formats import FormatSpec
 from artifortress.policy import services as policies
@@ -54,6 +54,7 @@ from artifortress.remote.client import (
     host_of,
     without_credentials,
 )
+from artifortress.remote.deferred import DeferredWriter
 from artifortress.remote.errors import (
     HeldByPolicy,
     UpstreamMismatch,
@@ -129,7 +130,9 @@ class FileFetcher:
         formats: Mapping[str, FormatSpec],
         plugins: pluggy.PluginManager,
         bounds: FileBounds,
+        writer: DeferredWriter,
     ) -> None:
+        self._writer = writer
         self._sessions = sessions
         self._client = client
         self._flights = flights
@@ -358,26 +361,27 @@ class FileFetcher:
     ) -> VersionInfo:
         """Record the blob and publish (or append) the file, in one short transaction.
 
-        The same transaction ends the lease: the file's one database write.
+        The same transaction ends the lease: the file's one database write,
+        committed by the process's deferred writer with those of other files.
         """
 
-        def once() -> VersionInfo:
-            with write_session(self._sessions) as db:
-                lease.release_in(db)
-                orm_repo = entity_of(db, repo)
-                caller = Caller(_system_principal(orm_repo), request_id)
-                record_blob(db, orm_repo, blob, self._store)
-                changes.of(db).audit(
-                    caller, "blob.ingest", repo_key=repo.key, target=blob.digest, size=blob.size
-                )
-                return self._place(db, caller, orm_repo, wanted, blob, provenance)
+        def once(db: Session) -> VersionInfo:
+            lease.release_in(db)
+            orm_repo = entity_of(db, repo)
+            caller = Caller(_system_principal(orm_repo), request_id)
+            record_blob(db, orm_repo, blob, self._store)
+            changes.of(db).audit(
+                caller, "blob.ingest", repo_key=repo.key, target=blob.digest, size=blob.size
+            )
+            return self._place(db, caller, orm_repo, wanted, blob, provenance)
 
+        # With the other files of a burst, in one transaction (see remote.deferred).
         try:
-            return once()
+            return self._writer.run(once)
         except Conflict:
             # A concurrent fetch of another file of the version published it first:
             # this file is now appended to it (or refused, as for a sequential one).
-            return once()
+            return self._writer.run(once)
 
     def _place(
         self,

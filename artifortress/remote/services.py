@@ -37,7 +37,8 @@ class RemoteEngine:
         )
         self.client = UpstreamClient(timeouts, allow_private=settings.upstream_allow_private)
         flights = SingleFlight(leases_for(sessions))
-        self.documents = DocumentCache(sessions, self.client, flights, DeferredWriter(sessions))
+        writer = DeferredWriter(sessions)  # what cold documents and files store, batched
+        self.documents = DocumentCache(sessions, self.client, flights, writer)
         self.files = FileFetcher(
             sessions,
             self.client,
@@ -46,6 +47,7 @@ class RemoteEngine:
             formats,
             plugins,
             FileBounds(settings.max_blob_size, settings.upstream_min_rate),
+            writer,
         )
 
     def close(self) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 from sqlalchemy.orm import Session
 
 from artifortress.remote import deferred
@@ -100,3 +103,58 @@ def test_queued_writes_share_a_transaction_and_fail_alone(services):
     assert isinstance(outcomes["b"], ValueError)
     assert seen[0] == seen[1], "a and b were tried in one transaction (b failed it)"
     assert len(seen) == 2 + 3, "then a, b and c alone"
+
+
+def test_run_gives_the_writes_result_or_its_error(services, monkeypatch):
+    writer = DeferredWriter(services.sessions)
+    assert writer.run(lambda db: db.execute(text("SELECT 41 + 1")).scalar_one()) == 42
+
+    def broken(_db: Session) -> None:
+        raise LookupError("nothing here")
+
+    with pytest.raises(LookupError, match="nothing here"):
+        writer.run(broken)
+    monkeypatch.setattr(deferred, "QUEUE_LIMIT", 0)  # full: the caller commits it itself
+    caller = threading.get_ident()
+    assert writer.run(lambda db: threading.get_ident()) == caller
+
+
+def test_cold_files_of_a_burst_are_published_in_shared_transactions(
+    admin, services, make_remote, upstream, writes_held
+):
+    """Files fetched at once wait for the writer together, and land in one transaction."""
+    make_remote("up")
+    paths = []
+    for n in range(4):
+        upstream.serve(f"/files/f-{n}.tgz", b"x" * (n + 1))
+        paths.append(f"/upstreamtest/up/file/f/{n}/f-{n}.tgz")
+    answers: list[int] = []
+
+    def fetch(path: str) -> None:
+        answers.append(admin.client.simulate_get(path, headers=admin.headers()).status_code)
+
+    fetches = [threading.Thread(target=fetch, args=(path,)) for path in paths]
+    for thread in fetches:
+        thread.start()
+    time.sleep(1.0)  # every fetch is waiting for its publish now
+    with write_transactions(services) as begun:
+        writes_held.set()
+        for thread in fetches:
+            thread.join(10)
+    assert answers == [200] * 4
+    assert len(begun) <= 2, begun  # perhaps the first file alone; the others together
+
+
+@contextmanager
+def write_transactions(services) -> Iterator[list[str]]:
+    begun: list[str] = []
+
+    def on_statement(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.startswith("BEGIN IMMEDIATE"):
+            begun.append(statement)
+
+    event.listen(services.engine, "before_cursor_execute", on_statement)
+    try:
+        yield begun
+    finally:
+        event.remove(services.engine, "before_cursor_execute", on_statement)
