@@ -27,7 +27,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from typing import Protocol, cast
+from collections.abc import Callable
+from typing import NamedTuple, Protocol, cast
 from urllib.parse import urljoin
 
 from sqlalchemy import bindparam, delete, select, update
@@ -36,6 +37,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from artifortress.db.base import utcnow
 from artifortress.db.dialects import insert_for
 from artifortress.db.engine import read_session, write_session
+from artifortress.db.pooled import PooledRead
 from artifortress.errors import NotFound
 from artifortress.recent import RecentCache
 from artifortress.remote import metrics
@@ -87,27 +89,45 @@ class DocumentCache:
         self._flights = flights
         self._writer = writer
         self._bodies: RecentCache[bytes] = RecentCache(len, BODIES_KEPT)
+        self._heads = PooledRead(sessions.kw["bind"], _LOOKUP)
 
     def lookup(
-        self, db: Session, repo: RepoInfo, upstream: Upstream, path: str, key: str | None = None
+        self,
+        db: Session | Callable[[], Session],
+        repo: RepoInfo,
+        upstream: Upstream,
+        path: str,
+        key: str | None = None,
     ) -> UpstreamDocument | None:
         """The cached document while it is fresh (NotFound for a fresh 404), else ``None``.
 
         In the caller's session *db*: a hit costs one indexed read of a few
         columns; the body comes from this process's cache when it holds it.
+        *db* may be a function opening the session, for a request that has read
+        nothing yet: the row is then read on a pooled connection, outside any
+        session (:mod:`artifortress.db.pooled`), and a hit whose body this
+        process holds opens none.
         """
         stored = stored_key(key or path)
         url = urljoin(upstream.url, path)
-        row = _select_head(db, repo.id, stored)
+        row = self._head(db, repo.id, stored)
         if row is None or not _fresh(row, upstream, url):
             return None
         metrics.hit(repo.key, metrics.DOCUMENT)
         fetch = _fetch_of(row)
         body = self._bodies.get(fetch)
         if body is None:
-            body = _select_body(db, repo.id, stored)  # once per fetch and process
+            body = _select_body(_session(db), repo.id, stored)  # once per fetch and process
             self._bodies.put(fetch, body)
         return UpstreamDocument(body, row.content_type, row.fetched_at, False, url)
+
+    def _head(
+        self, db: Session | Callable[[], Session], repository_id: int, key: str
+    ) -> _Cached | None:
+        if isinstance(db, Session):
+            return _select_head(db, repository_id, key)
+        row = self._heads.first(repository_id=repository_id, key=key)
+        return _Head(*row) if row is not None else None
 
     def fetch(
         self,
@@ -334,6 +354,22 @@ def _select_head(db: Session, repository_id: int, key: str) -> _Cached | None:
     """The cached document's columns but its body (plain row, no ORM), or ``None``."""
     params = {"repository_id": repository_id, "key": key}
     return db.connection().execute(_LOOKUP, params).first()
+
+
+class _Head(NamedTuple):
+    """The row :data:`_LOOKUP` reads, as read on a pooled connection."""
+
+    repository_id: int
+    key: str
+    status: int
+    content_type: str
+    etag: str | None
+    fetched_at: dt.datetime
+    checked_at: dt.datetime
+
+
+def _session(db: Session | Callable[[], Session]) -> Session:
+    return db if isinstance(db, Session) else db()
 
 
 def _select_body(db: Session, repository_id: int, key: str) -> bytes:

@@ -46,9 +46,12 @@ class RemoteGateway(TransferGateway):
         404/410: NotFound (remembered briefly). No copy and upstream failing:
         ``UpstreamUnavailable`` (502). 409 if *repo* is not a remote.
         """
-        engine = self._ctx.services.remote.documents
-        upstream = self._ctx.services.layouts.upstream(self._ctx.db, repo)
-        found = engine.lookup(self._ctx.db, repo, upstream, path, key)
+        ctx, engine = self._ctx, self._ctx.services.remote.documents
+        # A request that has read nothing yet reads the document's row outside a session.
+        opened = ctx.db_if_open
+        db = opened if opened is not None else (lambda: ctx.db)
+        upstream = ctx.services.layouts.upstream(db, repo)
+        found = engine.lookup(db, repo, upstream, path, key)
         if found is not None:
             return found
         self._ctx.read_until_write()  # no transaction while the upstream answers

@@ -1,12 +1,11 @@
-"""Warm reads through a virtual PyPI repository: a few reads, mostly pooled, never stale.
+"""Warm reads through a virtual PyPI repository: two pooled reads, never stale.
 
 A virtual's page is kept per process under what it was built from (the
 members that serve the name for this caller, each one's stored rendering or
 upstream fetch); each request still decides those afresh: the guard's claim,
 the members the caller may read, the remote's metadata freshness. So a warm
-file or hosted page costs two statements on pooled connections and begins no
-transaction (an upstream page reads its document's row in a session still),
-and a publish, a grant or an expired upstream page shows at once.
+page or file costs two statements on pooled connections and begins no
+transaction, and a publish, a grant or an expired upstream page shows at once.
 """
 
 from __future__ import annotations
@@ -85,10 +84,8 @@ def test_a_warm_upstream_page_costs_the_claim_and_the_document_row(services, rea
     page = "/pypi/all/simple/foo/"
     for accept in (JSON, "text/html"):
         work, sessions = cost(services, lambda a=accept: reader.get(page, headers={"Accept": a}))
-        # Whether a hosted member claims 'foo' (pooled), and the remote's document row (its
-        # freshness), still read in a session (SQLite's BEGIN is a statement too).
-        begin = services.engine.dialect.name == "sqlite"
-        assert (work.statements, sessions) == (2 + begin, 1), (accept, work)
+        # Whether a hosted member claims 'foo', and the remote's document row (its freshness).
+        assert (work.statements, sessions) == (2, 0), (accept, work)
     assert tree.upstream.hits["/simple/foo/"] == 1
 
 
