@@ -105,6 +105,9 @@ def evaluate(
     db: Session, repo: Repository, draft: Version, plugins: pluggy.PluginManager | None
 ) -> Verdict:
     """Ask every policy about *draft*; raise :class:`PolicyRejected` on a reject."""
+    pm = plugins if plugins is not None else builtin_manager()
+    if not can_refuse(db, repo.id, pm):  # nothing to ask: skip the tenant-wide name lookups
+        return combine(())
     package = draft.package
     request = PolicyRequest(
         repo_info(repo),
@@ -113,7 +116,6 @@ def evaluate(
         new_package=not _name_taken(db, repo.tenant_id, package.name),
         tenant_names=lambda spread: _tenant_names(db, repo.tenant_id, package.name, spread),
     )
-    pm = plugins if plugins is not None else builtin_manager()
     verdict = combine(pm.hook.artifortress_evaluate_policy(request=request))
     if verdict.action == REJECT:
         raise PolicyRejected(
@@ -153,6 +155,9 @@ def check_append(
     """
     repo = db.get(Repository, version.repository_id)
     assert repo is not None
+    pm = plugins if plugins is not None else builtin_manager()
+    if not can_refuse(db, repo.id, pm):
+        return
     request = PolicyRequest(
         repo_info(repo),
         version_info(version),
@@ -161,7 +166,6 @@ def check_append(
         tenant_names=lambda spread: (),
         new_files=frozenset(new_files) if new_files is not None else None,
     )
-    pm = plugins if plugins is not None else builtin_manager()
     verdict = combine(pm.hook.artifortress_evaluate_policy(request=request))
     if verdict.action != ALLOW:
         raise PolicyRejected(

@@ -169,3 +169,17 @@ def test_what_could_refuse_a_file(services, make_remote, admin, setting, refusab
         plugins = make_plugin_manager(entry_points=False)
         plugins.register(QuarantineEverything())
         assert policies.can_refuse(db, repo_id, plugins), "a plugin's policy could refuse it"
+
+
+def test_a_publish_asks_no_policy_when_none_could_refuse(admin, make_remote, upstream, monkeypatch):
+    """Nothing to judge: the tenant-wide name lookups of the typosquat check are skipped."""
+    asked: list[str] = []
+    monkeypatch.setattr(policies, "_name_taken", lambda _db, _tenant, name: asked.append(name))
+    make_remote("up")
+    upstream.serve(FILE, BYTES)
+    assert admin.get(URL).content == BYTES
+    assert asked == []
+    assert admin.put("/v1/repos/up/policy", {"typosquat": True}).status_code == 200
+    upstream.serve("/files/big-2.0.tgz", BYTES)
+    assert admin.get("/upstreamtest/up/stream/big/2.0/big-2.0.tgz").content == BYTES
+    assert asked == ["big"]
