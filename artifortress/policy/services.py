@@ -129,8 +129,10 @@ def can_refuse(db: Session, repository_id: int, plugins: pluggy.PluginManager) -
     """Whether any policy could refuse or hold a version of the repository.
 
     ``False`` only when every built-in setting is off and no other plugin
-    judges publishes: then a version's bytes, once verified, need not wait for
-    the publish's verdict (a remote's fetch lets them out before it stores them).
+    judges publishes: then a publish asks no policy, and a version's bytes,
+    once verified, need not wait for the publish's verdict (a remote's fetch
+    lets them out before it stores them).  A setting is on unless it is off or
+    its default, whatever its truth (``max_artifact_size: 0`` refuses every file).
     """
     from artifortress.policy.builtin import BUILTIN_POLICIES
 
@@ -139,7 +141,20 @@ def can_refuse(db: Session, repository_id: int, plugins: pluggy.PluginManager) -
     if any(id(impl.plugin) not in builtin for impl in hookimpls):
         return True
     config = get_config(db, repository_id)
-    return any(config.get(setting) for setting in DEFAULT_CONFIG if setting != "extra")
+    return any(
+        _set(config.get(setting), default)
+        for setting, default in DEFAULT_CONFIG.items()
+        if setting != "extra"  # read by plugins' policies only, counted above
+    )
+
+
+def _set(value: Any, default: Any) -> bool:
+    """Whether a built-in setting is on: anything but off (``None``, ``False``) or its default.
+
+    Not its truth: ``max_artifact_size: 0`` and ``allowed_licenses: []`` refuse
+    every file.
+    """
+    return value is not None and value is not False and value != default
 
 
 def check_append(

@@ -67,23 +67,29 @@ class DeferredWriter:
         _WRITERS.add(self)
 
     def submit(self, write: Write, done: Done) -> bool:
-        """Queue *write*; ``False`` if the queue is full (the caller then writes it itself)."""
+        """Queue *write*; ``False`` if the queue is full or no thread could take it (at exit).
+
+        The caller then writes it itself.
+        """
         with self._changed:
             if len(self._queued) >= QUEUE_LIMIT:
                 return False
-            self._queued.append(_Queued(write, done))
             if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(
-                    target=self._run, name="deferred writes", daemon=True
-                )
-                self._thread.start()
+                thread = threading.Thread(target=self._run, name="deferred writes", daemon=True)
+                try:
+                    thread.start()
+                except RuntimeError:  # at interpreter exit (Python 3.12+): nobody would commit it
+                    return False
+                self._thread = thread
+            self._queued.append(_Queued(write, done))
             self._changed.notify_all()
         return True
 
     def run(self, write: Callable[[Session], T]) -> T:
         """*write*'s result once committed with whatever else is queued; raises what it raised.
 
-        If the queue is full it is committed alone, now, by the caller.
+        If the queue is full (or the writer's thread cannot start) it is
+        committed alone, now, by the caller.
         """
         outcome: list[T] = []
         failure: list[BaseException] = []

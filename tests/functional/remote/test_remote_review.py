@@ -1,0 +1,70 @@
+"""Review of the cold-file release, the deferred writer and ``policy.services.can_refuse``.
+
+Each test pins a way the early release or the deferred writes went wrong.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import select, text
+
+from artifortress.policy import services as policies
+from artifortress.remote import deferred
+from artifortress.remote.deferred import DeferredWriter
+from artifortress.repos.models import Repository
+from tests.functional.remote.conftest import UpstreamTestFormat
+from tests.functional.remote.test_remote_release import BYTES, FILE, SHA256, URL, VERSION
+from tests.functional.remote.test_remote_streaming import read_into, wsgi_get
+
+
+@pytest.fixture
+def extra_plugins() -> list[object]:
+    return [UpstreamTestFormat()]  # and no policy of a plugin's
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"max_artifact_size": 0},  # every file with a byte is too big
+        {"allowed_licenses": []},  # no license is allowed
+    ],
+)
+def test_a_setting_that_refuses_everything_is_one_that_can_refuse(
+    app, admin, services, make_remote, upstream, setting
+):
+    """Falsy yet on: skipping the policies for it published what they refuse."""
+    make_remote("up")
+    assert admin.put("/v1/repos/up/policy", setting).status_code == 200
+    with services.sessions() as db:
+        repo_id = db.scalars(select(Repository.id).where(Repository.key == "up")).one()
+        assert policies.can_refuse(db, repo_id, services.plugins)
+    upstream.serve(FILE, BYTES)
+    _status, body = wsgi_get(app, admin, URL, f"sha256={SHA256}")
+    received = bytearray()
+    with pytest.raises(ConnectionResetError):
+        read_into(received, body)
+    body.close()  # type: ignore[attr-defined]
+    assert len(received) < len(BYTES)  # the refused file's last byte never went out
+    assert admin.get(VERSION).status_code == 404
+
+
+@pytest.fixture
+def threads_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No new thread starts, as in an atexit handler of Python 3.12 and later."""
+
+    def refuse(_thread: threading.Thread) -> None:
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+
+    monkeypatch.setattr(threading.Thread, "start", refuse)
+
+
+def test_a_writer_that_cannot_start_its_thread_leaves_the_write_to_the_caller(
+    services, threads_refused
+):
+    """A detached fetch publishing at exit (3.12 refuses new threads there) must not hang it."""
+    writer = DeferredWriter(services.sessions)
+    assert writer.run(lambda db: db.scalar(text("select 7"))) == 7  # written by the caller
+    assert writer.wait_idle(timeout=1.0), "a queued write nobody will commit"
+    deferred.wait_for_deferred(timeout=1.0)
