@@ -123,7 +123,7 @@ class DeferredWriter:
                 self._commit(batch)
             except BaseException as exc:  # the thread ends: those waiting must not wait on
                 for queued in batch:
-                    queued.done(exc)
+                    _tell(queued, exc)
                 raise
             finally:
                 with self._changed:
@@ -138,7 +138,7 @@ class DeferredWriter:
                 self._alone(queued)
             return
         for queued in batch:
-            queued.done(None)
+            _tell(queued, None)
 
     def _in_one_transaction(self, batch: list[_Queued]) -> None:
         with write_session(self._sessions) as db:
@@ -151,9 +151,22 @@ class DeferredWriter:
                 queued.write(db)
         except Exception as exc:
             log.debug("a deferred write failed: %s", exc)  # its caller reports it
-            queued.done(exc)
+            _tell(queued, exc)
         else:
-            queued.done(None)
+            _tell(queued, None)
+
+
+def _tell(queued: _Queued, error: BaseException | None) -> None:
+    """Give *queued* its outcome; a callback that fails is logged and stops nothing.
+
+    Ending a lease on a database gone away raised through the batch's loop:
+    the writes after it were never told (their ``run()`` waited for ever) and
+    the writer's thread died.
+    """
+    try:
+        queued.done(error)
+    except Exception as exc:  # a lease not ended now expires (rows) or ends with the process
+        log.warning("a deferred write's outcome could not be handed over: %r", exc)
 
 
 def wait_for_deferred(timeout: float | None = None) -> None:

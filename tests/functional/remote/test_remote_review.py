@@ -68,3 +68,32 @@ def test_a_writer_that_cannot_start_its_thread_leaves_the_write_to_the_caller(
     assert writer.run(lambda db: db.scalar(text("select 7"))) == 7  # written by the caller
     assert writer.wait_idle(timeout=1.0), "a queued write nobody will commit"
     deferred.wait_for_deferred(timeout=1.0)
+
+
+def test_a_failing_callback_fails_nobody_else(services, caplog):
+    """A ``done`` raising (a lease's release on a database that went away) must not stop the writer.
+
+    It ended the batch's loop of callbacks: the writes after it were never
+    told (their ``run()`` waited for ever), the one before it was told twice,
+    and the writer's thread died.
+    """
+    writer = DeferredWriter(services.sessions)
+    told: list[BaseException | None] = []
+    second_told = threading.Event()
+
+    def failing(error: BaseException | None) -> None:
+        told.append(error)
+        raise RuntimeError("the lease could not be released")
+
+    def second(error: BaseException | None) -> None:
+        told.append(error)
+        second_told.set()
+
+    with writer._changed:  # both in one batch: the writer takes them once this is let go
+        assert writer.submit(lambda db: None, failing)
+        assert writer.submit(lambda db: None, second)
+    assert second_told.wait(5), "the write after the failing callback was never told"
+    assert writer.wait_idle(timeout=5)
+    assert told == [None, None]  # each told once, that it is committed
+    assert "could not be handed over" in caplog.text
+    assert writer.run(lambda db: db.scalar(text("select 7"))) == 7
