@@ -99,7 +99,10 @@ class Claimed:
 
 @dataclasses.dataclass(frozen=True)
 class Due:
-    """The events waiting to be claimed: when the first became due, when the last was made."""
+    """The events waiting to be claimed: when the first became due, when the last was made.
+
+    The last event made, waiting or not: a burst still under way keeps it recent.
+    """
 
     oldest: dt.datetime
     newest: dt.datetime
@@ -113,9 +116,14 @@ def due(db: Session) -> Due | None:
     followed by :func:`claim`.  An event committed just after it is found by
     the next poll.
     """
-    query = select(func.min(OutboxEvent.available_at), func.max(OutboxEvent.created_at)).where(
+    # Two index probes, whatever the backlog: the first due (state, available_at)
+    # and the last event made (the primary key).  The newest *due* event's
+    # creation would read every due row, at each step of a worker draining them.
+    oldest_due = select(func.min(OutboxEvent.available_at)).where(
         OutboxEvent.state == PENDING, OutboxEvent.available_at <= utcnow()
     )
+    last_made = select(OutboxEvent.created_at).order_by(OutboxEvent.id.desc()).limit(1)
+    query = select(oldest_due.scalar_subquery(), last_made.scalar_subquery())
     oldest, newest = cast(tuple[dt.datetime | None, dt.datetime | None], db.execute(query).one())
     if oldest is None or newest is None:  # no row: the aggregates of nothing
         return None
