@@ -204,9 +204,11 @@ class Relay:
             except Exception as exc:
                 self._claim.finish(error=exc)  # those waiting get what went wrong
                 log.warning(
-                    "%s from upstream %s was not kept, its response ended short: %s",
+                    "%s from upstream %s was not kept, its response %s: %s",
                     self._filename,
                     self._host,
+                    # Released: the client may have the whole file (verified), not stored.
+                    "had all its verified bytes" if self._progress.released else "ended short",
                     exc,
                 )
                 self._progress.end(exc)

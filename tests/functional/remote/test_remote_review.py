@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select, text
 
 from artifortress.policy import services as policies
-from artifortress.remote import deferred
+from artifortress.remote import deferred, relay
 from artifortress.remote.deferred import DeferredWriter
+from artifortress.remote.files import FileFetcher
 from artifortress.repos.models import Repository
 from tests.functional.remote.conftest import UpstreamTestFormat
 from tests.functional.remote.test_remote_release import BYTES, FILE, SHA256, URL, VERSION
@@ -97,3 +98,23 @@ def test_a_failing_callback_fails_nobody_else(services, caplog):
     assert told == [None, None]  # each told once, that it is committed
     assert "could not be handed over" in caplog.text
     assert writer.run(lambda db: db.scalar(text("select 7"))) == 7
+
+
+def test_a_publish_failing_after_the_bytes_went_out_says_the_client_has_them(
+    app, admin, make_remote, upstream, monkeypatch, caplog
+):
+    """The log line said the response "ended short": it had ended whole, verified."""
+    make_remote("up")
+
+    def refused(*_args: object, **_kwargs: object) -> object:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(FileFetcher, "_publish", refused)
+    upstream.serve(FILE, BYTES)
+    _status, body = wsgi_get(app, admin, URL, f"sha256={SHA256}")
+    assert b"".join(body) == BYTES
+    body.close()  # type: ignore[attr-defined]
+    relay.wait_for_detached()
+    [line] = [r.message for r in caplog.records if "was not kept" in r.message]
+    assert "ended short" not in line
+    assert "had all its verified bytes" in line
