@@ -64,6 +64,8 @@ class DeferredWriter:
         self._writing = 0
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
+        #: :meth:`close` asked the thread to end once the queue is empty.
+        self._closing = False
         _WRITERS.add(self)
 
     def submit(self, write: Write, done: Done) -> bool:
@@ -113,10 +115,29 @@ class DeferredWriter:
         with self._changed:
             return self._changed.wait_for(lambda: not self._queued and not self._writing, timeout)
 
+    def close(self, timeout: float | None = None) -> None:
+        """Commit what is queued, then end the thread (a later write starts another).
+
+        Without it the thread, and with it the writer and its engine's
+        connections, lived as long as the process: one more per ``Services``
+        built (each test's, each CLI command's).
+        """
+        with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        with self._changed:
+            self._closing = False
+
     def _run(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: bool(self._queued))
+                self._changed.wait_for(lambda: bool(self._queued) or self._closing)
+                if not self._queued:  # closed: under the lock, so a new write starts a thread
+                    self._thread = None
+                    return
                 batch, self._queued = self._queued[:BATCH_LIMIT], self._queued[BATCH_LIMIT:]
                 self._writing = len(batch)
             try:

@@ -37,7 +37,7 @@ class RemoteEngine:
         )
         self.client = UpstreamClient(timeouts, allow_private=settings.upstream_allow_private)
         flights = SingleFlight(leases_for(sessions))
-        writer = DeferredWriter(sessions)  # what cold documents and files store, batched
+        writer = self._writer = DeferredWriter(sessions)  # cold documents and files, batched
         self.documents = DocumentCache(sessions, self.client, flights, writer)
         self.files = FileFetcher(
             sessions,
@@ -51,4 +51,5 @@ class RemoteEngine:
         )
 
     def close(self) -> None:
+        self._writer.close()  # what it was given is committed first
         self.client.close()

@@ -10,6 +10,7 @@ import threading
 import pytest
 from sqlalchemy import select, text
 
+from artifortress.container import Services
 from artifortress.policy import services as policies
 from artifortress.remote import deferred, relay
 from artifortress.remote.deferred import DeferredWriter
@@ -118,3 +119,18 @@ def test_a_publish_failing_after_the_bytes_went_out_says_the_client_has_them(
     [line] = [r.message for r in caplog.records if "was not kept" in r.message]
     assert "ended short" not in line
     assert "had all its verified bytes" in line
+
+
+def test_closing_the_services_ends_their_writer_thread(settings):
+    """One thread (holding its engine's connections) per Services built, for the process's life."""
+    built = Services.build(settings)
+    writer = built.remote._writer
+    committed = threading.Event()
+    assert writer.submit(lambda db: None, lambda error: committed.set())
+    thread = writer._thread
+    assert thread is not None
+    built.close()
+    assert committed.is_set(), "closed before what was queued was committed"
+    assert not thread.is_alive()
+    assert writer.run(lambda db: db.scalar(text("select 7"))) == 7  # a later write still goes
+    writer.close()
