@@ -31,11 +31,10 @@ from collections.abc import Callable
 from typing import NamedTuple, Protocol, cast
 from urllib.parse import urljoin
 
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import LargeBinary, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from artifortress.db.base import utcnow
-from artifortress.db.dialects import insert_for
+from artifortress.db.base import UtcDateTime, utcnow
 from artifortress.db.engine import read_session, write_session
 from artifortress.db.pooled import PooledRead
 from artifortress.errors import NotFound
@@ -338,16 +337,29 @@ _STORED_COLUMNS = (
 )
 
 
+#: Every cold page and packument runs it: plain SQL that SQLite and PostgreSQL both speak,
+#: built once (the dialects' ``insert ... on_conflict_do_update`` has no cache key, so
+#: SQLAlchemy compiled it anew on every call).
+_UPSERT = text(
+    'INSERT INTO remote_documents (repository_id, "key", status, body, content_type, etag, '
+    "last_modified, fetched_at, checked_at) VALUES (:repository_id, :key, :status, :body, "
+    ":content_type, :etag, :last_modified, :fetched_at, :checked_at) "
+    'ON CONFLICT (repository_id, "key") DO UPDATE SET status = excluded.status, '
+    "body = excluded.body, content_type = excluded.content_type, etag = excluded.etag, "
+    "last_modified = excluded.last_modified, fetched_at = excluded.fetched_at, "
+    "checked_at = excluded.checked_at"
+).bindparams(
+    bindparam("body", type_=LargeBinary()),
+    bindparam("fetched_at", type_=UtcDateTime()),
+    bindparam("checked_at", type_=UtcDateTime()),
+)
+
+
 def _upsert(db: Session, lease: Lease, row: RemoteDocument) -> None:
     """Store *row* over the key's last one, ending *lease* with the same transaction."""
     lease.release_in(db)
     values = {column: getattr(row, column) for column in _STORED_COLUMNS}
-    insert = insert_for(db)(RemoteDocument.__table__)
-    db.execute(
-        insert.values(repository_id=row.repository_id, key=row.key, **values).on_conflict_do_update(
-            index_elements=["repository_id", "key"], set_=values
-        )
-    )
+    db.execute(_UPSERT, {"repository_id": row.repository_id, "key": row.key, **values})
 
 
 def _select_head(db: Session, repository_id: int, key: str) -> _Cached | None:
