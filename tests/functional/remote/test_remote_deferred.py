@@ -92,8 +92,14 @@ def test_queued_writes_share_a_transaction_and_fail_alone(services):
 
         return record
 
-    block = threading.Event()
-    writer.submit(lambda db: block.wait(10), done("first"))  # keeps the writer busy
+    block, busy = threading.Event(), threading.Event()
+
+    def first(db: Session) -> None:
+        busy.set()
+        block.wait(10)
+
+    writer.submit(first, done("first"))  # keeps the writer busy
+    assert busy.wait(10)  # else a (or more) could join the first's batch
     for name in ("a", "b", "c"):
         writer.submit(write(name, fail=name == "b"), done(name))
     block.set()
