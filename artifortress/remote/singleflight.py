@@ -39,8 +39,9 @@ class Claim(Generic[T]):
 
     A claim with a ``lease`` belongs to the one leader of the key: it must
     call :meth:`finish` exactly once, with the result or the error, which the
-    threads waiting on it receive (and which ends the lease, unless the
-    transaction committing the result ended it: ``Lease.release_in``).
+    threads waiting on it receive unless :meth:`share` gave them a result
+    already (and which ends the lease, unless the transaction committing the
+    result ended it: ``Lease.release_in``).
     """
 
     def __init__(
