@@ -36,6 +36,8 @@ log = logging.getLogger("artifortress.remote")
 
 #: Writes waiting at most; a request finding the queue full writes its own.
 QUEUE_LIMIT = 64
+#: Seconds a stopping process waits for its queued writes (within gunicorn's graceful 30 s).
+EXIT_WAIT = 25.0
 #: Writes committed in one transaction at most (it holds SQLite's write lock meanwhile).
 BATCH_LIMIT = 16
 
@@ -142,8 +144,11 @@ class DeferredWriter:
                 self._writing = len(batch)
             try:
                 self._commit(batch)
-            except BaseException as exc:  # the thread ends: those waiting must not wait on
-                for queued in batch:
+            except BaseException as exc:  # the thread ends: nothing queued may wait on for it
+                with self._changed:
+                    stranded, self._queued = self._queued, []
+                    self._thread = None
+                for queued in [*batch, *stranded]:
                     _tell(queued, exc)
                 raise
             finally:
@@ -197,4 +202,4 @@ def wait_for_deferred(timeout: float | None = None) -> None:
 
 
 # A process stopping commits its queued writes first (the writer is a daemon thread).
-atexit.register(wait_for_deferred)
+atexit.register(wait_for_deferred, EXIT_WAIT)

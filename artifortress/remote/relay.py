@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from artifortress.blobs.heldfiles import scratch_file
 from artifortress.errors import ServiceUnavailable
+from artifortress.remote.deferred import EXIT_WAIT
 from artifortress.remote.singleflight import Claim
 
 if TYPE_CHECKING:
@@ -246,12 +247,13 @@ def wait_for_detached(timeout: float | None = None) -> None:
     """Wait until the fetches left to finish alone have stored their files (or failed)."""
     with _DETACHED_LOCK:
         threads = list(_DETACHED)
+    deadline = None if timeout is None else time.monotonic() + timeout
     for thread in threads:
-        thread.join(timeout)
+        thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
 
 
 # A process stopping lets its detached fetches commit first (they are daemon threads).
-atexit.register(wait_for_detached)
+atexit.register(wait_for_detached, EXIT_WAIT)
 
 
 def _interrupted() -> ServiceUnavailable:

@@ -164,3 +164,25 @@ def write_transactions(services) -> Iterator[list[str]]:
         yield begun
     finally:
         event.remove(services.engine, "before_cursor_execute", on_statement)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
+def test_a_writer_thread_that_dies_tells_every_queued_write(services):
+    """Nothing queued waits for ever on a thread that is gone; the next write starts another."""
+    writer = DeferredWriter(services.sessions)
+    busy, go_on = threading.Event(), threading.Event()
+    told: dict[str, BaseException | None] = {}
+
+    def dying(_db: Session) -> None:
+        busy.set()
+        assert go_on.wait(10)
+        raise SystemExit("the thread is stopped")
+
+    writer.submit(dying, lambda error: told.setdefault("dying", error))
+    assert busy.wait(10)
+    writer.submit(lambda db: None, lambda error: told.setdefault("queued", error))
+    go_on.set()
+    assert writer.wait_idle(10)
+    assert isinstance(told["dying"], SystemExit)
+    assert isinstance(told["queued"], SystemExit)
+    assert writer.run(lambda db: "works again") == "works again"
