@@ -30,16 +30,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import falcon.testing
-
-from artifortress.app import create_app
-from artifortress.container import Services
 from artifortress.remote.deferred import wait_for_deferred
 from artifortress.remote.relay import wait_for_detached
-from artifortress.settings import Settings
-from artifortress.testing.databases import fresh_sqlite, migrated_sqlite_template
 from artifortress.testing.dbwork import WorkMeter
-from artifortress.testing.helpers import Api, ApiFactory
+from artifortress.testing.helpers import Api
+from bench.virtual_budget import _installation  # the same virtuals, over their own upstream
 from tests.support.upstream import Upstream
 
 ABBREVIATED = "application/vnd.npm.install-v1+json"
@@ -103,36 +98,6 @@ def _npm_package(upstream: Upstream, name: str) -> None:
         times[version] = "2021-01-01T00:00:00.000Z"
     document = {"name": name, "dist-tags": {"latest": "2.0.0"}, "versions": versions, "time": times}
     upstream.serve(f"/{name}", json.dumps(document).encode(), content_type="application/json")
-
-
-def _installation(folder: Path, upstream: Upstream) -> tuple[Services, Api]:
-    url = fresh_sqlite(migrated_sqlite_template(folder), folder)
-    environ = {"ARTIFORTRESS_HOME": str(folder / "home"), "ARTIFORTRESS_DATABASE_URL": url}
-    services = Services.build(Settings.load(environ=environ))
-    people = ApiFactory(falcon.testing.TestClient(create_app(services)), services)
-    admin = people.as_user("admin", admin=True)
-    keys = []
-    for fmt, prefix, path in (("pypi", "py", "simple/"), ("npm", "js", "")):
-        for repo in (
-            {"key": f"{prefix}-private", "format": fmt},
-            {
-                "key": f"{prefix}-up",
-                "format": fmt,
-                "kind": "remote",
-                "upstream": {"url": upstream.url + path},
-                "metadata_ttl": "10m",
-            },
-            {
-                "key": f"{prefix}-all",
-                "format": fmt,
-                "kind": "virtual",
-                "members": [f"{prefix}-private", f"{prefix}-up"],
-            },
-        ):
-            answer = admin.post("/v1/repos", repo)
-            assert answer.status_code == 201, answer.text
-            keys.append(repo["key"])
-    return services, people.as_user("reader", roles={key: ["read"] for key in keys})
 
 
 #: One kind of cold request: its name, and its path for project number n.
