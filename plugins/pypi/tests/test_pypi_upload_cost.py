@@ -73,14 +73,13 @@ def test_the_fiftieth_release_costs_what_the_fifth_did(admin, repo, services, tm
     assert_same_cost([c[1] for c in early], [c[1] for c in late])  # a file added to it
 
 
-def test_an_upload_takes_the_write_lock_only_to_store(admin, repo, services, tmp_path, db_url):
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # SQLite's one write lock
+def test_an_upload_takes_the_write_lock_only_to_store(admin, repo, services, tmp_path):
     """Authorizing an upload only reads: on SQLite it does not queue for the write lock.
 
     Each turn at SQLite's one write lock waits for every concurrent upload's; the
     turns left are the wheel's blob record and the metadata file's with the release.
     """
-    if not db_url.startswith("sqlite"):
-        pytest.skip("SQLite's BEGIN IMMEDIATE is the write lock counted here")
     upload(admin, tmp_path, "1.0.0", TAGS[0])  # the token and the grants read once
     begun: list[str] = []
 
