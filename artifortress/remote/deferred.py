@@ -89,12 +89,24 @@ class DeferredWriter:
             self._changed.notify_all()
         return True
 
-    def run(self, write: Callable[[Session], T]) -> T:
-        """*write*'s result once committed with whatever else is queued; raises what it raised.
+    def later(self, write: Write, done: Done) -> None:
+        """Queue *write*; if it cannot be queued, commit it now. *done* is told either way.
 
-        If the queue is full (or the writer's thread cannot start) it is
-        committed alone, now, by the caller.
+        It cannot be when the queue is full (the writer is behind: waiting is the
+        back-pressure) or no thread could take it (at interpreter exit).
         """
+        if self.submit(write, done):
+            return
+        try:
+            with write_session(self._sessions) as db:
+                write(db)
+        except Exception as exc:
+            _tell(_Queued(write, done), exc)
+        else:
+            _tell(_Queued(write, done), None)
+
+    def run(self, write: Callable[[Session], T]) -> T:
+        """*write*'s result once committed with whatever else is queued; raises what it raised."""
         outcome: list[T] = []
         failure: list[BaseException] = []
         committed = threading.Event()
@@ -104,9 +116,7 @@ class DeferredWriter:
                 failure.append(error)
             committed.set()
 
-        if not self.submit(lambda db: outcome.append(write(db)), done):
-            with write_session(self._sessions) as db:
-                return write(db)
+        self.later(lambda db: outcome.append(write(db)), done)
         committed.wait()
         if failure:
             raise failure[0]

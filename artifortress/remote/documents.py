@@ -200,7 +200,7 @@ class DocumentCache:
     def _store_later(
         self, write: Write, document: UpstreamDocument, claim: Claim[UpstreamDocument]
     ) -> None:
-        """Commit *write* through the deferred writer, or now if it is behind; ends the flight."""
+        """Commit *write* through the deferred writer (now, if it is behind); ends the flight."""
         claim.share(document)
 
         def done(error: BaseException | None) -> None:
@@ -208,15 +208,7 @@ class DocumentCache:
                 log.warning("%s was answered but could not be stored: %s", document.url, error)
             claim.finish(None if error else document, error)
 
-        if self._writer.submit(write, done):
-            return
-        try:
-            with write_session(self._sessions) as db:
-                write(db)
-        except BaseException as exc:
-            claim.finish(error=exc)
-            raise
-        claim.finish(document)
+        self._writer.later(write, done)
 
     def _fetch(
         self,
