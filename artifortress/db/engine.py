@@ -6,7 +6,7 @@ import itertools
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
@@ -133,6 +133,16 @@ def _begin_immediate(connection: Any, turnstile: threading.Lock) -> None:
 def _is_busy(exc: BaseException | None) -> bool:
     busy = getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY
     return busy or (isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc))
+
+
+#: A request's session, or a function opening it: a reader that finds what it needs
+#: kept, or reads on a pooled connection, then opens none.
+SessionOrOpener = Session | Callable[[], Session]
+
+
+def session_of(db: SessionOrOpener) -> Session:
+    """*db* itself, or the session its function opens."""
+    return db if isinstance(db, Session) else db()
 
 
 @contextmanager

@@ -27,7 +27,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
-from collections.abc import Callable
 from typing import NamedTuple, Protocol, cast
 from urllib.parse import urljoin
 
@@ -35,7 +34,7 @@ from sqlalchemy import LargeBinary, bindparam, delete, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from artifortress.db.base import UtcDateTime, utcnow
-from artifortress.db.engine import read_session, write_session
+from artifortress.db.engine import SessionOrOpener, read_session, session_of, write_session
 from artifortress.db.pooled import PooledRead
 from artifortress.errors import NotFound
 from artifortress.recent import RecentCache
@@ -92,7 +91,7 @@ class DocumentCache:
 
     def lookup(
         self,
-        db: Session | Callable[[], Session],
+        db: SessionOrOpener,
         repo: RepoInfo,
         upstream: Upstream,
         path: str,
@@ -116,13 +115,11 @@ class DocumentCache:
         fetch = _fetch_of(row)
         body = self._bodies.get(fetch)
         if body is None:
-            body = _select_body(_session(db), repo.id, stored)  # once per fetch and process
+            body = _select_body(session_of(db), repo.id, stored)  # once per fetch and process
             self._bodies.put(fetch, body)
         return UpstreamDocument(body, row.content_type, row.fetched_at, False, url)
 
-    def _head(
-        self, db: Session | Callable[[], Session], repository_id: int, key: str
-    ) -> _Cached | None:
+    def _head(self, db: SessionOrOpener, repository_id: int, key: str) -> _Cached | None:
         if isinstance(db, Session):
             return _select_head(db, repository_id, key)
         row = self._heads.first(repository_id=repository_id, key=key)
@@ -370,10 +367,6 @@ class _Head(NamedTuple):
     etag: str | None
     fetched_at: dt.datetime
     checked_at: dt.datetime
-
-
-def _session(db: Session | Callable[[], Session]) -> Session:
-    return db if isinstance(db, Session) else db()
 
 
 def _select_body(db: Session, repository_id: int, key: str) -> bytes:

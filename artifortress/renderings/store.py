@@ -19,6 +19,7 @@ from sqlalchemy.sql.expression import Executable
 
 from artifortress.db.base import UtcDateTime, utcnow
 from artifortress.db.dialects import dialect_name, insert_for
+from artifortress.db.engine import SessionOrOpener, session_of
 from artifortress.db.pooled import PooledRead
 from artifortress.renderings.models import REPO_SCOPE, ChangeCounter, Document
 
@@ -120,7 +121,7 @@ class CounterReader:
 
 
 def rendered(
-    db: Session | Callable[[], Session],
+    db: SessionOrOpener,
     repository_id: int,
     key: str,
     *,
@@ -141,12 +142,12 @@ def rendered(
     if counters is not None and not isinstance(db, Session):
         revision, changed_at = counters.read(repository_id, scope)
     else:
-        revision, changed_at = _counter(_session(db), repository_id, scope)
+        revision, changed_at = _counter(session_of(db), repository_id, scope)
     cache_key = (repository_id, key, revision, _microseconds(changed_at))
     cached = cache.get(cache_key) if cache is not None else None
     if cached is not None:
         return cached
-    db = _session(db)
+    db = session_of(db)
     with _one_at_a_time((repository_id, key)):
         # Whoever held the lock may have just built (and cached) this very rendering.
         cached = cache.get(cache_key) if cache is not None else None
@@ -162,10 +163,6 @@ def rendered(
         if cache is not None:
             cache.put(cache_key, result)
         return result
-
-
-def _session(db: Session | Callable[[], Session]) -> Session:
-    return db if isinstance(db, Session) else db()
 
 
 _GUARD = threading.Lock()

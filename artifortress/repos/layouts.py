@@ -21,6 +21,7 @@ from typing import TypeVar
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from artifortress.db.engine import SessionOrOpener, session_of
 from artifortress.repos.kinds import VIRTUAL
 from artifortress.repos.upstreams import Upstream, upstream_of
 from artifortress.repos.views import RepoInfo, RepoRef, repo_ref
@@ -52,16 +53,16 @@ class Layouts:
         self._entries: dict[tuple[str, int], tuple[float, int, object]] = {}
         self._lock = threading.Lock()
 
-    def virtual(self, db: Session | Callable[[], Session], repo: RepoInfo) -> VirtualLayout:
+    def virtual(self, db: SessionOrOpener, repo: RepoInfo) -> VirtualLayout:
         """The layout of *repo* (a non-virtual repository is its own only member).
 
         *db* may be a function opening the session: a kept layout then opens none.
         """
-        return self._kept("virtual", repo, lambda: _read_layout(_session(db), repo))
+        return self._kept("virtual", repo, lambda: _read_layout(session_of(db), repo))
 
-    def upstream(self, db: Session | Callable[[], Session], repo: RepoInfo) -> Upstream:
+    def upstream(self, db: SessionOrOpener, repo: RepoInfo) -> Upstream:
         """The upstream of remote *repo*; 409 for another kind (never kept)."""
-        return self._kept("upstream", repo, lambda: upstream_of(_session(db), repo))
+        return self._kept("upstream", repo, lambda: upstream_of(session_of(db), repo))
 
     def _kept(self, kind: str, repo: RepoInfo, read: Callable[[], T]) -> T:
         if self._seconds <= 0:
@@ -75,10 +76,6 @@ class Layouts:
         with self._lock:
             self._entries[(kind, repo.id)] = (now + self._seconds, generation, value)
         return value
-
-
-def _session(db: Session | Callable[[], Session]) -> Session:
-    return db if isinstance(db, Session) else db()
 
 
 def _read_layout(db: Session, repo: RepoInfo) -> VirtualLayout:
