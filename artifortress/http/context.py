@@ -12,7 +12,7 @@ import falcon
 from sqlalchemy.orm import Session
 
 from artifortress.auth.principal import Caller, Principal
-from artifortress.db.engine import sqlite_reads_only
+from artifortress.db.engine import SessionOrOpener, sqlite_reads_only
 from artifortress.http.credentials import token_from_header
 from artifortress.repos.services import entity_of
 from artifortress.repos.views import RepoRef
@@ -56,6 +56,15 @@ class RequestContext:
     @property
     def db_if_open(self) -> Session | None:
         return self._db
+
+    @property
+    def db_when_needed(self) -> SessionOrOpener:
+        """The open session, else a function opening it (a reader may then open none).
+
+        A reader that finds what it needs kept, or reads it on a pooled
+        connection, leaves a request that has read nothing yet without a session.
+        """
+        return self._db if self._db is not None else (lambda: self.db)
 
     def end_transaction(self) -> None:
         """Commit what the request did so far; its next statement begins a new transaction."""

@@ -84,7 +84,7 @@ class MembersGateway(GatewayBase):
 
     def _layout(self, repo: RepoInfo) -> VirtualLayout:
         ctx = self._ctx
-        return ctx.services.layouts.virtual(lambda: ctx.db, repo)  # a kept one opens no session
+        return ctx.services.layouts.virtual(ctx.db_when_needed, repo)  # a kept one opens no session
 
     def _claimed(self, hosted: Sequence[int], name: str) -> bool:
         """Whether a hosted member claims *name*: outside any session while none is open.

@@ -48,8 +48,7 @@ class RemoteGateway(TransferGateway):
         """
         ctx, engine = self._ctx, self._ctx.services.remote.documents
         # A request that has read nothing yet reads the document's row outside a session.
-        opened = ctx.db_if_open
-        db = opened if opened is not None else (lambda: ctx.db)
+        db = ctx.db_when_needed
         upstream = ctx.services.layouts.upstream(db, repo)
         found = engine.lookup(db, repo, upstream, path, key)
         if found is not None:

@@ -31,9 +31,8 @@ class RenderingsGateway(GatewayBase):
         """
         ctx = self._ctx
         # A request that has read nothing yet reads the counter outside a session.
-        opened = ctx.db_if_open
         return rendered(
-            opened if opened is not None else (lambda: ctx.db),
+            ctx.db_when_needed,
             repo.id,
             f"{repo.format}:{key}",
             package=package,
